@@ -1,0 +1,43 @@
+"""The FastAPI application: provisioning and readings (coordinators come later)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from api.exceptions import install_handlers
+from api.views import provisioning, readings
+from hub.db import connect, make_pool, migrate
+from hub.settings import Settings
+
+
+def create_app(settings: Settings) -> FastAPI:
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        with connect(settings) as conn:
+            migrate(conn)
+        pool = make_pool(settings)
+        app.state.pool = pool
+        try:
+            yield
+        finally:
+            pool.close()
+
+    app = FastAPI(
+        title="Lastmile hub",
+        version="1",
+        lifespan=lifespan,
+        description="Remote patient monitoring hub. Contract: lastmile/v1 topics and /api/v1.",
+    )
+    app.state.settings = settings
+    install_handlers(app)
+    app.include_router(provisioning.router)
+    app.include_router(readings.router)
+
+    @app.get("/healthz", include_in_schema=False)
+    def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    return app

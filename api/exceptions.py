@@ -1,0 +1,78 @@
+"""Exceptions of the ``api`` package, and the one place HTTP statuses are chosen.
+
+Tree::
+
+    ApiError
+    └── BadRequestError      a request that is well-formed JSON but asks for nonsense (400)
+
+Errors from other packages are mapped here too: ``hub.exceptions.NotFoundError`` →
+404, ``ConflictError`` → 409, ``devices`` broker failures → 503. Every error body is
+``{"code": ..., "detail": ...}``.
+"""
+
+from __future__ import annotations
+
+from fastapi import FastAPI, Request, status
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException
+
+from devices.exceptions import DevicesError
+from hub.exceptions import ConflictError, NotFoundError
+
+
+class ApiError(Exception):
+    """Root of the api package's exceptions."""
+
+    status_code = status.HTTP_400_BAD_REQUEST
+
+    def __init__(self, code: str, detail: str) -> None:
+        super().__init__(detail)
+        self.code = code
+        self.detail = detail
+
+
+class BadRequestError(ApiError):
+    status_code = status.HTTP_400_BAD_REQUEST
+
+
+def _body(code: str, detail: object, status_code: int) -> JSONResponse:
+    return JSONResponse({"code": code, "detail": detail}, status_code=status_code)
+
+
+def install_handlers(app: FastAPI) -> None:
+    @app.exception_handler(ApiError)
+    async def _api_error(request: Request, exc: ApiError) -> JSONResponse:
+        return _body(exc.code, exc.detail, exc.status_code)
+
+    @app.exception_handler(NotFoundError)
+    async def _not_found(request: Request, exc: NotFoundError) -> JSONResponse:
+        return _body("not_found", str(exc), status.HTTP_404_NOT_FOUND)
+
+    @app.exception_handler(ConflictError)
+    async def _conflict(request: Request, exc: ConflictError) -> JSONResponse:
+        return _body("conflict", str(exc), status.HTTP_409_CONFLICT)
+
+    @app.exception_handler(DevicesError)
+    async def _broker(request: Request, exc: DevicesError) -> JSONResponse:
+        return _body("broker_unavailable", str(exc), status.HTTP_503_SERVICE_UNAVAILABLE)
+
+    @app.exception_handler(HTTPException)
+    async def _http(request: Request, exc: HTTPException) -> JSONResponse:
+        detail = exc.detail
+        if isinstance(detail, dict) and "code" in detail:
+            response = _body(str(detail["code"]), detail.get("detail", ""), exc.status_code)
+        else:
+            code = "not_found" if exc.status_code == status.HTTP_404_NOT_FOUND else "http_error"
+            response = _body(code, detail, exc.status_code)
+        if exc.headers:
+            response.headers.update(exc.headers)
+        return response
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = [
+            {"loc": list(e.get("loc", ())), "msg": e.get("msg", ""), "type": e.get("type", "")}
+            for e in exc.errors()
+        ]
+        return _body("invalid_request", errors, status.HTTP_422_UNPROCESSABLE_CONTENT)

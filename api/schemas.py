@@ -1,0 +1,106 @@
+"""Request and response bodies of the HTTP API."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Literal
+from uuid import UUID
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from hub.domain import DeviceKind, Measure
+
+Pathway = Literal["CHF", "COPD", "HTN", "default"]
+
+
+class _Body(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class IdentifierIn(_Body):
+    system: str = Field(min_length=1, max_length=200)
+    value: str = Field(min_length=1, max_length=200)
+
+
+class PatientIn(_Body):
+    identifiers: list[IdentifierIn] = Field(default_factory=list, max_length=20)
+    pathway: Pathway = "default"
+    discharge_date: date | None = None
+
+
+class PatientOut(BaseModel):
+    id: UUID
+    identifiers: list[IdentifierIn]
+    pathway: Pathway
+    discharge_date: date | None
+    enrolled_at: datetime
+
+
+class GatewayIn(_Body):
+    label: str | None = Field(default=None, max_length=200)
+
+
+class GatewayCreated(BaseModel):
+    id: str
+    label: str | None
+    mqtt_username: str
+    mqtt_password: str = Field(description="Shown once; store it on the gateway.")
+    client_id: str
+    readings_topic: str
+    errors_topic: str
+    status_topic: str
+
+
+class DeviceIn(_Body):
+    serial: str = Field(pattern=r"^[A-Za-z0-9._:-]{1,64}$")
+    kind: DeviceKind
+    gateway_id: str
+    patient_id: UUID
+
+
+class DeviceOut(BaseModel):
+    id: int
+    serial: str
+    kind: DeviceKind
+    gateway_id: str
+    patient_id: UUID
+    status: str
+    registered_at: datetime
+    readings_topic: str
+
+
+class ReadingPoint(BaseModel):
+    measured_at: datetime
+    value: float
+    value2: float | None
+    unit: str
+    original_value: float
+    original_value2: float | None
+    original_unit: str
+    modality: str
+    descriptive_statistic: str | None
+    device_id: int
+    header_id: str
+    received_at: datetime
+
+
+class ReadingBucket(BaseModel):
+    bucket: datetime
+    mean: float
+    min: float
+    max: float
+    mean2: float | None
+    min2: float | None
+    max2: float | None
+    count: int
+
+
+class ReadingsOut(BaseModel):
+    patient_id: UUID
+    measure: Measure
+    unit: str
+    start: datetime
+    end: datetime
+    bucket: str | None
+    points: list[ReadingPoint] | None = None
+    buckets: list[ReadingBucket] | None = None

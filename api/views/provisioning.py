@@ -1,0 +1,95 @@
+"""Provisioning: enroll patients, provision gateways, register devices."""
+
+from __future__ import annotations
+
+import secrets
+from uuid import UUID
+
+from fastapi import APIRouter, status
+
+from api.deps import AdminDep, ConnDep, SettingsDep
+from api.schemas import (
+    DeviceIn,
+    DeviceOut,
+    GatewayCreated,
+    GatewayIn,
+    IdentifierIn,
+    PatientIn,
+    PatientOut,
+)
+from devices import service as devices
+from devices.credentials import provision_gateway_credentials
+from hub import patients
+from ingest.topics import errors_topic, readings_topic, status_topic
+
+router = APIRouter(prefix="/api/v1", dependencies=[AdminDep])
+
+
+def _patient_out(patient: patients.Patient) -> PatientOut:
+    return PatientOut(
+        id=patient.id,
+        identifiers=[IdentifierIn(system=i.system, value=i.value) for i in patient.identifiers],
+        pathway=patient.pathway,
+        discharge_date=patient.discharge_date,
+        enrolled_at=patient.enrolled_at,
+    )
+
+
+@router.post("/patients", status_code=status.HTTP_201_CREATED, response_model=PatientOut)
+def enroll_patient(body: PatientIn, conn: ConnDep) -> PatientOut:
+    patient = patients.enroll_patient(
+        conn,
+        pathway=body.pathway,
+        discharge_date=body.discharge_date,
+        identifiers=[patients.Identifier(system=i.system, value=i.value) for i in body.identifiers],
+    )
+    return _patient_out(patient)
+
+
+@router.get("/patients/{patient_id}", response_model=PatientOut)
+def get_patient(patient_id: UUID, conn: ConnDep) -> PatientOut:
+    return _patient_out(patients.get_patient(conn, patient_id=patient_id))
+
+
+@router.post("/gateways", status_code=status.HTTP_201_CREATED, response_model=GatewayCreated)
+def provision_gateway(body: GatewayIn, conn: ConnDep, settings: SettingsDep) -> GatewayCreated:
+    gateway_id = devices.new_gateway_id()
+    password = secrets.token_urlsafe(24)
+    gateway = devices.create_gateway(conn, gateway_id=gateway_id, label=body.label)
+    # The broker learns the credentials before the row commits; if the commit
+    # fails the client exists without a gateway and cannot publish anything
+    # the worker would accept.
+    provision_gateway_credentials(settings, gateway_id=gateway_id, password=password)
+    return GatewayCreated(
+        id=gateway.id,
+        label=gateway.label,
+        mqtt_username=gateway.id,
+        mqtt_password=password,
+        client_id=gateway.id,
+        readings_topic=readings_topic(gateway.id, "{device_serial}"),
+        errors_topic=errors_topic(gateway.id),
+        status_topic=status_topic(gateway.id),
+    )
+
+
+@router.post("/devices", status_code=status.HTTP_201_CREATED, response_model=DeviceOut)
+def register_device(body: DeviceIn, conn: ConnDep) -> DeviceOut:
+    devices.get_gateway(conn, gateway_id=body.gateway_id)
+    patients.get_patient(conn, patient_id=body.patient_id)
+    device = devices.create_device(
+        conn,
+        serial=body.serial,
+        kind=body.kind,
+        gateway_id=body.gateway_id,
+        patient_id=body.patient_id,
+    )
+    return DeviceOut(
+        id=device.id,
+        serial=device.serial,
+        kind=device.kind,
+        gateway_id=device.gateway_id,
+        patient_id=device.patient_id,
+        status=device.status,
+        registered_at=device.registered_at,
+        readings_topic=readings_topic(device.gateway_id, device.serial),
+    )

@@ -1,0 +1,327 @@
+"""Ingest benchmark: figures, not a test. ``lastmile bench ingest`` runs it.
+
+In one run, on the private services, with the same pre-encoded publishers
+(several processes, raw sockets, so the publisher is not the limit):
+
+(a) the raw broker → paho QoS 1 rate of a bare counting subscriber, for MQTT
+    3.1.1 and 5 (the hub's own protocol version is chosen by this figure);
+(b) the raw binary COPY rate into the readings hypertable;
+(c) the hub's end-to-end rate: published → validated → committed → acked,
+    counted in the database, with the real ``lastmile ingest`` process;
+
+and prints (c) as a ratio of (a), against the target of 0.50.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import orjson
+import paho.mqtt.client as mqtt
+import psycopg
+from paho.mqtt.enums import CallbackAPIVersion
+
+from devices import service as devices
+from devices.credentials import provision_gateway_credentials
+from hub import patients
+from hub.db import connect, migrate
+from hub.domain import DeviceKind
+from hub.readings import COPY_TYPES
+from hub.settings import Settings
+from hub.sql import queries
+from ingest.topics import READINGS_FILTER, readings_topic
+from simulators.countsub import SubscribeStats, count_subscriber
+from simulators.rawmqtt import MultiPublishStats, PublisherJob, run_publishers_in_processes
+
+BENCH_DB = "lastmile_bench"
+TARGET_RATIO = 0.50
+
+
+@dataclass(frozen=True)
+class Publisher:
+    gateway_id: str
+    password: str
+    serial: str
+
+
+def _fresh_database(settings: Settings) -> Settings:
+    with connect(settings, dbname="postgres") as conn:
+        conn.autocommit = True
+        conn.execute(f'DROP DATABASE IF EXISTS "{BENCH_DB}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{BENCH_DB}"')
+    bench = settings.model_copy(
+        update={"pg_database": BENCH_DB, "mqtt_ingest_client_id": "lastmile-bench-ingest"}
+    )
+    with connect(bench) as conn:
+        migrate(conn)
+    return bench
+
+
+def _provision(settings: Settings, count: int) -> list[Publisher]:
+    publishers = []
+    with connect(settings) as conn:
+        patient = patients.enroll_patient(conn, pathway="CHF", discharge_date=None, identifiers=[])
+        for _ in range(count):
+            gateway_id = devices.new_gateway_id()
+            password = uuid.uuid4().hex
+            devices.create_gateway(conn, gateway_id=gateway_id, label="benchmark")
+            serial = f"BENCH-{uuid.uuid4().hex[:8]}"
+            devices.create_device(
+                conn,
+                serial=serial,
+                kind=DeviceKind.SCALE,
+                gateway_id=gateway_id,
+                patient_id=patient.id,
+            )
+            provision_gateway_credentials(settings, gateway_id=gateway_id, password=password)
+            publishers.append(Publisher(gateway_id, password, serial))
+        conn.commit()
+    return publishers
+
+
+def _payload(kg: float, at: datetime) -> bytes:
+    stamp = at.isoformat()
+    return orjson.dumps(
+        {
+            "header": {
+                "id": str(uuid.uuid4()),
+                "creation_date_time": stamp,
+                "schema_id": {"namespace": "omh", "name": "body-weight", "version": "1.0"},
+                "acquisition_provenance": {"source_name": "bench-scale", "modality": "sensed"},
+            },
+            "body": {
+                "body_weight": {"value": kg, "unit": "kg"},
+                "effective_time_frame": {"date_time": stamp},
+            },
+        }
+    )
+
+
+def _jobs(publishers: list[Publisher], per_publisher: int) -> list[PublisherJob]:
+    start = datetime.now(UTC).replace(microsecond=0) - timedelta(days=300)
+    return [
+        PublisherJob(
+            client_id=p.gateway_id,
+            username=p.gateway_id,
+            password=p.password,
+            messages=[
+                (
+                    readings_topic(p.gateway_id, p.serial),
+                    _payload(60 + (n % 500) / 10, start + timedelta(minutes=n)),
+                )
+                for n in range(per_publisher)
+            ],
+        )
+        for p in publishers
+    ]
+
+
+def _publish(settings: Settings, jobs: list[PublisherJob]) -> MultiPublishStats:
+    return run_publishers_in_processes(
+        len(jobs), settings.mqtt_host, settings.mqtt_port, jobs=jobs, window=1000, timeout_s=300
+    )
+
+
+def bare_subscriber(
+    settings: Settings, jobs: list[PublisherJob], protocol: int
+) -> tuple[SubscribeStats, MultiPublishStats]:
+    expected = sum(len(j.messages) for j in jobs)
+    ready = threading.Event()
+    result: list[SubscribeStats] = []
+
+    def subscribe() -> None:
+        result.append(
+            count_subscriber(
+                settings.mqtt_host,
+                settings.mqtt_port,
+                username=settings.mqtt_hub_username,
+                password=settings.mqtt_hub_password.get_secret_value(),
+                topic=READINGS_FILTER,
+                expected=expected,
+                protocol=protocol,
+                timeout_s=30,
+                ready=ready,
+            )
+        )
+
+    thread = threading.Thread(target=subscribe)
+    thread.start()
+    if not ready.wait(10):
+        msg = "the counting subscriber did not subscribe"
+        raise RuntimeError(msg)
+    published = _publish(settings, jobs)
+    thread.join()
+    return result[0], published
+
+
+def copy_rate(settings: Settings, rows: int) -> float:
+    start = datetime.now(UTC) - timedelta(days=200)
+    with connect(settings) as conn:
+        device = conn.execute("SELECT id, patient_id FROM devices LIMIT 1").fetchone()
+        assert device is not None
+        data = [
+            (start + timedelta(seconds=n), device[0], "body-weight", device[1], 70.0, None, "kg",
+             70.0, None, "kg", "sensed", "1.0", f"copy-{n}", start, None)
+            for n in range(rows)
+        ]  # fmt: skip
+        began = time.perf_counter()
+        with conn.cursor() as cur, cur.copy(queries["copy_readings"]) as copy:
+            copy.set_types(list(COPY_TYPES))
+            for row in data:
+                copy.write_row(row)
+        conn.commit()
+        elapsed = time.perf_counter() - began
+        conn.execute("TRUNCATE readings")
+        conn.commit()
+    return rows / elapsed
+
+
+def _count(conn: psycopg.Connection[Any]) -> int:
+    row = conn.execute("SELECT count(*) FROM readings").fetchone()
+    return int(row[0]) if row else 0
+
+
+def end_to_end(
+    settings: Settings, jobs: list[PublisherJob], publishers: list[Publisher]
+) -> tuple[float, int, MultiPublishStats]:
+    env = _subprocess_env(settings)
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "hub", "--log-level", "WARNING", "ingest"], env=env
+    )
+    try:
+        with connect(settings) as conn:
+            conn.autocommit = True
+            _wait_for_session(settings, publishers[0], conn)
+            baseline = _count(conn)
+            expected = sum(len(j.messages) for j in jobs)
+            done_at: list[float] = []
+
+            def watch() -> None:
+                with connect(settings) as watcher:
+                    watcher.autocommit = True
+                    deadline = time.monotonic() + 600
+                    while time.monotonic() < deadline:
+                        if _count(watcher) - baseline >= expected:
+                            done_at.append(time.monotonic())
+                            return
+                        time.sleep(0.02)
+
+            watcher_thread = threading.Thread(target=watch)
+            watcher_thread.start()
+            published = _publish(settings, jobs)
+            watcher_thread.join()
+            stored = _count(conn) - baseline
+        began = min(j.started_at for j in published.jobs)
+        rate = stored / (done_at[0] - began) if done_at else 0.0
+        return rate, stored, published
+    finally:
+        worker.terminate()
+        worker.wait(timeout=30)
+
+
+def _wait_for_session(settings: Settings, pub: Publisher, conn: psycopg.Connection[Any]) -> None:
+    """Publish one reading until the worker has stored it (its session exists)."""
+    client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=pub.gateway_id)
+    client.username_pw_set(pub.gateway_id, pub.password)
+    client.connect(settings.mqtt_host, settings.mqtt_port)
+    client.loop_start()
+    payload = _payload(50.0, datetime.now(UTC).replace(microsecond=0) - timedelta(days=400))
+    try:
+        for _ in range(60):
+            client.publish(readings_topic(pub.gateway_id, pub.serial), payload, qos=1)
+            time.sleep(0.5)
+            if _count(conn) > 0:
+                return
+    finally:
+        client.disconnect()
+        client.loop_stop()
+    msg = "the ingest worker did not store a reading within 30 s"
+    raise RuntimeError(msg)
+
+
+def _subprocess_env(settings: Settings) -> dict[str, str]:
+    import os
+
+    env = dict(os.environ)
+    env.update(
+        {
+            "LASTMILE_DATA_DIR": str(settings.data_dir),
+            "LASTMILE_PG_PORT": str(settings.pg_port),
+            "LASTMILE_PG_DATABASE": settings.pg_database,
+            "LASTMILE_MQTT_PORT": str(settings.mqtt_port),
+            "LASTMILE_MQTT_INGEST_CLIENT_ID": settings.mqtt_ingest_client_id,
+        }
+    )
+    return env
+
+
+def _discard_session(settings: Settings) -> None:
+    client = mqtt.Client(
+        CallbackAPIVersion.VERSION2,
+        client_id=settings.mqtt_ingest_client_id,
+        clean_session=True,
+    )
+    client.username_pw_set(
+        settings.mqtt_hub_username, settings.mqtt_hub_password.get_secret_value()
+    )
+    client.connect(settings.mqtt_host, settings.mqtt_port)
+    client.loop_start()
+    client.disconnect()
+    client.loop_stop()
+
+
+def run(settings: Settings, *, messages: int, processes: int) -> float:
+    """Run the three measurements and print them; return the (c)/(a) ratio."""
+    bench = _fresh_database(settings)
+    publishers = _provision(bench, processes)
+    jobs = _jobs(publishers, messages // processes)
+    total = sum(len(j.messages) for j in jobs)
+    print(f"ingest benchmark: {total:,} single-reading QoS 1 messages, {processes} raw publishers")
+
+    sub311, pub_a = bare_subscriber(bench, jobs, mqtt.MQTTv311)
+    sub5, _ = bare_subscriber(bench, jobs, mqtt.MQTTv5)
+    copy = copy_rate(bench, total)
+    e2e, stored, pub_c = end_to_end(bench, jobs, publishers)
+    _discard_session(bench)
+
+    ratio = e2e / sub311.rate if sub311.rate else 0.0
+    lines = [
+        ("publishers, during (a)", f"{pub_a.rate:10,.0f} msg/s", f"acked {pub_a.acked:,}"),
+        ("(a) bare paho subscriber, 3.1.1", f"{sub311.rate:10,.0f} msg/s",
+         f"got {sub311.received:,}"),
+        ("(a') bare paho subscriber, 5.0", f"{sub5.rate:10,.0f} msg/s",
+         f"3.1.1 is {sub311.rate / sub5.rate:.2f}x faster" if sub5.rate else "n/a"),
+        ("(b) binary COPY into readings", f"{copy:10,.0f} rows/s", ""),
+        ("publishers, during (c)", f"{pub_c.rate:10,.0f} msg/s", f"acked {pub_c.acked:,}"),
+        ("(c) hub end to end, in the DB", f"{e2e:10,.0f} msg/s", f"stored {stored:,} of {total:,}"),
+    ]  # fmt: skip
+    for name, figure, note in lines:
+        print(f"  {name:<34}{figure}   {note}")
+    verdict = "meets" if ratio >= TARGET_RATIO else "BELOW"
+    print(f"  (c)/(a) = {ratio:.2f}   target >= {TARGET_RATIO:.2f}: {verdict}")
+    print(f"  (c)/(b) = {e2e / copy:.2f}   (share of the raw COPY rate)")
+    if stored != total:
+        print(f"  LOST: {total - stored} readings were not stored")
+    return ratio
+
+
+def main() -> None:
+    from hub.services import up
+    from hub.settings import load_settings
+
+    run(
+        up(load_settings()),
+        messages=int(sys.argv[1]) if len(sys.argv) > 1 else 100_000,
+        processes=1,
+    )
+
+
+if __name__ == "__main__":
+    main()

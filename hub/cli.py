@@ -1,0 +1,165 @@
+"""The ``lastmile`` command line."""
+
+from __future__ import annotations
+
+import signal
+import threading
+from typing import Any
+
+import click
+
+from hub import logs
+from hub.settings import Settings, load_settings
+
+
+def _settings() -> Settings:
+    return load_settings()
+
+
+def _stop_on_signals() -> threading.Event:
+    stop = threading.Event()
+
+    def _handler(signum: int, frame: object) -> None:
+        stop.set()
+
+    signal.signal(signal.SIGTERM, _handler)
+    signal.signal(signal.SIGINT, _handler)
+    return stop
+
+
+@click.group()
+@click.option("--log-level", default="INFO", show_default=True)
+def main(log_level: str) -> None:
+    """Lastmile remote patient monitoring hub."""
+    logs.configure(log_level.upper())
+
+
+@main.group()
+def db() -> None:
+    """Database schema."""
+
+
+@db.command("migrate")
+def db_migrate() -> None:
+    """Apply pending migrations."""
+    from hub.db import connect, migrate
+
+    with connect(_settings()) as conn:
+        applied = migrate(conn)
+    click.echo(f"applied migrations: {applied or 'none (up to date)'}")
+
+
+@main.command()
+def ingest() -> None:
+    """Run the ingest worker until SIGTERM/SIGINT."""
+    from hub.db import connect, migrate
+    from ingest.worker import IngestWorker
+
+    settings = _settings()
+    with connect(settings) as conn:
+        migrate(conn)
+    stop = _stop_on_signals()
+    IngestWorker(settings).run(stop)
+
+
+@main.command()
+@click.option("--host", default=None, help="default: settings.api_host")
+@click.option("--port", default=None, type=int, help="default: settings.api_port")
+def api(host: str | None, port: int | None) -> None:
+    """Serve the HTTP API and dashboard."""
+    import uvicorn
+
+    from api.app import create_app
+
+    settings = _settings()
+    uvicorn.run(
+        create_app(settings),
+        host=host or settings.api_host,
+        port=port or settings.api_port,
+        log_config=None,
+    )
+
+
+@main.command()
+@click.option("--patients", default=20, show_default=True, help="simulated cohort size")
+@click.option("--days", default=30, show_default=True, help="days of history to backfill")
+@click.option("--speed", default=43_200.0, show_default=True, help="playback speed of the backfill")
+@click.option(
+    "--external-services",
+    is_flag=True,
+    help="PostgreSQL and Mosquitto run elsewhere (docker compose): do not install or start them",
+)
+def up(patients: int, days: int, speed: float, external_services: bool) -> None:
+    """Start services, ingest, API and a simulated cohort (Ctrl-C stops)."""
+    from devices.dynsec import ensure_hub_client
+    from hub.run import run_hub
+    from hub.services import up as services_up
+
+    settings = _settings()
+    if external_services:
+        ensure_hub_client(settings)
+    else:
+        settings = services_up(settings)
+    run_hub(settings, patients=patients, days=days, speed=speed, stop=_stop_on_signals())
+
+
+@main.command()
+@click.option("--limit", default=10, show_default=True)
+def readings(limit: int) -> None:
+    """Show the latest stored readings and how to fetch them over the API."""
+    from hub.readings import latest_readings
+
+    settings = _settings()
+    with connect_db(settings) as conn:
+        rows = latest_readings(conn, limit=limit)
+    if not rows:
+        click.echo("no readings stored yet")
+        return
+    for row in rows:
+        value = f"{row['value']:.1f}" + (
+            f"/{row['value2']:.0f}" if row["value2"] is not None else ""
+        )
+        when = f"{row['measured_at']:%Y-%m-%d %H:%M}Z"
+        click.echo(
+            f"{when}  {row['measure']:<18} {value:>9} {row['unit']:<9} patient {row['patient_id']}"
+        )
+    base = f"http://{settings.api_host}:{settings.api_port}"
+    click.echo(
+        '\ncurl -H "Authorization: Bearer $LASTMILE_ADMIN_TOKEN" \\\n'
+        f"  '{base}/api/v1/patients/{rows[0]['patient_id']}/readings"
+        f"?measure={rows[0]['measure']}&bucket=1d'"
+        f"\n(the admin token is in {settings.env_file})"
+    )
+
+
+def connect_db(settings: Settings) -> Any:
+    from hub.db import connect
+
+    return connect(settings)
+
+
+@main.group()
+def bench() -> None:
+    """Benchmarks that print figures (run from a source checkout)."""
+
+
+@bench.command("ingest")
+@click.option("--messages", default=100_000, show_default=True)
+@click.option("--processes", default=1, show_default=True, help="raw publisher processes")
+def bench_ingest(messages: int, processes: int) -> None:
+    """(a) bare subscriber, (b) raw COPY, (c) hub end to end, and (c)/(a)."""
+    from benchmarks.ingest import run
+    from hub.services import up as services_up
+
+    run(services_up(_settings()), messages=messages, processes=processes)
+
+
+def _attach_optional() -> None:
+    from hub.services.cli import services
+    from simulators.cli import simulate
+
+    main.add_command(services)
+    main.add_command(simulate)
+
+
+_attach_optional()

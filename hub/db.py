@@ -1,0 +1,114 @@
+"""Database access: connections, the pool, and versioned migrations.
+
+Repository functions elsewhere take a connection and never commit; whoever
+opens the transaction owns it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import re
+from dataclasses import dataclass
+from importlib import resources
+from typing import LiteralString, cast
+
+import psycopg
+from psycopg_pool import ConnectionPool
+
+from hub.exceptions import MigrationError
+from hub.settings import Settings
+from hub.sql import as_query
+
+log = logging.getLogger(__name__)
+
+_MIGRATION_FILE = re.compile(r"^(\d{4})_([a-z0-9_]+)\.sql$")
+# Serializes concurrent `migrate` calls (API and worker starting together).
+_MIGRATION_LOCK = 0x4C4D_0001
+
+
+@dataclass(frozen=True, slots=True)
+class Migration:
+    version: int
+    name: str
+    sql: LiteralString
+    checksum: str
+
+
+def migrations() -> list[Migration]:
+    """The migrations shipped with the hub, in version order."""
+    found: list[Migration] = []
+    for entry in resources.files("hub.migrations").iterdir():
+        match = _MIGRATION_FILE.match(entry.name)
+        if not match:
+            continue
+        text = entry.read_text(encoding="utf-8")
+        found.append(
+            Migration(
+                version=int(match.group(1)),
+                name=match.group(2),
+                sql=as_query(text),
+                checksum=hashlib.sha256(text.encode()).hexdigest(),
+            )
+        )
+    found.sort(key=lambda m: m.version)
+    versions = [m.version for m in found]
+    if versions != list(range(1, len(found) + 1)):
+        msg = f"migration versions must be 1..n without gaps, got {versions}"
+        raise MigrationError(msg)
+    return found
+
+
+def connect(
+    settings: Settings, *, dbname: str | None = None
+) -> psycopg.Connection[tuple[object, ...]]:
+    """One connection, outside the pool (workers, CLI commands, tests)."""
+    return psycopg.connect(settings.conninfo_for(dbname or settings.pg_database))
+
+
+def make_pool(settings: Settings, *, max_size: int | None = None) -> ConnectionPool:
+    pool = ConnectionPool(
+        settings.conninfo,
+        min_size=1,
+        max_size=max_size or settings.pg_pool_max,
+        open=False,
+        name="lastmile",
+    )
+    pool.open(wait=True, timeout=30)
+    return pool
+
+
+def migrate(conn: psycopg.Connection[tuple[object, ...]]) -> list[int]:
+    """Apply the migrations not yet applied; return the versions applied.
+
+    Runs in its own transaction per migration under an advisory lock, and
+    refuses to go on if an applied migration's file was changed afterwards.
+    """
+    applied_now: list[int] = []
+    with conn.transaction():
+        conn.execute("SELECT pg_advisory_xact_lock(%s)", (_MIGRATION_LOCK,))
+        conn.execute(
+            "CREATE TABLE IF NOT EXISTS schema_migrations ("
+            " version integer PRIMARY KEY, name text NOT NULL, checksum text NOT NULL,"
+            " applied_at timestamptz NOT NULL DEFAULT now())"
+        )
+        rows = conn.execute("SELECT version, checksum FROM schema_migrations").fetchall()
+        done = {cast(int, v): cast(str, c) for v, c in rows}
+        for migration in migrations():
+            if migration.version in done:
+                if done[migration.version] != migration.checksum:
+                    msg = (
+                        f"migration {migration.version:04d}_{migration.name} was changed "
+                        "after it was applied; add a new migration instead"
+                    )
+                    raise MigrationError(msg)
+                continue
+            with conn.transaction():
+                conn.execute(migration.sql)
+                conn.execute(
+                    "INSERT INTO schema_migrations (version, name, checksum) VALUES (%s, %s, %s)",
+                    (migration.version, migration.name, migration.checksum),
+                )
+            log.info("migration applied", extra={"version": migration.version})
+            applied_now.append(migration.version)
+    return applied_now

@@ -1,0 +1,130 @@
+"""Domain types shared by every package: measures, units, readings, rejections.
+
+Types that cross the MQTT edge are frozen: once a payload is parsed, nothing
+downstream can change what the gateway sent.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from datetime import datetime
+
+
+class Measure(enum.StrEnum):
+    """What a reading measures; the value is the Open mHealth schema name."""
+
+    BODY_WEIGHT = "body-weight"
+    BLOOD_PRESSURE = "blood-pressure"
+    OXYGEN_SATURATION = "oxygen-saturation"
+    HEART_RATE = "heart-rate"
+
+
+#: The one unit every stored value of a measure is normalized to.
+CANONICAL_UNIT: dict[Measure, str] = {
+    Measure.BODY_WEIGHT: "kg",
+    Measure.BLOOD_PRESSURE: "mmHg",
+    Measure.OXYGEN_SATURATION: "%",
+    Measure.HEART_RATE: "beats/min",
+}
+
+#: Descriptive statistics whose value is not a level of the measure (a count,
+#: a spread, a sum): such points are not readings and are rejected.
+NON_LEVEL_STATISTICS = frozenset(
+    {"count", "sum", "variance", "standard deviation", "quartile deviation"}
+)
+
+#: Schema versions the hub accepts per measure (contract section 1).
+SUPPORTED_VERSIONS: dict[Measure, tuple[str, ...]] = {
+    Measure.BODY_WEIGHT: ("1.0", "2.0", "3.0"),
+    Measure.BLOOD_PRESSURE: ("1.0", "2.0", "3.0", "3.1", "4.0"),
+    Measure.OXYGEN_SATURATION: ("1.0", "2.0"),
+    Measure.HEART_RATE: ("1.0", "1.1", "2.0"),
+}
+
+
+class DeviceKind(enum.StrEnum):
+    """Kinds of device a patient takes home, and what each may report."""
+
+    SCALE = "scale"
+    BP_CUFF = "bp_cuff"
+    PULSE_OXIMETER = "pulse_oximeter"
+    MULTI = "multi"
+
+    @property
+    def measures(self) -> frozenset[Measure]:
+        return _KIND_MEASURES[self]
+
+
+_KIND_MEASURES: dict[DeviceKind, frozenset[Measure]] = {
+    DeviceKind.SCALE: frozenset({Measure.BODY_WEIGHT}),
+    DeviceKind.BP_CUFF: frozenset({Measure.BLOOD_PRESSURE, Measure.HEART_RATE}),
+    DeviceKind.PULSE_OXIMETER: frozenset({Measure.OXYGEN_SATURATION, Measure.HEART_RATE}),
+    DeviceKind.MULTI: frozenset(Measure),
+}
+
+
+class Modality(enum.StrEnum):
+    SENSED = "sensed"
+    SELF_REPORTED = "self-reported"
+
+
+class RejectionCode(enum.StrEnum):
+    """Machine-readable reasons a reading was not stored (contract section 1)."""
+
+    MALFORMED_JSON = "malformed_json"
+    SCHEMA_INVALID = "schema_invalid"
+    SCHEMA_UNSUPPORTED = "schema_unsupported"
+    UNIT_UNSUPPORTED = "unit_unsupported"
+    IMPLAUSIBLE_VALUE = "implausible_value"
+    TIME_IN_FUTURE = "time_in_future"
+    PAYLOAD_TOO_LARGE = "payload_too_large"
+    UNKNOWN_DEVICE = "unknown_device"
+    DEVICE_NOT_ON_GATEWAY = "device_not_on_gateway"
+    MEASURE_NOT_FOR_DEVICE = "measure_not_for_device"
+    DEVICE_DISABLED = "device_disabled"
+    TOPIC_INVALID = "topic_invalid"
+    STATISTIC_UNSUPPORTED = "statistic_unsupported"
+    INTERNAL_ERROR = "internal_error"
+
+
+@dataclass(frozen=True, slots=True)
+class ParsedPoint:
+    """One valid Open mHealth data point, normalized to the canonical unit.
+
+    ``value`` is the measure's value (systolic for blood pressure) and
+    ``value2`` the diastolic pressure, ``None`` for other measures. The
+    ``original_*`` fields keep what the gateway sent. ``descriptive_statistic``
+    is set when the value summarizes several measurements (e.g. ``minimum``);
+    only statistics that are themselves a level of the measure are accepted.
+    """
+
+    measure: Measure
+    schema_version: str
+    measured_at: datetime
+    value: float
+    value2: float | None
+    original_value: float
+    original_value2: float | None
+    original_unit: str
+    modality: Modality
+    header_id: str
+    descriptive_statistic: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Rejection:
+    """Why one data point (or a whole message, ``index`` None) was not stored."""
+
+    code: RejectionCode
+    detail: str
+    header_id: str | None = None
+    index: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ParsedMessage:
+    """What one MQTT payload turned into: points to store and rejections."""
+
+    points: tuple[tuple[int, ParsedPoint], ...]
+    rejections: tuple[Rejection, ...]

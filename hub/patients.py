@@ -1,0 +1,68 @@
+"""Patients and their identifiers: repository functions over a connection.
+
+Keyword-only, take the connection, never commit.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+import psycopg
+from psycopg.rows import dict_row
+
+from hub.exceptions import ConflictError, NotFoundError
+from hub.sql import queries
+
+Conn = psycopg.Connection[Any]
+
+
+@dataclass(frozen=True, slots=True)
+class Identifier:
+    system: str
+    value: str
+
+
+@dataclass(frozen=True, slots=True)
+class Patient:
+    id: uuid.UUID
+    pathway: str
+    discharge_date: date | None
+    enrolled_at: datetime
+    identifiers: tuple[Identifier, ...]
+
+
+def enroll_patient(
+    conn: Conn,
+    *,
+    pathway: str,
+    discharge_date: date | None,
+    identifiers: Sequence[Identifier],
+) -> Patient:
+    """Create a patient with its identifiers; a known identifier is a conflict."""
+    params = {"id": uuid.uuid4(), "pathway": pathway, "discharge_date": discharge_date}
+    with conn.cursor(row_factory=dict_row) as cur:
+        try:
+            with conn.transaction():
+                row = cur.execute(queries["insert_patient"], params).fetchone()
+                assert row is not None
+                for ident in identifiers:
+                    cur.execute(
+                        queries["insert_patient_identifier"],
+                        {"system": ident.system, "value": ident.value, "patient_id": row["id"]},
+                    )
+        except psycopg.errors.UniqueViolation as exc:
+            raise ConflictError("an identifier is already given to another patient") from exc
+    return Patient(**row, identifiers=tuple(identifiers))
+
+
+def get_patient(conn: Conn, *, patient_id: uuid.UUID) -> Patient:
+    with conn.cursor(row_factory=dict_row) as cur:
+        row = cur.execute(queries["get_patient"], {"id": patient_id}).fetchone()
+        if row is None:
+            raise NotFoundError(f"patient {patient_id}")
+        idents = cur.execute(queries["patient_identifiers"], {"patient_id": patient_id}).fetchall()
+    return Patient(**row, identifiers=tuple(Identifier(**i) for i in idents))

@@ -1,0 +1,117 @@
+"""``lastmile up``: the whole hub on one machine, for a demo or development.
+
+Starts the private services, applies migrations, then supervises the ingest
+worker, the API and a simulated cohort as child processes (restarting one that
+dies), until SIGINT/SIGTERM.
+"""
+
+from __future__ import annotations
+
+import logging
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+
+import click
+import httpx
+
+from hub.db import connect, migrate
+from hub.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Child:
+    name: str
+    argv: list[str]
+    process: subprocess.Popen[bytes] | None = None
+    restarts: int = 0
+    started_at: float = field(default=0.0)
+
+    def start(self) -> None:
+        self.process = subprocess.Popen([sys.executable, "-m", "hub", *self.argv])
+        self.started_at = time.monotonic()
+
+
+def _wait_for_api(settings: Settings, timeout: float = 30) -> bool:
+    deadline = time.monotonic() + timeout
+    url = f"http://{settings.api_host}:{settings.api_port}/healthz"
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(url, timeout=1).status_code == 200:
+                return True
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.3)
+    return False
+
+
+def run_hub(
+    settings: Settings, *, patients: int, days: int, speed: float, stop: threading.Event
+) -> None:
+    with connect(settings) as conn:
+        migrate(conn)
+    ingest = Child("ingest", ["ingest"])
+    api = Child("api", ["api"])
+    children = [ingest, api]
+    ingest.start()
+    api.start()
+    if not _wait_for_api(settings):
+        click.echo("the API did not come up; see the log above", err=True)
+    simulator = Child(
+        "simulator",
+        [
+            "simulate",
+            "--patients",
+            str(patients),
+            "--days",
+            str(days),
+            "--speed",
+            str(speed),
+            "--follow",
+        ],
+    )
+    simulator.start()
+    children.append(simulator)
+    base = f"http://{settings.api_host}:{settings.api_port}"
+    click.echo(
+        "\nLastmile is running.\n"
+        f"  API and its docs:   {base}/docs   (OpenAPI: {base}/openapi.json)\n"
+        f"  MQTT broker:        {settings.mqtt_host}:{settings.mqtt_port} (no anonymous access)\n"
+        f"  PostgreSQL:         {settings.pg_host}:{settings.pg_port} db {settings.pg_database}\n"
+        f"  Admin token, DB and broker passwords: {settings.env_file}\n"
+        f"  Data and logs:      {settings.data_dir}\n"
+        "  Latest readings and a ready curl command for the readings API:  lastmile readings\n"
+        "Stop with Ctrl-C.\n"
+    )
+    try:
+        while not stop.wait(1.0):
+            for child in children:
+                assert child.process is not None
+                code = child.process.poll()
+                if code is None:
+                    continue
+                if child is simulator and code == 0:
+                    continue  # finished its backfill without --follow
+                child.restarts += 1
+                delay = min(30, 2**child.restarts)
+                log.warning(
+                    "child exited; restarting",
+                    extra={"child": child.name, "code": code, "in_s": delay},
+                )
+                if stop.wait(delay):
+                    break
+                child.start()
+    finally:
+        for child in reversed(children):
+            if child.process is not None and child.process.poll() is None:
+                child.process.terminate()
+        for child in children:
+            if child.process is not None:
+                try:
+                    child.process.wait(timeout=20)
+                except subprocess.TimeoutExpired:
+                    child.process.kill()

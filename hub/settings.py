@@ -1,0 +1,114 @@
+"""The one settings object of the hub.
+
+Everything configurable is read here, once, from the environment (prefix
+``LASTMILE_``) and from ``<data_dir>/lastmile.env``, which ``lastmile services
+up`` writes with freshly generated secrets on first run in development.
+Nothing else in the code base reads ``os.environ``: the settings object is
+passed in.
+
+Outside development the secrets must be set explicitly; the generated
+development ones and known placeholders are refused.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+_PLACEHOLDERS = frozenset({"", "changeme", "change-me", "secret", "password", "admin"})
+
+
+def _data_dir_from_env() -> Path:
+    # The data folder must be known before the env file inside it can be read;
+    # this is the one place besides Settings that looks at the environment.
+    return Path(os.environ.get("LASTMILE_DATA_DIR", str(PROJECT_ROOT / ".lastmile")))
+
+
+class Settings(BaseSettings):
+    """Hub configuration; build it with :func:`load_settings`."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="LASTMILE_",
+        extra="ignore",
+        frozen=True,
+    )
+
+    environment: Literal["development", "test", "production"] = "development"
+    data_dir: Path = Field(default_factory=_data_dir_from_env)
+
+    # PostgreSQL + TimescaleDB, a private cluster on loopback.
+    pg_host: str = "127.0.0.1"
+    pg_port: int = 55432
+    pg_user: str = "lastmile"
+    pg_password: SecretStr = SecretStr("")
+    pg_database: str = "lastmile"
+    pg_pool_max: int = 8
+
+    # Mosquitto, a private broker on loopback.
+    mqtt_host: str = "127.0.0.1"
+    mqtt_port: int = 18883
+    mqtt_admin_username: str = "lastmile-admin"
+    mqtt_admin_password: SecretStr = SecretStr("")
+    mqtt_hub_username: str = "lastmile-hub"
+    mqtt_hub_password: SecretStr = SecretStr("")
+    mqtt_ingest_client_id: str = "lastmile-ingest"
+    mqtt_keepalive_s: int = 30
+
+    # HTTP API.
+    api_host: str = "127.0.0.1"
+    api_port: int = 8808
+    admin_token: SecretStr = SecretStr("")
+
+    # Ingest.
+    ingest_batch_size: int = Field(default=1000, ge=1, le=20000)
+    ingest_flush_ms: int = Field(default=25, ge=1, le=5000)
+    ingest_retry_max_s: float = Field(default=5.0, gt=0)
+    future_tolerance_s: int = Field(default=300, ge=0)
+    max_points_per_message: int = 500
+    max_message_bytes: int = 1_048_576
+
+    @model_validator(mode="after")
+    def _refuse_weak_secrets(self) -> Settings:
+        if self.environment == "development":
+            return self
+        for name in ("pg_password", "mqtt_admin_password", "mqtt_hub_password", "admin_token"):
+            value: SecretStr = getattr(self, name)
+            secret = value.get_secret_value()
+            if secret.lower() in _PLACEHOLDERS or len(secret) < 16:
+                msg = f"LASTMILE_{name.upper()} must be set to a strong secret outside development"
+                raise ValueError(msg)
+        return self
+
+    @property
+    def env_file(self) -> Path:
+        return self.data_dir / "lastmile.env"
+
+    @property
+    def pg_socket_dir(self) -> Path:
+        return self.data_dir / "run"
+
+    @property
+    def conninfo(self) -> str:
+        """libpq connection string for the hub's database."""
+        return self.conninfo_for(self.pg_database)
+
+    def conninfo_for(self, database: str) -> str:
+        return (
+            f"host={self.pg_host} port={self.pg_port} user={self.pg_user} "
+            f"password={self.pg_password.get_secret_value()} dbname={database} "
+            "application_name=lastmile"
+        )
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Read the settings from the environment and the data folder's env file."""
+    env_file = _data_dir_from_env() / "lastmile.env"
+    if "data_dir" in overrides:
+        env_file = Path(str(overrides["data_dir"])) / "lastmile.env"
+    return Settings(_env_file=env_file if env_file.exists() else None, **overrides)

@@ -1,0 +1,23 @@
+-- name: insert_gateway
+INSERT INTO gateways (id, label) VALUES (%(id)s, %(label)s)
+RETURNING id, label, status, created_at;
+
+-- name: get_gateway
+SELECT id, label, status, created_at, last_seen_at FROM gateways WHERE id = %(id)s;
+
+-- name: insert_device
+INSERT INTO devices (serial, kind, gateway_id, patient_id)
+VALUES (%(serial)s, %(kind)s, %(gateway_id)s, %(patient_id)s)
+RETURNING id, serial, kind, gateway_id, patient_id, status, registered_at;
+
+-- name: devices_by_serials
+SELECT d.serial, d.id, d.kind, d.gateway_id, d.patient_id, d.status, g.status AS gateway_status
+FROM devices d JOIN gateways g ON g.id = d.gateway_id
+WHERE d.serial = ANY(%(serials)s);
+
+-- name: touch_gateways
+UPDATE gateways SET last_seen_at = greatest(last_seen_at, %(seen_at)s)
+WHERE id = ANY(%(ids)s);
+
+-- name: activate_devices
+UPDATE devices SET status = 'active' WHERE id = ANY(%(ids)s) AND status = 'registered';

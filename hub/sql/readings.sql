@@ -1,0 +1,48 @@
+-- name: create_readings_staging
+CREATE TEMP TABLE IF NOT EXISTS readings_staging
+    (LIKE readings INCLUDING DEFAULTS) ON COMMIT DELETE ROWS;
+
+-- name: copy_readings_staging
+COPY readings_staging (measured_at, device_id, measure, patient_id, value, value2, unit,
+    original_value, original_value2, original_unit, modality, schema_version, header_id,
+    received_at, descriptive_statistic) FROM STDIN (FORMAT BINARY);
+
+-- name: insert_readings_from_staging
+INSERT INTO readings
+SELECT * FROM readings_staging
+ON CONFLICT ON CONSTRAINT readings_natural_key DO NOTHING;
+
+-- name: readings_raw
+SELECT measured_at, value, value2, unit, original_value, original_value2, original_unit,
+       modality, descriptive_statistic, device_id, header_id, received_at
+FROM readings
+WHERE patient_id = %(patient_id)s AND measure = %(measure)s
+  AND measured_at >= %(start)s AND measured_at < %(end)s
+ORDER BY measured_at
+LIMIT %(limit)s;
+
+-- name: readings_bucketed
+SELECT time_bucket(%(bucket)s::interval, measured_at) AS bucket,
+       avg(value) AS mean, min(value) AS min, max(value) AS max,
+       avg(value2) AS mean2, min(value2) AS min2, max(value2) AS max2,
+       count(*) AS count
+FROM readings
+WHERE patient_id = %(patient_id)s AND measure = %(measure)s
+  AND measured_at >= %(start)s AND measured_at < %(end)s
+GROUP BY 1
+ORDER BY 1
+LIMIT %(limit)s;
+
+-- name: latest_readings
+SELECT measured_at, measure, value, value2, unit, patient_id
+FROM readings
+WHERE measured_at > now() - interval '90 days'
+ORDER BY measured_at DESC
+LIMIT %(limit)s;
+
+-- The benchmark's raw COPY straight into the hypertable (same columns as the
+-- staging COPY the ingest worker uses).
+-- name: copy_readings
+COPY readings (measured_at, device_id, measure, patient_id, value, value2, unit,
+    original_value, original_value2, original_unit, modality, schema_version, header_id,
+    received_at, descriptive_statistic) FROM STDIN (FORMAT BINARY);

@@ -1,0 +1,63 @@
+"""The hub's MQTT topics (contract section 1) and the subscriptions as data."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+ROOT = "lastmile/v1"
+READINGS_FILTER = f"{ROOT}/gateways/+/devices/+/readings"
+
+
+@dataclass(frozen=True, slots=True)
+class ReadingsTopic:
+    gateway_id: str
+    device_serial: str
+
+
+def readings_topic(gateway_id: str, device_serial: str) -> str:
+    return f"{ROOT}/gateways/{gateway_id}/devices/{device_serial}/readings"
+
+
+def errors_topic(gateway_id: str) -> str:
+    return f"{ROOT}/gateways/{gateway_id}/errors"
+
+
+def status_topic(gateway_id: str) -> str:
+    return f"{ROOT}/gateways/{gateway_id}/status"
+
+
+def parse_readings_topic(topic: str) -> ReadingsTopic | None:
+    """Split a readings topic into its gateway and device; None if it is not one.
+
+    >>> parse_readings_topic("lastmile/v1/gateways/gw-1a2b3c4d/devices/SC-1/readings")
+    ReadingsTopic(gateway_id='gw-1a2b3c4d', device_serial='SC-1')
+    >>> parse_readings_topic("lastmile/v1/gateways/gw-1/status") is None
+    True
+    """
+    parts = topic.split("/")
+    if (
+        len(parts) != 7
+        or parts[0] != "lastmile"
+        or parts[1] != "v1"
+        or parts[2] != "gateways"
+        or parts[4] != "devices"
+        or parts[6] != "readings"
+        or not parts[3]
+        or not parts[5]
+    ):
+        return None
+    return ReadingsTopic(gateway_id=parts[3], device_serial=parts[5])
+
+
+@dataclass(frozen=True, slots=True)
+class Subscription:
+    """One topic filter the ingest worker subscribes to, and what handles it."""
+
+    topic_filter: str
+    qos: int
+    handler: str
+
+
+SUBSCRIPTIONS: tuple[Subscription, ...] = (
+    Subscription(topic_filter=READINGS_FILTER, qos=1, handler="readings"),
+)

@@ -1,0 +1,111 @@
+"""``lastmile simulate``: register a simulated cohort and play it to the hub over MQTT."""
+
+from __future__ import annotations
+
+import signal
+import threading
+from datetime import UTC, datetime
+from types import FrameType
+
+import click
+import paho.mqtt.client as mqtt
+
+from hub.settings import load_settings
+from simulators.cohort import build_cohort
+from simulators.exceptions import SimulatorError
+from simulators.provision import provision_cohort
+from simulators.publisher import SimulationStats, run_simulation
+
+
+def _line(stats: SimulationStats) -> str:
+    rejected = ", ".join(f"{code}={n}" for code, n in sorted(stats.rejections.items()))
+    return (
+        f"published {stats.published} (acked {stats.acked}), points {stats.points} "
+        f"(valid {stats.valid_points}), malformed {stats.malformed}, "
+        f"late batches {stats.late_batches}, rejections {stats.errors_received}"
+        + (f" [{rejected}]" if rejected else "")
+        + f" in {stats.elapsed_s:.1f} s"
+    )
+
+
+@click.command("simulate")
+@click.option("--patients", type=click.IntRange(1, 500), default=20, show_default=True)
+@click.option("--days", type=click.IntRange(1, 365), default=30, show_default=True)
+@click.option(
+    "--speed",
+    type=click.FloatRange(min=0),
+    default=43_200.0,
+    show_default=True,
+    help="Playback speed: 1 real time, 43200 plays 30 days in a minute, 0 as fast as possible.",
+)
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option(
+    "--prefix",
+    default=None,
+    help="Prefix of simulated ids and serials (default: sim<seed>-<start time>, unique per run).",
+)
+@click.option("--api-url", default=None, help="Hub API base URL (default from settings).")
+@click.option("--admin-token", default=None, help="Admin bearer token (default from settings).")
+@click.option("--mqtt-host", default=None, help="Broker host (default from settings).")
+@click.option("--mqtt-port", type=int, default=None, help="Broker port (default from settings).")
+@click.option(
+    "--mqtt-protocol", type=click.Choice(["3.1.1", "5"]), default="3.1.1", show_default=True
+)
+@click.option("--follow", is_flag=True, help="Keep going in real time after the backfill.")
+def simulate(
+    patients: int,
+    days: int,
+    speed: float,
+    seed: int,
+    prefix: str | None,
+    api_url: str | None,
+    admin_token: str | None,
+    mqtt_host: str | None,
+    mqtt_port: int | None,
+    mqtt_protocol: str,
+    follow: bool,
+) -> None:
+    """Enroll simulated patients, provision their gateways and devices, publish their readings.
+
+    Simulated patients only. The backfill covers the DAYS before now; rejections
+    the hub sends back are counted by code.
+    """
+    settings = load_settings()
+    end = datetime.now(UTC).replace(microsecond=0)
+    prefix = prefix or f"sim{seed}-{end:%Y%m%d%H%M%S}"
+    try:
+        cohort = build_cohort(patients, seed=seed, end=end, days=days, prefix=prefix)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from exc
+    n_devices = sum(len(p.devices) for p in cohort.patients)
+    click.echo(f"cohort {prefix}: {patients} patients, {n_devices} devices, {days} days to {end}")
+    stop = threading.Event()
+
+    def on_signal(_signum: int, _frame: FrameType | None) -> None:
+        stop.set()
+
+    previous = signal.signal(signal.SIGINT, on_signal)
+    try:
+        provisioned = provision_cohort(
+            cohort,
+            api_url=api_url or f"http://{settings.api_host}:{settings.api_port}",
+            admin_token=admin_token or settings.admin_token.get_secret_value(),
+        )
+        click.echo(f"provisioned {len(provisioned.gateways)} gateways")
+        stats = run_simulation(
+            cohort,
+            provisioned,
+            host=mqtt_host or settings.mqtt_host,
+            port=mqtt_port or settings.mqtt_port,
+            speed=speed,
+            protocol=mqtt.MQTTv5 if mqtt_protocol == "5" else mqtt.MQTTv311,
+            follow=follow,
+            stop=stop,
+            keepalive_s=settings.mqtt_keepalive_s,
+            on_progress=lambda s: click.echo(_line(s)),
+        )
+    except SimulatorError as exc:
+        raise click.ClickException(str(exc)) from exc
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    click.echo(("stopped: " if stop.is_set() else "done: ") + _line(stats))

@@ -1,0 +1,177 @@
+"""Register a simulated cohort in the hub through its HTTP admin API (contract section 3).
+
+For each simulated patient: ``POST /api/v1/patients`` (identifier system
+``urn:lastmile:sim``), ``POST /api/v1/gateways`` (whose answer carries the MQTT
+password, shown once), then ``POST /api/v1/devices`` for each device. The
+result maps each simulated gateway key to the hub's gateway id and password.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+
+from simulators.cohort import Cohort
+from simulators.exceptions import ProvisioningError
+from simulators.models import SimPatient
+
+log = logging.getLogger(__name__)
+
+SIM_IDENTIFIER_SYSTEM = "urn:lastmile:sim"
+
+
+@dataclass(frozen=True, slots=True)
+class ProvisionedGateway:
+    """What the hub gave one simulated gateway; ``password`` is known nowhere else."""
+
+    gateway_key: str
+    gateway_id: str
+    password: str
+    mqtt_username: str
+    client_id: str
+    patient_id: str
+    device_serials: tuple[str, ...]
+
+    def __repr__(self) -> str:
+        return (
+            f"ProvisionedGateway(gateway_key={self.gateway_key!r}, "
+            f"gateway_id={self.gateway_id!r}, password='***', "
+            f"device_serials={self.device_serials!r})"
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class ProvisionedCohort:
+    gateways: Mapping[str, ProvisionedGateway]
+
+    @property
+    def credentials(self) -> dict[str, tuple[str, str]]:
+        """Gateway key -> (gateway id, password)."""
+        return {key: (gw.gateway_id, gw.password) for key, gw in self.gateways.items()}
+
+    @property
+    def patient_ids(self) -> dict[str, str]:
+        """Gateway key -> the hub's patient id."""
+        return {key: gw.patient_id for key, gw in self.gateways.items()}
+
+
+def provision_cohort(
+    cohort: Cohort,
+    *,
+    api_url: str,
+    admin_token: str,
+    client: httpx.Client | None = None,
+    timeout_s: float = 30.0,
+) -> ProvisionedCohort:
+    """Enroll every patient of ``cohort``, provision their gateways, register their devices.
+
+    ``client`` (for tests, or to reuse a pool) must already point at the API;
+    otherwise one is made for ``api_url``. The first refusal stops everything
+    with a :class:`~simulators.exceptions.ProvisioningError`; what was
+    registered before it stays registered.
+    """
+    headers = {"Authorization": f"Bearer {admin_token}"}
+    if client is not None:
+        return _provision_all(client, cohort, headers)
+    with httpx.Client(base_url=api_url, timeout=timeout_s) as own:
+        return _provision_all(own, cohort, headers)
+
+
+def _provision_all(
+    client: httpx.Client, cohort: Cohort, headers: Mapping[str, str]
+) -> ProvisionedCohort:
+    gateways: dict[str, ProvisionedGateway] = {}
+    for patient in cohort.patients:
+        gateways[patient.gateway_key] = provision_patient(client, patient, headers=headers)
+    log.info(
+        "cohort provisioned",
+        extra={
+            "prefix": cohort.prefix,
+            "patients": len(cohort.patients),
+            "gateways": len(gateways),
+        },
+    )
+    return ProvisionedCohort(gateways=gateways)
+
+
+def provision_patient(
+    client: httpx.Client, patient: SimPatient, *, headers: Mapping[str, str]
+) -> ProvisionedGateway:
+    """Register one simulated patient, their gateway and their devices."""
+    enrolled = _post(
+        client,
+        "/api/v1/patients",
+        {
+            "identifiers": [{"system": SIM_IDENTIFIER_SYSTEM, "value": patient.sim_id}],
+            "pathway": patient.pathway.value,
+            "discharge_date": patient.discharge_date.isoformat(),
+        },
+        headers,
+    )
+    patient_id = _field(enrolled, "id", "/api/v1/patients")
+    gateway = _post(client, "/api/v1/gateways", {"label": _label(patient)}, headers)
+    gateway_id = _field(gateway, "id", "/api/v1/gateways")
+    password = _field(gateway, "mqtt_password", "/api/v1/gateways")
+    for device in patient.devices:
+        _post(
+            client,
+            "/api/v1/devices",
+            {
+                "serial": device.serial,
+                "kind": device.kind.value,
+                "gateway_id": gateway_id,
+                "patient_id": patient_id,
+            },
+            headers,
+        )
+    log.debug(
+        "simulated patient provisioned",
+        extra={"sim_id": patient.sim_id, "patient_id": patient_id, "gateway_id": gateway_id},
+    )
+    return ProvisionedGateway(
+        gateway_key=patient.gateway_key,
+        gateway_id=gateway_id,
+        password=password,
+        mqtt_username=str(gateway.get("mqtt_username") or gateway_id),
+        client_id=str(gateway.get("client_id") or gateway_id),
+        patient_id=patient_id,
+        device_serials=tuple(d.serial for d in patient.devices),
+    )
+
+
+def _label(patient: SimPatient) -> str:
+    return f"simulated {patient.pathway.value} gateway {patient.gateway_key} ({patient.sim_id})"
+
+
+def _post(
+    client: httpx.Client, path: str, body: Mapping[str, Any], headers: Mapping[str, str]
+) -> dict[str, Any]:
+    try:
+        response = client.post(path, json=body, headers=headers)
+    except httpx.HTTPError as exc:
+        msg = f"POST {path} failed: {type(exc).__name__}: {exc}"
+        raise ProvisioningError(msg) from exc
+    if response.status_code != httpx.codes.CREATED:
+        msg = f"POST {path} answered {response.status_code}: {response.text[:300]}"
+        raise ProvisioningError(msg, status_code=response.status_code)
+    try:
+        data = response.json()
+    except ValueError as exc:
+        msg = f"POST {path} answered 201 without a JSON body"
+        raise ProvisioningError(msg, status_code=response.status_code) from exc
+    if not isinstance(data, dict):
+        msg = f"POST {path} answered 201 with a JSON {type(data).__name__}, not an object"
+        raise ProvisioningError(msg, status_code=response.status_code)
+    return data
+
+
+def _field(data: Mapping[str, Any], name: str, path: str) -> str:
+    value = data.get(name)
+    if not isinstance(value, str) or not value:
+        msg = f"POST {path} answered without {name!r}"
+        raise ProvisioningError(msg)
+    return value

@@ -1,0 +1,162 @@
+"""Fixtures over the project's real private services.
+
+The test services have their own data folder and ports (``.lastmile-test``,
+PostgreSQL 55433, Mosquitto 18884) so a running development hub is left
+alone. Each test that needs the database gets a fresh one cloned from a
+template that has every migration applied.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import paho.mqtt.client as mqtt
+import psycopg
+import pytest
+from fastapi.testclient import TestClient
+from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
+
+from api.app import create_app
+from hub.db import connect, migrate
+from hub.settings import PROJECT_ROOT, Settings, load_settings
+from ingest.worker import IngestWorker
+
+TEST_DATA_DIR = PROJECT_ROOT / ".lastmile-test"
+TEST_OVERRIDES: dict[str, Any] = {
+    "data_dir": TEST_DATA_DIR,
+    "pg_port": 55433,
+    "mqtt_port": 18884,
+    "api_port": 8809,
+    "environment": "development",
+}
+TEMPLATE_DB = "lastmile_template"
+CONFORMANCE = PROJECT_ROOT.parent / "shared" / "conformance"
+
+
+def subprocess_env(settings: Settings) -> dict[str, str]:
+    """Environment for a ``lastmile`` subprocess that uses ``settings``."""
+    env = dict(os.environ)
+    env.update(
+        {
+            "LASTMILE_DATA_DIR": str(settings.data_dir),
+            "LASTMILE_PG_PORT": str(settings.pg_port),
+            "LASTMILE_PG_DATABASE": settings.pg_database,
+            "LASTMILE_MQTT_PORT": str(settings.mqtt_port),
+            "LASTMILE_API_PORT": str(settings.api_port),
+            "LASTMILE_MQTT_INGEST_CLIENT_ID": settings.mqtt_ingest_client_id,
+            "LASTMILE_ENVIRONMENT": settings.environment,
+        }
+    )
+    return env
+
+
+@pytest.fixture(scope="session")
+def services() -> Settings:
+    """Start (or find running) the private PostgreSQL and Mosquitto for tests."""
+    from hub.services import up
+
+    base = load_settings(**TEST_OVERRIDES)
+    settings = up(base)
+    with connect(settings, dbname="postgres") as conn:
+        conn.autocommit = True
+        conn.execute(f'DROP DATABASE IF EXISTS "{TEMPLATE_DB}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{TEMPLATE_DB}"')
+    with connect(settings, dbname=TEMPLATE_DB) as conn:
+        migrate(conn)
+    with connect(settings, dbname="postgres") as conn:
+        conn.autocommit = True
+        # TimescaleDB's scheduler keeps a session in every database with the
+        # extension; a template must have none, so it takes no connections.
+        conn.execute(f'ALTER DATABASE "{TEMPLATE_DB}" WITH ALLOW_CONNECTIONS false')
+        conn.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s",
+            (TEMPLATE_DB,),
+        )
+    return settings
+
+
+@pytest.fixture
+def settings(services: Settings) -> Iterator[Settings]:
+    """Settings pointing at a fresh database cloned from the migrated template."""
+    name = f"t_{uuid.uuid4().hex[:12]}"
+    with connect(services, dbname="postgres") as conn:
+        conn.autocommit = True
+        conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{TEMPLATE_DB}"')
+    client_id = f"lastmile-ingest-{name}"
+    yield services.model_copy(update={"pg_database": name, "mqtt_ingest_client_id": client_id})
+    discard_session(services, client_id)
+    with connect(services, dbname="postgres") as conn:
+        conn.autocommit = True
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+def conn(settings: Settings) -> Iterator[psycopg.Connection[Any]]:
+    with connect(settings) as connection:
+        connection.autocommit = True
+        yield connection
+
+
+def discard_session(settings: Settings, client_id: str) -> None:
+    """Remove a persistent MQTT session so the broker stops queueing for it."""
+    client = mqtt.Client(
+        CallbackAPIVersion.VERSION2,
+        client_id=client_id,
+        clean_session=True,
+        protocol=MQTTProtocolVersion.MQTTv311,
+    )
+    client.username_pw_set(
+        settings.mqtt_hub_username, settings.mqtt_hub_password.get_secret_value()
+    )
+    try:
+        client.connect(settings.mqtt_host, settings.mqtt_port)
+        client.loop_start()
+        client.disconnect()
+        client.loop_stop()
+    except OSError:
+        pass
+
+
+@pytest.fixture
+def api(settings: Settings) -> Iterator[TestClient]:
+    app = create_app(settings)
+    token = settings.admin_token.get_secret_value()
+    with TestClient(app, headers={"Authorization": f"Bearer {token}"}) as client:
+        yield client
+
+
+@dataclass
+class RunningWorker:
+    worker: IngestWorker
+    thread: threading.Thread
+    stop: threading.Event
+
+
+@pytest.fixture
+def worker(settings: Settings) -> Iterator[RunningWorker]:
+    """An in-process ingest worker on the test's database."""
+    running = start_worker(settings)
+    yield running
+    running.stop.set()
+    running.thread.join(timeout=20)
+    assert not running.thread.is_alive(), "ingest worker did not stop"
+
+
+def start_worker(settings: Settings) -> RunningWorker:
+    stop = threading.Event()
+    ingest_worker = IngestWorker(settings)
+    thread = threading.Thread(target=ingest_worker.run, args=(stop,), daemon=True)
+    thread.start()
+    return RunningWorker(ingest_worker, thread, stop)
+
+
+def conformance_dir() -> Path:
+    if not CONFORMANCE.is_dir():
+        pytest.skip(f"conformance data not found at {CONFORMANCE}")
+    return CONFORMANCE

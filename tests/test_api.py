@@ -1,0 +1,105 @@
+"""Provisioning and readings over HTTP, against the real database and broker."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import psycopg
+import pytest
+from fastapi.testclient import TestClient
+
+from hub.settings import Settings
+from tests.conftest import RunningWorker
+from tests.support import GatewayClient, now_minus, provision, wait_until, weight_point
+
+pytestmark = pytest.mark.services
+
+
+def test_admin_routes_need_the_admin_token(api: TestClient) -> None:
+    for headers in ({"Authorization": "Bearer not-the-token"}, {"Authorization": ""}):
+        response = api.post("/api/v1/gateways", json={}, headers=headers)
+        assert response.status_code == 401
+        assert response.json()["code"] == "unauthorized"
+
+
+def test_gateway_password_is_returned_once_and_works_on_the_broker(
+    api: TestClient, settings: Settings
+) -> None:
+    response = api.post("/api/v1/gateways", json={"label": "home hub"})
+    assert response.status_code == 201
+    body = response.json()
+    assert body["mqtt_username"] == body["id"] == body["client_id"]
+    assert body["errors_topic"] == f"lastmile/v1/gateways/{body['id']}/errors"
+    with GatewayClient(settings, body["id"], body["mqtt_password"]) as client:
+        assert client.connected
+
+
+def test_enrollment_and_device_registration_errors_are_coded(api: TestClient) -> None:
+    patient = api.post(
+        "/api/v1/patients",
+        json={"identifiers": [{"system": "urn:mrn", "value": "SIM-1"}], "pathway": "HTN"},
+    )
+    assert patient.status_code == 201
+    again = api.post(
+        "/api/v1/patients", json={"identifiers": [{"system": "urn:mrn", "value": "SIM-1"}]}
+    )
+    assert again.status_code == 409
+    assert again.json()["code"] == "conflict"
+    bad = api.post("/api/v1/patients", json={"pathway": "XYZ"})
+    assert bad.status_code == 422
+    assert bad.json()["code"] == "invalid_request"
+    missing = api.post(
+        "/api/v1/devices",
+        json={
+            "serial": "SC-1",
+            "kind": "scale",
+            "gateway_id": "gw-nosuchgateway",
+            "patient_id": patient.json()["id"],
+        },
+    )
+    assert missing.status_code == 404
+    assert missing.json()["code"] == "not_found"
+    gw = api.post("/api/v1/gateways", json={}).json()
+    ok = {
+        "serial": "SC-dup",
+        "kind": "scale",
+        "gateway_id": gw["id"],
+        "patient_id": patient.json()["id"],
+    }
+    assert api.post("/api/v1/devices", json=ok).status_code == 201
+    assert api.post("/api/v1/devices", json=ok).status_code == 409
+
+
+def test_readings_raw_and_bucketed(
+    settings: Settings, api: TestClient, conn: psycopg.Connection[Any], worker: RunningWorker
+) -> None:
+    gw = provision(api, kinds=["scale"])
+    day = now_minus(days=3).replace(hour=0, minute=0, second=0)
+    values = [80.0, 81.0, 82.0, 90.0]
+    points = [weight_point(v, day + timedelta(hours=2 * i)) for i, v in enumerate(values[:3])]
+    points.append(weight_point(values[3], day + timedelta(days=1, hours=1)))
+    with GatewayClient(settings, gw.gateway_id, gw.password) as client:
+        client.publish_all(gw.serials["scale"], points)
+    url = f"/api/v1/patients/{gw.patient_id}/readings"
+    window = {
+        "measure": "body-weight",
+        "from": (day - timedelta(days=1)).isoformat(),
+        "to": now_minus(seconds=0).isoformat(),
+    }
+    assert wait_until(lambda: len(api.get(url, params=window).json()["points"]) == 4)
+    raw = api.get(url, params=window).json()
+    assert raw["unit"] == "kg"
+    assert [p["value"] for p in raw["points"]] == values
+    daily = api.get(url, params={**window, "bucket": "1d"}).json()["buckets"]
+    assert [(b["count"], b["mean"], b["min"], b["max"]) for b in daily] == [
+        (3, 81.0, 80.0, 82.0),
+        (1, 90.0, 90.0, 90.0),
+    ]
+    unknown = api.get(
+        "/api/v1/patients/00000000-0000-0000-0000-000000000000/readings", params=window
+    )
+    assert unknown.status_code == 404
+    naive = api.get(url, params={"measure": "body-weight", "from": "2026-01-01T00:00:00"})
+    assert naive.status_code == 400
+    assert naive.json()["code"] == "naive_time"

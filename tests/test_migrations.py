@@ -1,0 +1,96 @@
+"""Migrations applied to an empty database give the schema the code expects."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import psycopg
+import pytest
+
+from hub.db import connect, migrate, migrations
+from hub.exceptions import MigrationError
+from hub.settings import Settings
+from hub.sql import queries
+
+pytestmark = pytest.mark.services
+
+_PARAM = re.compile(r"%\((\w+)\)s")
+
+
+@pytest.fixture
+def empty_db(services: Settings) -> Iterator[psycopg.Connection[Any]]:
+    name = f"empty_{uuid.uuid4().hex[:10]}"
+    with connect(services, dbname="postgres") as admin:
+        admin.autocommit = True
+        admin.execute(f'CREATE DATABASE "{name}"')
+    try:
+        with connect(services, dbname=name) as conn:
+            yield conn
+    finally:
+        with connect(services, dbname="postgres") as admin:
+            admin.autocommit = True
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def test_all_migrations_apply_once_and_then_nothing(empty_db: psycopg.Connection[Any]) -> None:
+    applied = migrate(empty_db)
+    assert applied == [m.version for m in migrations()]
+    assert migrate(empty_db) == []
+
+
+def _numbered(query: str) -> str:
+    """Turn psycopg's ``%(name)s`` placeholders into PostgreSQL's ``$n``."""
+    numbers: dict[str, int] = {}
+
+    def number(match: re.Match[str]) -> str:
+        return f"${numbers.setdefault(match.group(1), len(numbers) + 1)}"
+
+    return _PARAM.sub(number, query)
+
+
+def test_every_named_query_prepares_against_the_migrated_schema(
+    empty_db: psycopg.Connection[Any],
+) -> None:
+    migrate(empty_db)
+    with empty_db.transaction():
+        empty_db.execute(queries["create_readings_staging"])
+        for name, query in queries.items():
+            if query.lstrip().upper().startswith(("COPY", "CREATE")):
+                continue
+            # PREPARE makes the server resolve every table, column and type.
+            empty_db.execute(f"PREPARE q_{name} AS {_numbered(query)}")
+        with empty_db.cursor() as cur, cur.copy(queries["copy_readings_staging"]):
+            pass  # the COPY column list matches the staging table
+
+
+def test_readings_is_a_hypertable_with_a_not_null_natural_key(
+    empty_db: psycopg.Connection[Any],
+) -> None:
+    migrate(empty_db)
+    hyper = empty_db.execute(
+        "SELECT count(*) FROM timescaledb_information.hypertables"
+        " WHERE hypertable_name = 'readings'"
+    ).fetchone()
+    assert hyper == (1,)
+    key = empty_db.execute(
+        """SELECT a.attname, a.attnotnull
+           FROM pg_constraint c
+           JOIN pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = ANY(c.conkey)
+           WHERE c.conname = 'readings_natural_key' ORDER BY a.attname"""
+    ).fetchall()
+    assert key == [("device_id", True), ("measure", True), ("measured_at", True)]
+    for table in ("patients", "patient_identifiers", "gateways", "devices", "dead_letters"):
+        assert empty_db.execute("SELECT to_regclass(%s) IS NOT NULL", (table,)).fetchone() == (
+            True,
+        )
+
+
+def test_a_changed_migration_is_refused(empty_db: psycopg.Connection[Any]) -> None:
+    migrate(empty_db)
+    empty_db.execute("UPDATE schema_migrations SET checksum = 'edited' WHERE version = 1")
+    empty_db.commit()
+    with pytest.raises(MigrationError, match="changed after it was applied"):
+        migrate(empty_db)
