@@ -27,6 +27,7 @@ from hub.services import SecretsError, ensure_secrets, status, up
 from hub.services.mosquitto_conf import render_conf
 from hub.services.secrets import SECRET_FIELDS
 from hub.settings import Settings, load_settings
+from tests.conftest import TEST_OVERRIDES
 
 pytestmark = pytest.mark.services
 
@@ -35,7 +36,7 @@ TIMEOUT_S = 5.0
 
 @pytest.fixture(scope="module")
 def settings() -> Settings:
-    return up(load_settings())
+    return up(load_settings(**TEST_OVERRIDES))
 
 
 @pytest.fixture
@@ -124,7 +125,7 @@ def readings_topic(gateway_id: str, serial: str = "dev-1") -> str:
 def test_up_is_idempotent(settings: Settings) -> None:
     before = status(settings)
     assert all(service.running for service in before)
-    again = up(load_settings())
+    again = up(load_settings(**TEST_OVERRIDES))
     after = status(again)
     assert [service.pid for service in after] == [service.pid for service in before]
     assert again.pg_password == settings.pg_password
