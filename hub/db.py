@@ -59,11 +59,22 @@ def migrations() -> list[Migration]:
     return found
 
 
+#: psycopg prepares a statement on the server after it ran five times on a
+#: connection. A prepared plan over a hypertable lists the chunks that existed
+#: when it was planned, and inside one transaction PostgreSQL does not replan
+#: it when TimescaleDB adds a chunk: a long read transaction would silently
+#: miss readings in a new chunk (reproduced in tests/test_db.py). Planning
+#: each statement costs well under a millisecond, so the hub never auto-prepares.
+PREPARE_THRESHOLD: None = None
+
+
 def connect(
     settings: Settings, *, dbname: str | None = None
 ) -> psycopg.Connection[tuple[object, ...]]:
     """One connection, outside the pool (workers, CLI commands, tests)."""
-    return psycopg.connect(settings.conninfo_for(dbname or settings.pg_database))
+    return psycopg.connect(
+        settings.conninfo_for(dbname or settings.pg_database), prepare_threshold=PREPARE_THRESHOLD
+    )
 
 
 def make_pool(settings: Settings, *, max_size: int | None = None) -> ConnectionPool:
@@ -73,6 +84,7 @@ def make_pool(settings: Settings, *, max_size: int | None = None) -> ConnectionP
         max_size=max_size or settings.pg_pool_max,
         open=False,
         name="lastmile",
+        kwargs={"prepare_threshold": PREPARE_THRESHOLD},
     )
     pool.open(wait=True, timeout=30)
     return pool

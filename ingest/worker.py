@@ -32,6 +32,7 @@ import paho.mqtt.client as mqtt
 import psycopg
 from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
 
+from hub.db import connect
 from hub.settings import Settings
 from hub.sql import queries
 from ingest.topics import SUBSCRIPTIONS, errors_topic
@@ -88,8 +89,14 @@ class IngestWorker:
         self._directory = DeviceDirectory()
         self._conn: Conn | None = None
         self._unconfirmed: list[tuple[mqtt.MQTTMessageInfo, int]] = []
+        self._in_hand = 0
         self.stats = WorkerStats()
         self._client = self._make_client()
+
+    @property
+    def pending(self) -> int:
+        """Messages received and not yet acknowledged (queued plus in hand)."""
+        return self._inbox.qsize() + self._in_hand
 
     # -- paho side: nothing but hand-off -------------------------------------
 
@@ -166,10 +173,12 @@ class IngestWorker:
             while not stop.is_set():
                 batch = self._collect(stop)
                 if batch:
+                    self._in_hand = len(batch)
                     result = self._store_with_retry(batch, stop)
                     if result is None:
                         break  # stopping while the database was away: nothing acked
                     self._ack(batch)
+                    self._in_hand = 0
                     self.stats.add(result)
                     if on_batch is not None:
                         on_batch(result)
@@ -208,7 +217,7 @@ class IngestWorker:
 
     def _connection(self) -> Conn:
         if self._conn is None or self._conn.closed:
-            self._conn = psycopg.connect(self._settings.conninfo)
+            self._conn = connect(self._settings)
             prepare_connection(self._conn)
         return self._conn
 
