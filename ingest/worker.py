@@ -45,6 +45,7 @@ from ingest.writer import (
     quarantine,
     store_batch,
 )
+from streaming.service import MonitorCache
 
 log = logging.getLogger(__name__)
 
@@ -75,6 +76,7 @@ class IngestWorker:
         *,
         validator: Validator | None = None,
         client_id: str | None = None,
+        monitors: MonitorCache | None = None,
     ) -> None:
         self._settings = settings
         self._validator = validator or Validator(
@@ -87,6 +89,7 @@ class IngestWorker:
         self._generation = 0
         self._connected = threading.Event()
         self._directory = DeviceDirectory()
+        self._monitors = monitors
         self._conn: Conn | None = None
         self._unconfirmed: list[tuple[mqtt.MQTTMessageInfo, int]] = []
         self._in_hand = 0
@@ -234,10 +237,7 @@ class IngestWorker:
             try:
                 conn = self._connection()
                 try:
-                    with conn.transaction():
-                        return store_batch(
-                            conn, batch=batch, validator=self._validator, directory=self._directory
-                        )
+                    return self._store(conn, batch)
                 except psycopg.OperationalError:
                     raise
                 except psycopg.Error as exc:
@@ -254,14 +254,30 @@ class IngestWorker:
                     return None
                 delay = min(delay * 2, self._settings.ingest_retry_max_s)
 
+    def _store(self, conn: Conn, batch: list[Received]) -> BatchResult:
+        """One transaction; the monitors' in-memory state follows its outcome."""
+        try:
+            with conn.transaction():
+                result = store_batch(
+                    conn,
+                    batch=batch,
+                    validator=self._validator,
+                    directory=self._directory,
+                    monitors=self._monitors,
+                )
+        except BaseException:
+            if self._monitors is not None:
+                self._monitors.rolled_back()
+            raise
+        if self._monitors is not None:
+            self._monitors.committed()
+        return result
+
     def _store_one_by_one(self, conn: Conn, batch: list[Received], cause: Exception) -> BatchResult:
         total = BatchResult()
         for message in batch:
             try:
-                with conn.transaction():
-                    part = store_batch(
-                        conn, batch=[message], validator=self._validator, directory=self._directory
-                    )
+                part = self._store(conn, [message])
             except psycopg.OperationalError:
                 raise
             except psycopg.Error as exc:

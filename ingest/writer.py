@@ -20,6 +20,7 @@ from typing import Any
 import orjson
 import psycopg
 
+from alerts.service import record_detection
 from devices.models import DeviceRoute
 from devices.service import activate_devices, routes_for_serials, touch_gateways
 from hub.domain import CANONICAL_UNIT, ParsedPoint, Rejection, RejectionCode
@@ -27,6 +28,7 @@ from hub.readings import COPY_TYPES
 from hub.sql import queries
 from ingest.topics import parse_readings_topic
 from ingest.validation import Validator
+from streaming.service import MonitorCache, stream_reading
 
 log = logging.getLogger(__name__)
 
@@ -55,6 +57,8 @@ class BatchResult:
     points: int = 0
     stored: int = 0
     rejected: int = 0
+    alerts_opened: int = 0
+    evidence: int = 0
     codes: dict[str, int] = field(default_factory=dict)
 
 
@@ -110,8 +114,13 @@ def store_batch(
     batch: Sequence[Received],
     validator: Validator,
     directory: DeviceDirectory,
+    monitors: MonitorCache | None = None,
 ) -> BatchResult:
-    """Validate, route and store ``batch`` inside the caller's transaction."""
+    """Validate, route and store ``batch`` inside the caller's transaction.
+
+    With ``monitors``, the readings the insert added are scored and their
+    alerts and the detector checkpoints are written in the same transaction.
+    """
     result = BatchResult(messages=len(batch))
     dead: list[_DeadLetter] = []
     parsed: list[tuple[Received, str, str, tuple[tuple[int, ParsedPoint], ...]]] = []
@@ -153,16 +162,26 @@ def store_batch(
             dead.append(_DeadLetter(msg, gateway_id, serial, rejection))
 
     if rows:
+        if monitors is not None:
+            # Before the insert, so a cold start replays only older history.
+            monitors.load(conn, patient_ids={route.patient_id for route in routes.values()})
         with conn.cursor() as cur:
             with cur.copy(queries["copy_readings_staging"]) as copy:
                 copy.set_types(list(COPY_TYPES))
                 for row in rows:
                     copy.write_row(row)
             cur.execute(queries["insert_readings_from_staging"])
-            result.stored = max(cur.rowcount, 0)
+            added = [stream_reading(r) for r in cur.fetchall()]
+        result.stored = len(added)
         latest = max(msg.received_at for msg in batch)
         touch_gateways(conn, gateway_ids=seen_gateways, seen_at=latest)
         activate_devices(conn, device_ids=used_devices)
+        if monitors is not None and added:
+            for detection in monitors.process(added):
+                recorded = record_detection(conn, detection=detection, now=latest)
+                result.evidence += 1
+                result.alerts_opened += int(recorded.opened)
+            monitors.save(conn, now=latest)
     for letter in dead:
         if _record_dead_letter(conn, letter):
             result.rejected += 1

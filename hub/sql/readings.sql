@@ -10,7 +10,8 @@ COPY readings_staging (measured_at, device_id, measure, patient_id, value, value
 -- name: insert_readings_from_staging
 INSERT INTO readings
 SELECT * FROM readings_staging
-ON CONFLICT ON CONSTRAINT readings_natural_key DO NOTHING;
+ON CONFLICT ON CONSTRAINT readings_natural_key DO NOTHING
+RETURNING patient_id, device_id, measure, measured_at, value, value2, received_at;
 
 -- name: readings_raw
 SELECT measured_at, value, value2, unit, original_value, original_value2, original_unit,

@@ -1,0 +1,86 @@
+"""Alerts: one unresolved alert per patient and kind, evidence attached to it.
+
+Repository functions: keyword-only, take the connection, never commit. The
+ingest worker calls :func:`record_detection` in the same transaction as the
+readings that caused the detection.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import psycopg
+from psycopg.types.json import Jsonb
+
+from hub.sql import queries
+from streaming.models import Detection, Severity
+
+Conn = psycopg.Connection[Any]
+
+_RANK = {Severity.LOW: 0, Severity.MEDIUM: 1, Severity.HIGH: 2, Severity.CRITICAL: 3}
+
+
+@dataclass(frozen=True, slots=True)
+class Recorded:
+    alert_id: int
+    opened: bool  # a new alert, rather than evidence on an unresolved one
+    escalated: bool
+
+
+def record_detection(conn: Conn, *, detection: Detection, now: datetime) -> Recorded:
+    """Open an alert for the detection, or attach it to the unresolved one of its kind.
+
+    The alert's severity only rises: evidence of a higher severity escalates
+    it (and its headline reason); lower-severity evidence is kept as evidence.
+    """
+    key = {"patient_id": detection.patient_id, "kind": detection.kind.value}
+    row = conn.execute(queries["unresolved_alert_for_update"], key).fetchone()
+    opened = escalated = False
+    if row is None:
+        inserted = conn.execute(
+            queries["insert_alert"],
+            {
+                **key,
+                "severity": detection.severity.value,
+                "source": detection.source,
+                "reason": detection.reason,
+                "now": now,
+            },
+        ).fetchone()
+        assert inserted is not None
+        alert_id, opened = int(inserted[0]), True
+    else:
+        alert_id = int(row[0])
+        current = Severity(row[1])
+        if _RANK[detection.severity] > _RANK[current]:
+            escalated = True
+            conn.execute(
+                queries["escalate_alert"],
+                {
+                    "id": alert_id,
+                    "severity": detection.severity.value,
+                    "source": detection.source,
+                    "reason": detection.reason,
+                    "now": now,
+                },
+            )
+        else:
+            conn.execute(queries["touch_alert"], {"id": alert_id, "now": now})
+    conn.execute(
+        queries["insert_alert_evidence"],
+        {
+            "alert_id": alert_id,
+            "now": now,
+            "source": detection.source,
+            "measure": detection.measure.value if detection.measure else None,
+            "severity": detection.severity.value,
+            "observed": Jsonb(dict(detection.observed)),
+            "baseline": Jsonb(dict(detection.baseline)),
+            "window_start": detection.window_start,
+            "window_end": detection.window_end,
+            "reason": detection.reason,
+        },
+    )
+    return Recorded(alert_id=alert_id, opened=opened, escalated=escalated)

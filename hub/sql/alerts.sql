@@ -1,0 +1,31 @@
+-- name: unresolved_alert_for_update
+SELECT id, severity FROM alerts
+WHERE patient_id = %(patient_id)s AND kind = %(kind)s AND status <> 'resolved'
+FOR UPDATE;
+
+-- name: insert_alert
+INSERT INTO alerts (patient_id, kind, severity, source, reason, opened_at, updated_at)
+VALUES (%(patient_id)s, %(kind)s, %(severity)s, %(source)s, %(reason)s, %(now)s, %(now)s)
+RETURNING id;
+
+-- name: escalate_alert
+UPDATE alerts SET severity = %(severity)s, source = %(source)s, reason = %(reason)s,
+                  updated_at = %(now)s
+WHERE id = %(id)s;
+
+-- name: touch_alert
+UPDATE alerts SET updated_at = %(now)s WHERE id = %(id)s;
+
+-- name: insert_alert_evidence
+INSERT INTO alert_evidence (alert_id, detected_at, source, measure, severity, observed,
+                            baseline, window_start, window_end, reason)
+VALUES (%(alert_id)s, %(now)s, %(source)s, %(measure)s, %(severity)s, %(observed)s,
+        %(baseline)s, %(window_start)s, %(window_end)s, %(reason)s);
+
+-- name: alerts_of_patient
+SELECT a.id, a.kind, a.severity, a.status, a.source, a.reason, a.opened_at, a.updated_at,
+       count(e.id) AS evidence
+FROM alerts a LEFT JOIN alert_evidence e ON e.alert_id = a.id
+WHERE a.patient_id = %(patient_id)s
+GROUP BY a.id
+ORDER BY a.opened_at;

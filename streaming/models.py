@@ -1,0 +1,73 @@
+"""Types of the streaming detection: what goes in, what comes out."""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from uuid import UUID
+
+from hub.domain import Measure
+
+
+@dataclass(frozen=True, slots=True)
+class StreamReading:
+    """One stored reading, as the detectors see it (canonical units).
+
+    ``value2`` is the diastolic pressure of a blood-pressure reading.
+    """
+
+    patient_id: UUID
+    device_id: int
+    measure: Measure
+    measured_at: datetime
+    value: float
+    value2: float | None
+    received_at: datetime
+
+
+class AlertKind(enum.StrEnum):
+    """What an alert is about; one open alert per patient and kind."""
+
+    WEIGHT_GAIN = "weight_gain"
+    BP_HIGH = "bp_high"
+    BP_LOW = "bp_low"
+    SPO2_LOW = "spo2_low"
+    SPO2_DROP = "spo2_drop"
+    HR_HIGH = "hr_high"
+    HR_LOW = "hr_low"
+    MISSED_READINGS = "missed_readings"
+    DEVICE_NEVER_ACTIVE = "device_never_active"
+    GATEWAY_OFFLINE = "gateway_offline"
+    FREQUENCY_DROP = "frequency_drop"
+
+
+class Severity(enum.StrEnum):
+    CRITICAL = "critical"
+    HIGH = "high"
+    MEDIUM = "medium"
+    LOW = "low"
+
+
+@dataclass(frozen=True, slots=True)
+class Detection:
+    """Evidence that something is wrong, with its reasons.
+
+    ``source`` names the rule or model (``rule:weight_gain_72h``,
+    ``model:weight_drift``); ``observed`` holds the values that fired it and
+    ``baseline`` what they were compared against (a threshold, a personal
+    level); the window is the span of readings that make the evidence.
+    ``reason`` is one sentence a coordinator can read.
+    """
+
+    patient_id: UUID
+    kind: AlertKind
+    severity: Severity
+    source: str
+    measure: Measure | None
+    observed: Mapping[str, float]
+    baseline: Mapping[str, float]
+    window_start: datetime
+    window_end: datetime
+    reason: str
