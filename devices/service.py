@@ -87,7 +87,23 @@ def touch_gateways(conn: Conn, *, gateway_ids: Iterable[str], seen_at: datetime)
         conn.execute(queries["touch_gateways"], {"ids": ids, "seen_at": seen_at})
 
 
-def activate_devices(conn: Conn, *, device_ids: Iterable[int]) -> None:
+def activate_devices(conn: Conn, *, device_ids: Iterable[int], at: datetime) -> None:
+    """Mark registered devices active, from their first accepted reading."""
     ids = sorted(set(device_ids))
     if ids:
-        conn.execute(queries["activate_devices"], {"ids": ids})
+        conn.execute(queries["activate_devices"], {"ids": ids, "at": at})
+
+
+def set_gateway_presence(
+    conn: Conn, *, gateway_id: str, online: bool, at: datetime, retained: bool
+) -> None:
+    """Record a gateway's status message (its Last Will says offline)."""
+    conn.execute(
+        queries["set_gateway_presence"],
+        {
+            "id": gateway_id,
+            "presence": "online" if online else "offline",
+            "at": at,
+            "retained": retained,
+        },
+    )

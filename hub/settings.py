@@ -70,6 +70,7 @@ class Settings(BaseSettings):
     ingest_flush_ms: int = Field(default=25, ge=1, le=5000)
     ingest_retry_max_s: float = Field(default=5.0, gt=0)
     future_tolerance_s: int = Field(default=300, ge=0)
+    detection_enabled: bool = True
     max_points_per_message: int = 500
     max_message_bytes: int = 1_048_576
 

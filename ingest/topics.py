@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 ROOT = "lastmile/v1"
 READINGS_FILTER = f"{ROOT}/gateways/+/devices/+/readings"
+STATUS_FILTER = f"{ROOT}/gateways/+/status"
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,6 +50,18 @@ def parse_readings_topic(topic: str) -> ReadingsTopic | None:
     return ReadingsTopic(gateway_id=parts[3], device_serial=parts[5])
 
 
+def parse_status_topic(topic: str) -> str | None:
+    """The gateway id of a status topic; None if it is not one.
+
+    >>> parse_status_topic("lastmile/v1/gateways/gw-1a2b3c4d/status")
+    'gw-1a2b3c4d'
+    """
+    parts = topic.split("/")
+    if len(parts) == 5 and parts[:3] == ["lastmile", "v1", "gateways"] and parts[4] == "status":
+        return parts[3] or None
+    return None
+
+
 @dataclass(frozen=True, slots=True)
 class Subscription:
     """One topic filter the ingest worker subscribes to, and what handles it."""
@@ -60,4 +73,5 @@ class Subscription:
 
 SUBSCRIPTIONS: tuple[Subscription, ...] = (
     Subscription(topic_filter=READINGS_FILTER, qos=1, handler="readings"),
+    Subscription(topic_filter=STATUS_FILTER, qos=1, handler="status"),
 )

@@ -35,16 +35,12 @@ from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
 from hub.db import connect
 from hub.settings import Settings
 from hub.sql import queries
+from ingest.dead_letters import quarantine
+from ingest.directory import DeviceDirectory
+from ingest.models import Received
 from ingest.topics import SUBSCRIPTIONS, errors_topic
 from ingest.validation import Validator
-from ingest.writer import (
-    BatchResult,
-    DeviceDirectory,
-    Received,
-    prepare_connection,
-    quarantine,
-    store_batch,
-)
+from ingest.writer import BatchResult, prepare_connection, store_batch
 from streaming.service import MonitorCache
 
 log = logging.getLogger(__name__)
@@ -159,6 +155,7 @@ class IngestWorker:
                 dup=bool(msg.dup),
                 received_at=datetime.now(UTC),
                 generation=self._generation,
+                retained=bool(msg.retain),
             )
         )
 

@@ -9,46 +9,36 @@ worker later publishes on the gateway's errors topic.
 
 from __future__ import annotations
 
-import hashlib
 import logging
-import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
+from uuid import UUID
 
-import orjson
 import psycopg
 
 from alerts.service import record_detection
 from devices.models import DeviceRoute
-from devices.service import activate_devices, routes_for_serials, touch_gateways
+from devices.service import (
+    activate_devices,
+    set_gateway_presence,
+    touch_gateways,
+)
 from hub.domain import CANONICAL_UNIT, ParsedPoint, Rejection, RejectionCode
 from hub.readings import COPY_TYPES
 from hub.sql import queries
-from ingest.topics import parse_readings_topic
+from ingest.dead_letters import record_dead_letter
+from ingest.directory import DeviceDirectory
+from ingest.models import DeadLetter, Received
+from ingest.topics import parse_readings_topic, parse_status_topic
 from ingest.validation import Validator
+from streaming.models import StreamReading
 from streaming.service import MonitorCache, stream_reading
 
 log = logging.getLogger(__name__)
 
 Conn = psycopg.Connection[Any]
-
-
-#: How far back a redelivered message's rejection is looked for.
-_REDELIVERY_WINDOW = timedelta(days=2)
-
-
-@dataclass(frozen=True, slots=True)
-class Received:
-    """An MQTT message as handed over by the network thread."""
-
-    topic: str
-    payload: bytes
-    mid: int
-    dup: bool
-    received_at: datetime
-    generation: int
 
 
 @dataclass(slots=True)
@@ -60,46 +50,6 @@ class BatchResult:
     alerts_opened: int = 0
     evidence: int = 0
     codes: dict[str, int] = field(default_factory=dict)
-
-
-class DeviceDirectory:
-    """Cache of serial → route, refreshed after ``ttl_s`` and on every miss.
-
-    Misses are looked up in the database each batch (a device registered a
-    second ago is found); known routes are re-read after ``ttl_s`` so that a
-    disabled or moved device is noticed.
-    """
-
-    def __init__(self, *, ttl_s: float = 30.0) -> None:
-        self._ttl_s = ttl_s
-        self._routes: dict[str, tuple[float, DeviceRoute]] = {}
-
-    def lookup(self, conn: Conn, *, serials: Iterable[str]) -> dict[str, DeviceRoute]:
-        now = time.monotonic()
-        found: dict[str, DeviceRoute] = {}
-        missing: list[str] = []
-        for serial in set(serials):
-            cached = self._routes.get(serial)
-            if cached is not None and now - cached[0] < self._ttl_s:
-                found[serial] = cached[1]
-            else:
-                missing.append(serial)
-        if missing:
-            for serial, route in routes_for_serials(conn, serials=missing).items():
-                self._routes[serial] = (now, route)
-                found[serial] = route
-        return found
-
-    def forget(self) -> None:
-        self._routes.clear()
-
-
-@dataclass(frozen=True, slots=True)
-class _DeadLetter:
-    message: Received
-    gateway_id: str | None
-    device_serial: str | None
-    rejection: Rejection
 
 
 def prepare_connection(conn: Conn) -> None:
@@ -122,17 +72,23 @@ def store_batch(
     alerts and the detector checkpoints are written in the same transaction.
     """
     result = BatchResult(messages=len(batch))
-    dead: list[_DeadLetter] = []
+    dead: list[DeadLetter] = []
     parsed: list[tuple[Received, str, str, tuple[tuple[int, ParsedPoint], ...]]] = []
     for msg in batch:
         topic = parse_readings_topic(msg.topic)
+        status_of = parse_status_topic(msg.topic) if topic is None else None
+        if status_of is not None:
+            bad_status = _record_status(conn, msg, status_of)
+            if bad_status is not None:
+                dead.append(DeadLetter(msg, status_of, None, bad_status))
+            continue
         if topic is None:
             rejection = Rejection(RejectionCode.TOPIC_INVALID, "not a readings topic")
-            dead.append(_DeadLetter(msg, None, None, rejection))
+            dead.append(DeadLetter(msg, None, None, rejection))
             continue
         message = validator.parse(msg.payload, now=msg.received_at)
         for rejection in message.rejections:
-            dead.append(_DeadLetter(msg, topic.gateway_id, topic.device_serial, rejection))
+            dead.append(DeadLetter(msg, topic.gateway_id, topic.device_serial, rejection))
         if message.points:
             parsed.append((msg, topic.gateway_id, topic.device_serial, message.points))
 
@@ -159,7 +115,7 @@ def store_batch(
                 seen_gateways.add(gateway_id)
                 continue
             rejection = Rejection(code, detail, header_id=point.header_id, index=index)
-            dead.append(_DeadLetter(msg, gateway_id, serial, rejection))
+            dead.append(DeadLetter(msg, gateway_id, serial, rejection))
 
     if rows:
         if monitors is not None:
@@ -175,7 +131,8 @@ def store_batch(
         result.stored = len(added)
         latest = max(msg.received_at for msg in batch)
         touch_gateways(conn, gateway_ids=seen_gateways, seen_at=latest)
-        activate_devices(conn, device_ids=used_devices)
+        activate_devices(conn, device_ids=used_devices, at=latest)
+        _update_latest(conn, added)
         if monitors is not None and added:
             for detection in monitors.process(added):
                 recorded = record_detection(conn, detection=detection, now=latest)
@@ -183,29 +140,48 @@ def store_batch(
                 result.alerts_opened += int(recorded.opened)
             monitors.save(conn, now=latest)
     for letter in dead:
-        if _record_dead_letter(conn, letter):
+        if record_dead_letter(conn, letter):
             result.rejected += 1
             name = letter.rejection.code.value
             result.codes[name] = result.codes.get(name, 0) + 1
     return result
 
 
-def quarantine(conn: Conn, *, message: Received, detail: str) -> None:
-    """Keep a message the hub failed to process, so it is never lost.
-
-    Used when a batch fails for a reason other than the database being away:
-    the message is kept whole in the dead-letter table for replay, and the
-    gateway is told with ``internal_error``.
-    """
-    topic = parse_readings_topic(message.topic)
-    rejection = Rejection(RejectionCode.INTERNAL_ERROR, detail)
-    letter = _DeadLetter(
-        message,
-        topic.gateway_id if topic else None,
-        topic.device_serial if topic else None,
-        rejection,
+def _record_status(conn: Conn, msg: Received, gateway_id: str) -> Rejection | None:
+    text = msg.payload.strip().decode("utf-8", errors="replace")
+    if text not in ("online", "offline"):
+        return Rejection(RejectionCode.SCHEMA_INVALID, "a status payload is 'online' or 'offline'")
+    set_gateway_presence(
+        conn,
+        gateway_id=gateway_id,
+        online=text == "online",
+        at=msg.received_at,
+        retained=msg.retained,
     )
-    _record_dead_letter(conn, letter)
+    return None
+
+
+def _update_latest(conn: Conn, added: Sequence[StreamReading]) -> None:
+    """Keep the latest measurement per patient and measure current."""
+    latest: dict[tuple[UUID, str], tuple[datetime, datetime]] = {}
+    for r in added:
+        key = (r.patient_id, r.measure.value)
+        seen = latest.get(key)
+        if seen is None:
+            latest[key] = (r.measured_at, r.received_at)
+        else:
+            latest[key] = (max(seen[0], r.measured_at), max(seen[1], r.received_at))
+    if latest:
+        keys = sorted(latest)
+        conn.execute(
+            queries["upsert_measure_latest"],
+            {
+                "patient_ids": [k[0] for k in keys],
+                "measures": [k[1] for k in keys],
+                "measured": [latest[k][0] for k in keys],
+                "received": [latest[k][1] for k in keys],
+            },
+        )
 
 
 def _route_problem(
@@ -240,59 +216,3 @@ def _row(point: ParsedPoint, route: DeviceRoute, received_at: datetime) -> tuple
         received_at,
         point.descriptive_statistic,
     )
-
-
-def _item_payload(payload: bytes, index: int | None) -> bytes:
-    """The bytes of the one data point a rejection is about, else the message."""
-    if index is None:
-        return payload
-    try:
-        document = orjson.loads(payload)
-    except orjson.JSONDecodeError:
-        return payload
-    if isinstance(document, list) and 0 <= index < len(document):
-        return orjson.dumps(document[index])
-    return payload
-
-
-def _record_dead_letter(conn: Conn, letter: _DeadLetter) -> bool:
-    """Insert one dead letter; False if a redelivery already recorded it."""
-    msg, rejection = letter.message, letter.rejection
-    sha = hashlib.sha256(msg.payload).digest()
-    if msg.dup:
-        exists = conn.execute(
-            queries["dead_letter_exists"],
-            {
-                "payload_sha256": sha,
-                "topic": msg.topic,
-                "item_index": rejection.index,
-                "since": msg.received_at - _REDELIVERY_WINDOW,
-            },
-        ).fetchone()
-        if exists is not None and exists[0]:
-            return False
-    conn.execute(
-        queries["insert_dead_letter"],
-        {
-            "received_at": msg.received_at,
-            "topic": msg.topic,
-            "gateway_id": letter.gateway_id,
-            "device_serial": letter.device_serial,
-            "header_id": rejection.header_id,
-            "item_index": rejection.index,
-            "code": rejection.code.value,
-            "detail": rejection.detail,
-            "payload": _item_payload(msg.payload, rejection.index),
-            "payload_sha256": sha,
-        },
-    )
-    log.info(
-        "reading rejected",
-        extra={
-            "code": rejection.code.value,
-            "gateway_id": letter.gateway_id,
-            "device_serial": letter.device_serial,
-            "header_id": rejection.header_id,
-        },
-    )
-    return True

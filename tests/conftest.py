@@ -12,6 +12,7 @@ import os
 import threading
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -84,6 +85,13 @@ def services() -> Settings:
 @pytest.fixture
 def settings(services: Settings) -> Iterator[Settings]:
     """Settings pointing at a fresh database cloned from the migrated template."""
+    with fresh_database(services) as fresh:
+        yield fresh
+
+
+@contextmanager
+def fresh_database(services: Settings) -> Iterator[Settings]:
+    """A database cloned from the template, with its own ingest session; dropped after."""
     name = f"t_{uuid.uuid4().hex[:12]}"
     with connect(services, dbname="postgres") as conn:
         conn.autocommit = True

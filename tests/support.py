@@ -173,3 +173,19 @@ def count(conn: psycopg.Connection[Any], sql: str, *params: object) -> int:
 
 def now_minus(**kwargs: float) -> datetime:
     return (datetime.now(UTC) - timedelta(**kwargs)).replace(microsecond=0)
+
+
+def bp_point(systolic: float, diastolic: float, at: datetime) -> dict[str, Any]:
+    return {
+        "header": {
+            "id": str(uuid.uuid4()),
+            "creation_date_time": at.isoformat(),
+            "schema_id": {"namespace": "omh", "name": "blood-pressure", "version": "1.0"},
+            "acquisition_provenance": {"source_name": "test-cuff", "modality": "sensed"},
+        },
+        "body": {
+            "systolic_blood_pressure": {"value": systolic, "unit": "mmHg"},
+            "diastolic_blood_pressure": {"value": diastolic, "unit": "mmHg"},
+            "effective_time_frame": {"date_time": at.isoformat()},
+        },
+    }

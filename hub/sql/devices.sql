@@ -20,4 +20,12 @@ UPDATE gateways SET last_seen_at = greatest(last_seen_at, %(seen_at)s)
 WHERE id = ANY(%(ids)s);
 
 -- name: activate_devices
-UPDATE devices SET status = 'active' WHERE id = ANY(%(ids)s) AND status = 'registered';
+UPDATE devices SET status = 'active', activated_at = %(at)s
+WHERE id = ANY(%(ids)s) AND status = 'registered';
+
+-- A status message older than the one recorded is ignored; a retained one
+-- (sent again on every subscribe) only counts if it changes the presence.
+-- name: set_gateway_presence
+UPDATE gateways SET presence = %(presence)s, presence_at = %(at)s
+WHERE id = %(id)s AND (presence_at IS NULL OR presence_at <= %(at)s)
+  AND (NOT %(retained)s OR presence IS DISTINCT FROM %(presence)s);

@@ -13,6 +13,14 @@ SELECT * FROM readings_staging
 ON CONFLICT ON CONSTRAINT readings_natural_key DO NOTHING
 RETURNING patient_id, device_id, measure, measured_at, value, value2, received_at;
 
+-- name: upsert_measure_latest
+INSERT INTO measure_latest (patient_id, measure, last_measured_at, last_received_at)
+SELECT * FROM unnest(%(patient_ids)s::uuid[], %(measures)s::text[],
+                     %(measured)s::timestamptz[], %(received)s::timestamptz[])
+ON CONFLICT (patient_id, measure) DO UPDATE
+SET last_measured_at = greatest(measure_latest.last_measured_at, EXCLUDED.last_measured_at),
+    last_received_at = greatest(measure_latest.last_received_at, EXCLUDED.last_received_at);
+
 -- name: readings_raw
 SELECT measured_at, value, value2, unit, original_value, original_value2, original_unit,
        modality, descriptive_statistic, device_id, header_id, received_at
