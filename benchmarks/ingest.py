@@ -35,13 +35,21 @@ from hub import patients
 from hub.db import connect, migrate
 from hub.domain import DeviceKind
 from hub.readings import COPY_TYPES
-from hub.settings import Settings
+from hub.settings import PROJECT_ROOT, Settings
 from hub.sql import queries
 from ingest.topics import READINGS_FILTER, readings_topic
 from simulators.countsub import SubscribeStats, count_subscriber
 from simulators.rawmqtt import MultiPublishStats, PublisherJob, run_publishers_in_processes
 
 BENCH_DB = "lastmile_bench"
+#: The benchmark's own private services, so that a development hub's offline
+#: ingest session neither queues the benchmark's messages nor skews its figures.
+BENCH_SERVICES: dict[str, Any] = {
+    "data_dir": PROJECT_ROOT / ".lastmile-bench",
+    "pg_port": 55434,
+    "mqtt_port": 18885,
+    "api_port": 8810,
+}
 TARGET_RATIO = 0.50
 
 
@@ -344,11 +352,8 @@ def main() -> None:
     from hub.services import up
     from hub.settings import load_settings
 
-    run(
-        up(load_settings()),
-        messages=int(sys.argv[1]) if len(sys.argv) > 1 else 100_000,
-        processes=1,
-    )
+    messages = int(sys.argv[1]) if len(sys.argv) > 1 else 100_000
+    run(up(load_settings(**BENCH_SERVICES)), messages=messages, processes=1)
 
 
 if __name__ == "__main__":

@@ -148,18 +148,21 @@ def bench() -> None:
 @click.option("--processes", default=1, show_default=True, help="raw publisher processes")
 def bench_ingest(messages: int, processes: int) -> None:
     """(a) bare subscriber, (b) raw COPY, (c) hub end to end, and (c)/(a)."""
-    from benchmarks.ingest import run
+    from benchmarks.ingest import BENCH_SERVICES, run
     from hub.services import up as services_up
 
-    run(services_up(_settings()), messages=messages, processes=processes)
+    settings = services_up(load_settings(**BENCH_SERVICES))
+    run(settings, messages=messages, processes=processes)
 
 
 def _attach_optional() -> None:
     from hub.services.cli import services
     from simulators.cli import simulate
+    from simulators.eval_cli import eval_command
 
     main.add_command(services)
     main.add_command(simulate)
+    main.add_command(eval_command)
 
 
 _attach_optional()

@@ -41,7 +41,8 @@ from ingest.models import Received
 from ingest.topics import SUBSCRIPTIONS, errors_topic
 from ingest.validation import Validator
 from ingest.writer import BatchResult, prepare_connection, store_batch
-from streaming.service import MonitorCache
+from streaming.schedule import AdherenceScheduler
+from streaming.service import MonitorCache, default_monitor_cache
 
 log = logging.getLogger(__name__)
 
@@ -85,6 +86,8 @@ class IngestWorker:
         self._generation = 0
         self._connected = threading.Event()
         self._directory = DeviceDirectory()
+        if monitors is None and settings.detection_enabled:
+            monitors = default_monitor_cache()
         self._monitors = monitors
         self._conn: Conn | None = None
         self._unconfirmed: list[tuple[mqtt.MQTTMessageInfo, int]] = []
@@ -168,6 +171,9 @@ class IngestWorker:
         s = self._settings
         self._client.connect_async(s.mqtt_host, s.mqtt_port, keepalive=s.mqtt_keepalive_s)
         self._client.loop_start()
+        if self._monitors is not None:
+            scheduler = AdherenceScheduler(s, interval_s=s.adherence_interval_s)
+            threading.Thread(target=scheduler.run, args=(stop,), daemon=True).start()
         last_report = time.monotonic()
         try:
             while not stop.is_set():

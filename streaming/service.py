@@ -1,20 +1,27 @@
 """Detection inside the ingest transaction, with checkpoints that commit with it.
 
 The ingest worker keeps a :class:`MonitorCache`. For each batch it loads the
-monitors of the batch's patients *before* the new readings are inserted (from
-the cache, from their checkpoints, or — on a cold start — by replaying the
-patient's stored history), feeds them the rows the insert actually added, in
-arrival order, and saves their checkpoints; readings, alerts and checkpoints
-then commit together. Redelivered readings insert nothing and so are never
-scored twice. If the transaction fails, :meth:`MonitorCache.rolled_back`
-forgets the monitors it touched, and they are reloaded from their committed
-checkpoints.
+monitors of the batch's patients *before* the new readings are inserted, feeds
+them the rows the insert actually added, in arrival order, and the alerts they
+raise are written in the same transaction. Redelivered readings insert
+nothing and so are never scored twice.
+
+A monitor's checkpoint names the last reading it covers (arrival order:
+received, measured, device, measure). Checkpoints are written with the batch
+that makes them due (every ``checkpoint_every`` readings or
+``checkpoint_interval_s`` seconds per patient), not with every batch: loading
+a monitor replays, without alerting, the stored readings after its checkpoint
+— their alerts committed with them — so a monitor after a crash is exactly
+the one an uninterrupted run would hold. With no checkpoint, the whole stored
+history is replayed (cold start). If a transaction fails,
+:meth:`MonitorCache.rolled_back` forgets the monitors it touched.
 """
 
 from __future__ import annotations
 
 import logging
 import pickle
+import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -42,10 +49,21 @@ class Monitor(Protocol):
 MonitorFactory = Callable[[UUID, str], Monitor]
 
 
+#: Position of a reading in arrival order.
+Position = tuple[datetime, datetime, int, str]
+
+
 @dataclass(slots=True)
 class _Entry:
     monitor: Monitor
     covered: int  # readings the state has seen
+    position: Position | None  # the last of them
+    checkpointed_covered: int  # ``covered`` at the last checkpoint
+    checkpointed_at: float  # monotonic time of the last checkpoint (or load)
+
+
+def position_of(reading: StreamReading) -> Position:
+    return (reading.received_at, reading.measured_at, reading.device_id, reading.measure.value)
 
 
 def stream_reading(row: Sequence[Any]) -> StreamReading:
@@ -63,53 +81,74 @@ def stream_reading(row: Sequence[Any]) -> StreamReading:
 
 
 def arrival_order(readings: Iterable[StreamReading]) -> list[StreamReading]:
-    """Readings as they arrived: by time received, then by measurement time."""
-    return sorted(readings, key=lambda r: (r.received_at, r.measured_at, r.device_id))
+    """Readings as they arrived: by time received, then measured, device, measure."""
+    return sorted(readings, key=position_of)
 
 
 class MonitorCache:
-    """Committed per-patient monitors; the checkpoints in the database are the truth."""
+    """Committed per-patient monitors; checkpoints plus stored readings are the truth."""
 
-    def __init__(self, *, factory: MonitorFactory, code_version: int) -> None:
+    def __init__(
+        self,
+        *,
+        factory: MonitorFactory,
+        code_version: int,
+        checkpoint_every: int = 50,
+        checkpoint_interval_s: float = 300.0,
+    ) -> None:
         self._factory = factory
         self._code_version = code_version
+        self._every = checkpoint_every
+        self._interval_s = checkpoint_interval_s
         self._entries: dict[UUID, _Entry] = {}
-        self._dirty: set[UUID] = set()
+        self._touched: set[UUID] = set()
 
     def load(self, conn: Conn, *, patient_ids: Iterable[UUID]) -> None:
         """Make sure the monitors of these patients are in memory (before the insert)."""
         missing = sorted(set(patient_ids) - self._entries.keys())
         if not missing:
             return
-        found: dict[UUID, _Entry] = {}
-        for patient_id, state, version, covered in conn.execute(
-            queries["checkpoints_for_patients"], {"patient_ids": missing}
-        ).fetchall():
-            if version == self._code_version:
-                found[patient_id] = _Entry(pickle.loads(state), int(covered))  # noqa: S301 - our own state
+        rows = conn.execute(queries["checkpoints_for_patients"], {"patient_ids": missing})
+        checkpoints = {row[0]: row for row in rows.fetchall()}
         pathways = dict(
             conn.execute(queries["pathways_for_patients"], {"patient_ids": missing}).fetchall()
         )
+        now = time.monotonic()
         for patient_id in missing:
-            entry = found.get(patient_id)
-            if entry is None:
-                entry = self._rebuild(conn, patient_id, str(pathways.get(patient_id, "default")))
+            row = checkpoints.get(patient_id)
+            if row is not None and row[2] == self._code_version:
+                _, state, _, covered, received, measured, device, measure = row
+                monitor: Monitor = pickle.loads(state)  # noqa: S301 - the hub's own state
+                position = (received, measured, int(device), str(measure))
+                entry = _Entry(monitor, int(covered), position, int(covered), now)
+            else:
+                pathway = str(pathways.get(patient_id, "default"))
+                entry = _Entry(self._factory(patient_id, pathway), 0, None, 0, now)
+            self._catch_up(conn, patient_id, entry)
             self._entries[patient_id] = entry
 
-    def _rebuild(self, conn: Conn, patient_id: UUID, pathway: str) -> _Entry:
-        """Cold start: replay the stored history; what it detects was alerted already."""
-        entry = _Entry(self._factory(patient_id, pathway), 0)
-        rows = conn.execute(queries["history_of_patient"], {"patient_id": patient_id}).fetchall()
-        for row in rows:
-            entry.monitor.process(stream_reading(row))
+    def _catch_up(self, conn: Conn, patient_id: UUID, entry: _Entry) -> None:
+        """Replay the stored readings after the entry's position; their alerts exist."""
+        start = entry.position or (None, None, None, None)
+        params = {
+            "patient_id": patient_id,
+            "received_at": start[0],
+            "measured_at": start[1],
+            "device_id": start[2],
+            "measure": start[3],
+        }
+        replayed = 0
+        for row in conn.execute(queries["readings_after"], params).fetchall():
+            reading = stream_reading(row)
+            entry.monitor.process(reading)
             entry.covered += 1
-        if rows:
-            self._dirty.add(patient_id)
+            entry.position = position_of(reading)
+            replayed += 1
+        if replayed:
             log.info(
-                "detector state rebuilt",
-                extra={"patient_id": str(patient_id), "readings": len(rows)},
+                "detector state caught up",
+                extra={"patient_id": str(patient_id), "replayed": replayed},
             )
-        return entry
 
     def process(self, readings: Iterable[StreamReading]) -> list[Detection]:
         """Score newly stored readings in arrival order; monitors must be loaded."""
@@ -118,33 +157,72 @@ class MonitorCache:
             entry = self._entries[reading.patient_id]
             detections.extend(entry.monitor.process(reading))
             entry.covered += 1
-            self._dirty.add(reading.patient_id)
+            entry.position = position_of(reading)
+            self._touched.add(reading.patient_id)
         return detections
 
-    def save(self, conn: Conn, *, now: datetime) -> None:
-        """Write the checkpoints of the monitors this transaction changed."""
-        for patient_id in sorted(self._dirty):
-            entry = self._entries[patient_id]
-            conn.execute(
-                queries["save_checkpoint"],
-                {
-                    "patient_id": patient_id,
-                    "state": pickle.dumps(entry.monitor, protocol=pickle.HIGHEST_PROTOCOL),
-                    "code_version": self._code_version,
-                    "readings_covered": entry.covered,
-                    "last_received_at": now,
-                    "now": now,
-                },
+    def save(self, conn: Conn, *, now: datetime, force: bool = False) -> int:
+        """Write the checkpoints that are due (all touched ones with ``force``)."""
+        clock = time.monotonic()
+        due = [
+            (patient_id, entry)
+            for patient_id in sorted(self._touched)
+            if (entry := self._entries[patient_id]).position is not None
+            and (
+                force
+                or entry.covered - entry.checkpointed_covered >= self._every
+                or clock - entry.checkpointed_at >= self._interval_s
             )
+        ]
+        if not due:
+            return 0
+        positions = [entry.position for _, entry in due if entry.position is not None]
+        conn.execute(
+            queries["save_checkpoints"],
+            {
+                "code_version": self._code_version,
+                "now": now,
+                "patient_ids": [patient_id for patient_id, _ in due],
+                "states": [
+                    pickle.dumps(entry.monitor, protocol=pickle.HIGHEST_PROTOCOL)
+                    for _, entry in due
+                ],
+                "covered": [entry.covered for _, entry in due],
+                "received": [p[0] for p in positions],
+                "measured": [p[1] for p in positions],
+                "devices": [p[2] for p in positions],
+                "measures": [p[3] for p in positions],
+            },
+        )
+        for _, entry in due:
+            entry.checkpointed_covered = entry.covered
+            entry.checkpointed_at = clock
+        return len(due)
 
     def committed(self) -> None:
-        self._dirty.clear()
+        self._touched.clear()
 
     def rolled_back(self) -> None:
-        """Forget what the failed transaction changed; reload it from checkpoints."""
-        for patient_id in self._dirty:
+        """Forget what the failed transaction changed; reload it from the database."""
+        for patient_id in self._touched:
             self._entries.pop(patient_id, None)
-        self._dirty.clear()
+        self._touched.clear()
 
     def __len__(self) -> int:
         return len(self._entries)
+
+
+#: Bump when the detectors' state or behaviour changes: checkpoints of another
+#: version are ignored and the state is rebuilt from the stored history.
+DETECTOR_CODE_VERSION = 1
+
+
+def default_monitor_cache() -> MonitorCache:
+    """The hub's detectors: a :class:`~streaming.engine.PatientMonitor` per patient."""
+    from streaming.engine import PatientMonitor
+    from streaming.pathways import get_pathway
+
+    def factory(patient_id: UUID, pathway: str) -> Monitor:
+        return PatientMonitor(patient_id, get_pathway(pathway))
+
+    return MonitorCache(factory=factory, code_version=DETECTOR_CODE_VERSION)

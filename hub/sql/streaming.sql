@@ -1,24 +1,61 @@
 -- name: checkpoints_for_patients
-SELECT patient_id, state, code_version, readings_covered
+SELECT patient_id, state, code_version, readings_covered,
+       last_received_at, last_measured_at, last_device_id, last_measure
 FROM detector_checkpoints WHERE patient_id = ANY(%(patient_ids)s);
 
--- name: save_checkpoint
+-- name: save_checkpoints
 INSERT INTO detector_checkpoints (patient_id, state, code_version, readings_covered,
-                                  last_received_at, updated_at)
-VALUES (%(patient_id)s, %(state)s, %(code_version)s, %(readings_covered)s,
-        %(last_received_at)s, %(now)s)
+                                  last_received_at, last_measured_at, last_device_id,
+                                  last_measure, updated_at)
+SELECT p, s, %(code_version)s, c, r, m, d, ms, %(now)s
+FROM unnest(%(patient_ids)s::uuid[], %(states)s::bytea[], %(covered)s::bigint[],
+            %(received)s::timestamptz[], %(measured)s::timestamptz[], %(devices)s::bigint[],
+            %(measures)s::text[]) AS t(p, s, c, r, m, d, ms)
 ON CONFLICT (patient_id) DO UPDATE
 SET state = EXCLUDED.state, code_version = EXCLUDED.code_version,
     readings_covered = EXCLUDED.readings_covered,
-    last_received_at = EXCLUDED.last_received_at, updated_at = EXCLUDED.updated_at;
+    last_received_at = EXCLUDED.last_received_at,
+    last_measured_at = EXCLUDED.last_measured_at,
+    last_device_id = EXCLUDED.last_device_id,
+    last_measure = EXCLUDED.last_measure,
+    updated_at = EXCLUDED.updated_at;
 
 -- name: pathways_for_patients
 SELECT id, pathway FROM patients WHERE id = ANY(%(patient_ids)s);
 
--- Stored history of one patient in arrival order, to rebuild detector state
--- on a cold start.
--- name: history_of_patient
+-- The stored readings of one patient after a position in arrival order (all of
+-- them when the position is NULL), to bring a checkpoint up to date or to
+-- rebuild the state on a cold start.
+-- name: readings_after
 SELECT patient_id, device_id, measure, measured_at, value, value2, received_at
 FROM readings
 WHERE patient_id = %(patient_id)s
-ORDER BY received_at, measured_at;
+  AND (%(received_at)s::timestamptz IS NULL
+       OR (received_at, measured_at, device_id, measure)
+          > (%(received_at)s::timestamptz, %(measured_at)s::timestamptz,
+             %(device_id)s::bigint, %(measure)s::text))
+ORDER BY received_at, measured_at, device_id, measure;
+
+-- name: adherence_patients
+SELECT id, pathway, enrolled_at, discharge_date FROM patients ORDER BY id;
+
+-- name: adherence_latest
+SELECT patient_id, measure, last_measured_at FROM measure_latest;
+
+-- name: adherence_recent_readings
+SELECT patient_id, measure, measured_at FROM readings
+WHERE measured_at >= %(since)s AND measured_at < %(until)s;
+
+-- name: adherence_devices
+SELECT patient_id, id, activated_at, registered_at FROM devices
+WHERE status NOT IN ('retired', 'disabled');
+
+-- name: offline_gateways
+SELECT g.id, g.presence_at, d.patient_id
+FROM gateways g JOIN devices d ON d.gateway_id = g.id
+WHERE g.presence = 'offline' AND g.presence_at < %(before)s
+  AND d.status NOT IN ('retired', 'disabled')
+GROUP BY g.id, g.presence_at, d.patient_id;
+
+-- name: unresolved_alert_kinds
+SELECT patient_id, kind, severity FROM alerts WHERE status <> 'resolved';

@@ -1,0 +1,217 @@
+"""Run a ground-truth cohort through detectors in process and score them side by side.
+
+Simulated data only. Readings go, in arrival order, to one monitor per patient
+and method: our detectors (:class:`streaming.engine.PatientMonitor` with the
+patient's pathway) and the weight rule of thumb
+(:class:`streaming.rule_of_thumb.WeightRuleOfThumb`). The detections are
+scored with :mod:`streaming.evaluation` against the cohort's ground truth, for
+the whole cohort and for its CHF patients (the decompensation headline).
+
+The sensitivity / false-alert curve varies each method's natural knob: the
+rule's threshold (1-3 kg within 72 h), and for our detectors the lowest
+severity that alerts (our monitor already reports a kind once per episode, so
+counting confirmations would not move it).
+
+Running the same cohort through the real MQTT pipeline (provision, publish with
+:func:`simulators.groundtruth.sim_events`, read the alerts back) is a later step.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Protocol
+from uuid import UUID
+
+from simulators.groundtruth import TruthCohort
+from simulators.gt_models import GroundTruth, TruthEvent, TruthKind, TruthPatient
+from simulators.models import Pathway
+from streaming.evaluation import (
+    EPISODE_GAP,
+    Matching,
+    Scorecard,
+    TruthWindow,
+    score,
+)
+from streaming.models import AlertKind, Detection, Severity, StreamReading
+from streaming.rule_of_thumb import SOURCE, WeightRuleOfThumb
+
+OURS = "detectors"
+RULE = "rule of thumb"
+_ADHERENCE = frozenset(
+    {AlertKind.MISSED_READINGS, AlertKind.FREQUENCY_DROP, AlertKind.GATEWAY_OFFLINE}
+)
+#: Which alert kinds catch which event.
+RELEVANT: Mapping[TruthKind, frozenset[AlertKind]] = {
+    TruthKind.DECOMPENSATION: frozenset(
+        {AlertKind.WEIGHT_GAIN, AlertKind.HR_HIGH, AlertKind.SPO2_DROP, AlertKind.SPO2_LOW}
+    ),
+    TruthKind.COPD_EXACERBATION: frozenset(
+        {AlertKind.SPO2_DROP, AlertKind.SPO2_LOW, AlertKind.HR_HIGH}
+    ),
+    TruthKind.HYPERTENSIVE_EPISODE: frozenset({AlertKind.BP_HIGH}),
+    TruthKind.NON_ADHERENCE: _ADHERENCE,
+    TruthKind.DROPOUT: _ADHERENCE,
+}
+#: Operating points of our detectors on the curve: the lowest severity that alerts.
+SEVERITY_STEPS = (Severity.LOW, Severity.MEDIUM, Severity.HIGH, Severity.CRITICAL)
+#: Extra rule-of-thumb thresholds run for the curve (kg within 72 h).
+RULE_THRESHOLDS = (1.0, 1.5, 2.5, 3.0)
+
+
+class Monitor(Protocol):
+    """One patient's detectors, as the evaluation drives them."""
+
+    def process(self, reading: StreamReading) -> list[Detection]: ...
+
+
+MonitorFactory = Callable[[TruthPatient], Monitor]
+
+
+def rule_factory(gain_kg: float = 2.0) -> MonitorFactory:
+    source = SOURCE if gain_kg == 2.0 else f"rule:rule_of_thumb_{gain_kg:g}kg_72h"
+    return lambda _patient: WeightRuleOfThumb(gain_kg=gain_kg, source=source)
+
+
+def engine_factory() -> MonitorFactory:
+    """Our detectors: a :class:`~streaming.engine.PatientMonitor` on the patient's pathway."""
+    from streaming.engine import PatientMonitor
+    from streaming.pathways import get_pathway
+
+    pathways = {p: get_pathway(p.value) for p in Pathway}
+    return lambda patient: PatientMonitor(patient.patient_id, pathways[patient.pathway])
+
+
+def run_methods(
+    readings: Iterable[StreamReading],
+    patients: Sequence[TruthPatient],
+    methods: Mapping[str, MonitorFactory],
+) -> dict[str, list[Detection]]:
+    """Feed every reading (in the order given) to each method's monitor of its patient."""
+    by_id = {p.patient_id: p for p in patients}
+    monitors: dict[str, dict[UUID, Monitor]] = {m: {} for m in methods}
+    found: dict[str, list[Detection]] = {m: [] for m in methods}
+    for r in readings:
+        for name, factory in methods.items():
+            mine = monitors[name]
+            monitor = mine.get(r.patient_id)
+            if monitor is None:
+                monitor = mine[r.patient_id] = factory(by_id[r.patient_id])
+            found[name].extend(monitor.process(r))
+    return found
+
+
+def truth_windows(truth: GroundTruth) -> list[TruthWindow]:
+    """The scored events of a ground truth (confounders explain nothing and are left out)."""
+    return [_window(e) for e in truth.events if e.kind in RELEVANT]
+
+
+def _window(e: TruthEvent) -> TruthWindow:
+    until = max(e.event_time, e.returns_at or e.event_time)
+    p = e.params
+    extra = p.get("recovery_days", 0.0) + p.get("hold_days", 0.0) + p.get("resolve_days", 0.0)
+    if e.kind is TruthKind.COPD_EXACERBATION:
+        extra -= p.get("absence_days", 0.0)  # recovery counts from the event
+    until += timedelta(days=max(extra, 0.0) + 1.0)
+    matching = Matching.LEAD if e.kind.deterioration else Matching.DURING
+    return TruthWindow(
+        e.patient_id, e.kind.value, e.onset, e.event_time, until, RELEVANT[e.kind], matching
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class CurvePoint:
+    method: str
+    label: str
+    sensitivity: float
+    unexplained_per_patient_year: float
+    median_lead_days: float | None
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    """The scorecards (whole cohort, CHF only), the curve and the run's timings."""
+
+    cohort: list[Scorecard]
+    chf: list[Scorecard]
+    curve: list[CurvePoint]
+    detections: dict[str, list[Detection]]
+    windows: list[TruthWindow]
+    n_readings: int
+    seconds_generate: float
+    seconds_detect: float
+    seconds_score: float
+
+
+def _rank(severity: Severity) -> int:
+    return SEVERITY_STEPS.index(severity)
+
+
+def _subset(detections: Iterable[Detection], keep: set[UUID]) -> list[Detection]:
+    return [d for d in detections if d.patient_id in keep]
+
+
+def evaluate(
+    cohort: TruthCohort,
+    *,
+    with_engine: bool = True,
+    gap: timedelta = EPISODE_GAP,
+    seconds_generate: float = 0.0,
+) -> Evaluation:
+    """Run both methods over ``cohort`` and score them."""
+    methods: dict[str, MonitorFactory] = {}
+    if with_engine:
+        methods[OURS] = engine_factory()
+    methods[RULE] = rule_factory()
+    for kg in RULE_THRESHOLDS:
+        methods[f"rule {kg:g} kg"] = rule_factory(kg)
+    t0 = time.perf_counter()
+    found = run_methods(cohort.readings(), cohort.patients, methods)
+    t1 = time.perf_counter()
+    truth = cohort.truth
+    windows = truth_windows(truth)
+    chf_ids = {p.patient_id for p in truth.patients if p.pathway is Pathway.CHF}
+    chf_years = sum(p.exposure_years for p in truth.patients if p.pathway is Pathway.CHF)
+    chf_windows = [w for w in windows if w.patient_id in chf_ids]
+    main = [m for m in (OURS, RULE) if m in found]
+    cards = [score(m, found[m], windows, patient_years=truth.patient_years, gap=gap) for m in main]
+    chf_cards = [
+        score(m, _subset(found[m], chf_ids), chf_windows, patient_years=chf_years, gap=gap)
+        for m in main
+    ]
+    curve: list[CurvePoint] = []
+    for name, ds in found.items():
+        mine = _subset(ds, chf_ids)
+        if name == OURS:
+            points = [
+                (f"severity >= {sev.value}", [d for d in mine if _rank(d.severity) >= _rank(sev)])
+                for sev in SEVERITY_STEPS
+            ]
+        else:
+            points = [(name, mine)]
+        for label, kept in points:
+            card = score(name, kept, chf_windows, patient_years=chf_years, gap=gap)
+            s = card.by_event_kind.get(TruthKind.DECOMPENSATION.value)
+            curve.append(
+                CurvePoint(
+                    method=OURS if name == OURS else RULE,
+                    label=label if name != RULE else "rule 2 kg",
+                    sensitivity=s.sensitivity if s is not None else 0.0,
+                    unexplained_per_patient_year=card.unexplained_per_patient_year,
+                    median_lead_days=s.median_days if s is not None else None,
+                )
+            )
+    t2 = time.perf_counter()
+    return Evaluation(
+        cohort=cards,
+        chf=chf_cards,
+        curve=curve,
+        detections={m: found[m] for m in main},
+        windows=windows,
+        n_readings=cohort.n_readings,
+        seconds_generate=seconds_generate,
+        seconds_detect=t1 - t0,
+        seconds_score=t2 - t1,
+    )

@@ -1,0 +1,135 @@
+"""The protocol every detector follows, and the types it speaks.
+
+Detectors follow River's protocol (``river/base``, ``river/anomaly/base.py``):
+the constructor takes parameters only, all state lives in attributes and
+pickles small (≤ 2 kB per patient-measure), and
+
+* ``update(x)`` learns one observation and returns the :class:`Finding` it
+  raises, if any, as River's drift detectors do;
+* ``score_one(x)`` returns what ``update`` would return, changing nothing;
+* ``learn_one(x)`` learns without reporting.
+
+Each detector has an *episode*: it opens when the detector fires and ends
+after ``recovery_readings`` consecutive readings back inside the detector's
+normal band. While its episode is open a detector learns nothing that would
+make the deterioration look normal (baselines freeze), and it keeps reporting
+the finding on every abnormal reading; the engine turns that into one
+detection per episode.
+"""
+
+from __future__ import annotations
+
+import abc
+import copy
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import ClassVar
+
+from streaming.models import AlertKind, Severity
+
+#: Tolerance of comparisons of differences (a gain, a drop) with a limit, so
+#: that 82.3 - 80.0 counts as the 2.3 kg it is in decimal.
+EPS = 1e-6
+
+_ORDER = (Severity.LOW, Severity.MEDIUM, Severity.HIGH, Severity.CRITICAL)
+
+
+def severity_rank(severity: Severity) -> int:
+    """0 for ``low`` up to 3 for ``critical``."""
+    return _ORDER.index(severity)
+
+
+def lower(severity: Severity) -> Severity:
+    """One level less severe (``low`` stays ``low``)."""
+    return _ORDER[max(0, _ORDER.index(severity) - 1)]
+
+
+def higher(severity: Severity) -> Severity:
+    """One level more severe (``critical`` stays ``critical``)."""
+    return _ORDER[min(len(_ORDER) - 1, _ORDER.index(severity) + 1)]
+
+
+def utc(ts: float) -> datetime:
+    """A POSIX timestamp as a tz-aware UTC datetime."""
+    return datetime.fromtimestamp(ts, UTC)
+
+
+@dataclass(frozen=True, slots=True)
+class Observation:
+    """One reading as a detector sees it: when, the value, and the second value.
+
+    ``value2`` is the diastolic pressure of a blood-pressure reading. ``at``
+    must be timezone-aware.
+    """
+
+    at: datetime
+    value: float
+    value2: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    """What a detector reports; the engine adds the patient and the measure."""
+
+    kind: AlertKind
+    severity: Severity
+    source: str
+    observed: Mapping[str, float]
+    baseline: Mapping[str, float]
+    window_start: datetime
+    window_end: datetime
+    reason: str
+
+
+class Detector(abc.ABC):
+    """Base of every detector; see the module docstring for the protocol."""
+
+    #: The alert kind this detector reports.
+    kind: ClassVar[AlertKind]
+
+    def __init__(self, *, recovery_readings: int) -> None:
+        self.recovery_readings = recovery_readings
+        self._active = False
+        self._calm = 0
+        self._since = 0.0
+
+    @property
+    def episode_active(self) -> bool:
+        """Whether this detector's episode is open."""
+        return self._active
+
+    @abc.abstractmethod
+    def update(self, x: Observation) -> Finding | None:
+        """Learn ``x`` and return the finding it raises, if any."""
+
+    def score_one(self, x: Observation) -> Finding | None:
+        """What :meth:`update` would return for ``x``; nothing changes."""
+        return copy.deepcopy(self).update(x)
+
+    def learn_one(self, x: Observation) -> None:
+        """Learn ``x`` without reporting."""
+        self.update(x)
+
+    def resolve(self) -> None:
+        """Close the episode at once (a coordinator resolved the alert)."""
+        self._active = False
+        self._calm = 0
+
+    def _track(self, *, firing: bool, calm: bool, ts: float) -> None:
+        """Open, keep or close the episode after one reading (or one day)."""
+        if firing:
+            if not self._active:
+                self._since = ts
+            self._active, self._calm = True, 0
+        elif self._active:
+            self._calm = self._calm + 1 if calm else 0
+            if self._calm >= self.recovery_readings:
+                self._active, self._calm = False, 0
+
+    def _window_start(self, ts: float) -> datetime:
+        return utc(self._since if self._active else ts)
+
+    def __repr__(self) -> str:
+        params = ", ".join(f"{k}={v!r}" for k, v in vars(self).items() if not k.startswith("_"))
+        return f"{type(self).__name__}({params})"

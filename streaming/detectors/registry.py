@@ -1,0 +1,94 @@
+"""Which detectors watch which measure, with their parameters from the pathway."""
+
+from __future__ import annotations
+
+from hub.domain import Measure
+from streaming.detectors.base import Detector
+from streaming.detectors.safety import (
+    BloodPressureHigh,
+    BloodPressureLow,
+    HeartRateHigh,
+    HeartRateLow,
+    SpO2Low,
+)
+from streaming.detectors.spo2 import SpO2Drop
+from streaming.detectors.weight import WeightDrift, WeightGainRule
+from streaming.pathways import Pathway
+
+#: Every detector class; the contract test suite runs over each of them.
+DETECTOR_CLASSES: tuple[type[Detector], ...] = (
+    BloodPressureHigh,
+    BloodPressureLow,
+    SpO2Low,
+    HeartRateHigh,
+    HeartRateLow,
+    SpO2Drop,
+    WeightGainRule,
+    WeightDrift,
+)
+
+
+def build_detectors(measure: Measure, pathway: Pathway) -> tuple[Detector, ...]:
+    """Fresh detectors for one measure of one patient.
+
+    >>> from streaming.pathways import get_pathway
+    >>> [type(d).__name__ for d in build_detectors(Measure.BODY_WEIGHT, get_pathway("CHF"))]
+    ['WeightGainRule', 'WeightDrift']
+    """
+    t, sev, base = pathway.thresholds, pathway.severity, pathway.baseline
+    rec = pathway.episodes.recovery_readings
+    match measure:
+        case Measure.BLOOD_PRESSURE:
+            return (
+                BloodPressureHigh(
+                    systolic_high=t.systolic_high,
+                    diastolic_high=t.diastolic_high,
+                    severity=sev.bp_high,
+                    recovery_readings=rec,
+                ),
+                BloodPressureLow(
+                    systolic_low=t.systolic_low, severity=sev.bp_low, recovery_readings=rec
+                ),
+            )
+        case Measure.HEART_RATE:
+            return (
+                HeartRateHigh(limit=t.hr_high, severity=sev.hr_high, recovery_readings=rec),
+                HeartRateLow(limit=t.hr_low, severity=sev.hr_low, recovery_readings=rec),
+            )
+        case Measure.OXYGEN_SATURATION:
+            return (
+                SpO2Low(limit=t.spo2_low, severity=sev.spo2_low, recovery_readings=rec),
+                SpO2Drop(
+                    drop=t.spo2_drop,
+                    confirm=base.spo2_drop_confirm,
+                    severity=sev.spo2_drop,
+                    fading=base.spo2_fading,
+                    warmup=base.spo2_warmup,
+                    spread_floor=base.spo2_spread_floor,
+                    band_spreads=base.band_spreads,
+                    recovery_readings=rec,
+                ),
+            )
+        case Measure.BODY_WEIGHT:
+            drift = pathway.weight_drift
+            return (
+                WeightGainRule(
+                    short_kg=t.weight_gain_short_kg,
+                    short_hours=t.weight_gain_short_hours,
+                    week_kg=t.weight_gain_week_kg,
+                    week_days=t.weight_gain_week_days,
+                    severity=sev.weight_gain_rule,
+                    recovery_readings=rec,
+                ),
+                WeightDrift(
+                    allowance=drift.allowance,
+                    limit=drift.limit,
+                    freeze_above=drift.freeze_above,
+                    severity=sev.weight_drift,
+                    fading=base.weight_fading,
+                    warmup=base.weight_warmup,
+                    spread_floor=base.weight_spread_floor,
+                    band_spreads=base.band_spreads,
+                    recovery_readings=rec,
+                ),
+            )

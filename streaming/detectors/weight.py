@@ -1,0 +1,253 @@
+"""Weight gain: the rule of thumb, and a slow-gain change detector.
+
+Both work on the *daily minimum* weight (UTC days): weighing twice in a day
+does not count twice, and the lowest value is the one least affected by
+clothes and meals.
+"""
+
+from __future__ import annotations
+
+from streaming.detectors.base import EPS, Detector, Finding, Observation, utc
+from streaming.detectors.baseline import Baseline
+from streaming.models import AlertKind, Severity
+
+DAY = 86_400.0
+
+
+class WeightGainRule(Detector):
+    """Gain of ``short_kg`` within ``short_hours`` or ``week_kg`` within ``week_days``.
+
+    The day's lowest weight so far (this reading included) is compared with
+    the lowest daily minimum of the *earlier* days measured within each
+    window: an evening weight after a morning one is not a gain. Only the
+    daily minima of the last ``week_days`` + 1 days are kept, as
+    ``(timestamp, kg)`` pairs. The episode ends after
+    ``recovery_readings`` consecutive readings less than ``short_kg / 2``
+    above the reference the episode opened against.
+
+    >>> from datetime import datetime, timedelta, UTC
+    >>> rule = WeightGainRule(short_kg=2.0, short_hours=72, week_kg=2.3, week_days=7,
+    ...                       severity=Severity.HIGH, recovery_readings=3)
+    >>> day = datetime(2025, 3, 1, 7, tzinfo=UTC)
+    >>> for i, kg in enumerate([80.0, 80.2, 80.9, 82.0]):
+    ...     finding = rule.update(Observation(day + timedelta(days=i), kg))
+    >>> finding.source, finding.observed
+    ('rule:weight_gain_72h', {'weight': 82.0, 'gain': 2.0})
+    """
+
+    kind = AlertKind.WEIGHT_GAIN
+
+    def __init__(
+        self,
+        *,
+        short_kg: float,
+        short_hours: float,
+        week_kg: float,
+        week_days: float,
+        severity: Severity,
+        recovery_readings: int,
+    ) -> None:
+        super().__init__(recovery_readings=recovery_readings)
+        self.short_kg = short_kg
+        self.short_hours = short_hours
+        self.week_kg = week_kg
+        self.week_days = week_days
+        self.severity = severity
+        self._minima: list[tuple[float, float]] = []
+        self._reference = 0.0
+
+    def _lowest(self, ts: float, span: float) -> tuple[float, float] | None:
+        today = ts // DAY
+        inside = [m for m in self._minima if ts - span <= m[0] and m[0] // DAY < today]
+        return min(inside, key=lambda m: m[1]) if inside else None
+
+    def update(self, x: Observation) -> Finding | None:
+        ts = x.at.timestamp()
+        last = self._minima[-1] if self._minima else None
+        same_day = last is not None and last[0] // DAY == ts // DAY
+        kg = min(x.value, last[1]) if last is not None and same_day else x.value
+        hit: tuple[str, float, float, float, float] | None = None
+        for source, span, limit in (
+            (f"rule:weight_gain_{self.short_hours:g}h", self.short_hours * 3600, self.short_kg),
+            (f"rule:weight_gain_{self.week_days:g}d", self.week_days * DAY, self.week_kg),
+        ):
+            low = self._lowest(ts, span)
+            if low is not None and kg - low[1] >= limit - EPS:
+                hit = (source, limit, span, *low)
+                break
+        if hit is not None and not self._active:
+            self._reference = hit[4]
+        self._track(firing=hit is not None, calm=kg < self._reference + self.short_kg / 2, ts=ts)
+        self._remember(ts, x.value)
+        if hit is None:
+            return None
+        source, limit, span, ref_ts, ref_kg = hit
+        hours = span / 3600
+        return Finding(
+            kind=self.kind,
+            severity=self.severity,
+            source=source,
+            observed={"weight": kg, "gain": round(kg - ref_kg, 3)},
+            baseline={"reference_weight": ref_kg, "limit_kg": limit, "window_hours": hours},
+            window_start=utc(ref_ts),
+            window_end=x.at,
+            reason=f"Weight {kg:.1f} kg is {kg - ref_kg:.1f} kg above the {ref_kg:.1f} kg "
+            f"measured within the last {hours:g} hours (limit {limit:g} kg).",
+        )
+
+    def _remember(self, ts: float, kg: float) -> None:
+        day = ts // DAY
+        if self._minima and self._minima[-1][0] // DAY == day:
+            if kg < self._minima[-1][1]:
+                self._minima[-1] = (ts, kg)
+        else:
+            self._minima.append((ts, kg))
+        horizon = ts - (self.week_days + 1) * DAY
+        self._minima = [m for m in self._minima if m[0] >= horizon]
+
+
+class WeightDrift(Detector):
+    """One-sided CUSUM of the daily minimum weight against the personal baseline.
+
+    With ``z = (w - level) / spread`` for the day's minimum weight ``w``, the
+    statistic is ``S = max(0, S + z - allowance)`` (committed once per day;
+    readings during the day update a tentative value), and the detector
+    fires when ``S > limit``. The baseline learns a finished day only while
+    no episode is open and ``S <= freeze_above`` (a suspected creep does not
+    become the new normal). The episode ends after ``recovery_readings``
+    finished days within ``band_spreads`` spreads of the baseline; ``S``
+    restarts from 0.
+
+    River's ``drift.PageHinkley(mode="up")`` was the other candidate; it
+    compares against the mean of everything since its last reset, restarts
+    by itself after each detection (learning the deterioration as the new
+    normal) and cannot be frozen, so the CUSUM is written out here on top of
+    River's statistics.
+
+    >>> from datetime import datetime, timedelta, UTC
+    >>> det = WeightDrift(allowance=0.75, limit=6.0, freeze_above=3.0, severity=Severity.MEDIUM,
+    ...                   fading=0.05, warmup=7, spread_floor=0.4, band_spreads=2.0,
+    ...                   recovery_readings=3)
+    >>> day = datetime(2025, 3, 1, 7, tzinfo=UTC)
+    >>> flat = [80.2, 79.8, 80.1, 79.9, 80.3, 79.7, 80.0]
+    >>> creep = [80.0 + 0.3 * d for d in range(1, 15)]
+    >>> for i, kg in enumerate(flat + creep):
+    ...     finding = det.update(Observation(day + timedelta(days=i), kg))
+    ...     if finding:
+    ...         break
+    >>> i - len(flat) + 1, finding.observed["gain"]
+    (5, 1.413)
+    """
+
+    kind = AlertKind.WEIGHT_GAIN
+    source = "model:weight_drift"
+
+    def __init__(
+        self,
+        *,
+        allowance: float,
+        limit: float,
+        freeze_above: float,
+        severity: Severity,
+        fading: float,
+        warmup: int,
+        spread_floor: float,
+        band_spreads: float,
+        recovery_readings: int,
+    ) -> None:
+        super().__init__(recovery_readings=recovery_readings)
+        self.allowance = allowance
+        self.limit = limit
+        self.freeze_above = freeze_above
+        self.severity = severity
+        self.fading = fading
+        self.warmup = warmup
+        self.spread_floor = spread_floor
+        self.band_spreads = band_spreads
+        self._baseline = Baseline(fading=fading, warmup=warmup, spread_floor=spread_floor)
+        self._day = -1.0
+        self._day_min = 0.0
+        self._day_ts = 0.0
+        self._s = 0.0
+        self._rise = 0.0
+
+    @property
+    def baseline(self) -> Baseline:
+        return self._baseline
+
+    @property
+    def statistic(self) -> float:
+        """The committed CUSUM value (up to the last finished day)."""
+        return self._s
+
+    def _step(self) -> float:
+        b = self._baseline
+        return max(0.0, self._s + (self._day_min - b.level) / b.spread - self.allowance)
+
+    def _commit(self) -> None:
+        """Close the current day: advance S, learn, or count towards recovery."""
+        b = self._baseline
+        if not b.ready:
+            b.update(self._day_min)
+            return
+        if self._active:
+            calm = self._day_min <= b.level + self.band_spreads * b.spread
+            self._track(firing=False, calm=calm, ts=self._day_ts)
+            if not self._active:
+                self._s = 0.0
+            return
+        s = self._step()
+        if self._s == 0.0 and s > 0.0:
+            self._rise = self._day_ts
+        self._s = s
+        if s <= self.freeze_above:
+            b.update(self._day_min)
+
+    def update(self, x: Observation) -> Finding | None:
+        ts = x.at.timestamp()
+        day = ts // DAY
+        if day > self._day:
+            if self._day >= 0:
+                self._commit()
+            self._day, self._day_min, self._day_ts = day, x.value, ts
+        elif x.value < self._day_min:
+            self._day_min, self._day_ts = x.value, ts
+        b = self._baseline
+        if not b.ready or self._active:
+            return self._finding(x) if self._active and self._firing_today() else None
+        if self._step() <= self.limit:
+            return None
+        self._track(firing=True, calm=False, ts=self._rise if self._s > 0 else self._day_ts)
+        return self._finding(x)
+
+    def _firing_today(self) -> bool:
+        b = self._baseline
+        return self._day_min > b.level + self.band_spreads * b.spread
+
+    def _finding(self, x: Observation) -> Finding:
+        b, s = self._baseline, self._step()
+        gain = round(self._day_min - b.level, 3)
+        return Finding(
+            kind=self.kind,
+            severity=self.severity,
+            source=self.source,
+            observed={"weight": self._day_min, "gain": gain, "cusum": round(s, 3)},
+            baseline={
+                "level": b.level,
+                "spread": b.spread,
+                "limit": self.limit,
+                "allowance": self.allowance,
+            },
+            window_start=self._window_start(self._day_ts),
+            window_end=x.at,
+            reason=f"Daily weight {self._day_min:.1f} kg has crept {gain:.1f} kg above the "
+            f"personal baseline of {b.level:.1f} kg (slow-gain CUSUM {s:.1f} > {self.limit:g}).",
+        )
+
+    def resolve(self) -> None:
+        """Close the episode, reset the CUSUM and relearn the baseline from scratch."""
+        super().resolve()
+        self._s = 0.0
+        self._baseline = Baseline(
+            fading=self.fading, warmup=self.warmup, spread_floor=self.spread_floor
+        )

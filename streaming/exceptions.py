@@ -1,0 +1,33 @@
+"""Errors raised by the streaming detection core.
+
+The tree::
+
+    StreamingError                  root of every streaming error
+    ├── PathwayError                the pathway file or an override is invalid
+    │   └── UnknownPathwayError     no pathway of that name
+    ├── ReadingError                a reading the engine cannot process
+    │                               (another patient's, a naive timestamp)
+    └── NaiveDatetimeError          a timezone-naive datetime was passed in
+"""
+
+from __future__ import annotations
+
+
+class StreamingError(Exception):
+    """Root of every error raised by ``streaming``."""
+
+
+class PathwayError(StreamingError):
+    """The pathway file, or a per-patient override, is invalid."""
+
+
+class UnknownPathwayError(PathwayError):
+    """No pathway has the requested name."""
+
+
+class ReadingError(StreamingError):
+    """A reading the engine refuses: another patient's, or a naive timestamp."""
+
+
+class NaiveDatetimeError(StreamingError):
+    """A datetime without a timezone was passed in; every time here is tz-aware."""

@@ -1,0 +1,260 @@
+"""Care pathways: which measures a patient takes, how often, and their limits.
+
+Every number lives in ``pathways.toml`` beside this module. Each pathway
+inherits every table of ``[default]`` except ``schedule`` and overrides what
+differs; a patient may override single values on top::
+
+    >>> chf = get_pathway("CHF")
+    >>> chf.thresholds.weight_gain_short_kg
+    2.0
+    >>> sorted(m.value for m in chf.schedule)
+    ['blood-pressure', 'body-weight']
+    >>> get_pathway("COPD").thresholds.spo2_low
+    85.0
+    >>> chf.with_overrides({"spo2_low": 86, "severity.weight_drift": "high"}).thresholds.spo2_low
+    86.0
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any, TypeVar
+
+from hub.domain import Measure
+from streaming.exceptions import PathwayError, UnknownPathwayError
+from streaming.models import Severity
+
+PATHWAYS_FILE = Path(__file__).with_name("pathways.toml")
+DEFAULT = "default"
+
+
+@dataclass(frozen=True, slots=True)
+class Thresholds:
+    """Safety limits; ``*_high`` of blood pressure and the drop are inclusive."""
+
+    systolic_high: float
+    diastolic_high: float
+    systolic_low: float
+    spo2_low: float
+    spo2_drop: float
+    hr_high: float
+    hr_low: float
+    weight_gain_short_kg: float
+    weight_gain_short_hours: float
+    weight_gain_week_kg: float
+    weight_gain_week_days: float
+
+
+@dataclass(frozen=True, slots=True)
+class Severities:
+    """The severity each rule or model reports."""
+
+    bp_high: Severity
+    bp_low: Severity
+    spo2_low: Severity
+    spo2_drop: Severity
+    hr_high: Severity
+    hr_low: Severity
+    weight_gain_rule: Severity
+    weight_drift: Severity
+    missed_readings: Severity
+    device_never_active: Severity
+    frequency_drop: Severity
+
+
+@dataclass(frozen=True, slots=True)
+class Episodes:
+    recovery_readings: int
+    stale_after_hours: float
+
+
+@dataclass(frozen=True, slots=True)
+class BaselineParams:
+    spo2_fading: float
+    spo2_warmup: int
+    spo2_spread_floor: float
+    spo2_drop_confirm: int
+    band_spreads: float
+    weight_fading: float
+    weight_warmup: int
+    weight_spread_floor: float
+
+
+@dataclass(frozen=True, slots=True)
+class DriftParams:
+    allowance: float
+    limit: float
+    freeze_above: float
+
+
+@dataclass(frozen=True, slots=True)
+class AdherenceParams:
+    grace_hours: float
+    activation_days: float
+    recent_days: float
+    previous_days: float
+    ratio: float
+    min_previous: int
+
+
+_SECTIONS: dict[str, type[Any]] = {
+    "thresholds": Thresholds,
+    "severity": Severities,
+    "episodes": Episodes,
+    "baseline": BaselineParams,
+    "weight_drift": DriftParams,
+    "adherence": AdherenceParams,
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Pathway:
+    """One care pathway, possibly with a patient's overrides applied."""
+
+    name: str
+    description: str
+    post_discharge_days: int
+    #: Expected interval between readings, in hours, per expected measure
+    #: (a plain dict so that a pathway pickles; treat it as read-only).
+    schedule: Mapping[Measure, float]
+    thresholds: Thresholds
+    severity: Severities
+    episodes: Episodes
+    baseline: BaselineParams
+    weight_drift: DriftParams
+    adherence: AdherenceParams
+
+    def in_post_discharge(self, discharged_at: datetime | None, now: datetime) -> bool:
+        """Whether ``now`` falls in the post-discharge window."""
+        if discharged_at is None:
+            return False
+        return discharged_at <= now < discharged_at + timedelta(days=self.post_discharge_days)
+
+    def with_overrides(self, overrides: Mapping[str, float | int | str]) -> Pathway:
+        """A copy with single values replaced.
+
+        A bare key names a threshold (``"spo2_low"``); ``"section.field"``
+        names any other value (``"severity.bp_low"``, ``"baseline.weight_warmup"``,
+        ``"schedule.body-weight"``). Unknown keys raise :class:`PathwayError`.
+        """
+        sections: dict[str, dict[str, Any]] = {}
+        schedule = dict(self.schedule)
+        for key, value in overrides.items():
+            section, _, name = key.rpartition(".") if "." in key else ("thresholds", "", key)
+            if section == "schedule":
+                schedule[_measure(name, self.name)] = _number(value, float, key)
+                continue
+            if section not in _SECTIONS:
+                raise PathwayError(f"unknown override {key!r}")
+            sections.setdefault(section, {})[name] = value
+        changes: dict[str, Any] = {"schedule": schedule}
+        for section, values in sections.items():
+            current = dataclasses.asdict(getattr(self, section))
+            unknown = set(values) - set(current)
+            if unknown:
+                raise PathwayError(f"unknown override(s) {sorted(unknown)} in {section}")
+            changes[section] = _build(_SECTIONS[section], current | values, section)
+        return dataclasses.replace(self, **changes)
+
+
+_T = TypeVar("_T")
+
+
+def _number(value: object, kind: type[float] | type[int], where: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise PathwayError(f"{where}: expected a number, got {value!r}")
+    if kind is int and value != int(value):
+        raise PathwayError(f"{where}: expected a whole number, got {value!r}")
+    return kind(value)
+
+
+def _measure(name: str, where: str) -> Measure:
+    try:
+        return Measure(name)
+    except ValueError:
+        raise PathwayError(f"{where}: unknown measure {name!r}") from None
+
+
+def _build(cls: type[_T], table: Mapping[str, Any], where: str) -> _T:
+    fields = {f.name: f.type for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
+    if set(table) != set(fields):
+        missing, extra = set(fields) - set(table), set(table) - set(fields)
+        raise PathwayError(f"{where}: missing {sorted(missing)}, unknown {sorted(extra)}")
+    values: dict[str, Any] = {}
+    for name, kind in fields.items():
+        value, place = table[name], f"{where}.{name}"
+        if kind == "Severity":
+            try:
+                values[name] = Severity(value)
+            except ValueError:
+                raise PathwayError(f"{place}: unknown severity {value!r}") from None
+        else:
+            values[name] = _number(value, int if kind == "int" else float, place)
+    return cls(**values)
+
+
+def parse_pathways(document: Mapping[str, Any]) -> dict[str, Pathway]:
+    """Pathways from a parsed pathway document (see ``pathways.toml``)."""
+    if DEFAULT not in document:
+        raise PathwayError(f"the pathway file has no [{DEFAULT}] table")
+    base = document[DEFAULT]
+    pathways: dict[str, Pathway] = {}
+    for name, table in document.items():
+        if not isinstance(table, dict):
+            raise PathwayError(f"{name}: expected a table")
+        unknown = set(table) - {"description", "post_discharge_days", "schedule", *_SECTIONS}
+        if unknown:
+            raise PathwayError(f"{name}: unknown keys {sorted(unknown)}")
+        sections = {
+            section: _build(
+                cls, base.get(section, {}) | table.get(section, {}), f"{name}.{section}"
+            )
+            for section, cls in _SECTIONS.items()
+        }
+        schedule = {
+            _measure(m, name): _number(h, float, f"{name}.schedule.{m}")
+            for m, h in table.get("schedule", {}).items()
+        }
+        pathways[name] = Pathway(
+            name=name,
+            description=str(table.get("description", base.get("description", ""))),
+            post_discharge_days=int(
+                _number(
+                    table.get("post_discharge_days", base.get("post_discharge_days")),
+                    int,
+                    f"{name}.post_discharge_days",
+                )
+            ),
+            schedule=schedule,
+            **sections,
+        )
+    return pathways
+
+
+def load_pathways(path: Path = PATHWAYS_FILE) -> dict[str, Pathway]:
+    """Every pathway in the pathway file at ``path``."""
+    try:
+        document = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise PathwayError(f"cannot read {path}: {exc}") from exc
+    return parse_pathways(document)
+
+
+@functools.cache
+def _shipped() -> Mapping[str, Pathway]:
+    return MappingProxyType(load_pathways())
+
+
+def get_pathway(name: str) -> Pathway:
+    """The shipped pathway called ``name`` (``CHF``, ``COPD``, ``HTN``, ``default``)."""
+    try:
+        return _shipped()[name]
+    except KeyError:
+        raise UnknownPathwayError(f"no pathway {name!r}; known: {sorted(_shipped())}") from None

@@ -1,0 +1,153 @@
+"""Non-adherence on a schedule: gather the facts, run the checks, record alerts.
+
+:func:`run_adherence_checks` is one pass at ``now`` (an injectable clock);
+:class:`AdherenceScheduler` runs it every ``interval_s`` in the ingest worker.
+A check that finds what an unresolved alert already says records nothing; new
+evidence is recorded only when it raises the severity.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections import defaultdict
+from collections.abc import Callable
+from datetime import UTC, datetime, time, timedelta
+from typing import Any
+from uuid import UUID
+
+import psycopg
+
+from alerts.service import record_detection
+from hub.db import connect
+from hub.domain import Measure
+from hub.settings import Settings
+from hub.sql import queries
+from streaming.adherence import DeviceActivity, MeasureActivity, check_adherence, frequency_windows
+from streaming.models import AlertKind, Detection, Severity
+from streaming.pathways import get_pathway
+
+log = logging.getLogger(__name__)
+
+Conn = psycopg.Connection[Any]
+
+_RANK = {Severity.LOW: 0, Severity.MEDIUM: 1, Severity.HIGH: 2, Severity.CRITICAL: 3}
+
+
+def _offline_detections(conn: Conn, *, now: datetime, after: timedelta) -> list[Detection]:
+    found = []
+    for gateway_id, since, patient_id in conn.execute(
+        queries["offline_gateways"], {"before": now - after}
+    ).fetchall():
+        hours = (now - since) / timedelta(hours=1)
+        found.append(
+            Detection(
+                patient_id=patient_id,
+                kind=AlertKind.GATEWAY_OFFLINE,
+                severity=Severity.MEDIUM,
+                source="rule:gateway_offline",
+                measure=None,
+                observed={"hours_offline": round(hours, 1)},
+                baseline={"threshold_hours": after / timedelta(hours=1)},
+                window_start=since,
+                window_end=now,
+                reason=f"gateway {gateway_id} has been offline for {hours:.0f} h "
+                "(its Last Will): the patient's devices cannot send readings",
+            )
+        )
+    return found
+
+
+def adherence_detections(
+    conn: Conn, *, now: datetime, gateway_offline_after: timedelta
+) -> list[Detection]:
+    """Every non-adherence detection at ``now``, before de-duplication."""
+    patients = conn.execute(queries["adherence_patients"]).fetchall()
+    latest: dict[UUID, dict[Measure, datetime]] = defaultdict(dict)
+    for patient_id, measure, at in conn.execute(queries["adherence_latest"]).fetchall():
+        latest[patient_id][Measure(measure)] = at
+    pathways = {name: get_pathway(name) for name in {str(p[1]) for p in patients}}
+    earliest = min((frequency_windows(p, now)[1][0] for p in pathways.values()), default=now)
+    times: dict[tuple[UUID, Measure], list[datetime]] = defaultdict(list)
+    for patient_id, measure, at in conn.execute(
+        queries["adherence_recent_readings"], {"since": earliest, "until": now}
+    ).fetchall():
+        times[(patient_id, Measure(measure))].append(at)
+    devices: dict[UUID, list[DeviceActivity]] = defaultdict(list)
+    for patient_id, device_id, activated_at, registered_at in conn.execute(
+        queries["adherence_devices"]
+    ).fetchall():
+        devices[patient_id].append(DeviceActivity(int(device_id), activated_at, registered_at))
+
+    found: list[Detection] = []
+    for patient_id, pathway_name, enrolled_at, discharge_date in patients:
+        pathway = pathways[str(pathway_name)]
+        (recent_start, _), (previous_start, split) = frequency_windows(pathway, now)
+        activity = {}
+        for measure in Measure:
+            seen = times.get((patient_id, measure), [])
+            activity[measure] = MeasureActivity(
+                latest[patient_id].get(measure),
+                recent_count=sum(1 for t in seen if t >= recent_start),
+                previous_count=sum(1 for t in seen if previous_start <= t < split),
+            )
+        discharged_at = (
+            datetime.combine(discharge_date, time(), tzinfo=UTC) if discharge_date else None
+        )
+        found += check_adherence(
+            patient_id=patient_id,
+            pathway=pathway,
+            enrolled_at=enrolled_at,
+            now=now,
+            measures=activity,
+            devices=devices.get(patient_id, ()),
+            discharged_at=discharged_at,
+        )
+    return found + _offline_detections(conn, now=now, after=gateway_offline_after)
+
+
+def run_adherence_checks(
+    conn: Conn, *, now: datetime, gateway_offline_after: timedelta = timedelta(hours=24)
+) -> int:
+    """One pass; returns how many detections were recorded (new or escalating)."""
+    unresolved = {
+        (patient_id, AlertKind(kind)): Severity(severity)
+        for patient_id, kind, severity in conn.execute(queries["unresolved_alert_kinds"])
+        if kind in AlertKind.__members__.values()
+    }
+    recorded = 0
+    for detection in adherence_detections(
+        conn, now=now, gateway_offline_after=gateway_offline_after
+    ):
+        current = unresolved.get((detection.patient_id, detection.kind))
+        if current is not None and _RANK[detection.severity] <= _RANK[current]:
+            continue
+        record_detection(conn, detection=detection, now=now)
+        unresolved[(detection.patient_id, detection.kind)] = detection.severity
+        recorded += 1
+    return recorded
+
+
+class AdherenceScheduler:
+    """Runs :func:`run_adherence_checks` every ``interval_s`` on its own connection."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        interval_s: float,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self._settings = settings
+        self._interval_s = interval_s
+        self._clock = clock
+
+    def run(self, stop: threading.Event) -> None:
+        while not stop.wait(self._interval_s):
+            try:
+                with connect(self._settings) as conn, conn.transaction():
+                    recorded = run_adherence_checks(conn, now=self._clock())
+                if recorded:
+                    log.info("adherence alerts recorded", extra={"recorded": recorded})
+            except psycopg.Error:
+                log.exception("adherence check failed; next try in the next interval")

@@ -1,0 +1,225 @@
+"""The per-patient engine: routing, one detection per episode, late readings."""
+
+from __future__ import annotations
+
+import pickle
+import time
+from datetime import datetime, timedelta
+from uuid import UUID
+
+import pytest
+
+from hub.domain import Measure
+from streaming.detectors import WeightDrift
+from streaming.engine import LATE, PatientMonitor, state_size
+from streaming.exceptions import ReadingError, StreamingError
+from streaming.models import AlertKind, Detection, Severity, StreamReading
+from streaming.pathways import get_pathway
+from tests.streaming.series import at, healthy, weight_creep
+
+PID = UUID("7d1c7f52-8a43-4c38-9d0f-3f7e1c5a9b21")
+CHF = get_pathway("CHF")
+
+
+def reading(
+    measure: Measure,
+    measured: datetime,
+    value: float,
+    value2: float | None = None,
+    *,
+    received: datetime | None = None,
+    device: int = 1,
+) -> StreamReading:
+    return StreamReading(PID, device, measure, measured, value, value2, received or measured)
+
+
+def weight(day: float, kg: float, received: datetime | None = None) -> StreamReading:
+    return reading(Measure.BODY_WEIGHT, at(day), kg, received=received)
+
+
+def bp(day: float, sys_: float, dia: float, received: datetime | None = None) -> StreamReading:
+    return reading(Measure.BLOOD_PRESSURE, at(day), sys_, dia, received=received)
+
+
+def feed(monitor: PatientMonitor, readings: list[StreamReading]) -> list[Detection]:
+    return [d for r in readings for d in monitor.process(r)]
+
+
+def creep_readings(kg_per_day: float = 0.3, creep_days: int = 14) -> list[StreamReading]:
+    series = weight_creep(flat_days=21, creep_days=creep_days, kg_per_day=kg_per_day)
+    return [reading(Measure.BODY_WEIGHT, x.at, x.value) for x in series]
+
+
+def test_detections_carry_their_reasons() -> None:
+    monitor = PatientMonitor(PID, CHF)
+    (d,) = monitor.process(bp(0, 182, 95))
+    assert d.patient_id == PID
+    assert d.kind is AlertKind.BP_HIGH
+    assert d.severity is Severity.CRITICAL
+    assert d.source == "rule:bp_high"
+    assert d.measure is Measure.BLOOD_PRESSURE
+    assert d.observed == {"systolic": 182, "diastolic": 95}
+    assert d.baseline == {"systolic_high": 180.0, "diastolic_high": 120.0}
+    assert d.window_start == d.window_end == at(0)
+    assert d.reason == "Blood pressure 182/95 mmHg is at or above the crisis limit 180/120 mmHg."
+
+
+def test_one_detection_per_kind_while_the_episode_lasts() -> None:
+    monitor = PatientMonitor(PID, CHF)
+    assert len(monitor.process(bp(0, 185, 100))) == 1
+    assert monitor.process(bp(1, 190, 110)) == []
+    assert monitor.open_kinds == {AlertKind.BP_HIGH: Severity.CRITICAL}
+    for day in (2, 3):
+        assert monitor.process(bp(day, 135, 85)) == []
+    assert monitor.process(bp(4, 188, 100)) == []  # calm streak broken: same episode
+    for day in (5, 6, 7):
+        monitor.process(bp(day, 135, 85))
+    assert monitor.open_kinds == {}
+    assert [d.kind for d in monitor.process(bp(8, 181, 90))] == [AlertKind.BP_HIGH]
+
+
+def test_a_slow_creep_is_reported_by_the_model_then_escalated_by_the_rule() -> None:
+    monitor = PatientMonitor(PID, CHF)
+    found = feed(monitor, creep_readings(kg_per_day=0.3, creep_days=14))
+    assert [(d.source, d.severity) for d in found] == [
+        ("model:weight_drift", Severity.MEDIUM),
+        ("rule:weight_gain_7d", Severity.HIGH),
+    ]
+    drift, rule = found
+    assert drift.window_end < rule.window_end
+    assert drift.observed["gain"] < 2.0
+    assert drift.window_start <= drift.window_end
+
+
+def test_episode_freeze_the_baseline_does_not_drift_up_during_weight_gain() -> None:
+    monitor = PatientMonitor(PID, CHF)
+    readings = creep_readings(kg_per_day=0.3, creep_days=14)
+    drift = monitor.detectors(Measure.BODY_WEIGHT)[1]
+    assert isinstance(drift, WeightDrift)
+    levels = []
+    for r in readings:
+        monitor.process(r)
+        if drift.episode_active:
+            levels.append(drift.baseline.level)
+    assert len(levels) > 5
+    assert max(levels) - min(levels) < 1e-9  # frozen while the episode is open
+    assert levels[0] < 80.6  # the creep (up to 84.2 kg) was not learned
+    # back to the old weight: the episode ends and the baseline learns again
+    back = [weight(60 + d, 80.0 + (0.1 if d % 2 else -0.1)) for d in range(10)]
+    feed(monitor, back)
+    assert not drift.episode_active
+    assert AlertKind.WEIGHT_GAIN not in monitor.open_kinds
+
+
+def test_resolve_accepts_the_current_level() -> None:
+    monitor = PatientMonitor(PID, CHF)
+    feed(monitor, creep_readings())
+    assert AlertKind.WEIGHT_GAIN in monitor.open_kinds
+    monitor.resolve(AlertKind.WEIGHT_GAIN)
+    assert monitor.open_kinds == {}
+    assert not any(d.episode_active for d in monitor.detectors(Measure.BODY_WEIGHT))
+
+
+def test_an_out_of_order_reading_learns_nothing_and_is_marked_late() -> None:
+    monitor = PatientMonitor(PID, CHF)
+    feed(monitor, [bp(day, 130, 80) for day in range(5)])
+    before = pickle.dumps(monitor)
+    (d,) = monitor.process(bp(3.9, 190, 100, received=at(4, 1)))  # 3.4 h late: not stale
+    assert d.source == "rule:bp_high" + LATE
+    assert d.severity is Severity.CRITICAL
+    assert "Reported late" in d.reason
+    assert pickle.dumps(monitor) == before  # no episode, no position change
+    stale = monitor.process(bp(1, 192, 100, received=at(4, 2)))
+    assert [(d.source, d.severity) for d in stale] == [("rule:bp_high:late", Severity.HIGH)]
+    assert monitor.latest_measured_at(Measure.BLOOD_PRESSURE) == at(4)
+
+
+def test_an_out_of_order_reading_does_not_feed_the_learned_models() -> None:
+    monitor = PatientMonitor(PID, CHF)
+    feed(monitor, [weight(day, 80.0) for day in range(10)])
+    before = pickle.dumps(monitor)
+    assert monitor.process(weight(5.5, 84.0, received=at(10, 1))) == []  # no rule judges it
+    assert pickle.dumps(monitor) == before
+
+
+def test_a_late_reading_for_an_open_kind_is_not_reported_again() -> None:
+    monitor = PatientMonitor(PID, CHF)
+    feed(monitor, [bp(day, 130, 80) for day in range(3)] + [bp(3, 185, 90)])
+    assert monitor.process(bp(1.5, 195, 100, received=at(3, 2))) == []
+
+
+def test_a_stale_reading_is_late_and_one_level_lower() -> None:
+    monitor = PatientMonitor(PID, CHF)
+    (d,) = monitor.process(bp(0, 185, 95, received=at(2)))
+    assert d.source == "rule:bp_high:late"
+    assert d.severity is Severity.HIGH
+    assert "measured 48 h before it arrived" in d.reason
+    # the episode is open: the next fresh reading escalates to full severity
+    (fresh,) = monitor.process(bp(2, 186, 95))
+    assert (fresh.source, fresh.severity) == ("rule:bp_high", Severity.CRITICAL)
+
+
+def test_heart_rate_from_cuff_and_oximeter_share_one_baseline() -> None:
+    monitor = PatientMonitor(PID, get_pathway("COPD"))
+    hr = [
+        reading(Measure.HEART_RATE, at(day, hour), 70, device=device)
+        for day in range(3)
+        for hour, device in ((0, 1), (1, 2))
+    ]
+    assert feed(monitor, hr) == []
+    assert len(monitor.detectors(Measure.HEART_RATE)) == 2
+    (d,) = monitor.process(reading(Measure.HEART_RATE, at(3), 131, device=2))
+    assert d.kind is AlertKind.HR_HIGH
+
+
+def test_spo2_low_and_drop_are_separate_kinds() -> None:
+    monitor = PatientMonitor(PID, get_pathway("COPD"))
+    spo2 = [reading(Measure.OXYGEN_SATURATION, at(d), 95) for d in range(10)]
+    feed(monitor, spo2)
+    found = feed(monitor, [reading(Measure.OXYGEN_SATURATION, at(10 + d), 84) for d in range(2)])
+    assert sorted(d.kind for d in found) == [AlertKind.SPO2_DROP, AlertKind.SPO2_LOW]
+
+
+def test_pickle_round_trip_mid_stream_gives_the_same_detections() -> None:
+    readings = creep_readings() + [bp(d, 150 + d, 90) for d in range(40)]
+    readings.sort(key=lambda r: r.measured_at)
+    live = PatientMonitor(PID, CHF)
+    feed(live, readings[:30])
+    restored = pickle.loads(pickle.dumps(live))  # noqa: S301 (our own bytes)
+    assert feed(restored, readings[30:]) == feed(live, readings[30:])
+
+
+def test_state_size_per_measure_stays_small() -> None:
+    monitor = PatientMonitor(PID, CHF)
+    empty = state_size(monitor)
+    for measure in Measure:
+        for x in healthy(measure, seed=4, days=365):
+            monitor.process(reading(measure, x.at, x.value, x.value2))
+    assert (state_size(monitor) - empty) <= 2048 * len(Measure)
+    for measure in Measure:
+        assert len(pickle.dumps(monitor.detectors(measure))) <= 2048
+
+
+def test_foreign_or_naive_readings_are_refused() -> None:
+    monitor = PatientMonitor(PID, CHF)
+    other = StreamReading(UUID(int=5), 1, Measure.BODY_WEIGHT, at(0), 80, None, at(0))
+    with pytest.raises(ReadingError):
+        monitor.process(other)
+    naive = at(0).replace(tzinfo=None)
+    with pytest.raises(StreamingError):
+        monitor.process(StreamReading(PID, 1, Measure.BODY_WEIGHT, naive, 80, None, at(0)))
+
+
+def test_processing_cost_per_reading() -> None:
+    """Not a benchmark; a guard that scoring stays far below ingest's cost."""
+    monitor = PatientMonitor(PID, CHF)
+    readings = [
+        reading(m, x.at + timedelta(minutes=i), x.value, x.value2)
+        for i, m in enumerate(Measure)
+        for x in healthy(m, seed=2, days=365)
+    ]
+    readings.sort(key=lambda r: r.measured_at)
+    start = time.perf_counter()
+    feed(monitor, readings)
+    per_reading = (time.perf_counter() - start) / len(readings)
+    assert per_reading < 500e-6

@@ -1,0 +1,263 @@
+"""Safety-rule boundaries, weight and SpO2-drop rules, and the pathway file."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from hypothesis import example, given
+from hypothesis import strategies as st
+
+from hub.domain import Measure
+from streaming.detectors import (
+    BloodPressureHigh,
+    BloodPressureLow,
+    HeartRateHigh,
+    HeartRateLow,
+    Observation,
+    SpO2Drop,
+    SpO2Low,
+    WeightGainRule,
+    build_detectors,
+)
+from streaming.exceptions import PathwayError, StreamingError, UnknownPathwayError
+from streaming.models import AlertKind, Severity
+from streaming.pathways import PATHWAYS_FILE, get_pathway, load_pathways
+from tests.streaming.series import at, daily
+
+DEFAULT = get_pathway("default")
+T = DEFAULT.thresholds
+
+
+def fires(detector_cls: type, measure: Measure, value: float, value2: float | None = None) -> bool:
+    (detector,) = [d for d in build_detectors(measure, DEFAULT) if isinstance(d, detector_cls)]
+    return detector.update(Observation(at(0), value, value2)) is not None
+
+
+@given(st.floats(min_value=60, max_value=260))
+@example(179.9)
+@example(180.0)
+def test_systolic_high_is_inclusive_at_180(systolic: float) -> None:
+    hit = fires(BloodPressureHigh, Measure.BLOOD_PRESSURE, systolic, 80)
+    assert hit == (systolic >= T.systolic_high)
+
+
+@given(st.floats(min_value=40, max_value=160))
+@example(119.9)
+@example(120.0)
+def test_diastolic_high_is_inclusive_at_120(diastolic: float) -> None:
+    hit = fires(BloodPressureHigh, Measure.BLOOD_PRESSURE, 130, diastolic)
+    assert hit == (diastolic >= T.diastolic_high)
+
+
+def test_blood_pressure_without_diastolic_is_judged_on_systolic() -> None:
+    assert fires(BloodPressureHigh, Measure.BLOOD_PRESSURE, 181)
+    assert not fires(BloodPressureHigh, Measure.BLOOD_PRESSURE, 170)
+
+
+@given(st.floats(min_value=50, max_value=200))
+@example(89.9)
+@example(90.0)
+def test_systolic_low_is_strict_below_90(systolic: float) -> None:
+    hit = fires(BloodPressureLow, Measure.BLOOD_PRESSURE, systolic, 60)
+    assert hit == (systolic < T.systolic_low)
+
+
+@given(st.floats(min_value=70, max_value=100))
+@example(87.9)
+@example(88.0)
+def test_spo2_low_is_strict_below_88(spo2: float) -> None:
+    assert fires(SpO2Low, Measure.OXYGEN_SATURATION, spo2) == (spo2 < T.spo2_low)
+
+
+@given(st.floats(min_value=20, max_value=220))
+@example(120.0)
+@example(120.1)
+@example(40.0)
+@example(39.9)
+def test_heart_rate_limits_are_strict(hr: float) -> None:
+    assert fires(HeartRateHigh, Measure.HEART_RATE, hr) == (hr > T.hr_high)
+    assert fires(HeartRateLow, Measure.HEART_RATE, hr) == (hr < T.hr_low)
+
+
+def test_copd_pathway_has_its_own_spo2_limit() -> None:
+    (low, _) = build_detectors(Measure.OXYGEN_SATURATION, get_pathway("COPD"))
+    assert low.update(Observation(at(0), 86)) is None
+    assert low.update(Observation(at(1), 84.9)) is not None
+
+
+def test_per_patient_overrides_reach_the_rules() -> None:
+    pathway = DEFAULT.with_overrides({"spo2_low": 90, "severity.spo2_low": "critical"})
+    (low, _) = build_detectors(Measure.OXYGEN_SATURATION, pathway)
+    finding = low.update(Observation(at(0), 89))
+    assert finding is not None
+    assert finding.severity is Severity.CRITICAL
+    assert finding.baseline == {"spo2_low": 90.0}
+    assert DEFAULT.thresholds.spo2_low == 88.0  # the shipped pathway is unchanged
+
+
+def weight_rule() -> WeightGainRule:
+    (rule, _) = build_detectors(Measure.BODY_WEIGHT, DEFAULT)
+    assert isinstance(rule, WeightGainRule)
+    return rule
+
+
+@given(st.floats(min_value=0, max_value=4), st.floats(min_value=48, max_value=72))
+@example(1.99, 72.0)
+@example(2.0, 72.0)
+@example(2.0, 48.0)
+def test_weight_gain_within_72_hours(gain: float, hours: float) -> None:
+    rule = weight_rule()
+    rule.update(Observation(at(0), 80.0))
+    finding = rule.update(Observation(at(0, hours), 80.0 + gain))
+    assert (finding is not None) == ((80.0 + gain) - 80.0 >= T.weight_gain_short_kg - 1e-6)
+    if finding is not None:
+        assert finding.source == "rule:weight_gain_72h"
+        assert finding.baseline["reference_weight"] == 80.0
+
+
+def test_weight_gain_older_than_72_hours_needs_the_weekly_limit() -> None:
+    rule = weight_rule()
+    rule.update(Observation(at(0), 80.0))
+    assert rule.update(Observation(at(0, 73), 82.2)) is None
+    finding = rule.update(Observation(at(5), 82.3))
+    assert finding is not None
+    assert finding.source == "rule:weight_gain_7d"
+    assert finding.observed == {"weight": 82.3, "gain": 2.3}
+    assert finding.window_start == at(0)
+
+
+def test_weight_gain_beyond_a_week_is_forgotten() -> None:
+    rule = weight_rule()
+    rule.update(Observation(at(0), 78.0))
+    for day in range(1, 8):
+        rule.update(Observation(at(day), 80.0))
+    assert rule.update(Observation(at(8), 80.5)) is None
+
+
+def test_weight_gain_within_a_day_is_not_a_gain() -> None:
+    rule = weight_rule()
+    rule.update(Observation(at(0), 80.0))
+    assert rule.update(Observation(at(0, 12), 82.5)) is None  # evening, clothes and meals
+    assert rule.update(Observation(at(1), 80.4)) is None
+    assert rule.update(Observation(at(1, 12), 82.6)) is None  # the day's lowest is 80.4
+    finding = rule.update(Observation(at(2), 82.0))
+    assert finding is not None
+    assert finding.observed == {"weight": 82.0, "gain": 2.0}
+
+
+def test_weight_rule_keeps_daily_minima_only() -> None:
+    rule = weight_rule()
+    for day in range(30):
+        for hour in (0, 6, 12):
+            rule.update(Observation(at(day, hour), 80.0 + hour / 10))
+    assert len(rule._minima) <= T.weight_gain_week_days + 2
+    assert {kg for _, kg in rule._minima} == {80.0}
+
+
+def spo2_drop() -> SpO2Drop:
+    (_, drop) = build_detectors(Measure.OXYGEN_SATURATION, DEFAULT)
+    assert isinstance(drop, SpO2Drop)
+    return drop
+
+
+@given(st.floats(min_value=85, max_value=99))
+@example(92.0)
+@example(92.1)
+def test_spo2_drop_of_4_points_from_the_personal_baseline(spo2: float) -> None:
+    drop = spo2_drop()
+    warmup = DEFAULT.baseline.spo2_warmup
+    for x in daily([96.0] * warmup):
+        assert drop.update(x) is None
+    confirm = DEFAULT.baseline.spo2_drop_confirm
+    found = [drop.update(x) for x in daily([spo2] * confirm, first_day=warmup)]
+    assert (found[-1] is not None) == (96.0 - spo2 >= T.spo2_drop - 1e-6)
+    assert all(f is None for f in found[:-1])
+
+
+def test_no_spo2_drop_before_warm_up() -> None:
+    drop = spo2_drop()
+    assert [drop.update(x) for x in daily([97, 96, 90, 90, 90])] == [None] * 5
+
+
+def test_single_low_spot_check_does_not_fire_the_drop() -> None:
+    drop = spo2_drop()
+    series = daily([96.0] * 10 + [91.0] + [96.0] * 5)
+    assert not any(drop.update(x) for x in series)
+    assert drop.baseline.level == pytest.approx(96.0)
+
+
+def test_shipped_pathways() -> None:
+    pathways = load_pathways()
+    assert set(pathways) == {"default", "CHF", "COPD", "HTN"}
+    assert set(pathways["CHF"].schedule) == {Measure.BODY_WEIGHT, Measure.BLOOD_PRESSURE}
+    assert set(pathways["COPD"].schedule) == {Measure.OXYGEN_SATURATION, Measure.HEART_RATE}
+    assert set(pathways["HTN"].schedule) == {Measure.BLOOD_PRESSURE}
+    assert all(p.post_discharge_days == 30 for p in pathways.values())
+    assert pathways["CHF"].thresholds == DEFAULT.thresholds
+
+
+def test_post_discharge_window() -> None:
+    assert DEFAULT.in_post_discharge(at(0), at(29.9))
+    assert not DEFAULT.in_post_discharge(at(0), at(30))
+    assert not DEFAULT.in_post_discharge(None, at(1))
+
+
+def test_unknown_pathway_and_overrides_are_refused() -> None:
+    with pytest.raises(UnknownPathwayError):
+        get_pathway("ASTHMA")
+    with pytest.raises(PathwayError, match="unknown"):
+        DEFAULT.with_overrides({"spo2_lowest": 80})
+    with pytest.raises(PathwayError, match="severity"):
+        DEFAULT.with_overrides({"severity.bp_low": "urgent"})
+    with pytest.raises(PathwayError, match="number"):
+        DEFAULT.with_overrides({"hr_high": "fast"})
+    with pytest.raises(PathwayError, match="measure"):
+        DEFAULT.with_overrides({"schedule.glucose": 24})
+    assert issubclass(PathwayError, StreamingError)
+
+
+def test_schedule_override() -> None:
+    pathway = get_pathway("HTN").with_overrides({"schedule.body-weight": 48})
+    assert pathway.schedule[Measure.BODY_WEIGHT] == 48.0
+
+
+@pytest.mark.parametrize(
+    ("edit", "message"),
+    [
+        (("spo2_low = 88.0", "spo2_low = 88.0\nspo2_lowest = 80.0"), "unknown"),
+        (("hr_low = 40.0\n", ""), "missing"),
+        (('bp_low = "high"', 'bp_low = "urgent"'), "severity"),
+        (("recovery_readings = 3", "recovery_readings = 2.5"), "whole"),
+    ],
+)
+def test_a_broken_pathway_file_is_refused(
+    tmp_path: Path, edit: tuple[str, str], message: str
+) -> None:
+    text = PATHWAYS_FILE.read_text(encoding="utf-8")
+    assert edit[0] in text
+    broken = tmp_path / "pathways.toml"
+    broken.write_text(text.replace(edit[0], edit[1], 1), encoding="utf-8")
+    with pytest.raises(PathwayError, match=message):
+        load_pathways(broken)
+
+
+def test_a_pathway_file_without_default_is_refused(tmp_path: Path) -> None:
+    only = tmp_path / "pathways.toml"
+    only.write_text('[CHF]\ndescription = "x"\n', encoding="utf-8")
+    with pytest.raises(PathwayError, match="default"):
+        load_pathways(only)
+
+
+def test_unreadable_pathway_file(tmp_path: Path) -> None:
+    with pytest.raises(PathwayError):
+        load_pathways(tmp_path / "missing.toml")
+    bad = tmp_path / "bad.toml"
+    bad.write_text("[default\n", encoding="utf-8")
+    with pytest.raises(PathwayError):
+        load_pathways(bad)
+
+
+def test_every_alert_kind_of_a_detector_is_known() -> None:
+    kinds = {d.kind for m in Measure for d in build_detectors(m, DEFAULT)}
+    assert kinds <= set(AlertKind)
