@@ -12,6 +12,7 @@ from datetime import datetime
 from typing import Any
 
 import psycopg
+from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 
 from hub.sql import queries
@@ -84,3 +85,9 @@ def record_detection(conn: Conn, *, detection: Detection, now: datetime) -> Reco
         },
     )
     return Recorded(alert_id=alert_id, opened=opened, escalated=escalated)
+
+
+def recent_alerts(conn: Conn, *, limit: int) -> list[dict[str, Any]]:
+    """Unresolved alerts and those changed in the last week, most severe first."""
+    with conn.cursor(row_factory=dict_row) as cur:
+        return cur.execute(queries["recent_alerts"], {"limit": limit}).fetchall()

@@ -132,10 +132,38 @@ def readings(limit: int) -> None:
     )
 
 
+@main.command()
+@click.option("--limit", default=20, show_default=True)
+def alerts(limit: int) -> None:
+    """Show unresolved and recent alerts with their reasons, most severe first."""
+    from alerts.service import recent_alerts
+
+    with connect_db(_settings()) as conn:
+        rows = recent_alerts(conn, limit=limit)
+    if not rows:
+        click.echo("no alerts")
+        return
+    for row in rows:
+        head = f"{row['severity']:<8} {row['kind']:<19} {row['status']:<12}"
+        click.echo(
+            f"{head} patient {row['patient_id']}"
+            f"  ({row['evidence']} evidence, updated {row['updated_at']:%Y-%m-%d %H:%M}Z)"
+        )
+        click.echo(f"         {row['source']}: {row['reason']}")
+
+
 def connect_db(settings: Settings) -> Any:
+    """A database connection, or a plain error saying how to start the services."""
+    import psycopg
+
     from hub.db import connect
 
-    return connect(settings)
+    try:
+        return connect(settings)
+    except psycopg.OperationalError as exc:
+        where = f"{settings.pg_host}:{settings.pg_port}"
+        msg = f"the database at {where} is not reachable; start it with `lastmile services up`"
+        raise click.ClickException(msg) from exc
 
 
 @main.group()

@@ -29,3 +29,13 @@ FROM alerts a LEFT JOIN alert_evidence e ON e.alert_id = a.id
 WHERE a.patient_id = %(patient_id)s
 GROUP BY a.id
 ORDER BY a.opened_at;
+
+-- name: recent_alerts
+SELECT a.id, a.patient_id, a.kind, a.severity, a.status, a.source, a.reason, a.opened_at,
+       a.updated_at, count(e.id) AS evidence
+FROM alerts a LEFT JOIN alert_evidence e ON e.alert_id = a.id
+WHERE a.status <> 'resolved' OR a.updated_at > now() - interval '7 days'
+GROUP BY a.id
+ORDER BY CASE a.severity WHEN 'critical' THEN 0 WHEN 'high' THEN 1 WHEN 'medium' THEN 2 ELSE 3 END,
+         a.updated_at DESC
+LIMIT %(limit)s;
