@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+from collections.abc import Sequence
 from datetime import timedelta
 from typing import Any
 
@@ -41,57 +42,85 @@ def quarantine(conn: Conn, *, message: Received, detail: str) -> None:
     record_dead_letter(conn, letter)
 
 
-def _item_payload(payload: bytes, index: int | None) -> bytes:
-    """The bytes of the one data point a rejection is about, else the message."""
-    if index is None:
-        return payload
+def _items(payload: bytes) -> list[object] | None:
+    """The data points of an array payload, or None when it is not one."""
     try:
         document = orjson.loads(payload)
     except orjson.JSONDecodeError:
-        return payload
-    if isinstance(document, list) and 0 <= index < len(document):
-        return orjson.dumps(document[index])
-    return payload
+        return None
+    return document if isinstance(document, list) else None
 
 
 def record_dead_letter(conn: Conn, letter: DeadLetter) -> bool:
     """Insert one dead letter; False if a redelivery already recorded it."""
-    msg, rejection = letter.message, letter.rejection
-    sha = hashlib.sha256(msg.payload).digest()
-    if msg.dup:
-        exists = conn.execute(
-            queries["dead_letter_exists"],
+    return bool(record_dead_letters(conn, [letter]))
+
+
+def record_dead_letters(conn: Conn, letters: Sequence[DeadLetter]) -> list[DeadLetter]:
+    """Insert dead letters in one pipelined batch; return those recorded.
+
+    A rejection of a redelivered message (MQTT DUP flag) that was recorded
+    already is left out, so a gateway hears about each rejection once. For a
+    rejected data point of an array, the point's own JSON is kept; the array
+    is parsed once however many of its points were rejected.
+    """
+    shas: dict[int, bytes] = {}
+    arrays: dict[int, list[object] | None] = {}
+    rows: list[dict[str, object]] = []
+    recorded: list[DeadLetter] = []
+    for letter in letters:
+        msg, rejection = letter.message, letter.rejection
+        key = id(msg)
+        if key not in shas:
+            shas[key] = hashlib.sha256(msg.payload).digest()
+        sha = shas[key]
+        if msg.dup and _already_recorded(conn, letter, sha):
+            continue
+        payload = msg.payload
+        if rejection.index is not None:
+            if key not in arrays:
+                arrays[key] = _items(msg.payload)
+            items = arrays[key]
+            if items is not None and 0 <= rejection.index < len(items):
+                payload = orjson.dumps(items[rejection.index])
+        rows.append(
             {
-                "payload_sha256": sha,
+                "received_at": msg.received_at,
                 "topic": msg.topic,
+                "gateway_id": letter.gateway_id,
+                "device_serial": letter.device_serial,
+                "header_id": rejection.header_id,
                 "item_index": rejection.index,
-                "since": msg.received_at - _REDELIVERY_WINDOW,
+                "code": rejection.code.value,
+                "detail": rejection.detail,
+                "payload": payload,
+                "payload_sha256": sha,
+            }
+        )
+        recorded.append(letter)
+        log.info(
+            "reading rejected",
+            extra={
+                "code": rejection.code.value,
+                "gateway_id": letter.gateway_id,
+                "device_serial": letter.device_serial,
+                "header_id": rejection.header_id,
             },
-        ).fetchone()
-        if exists is not None and exists[0]:
-            return False
-    conn.execute(
-        queries["insert_dead_letter"],
+        )
+    if rows:
+        with conn.cursor() as cur:
+            cur.executemany(queries["insert_dead_letter"], rows)
+    return recorded
+
+
+def _already_recorded(conn: Conn, letter: DeadLetter, sha: bytes) -> bool:
+    row = conn.execute(
+        queries["dead_letter_exists"],
         {
-            "received_at": msg.received_at,
-            "topic": msg.topic,
-            "gateway_id": letter.gateway_id,
-            "device_serial": letter.device_serial,
-            "header_id": rejection.header_id,
-            "item_index": rejection.index,
-            "code": rejection.code.value,
-            "detail": rejection.detail,
-            "payload": _item_payload(msg.payload, rejection.index),
             "payload_sha256": sha,
+            "topic": letter.message.topic,
+            "item_index": letter.rejection.index,
+            "since": letter.message.received_at - _REDELIVERY_WINDOW,
         },
-    )
-    log.info(
-        "reading rejected",
-        extra={
-            "code": rejection.code.value,
-            "gateway_id": letter.gateway_id,
-            "device_serial": letter.device_serial,
-            "header_id": rejection.header_id,
-        },
-    )
-    return True
+    ).fetchone()
+    return row is not None and bool(row[0])

@@ -28,7 +28,7 @@ from devices.service import (
 from hub.domain import CANONICAL_UNIT, ParsedPoint, Rejection, RejectionCode
 from hub.readings import COPY_TYPES
 from hub.sql import queries
-from ingest.dead_letters import record_dead_letter
+from ingest.dead_letters import record_dead_letters
 from ingest.directory import DeviceDirectory
 from ingest.models import DeadLetter, Received
 from ingest.topics import parse_readings_topic, parse_status_topic
@@ -139,11 +139,10 @@ def store_batch(
                 result.evidence += 1
                 result.alerts_opened += int(recorded.opened)
             monitors.save(conn, now=latest)
-    for letter in dead:
-        if record_dead_letter(conn, letter):
-            result.rejected += 1
-            name = letter.rejection.code.value
-            result.codes[name] = result.codes.get(name, 0) + 1
+    for letter in record_dead_letters(conn, dead):
+        result.rejected += 1
+        name = letter.rejection.code.value
+        result.codes[name] = result.codes.get(name, 0) + 1
     return result
 
 

@@ -2,8 +2,7 @@
 INSERT INTO dead_letters (received_at, topic, gateway_id, device_serial, header_id, item_index,
                           code, detail, payload, payload_sha256)
 VALUES (%(received_at)s, %(topic)s, %(gateway_id)s, %(device_serial)s, %(header_id)s,
-        %(item_index)s, %(code)s, %(detail)s, %(payload)s, %(payload_sha256)s)
-RETURNING id;
+        %(item_index)s, %(code)s, %(detail)s, %(payload)s, %(payload_sha256)s);
 
 -- A redelivered message (MQTT DUP flag) whose rejection was already recorded
 -- is not recorded twice.
