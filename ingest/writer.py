@@ -14,7 +14,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
-from uuid import UUID
 
 import psycopg
 
@@ -33,7 +32,6 @@ from ingest.directory import DeviceDirectory
 from ingest.models import DeadLetter, Received
 from ingest.topics import parse_readings_topic, parse_status_topic
 from ingest.validation import Validator
-from streaming.models import StreamReading
 from streaming.service import MonitorCache, stream_reading
 
 log = logging.getLogger(__name__)
@@ -132,7 +130,6 @@ def store_batch(
         latest = max(msg.received_at for msg in batch)
         touch_gateways(conn, gateway_ids=seen_gateways, seen_at=latest)
         activate_devices(conn, device_ids=used_devices, at=latest)
-        _update_latest(conn, added)
         if monitors is not None and added:
             for detection in monitors.process(added):
                 recorded = record_detection(conn, detection=detection, now=latest)
@@ -158,29 +155,6 @@ def _record_status(conn: Conn, msg: Received, gateway_id: str) -> Rejection | No
         retained=msg.retained,
     )
     return None
-
-
-def _update_latest(conn: Conn, added: Sequence[StreamReading]) -> None:
-    """Keep the latest measurement per patient and measure current."""
-    latest: dict[tuple[UUID, str], tuple[datetime, datetime]] = {}
-    for r in added:
-        key = (r.patient_id, r.measure.value)
-        seen = latest.get(key)
-        if seen is None:
-            latest[key] = (r.measured_at, r.received_at)
-        else:
-            latest[key] = (max(seen[0], r.measured_at), max(seen[1], r.received_at))
-    if latest:
-        keys = sorted(latest)
-        conn.execute(
-            queries["upsert_measure_latest"],
-            {
-                "patient_ids": [k[0] for k in keys],
-                "measures": [k[1] for k in keys],
-                "measured": [latest[k][0] for k in keys],
-                "received": [latest[k][1] for k in keys],
-            },
-        )
 
 
 def _route_problem(

@@ -58,10 +58,21 @@ def _offline_detections(conn: Conn, *, now: datetime, after: timedelta) -> list[
     return found
 
 
+#: How far back each pass looks for new latest measurements; a reading that
+#: arrives later than this after it was measured cannot be anyone's latest.
+LATEST_LOOKBACK = timedelta(days=35)
+
+
+def refresh_latest(conn: Conn, *, now: datetime) -> None:
+    """Bring ``measure_latest`` up to date from the recent readings."""
+    conn.execute(queries["refresh_measure_latest"], {"since": now - LATEST_LOOKBACK})
+
+
 def adherence_detections(
     conn: Conn, *, now: datetime, gateway_offline_after: timedelta
 ) -> list[Detection]:
     """Every non-adherence detection at ``now``, before de-duplication."""
+    refresh_latest(conn, now=now)
     patients = conn.execute(queries["adherence_patients"]).fetchall()
     latest: dict[UUID, dict[Measure, datetime]] = defaultdict(dict)
     for patient_id, measure, at in conn.execute(queries["adherence_latest"]).fetchall():

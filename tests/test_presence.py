@@ -13,6 +13,7 @@ from paho.mqtt.enums import CallbackAPIVersion
 
 from hub.settings import Settings
 from ingest.topics import status_topic
+from streaming.schedule import refresh_latest
 from tests.conftest import RunningWorker
 from tests.support import GatewayClient, count, now_minus, provision, wait_until, weight_point
 
@@ -64,6 +65,7 @@ def test_first_reading_activates_the_device_and_latest_measure_follows(
     ).fetchone() or (None, None)
     assert status == "active"
     assert activated_at is not None
+    refresh_latest(conn, now=newest)
     latest = conn.execute(
         "SELECT measure, last_measured_at FROM measure_latest WHERE patient_id = %s",
         (gw.patient_id,),

@@ -13,10 +13,15 @@ SELECT * FROM readings_staging
 ON CONFLICT ON CONSTRAINT readings_natural_key DO NOTHING
 RETURNING patient_id, device_id, measure, measured_at, value, value2, received_at;
 
--- name: upsert_measure_latest
+-- The latest measurement per patient and measure, brought up to date from the
+-- readings measured since a time (the non-adherence pass runs it first; the
+-- ingest path does not pay for it).
+-- name: refresh_measure_latest
 INSERT INTO measure_latest (patient_id, measure, last_measured_at, last_received_at)
-SELECT * FROM unnest(%(patient_ids)s::uuid[], %(measures)s::text[],
-                     %(measured)s::timestamptz[], %(received)s::timestamptz[])
+SELECT patient_id, measure, max(measured_at), max(received_at)
+FROM readings
+WHERE measured_at >= %(since)s
+GROUP BY patient_id, measure
 ON CONFLICT (patient_id, measure) DO UPDATE
 SET last_measured_at = greatest(measure_latest.last_measured_at, EXCLUDED.last_measured_at),
     last_received_at = greatest(measure_latest.last_received_at, EXCLUDED.last_received_at);
