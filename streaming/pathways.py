@@ -50,6 +50,13 @@ class Thresholds:
     weight_gain_short_hours: float
     weight_gain_week_kg: float
     weight_gain_week_days: float
+    systolic_high_at_once: float
+    diastolic_high_at_once: float
+    systolic_low_at_once: float
+    spo2_low_at_once: float
+    hr_high_at_once: float
+    hr_low_at_once: float
+    weight_gain_at_once_kg: float
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,6 +74,15 @@ class Severities:
     missed_readings: Severity
     device_never_active: Severity
     frequency_drop: Severity
+
+
+@dataclass(frozen=True, slots=True)
+class Confirmation:
+    """How many readings in a row a safety rule needs (beyond its at-once limit: one)."""
+
+    readings: int
+    within_hours: float
+    weight_days: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,6 +107,9 @@ class BaselineParams:
 class DriftParams:
     allowance: float
     limit: float
+    clip: float
+    persist_days: int
+    persist_spreads: float
     freeze_above: float
 
 
@@ -107,6 +126,7 @@ class AdherenceParams:
 _SECTIONS: dict[str, type[Any]] = {
     "thresholds": Thresholds,
     "severity": Severities,
+    "confirm": Confirmation,
     "episodes": Episodes,
     "baseline": BaselineParams,
     "weight_drift": DriftParams,
@@ -126,6 +146,7 @@ class Pathway:
     schedule: Mapping[Measure, float]
     thresholds: Thresholds
     severity: Severities
+    confirm: Confirmation
     episodes: Episodes
     baseline: BaselineParams
     weight_drift: DriftParams

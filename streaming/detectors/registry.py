@@ -37,27 +37,58 @@ def build_detectors(measure: Measure, pathway: Pathway) -> tuple[Detector, ...]:
     """
     t, sev, base = pathway.thresholds, pathway.severity, pathway.baseline
     rec = pathway.episodes.recovery_readings
+    n, hours = pathway.confirm.readings, pathway.confirm.within_hours
     match measure:
         case Measure.BLOOD_PRESSURE:
             return (
                 BloodPressureHigh(
                     systolic_high=t.systolic_high,
                     diastolic_high=t.diastolic_high,
+                    systolic_at_once=t.systolic_high_at_once,
+                    diastolic_at_once=t.diastolic_high_at_once,
                     severity=sev.bp_high,
+                    confirm_readings=n,
+                    confirm_hours=hours,
                     recovery_readings=rec,
                 ),
                 BloodPressureLow(
-                    systolic_low=t.systolic_low, severity=sev.bp_low, recovery_readings=rec
+                    systolic_low=t.systolic_low,
+                    systolic_at_once=t.systolic_low_at_once,
+                    severity=sev.bp_low,
+                    confirm_readings=n,
+                    confirm_hours=hours,
+                    recovery_readings=rec,
                 ),
             )
         case Measure.HEART_RATE:
             return (
-                HeartRateHigh(limit=t.hr_high, severity=sev.hr_high, recovery_readings=rec),
-                HeartRateLow(limit=t.hr_low, severity=sev.hr_low, recovery_readings=rec),
+                HeartRateHigh(
+                    limit=t.hr_high,
+                    at_once=t.hr_high_at_once,
+                    severity=sev.hr_high,
+                    confirm_readings=n,
+                    confirm_hours=hours,
+                    recovery_readings=rec,
+                ),
+                HeartRateLow(
+                    limit=t.hr_low,
+                    at_once=t.hr_low_at_once,
+                    severity=sev.hr_low,
+                    confirm_readings=n,
+                    confirm_hours=hours,
+                    recovery_readings=rec,
+                ),
             )
         case Measure.OXYGEN_SATURATION:
             return (
-                SpO2Low(limit=t.spo2_low, severity=sev.spo2_low, recovery_readings=rec),
+                SpO2Low(
+                    limit=t.spo2_low,
+                    at_once=t.spo2_low_at_once,
+                    severity=sev.spo2_low,
+                    confirm_readings=n,
+                    confirm_hours=hours,
+                    recovery_readings=rec,
+                ),
                 SpO2Drop(
                     drop=t.spo2_drop,
                     confirm=base.spo2_drop_confirm,
@@ -77,12 +108,17 @@ def build_detectors(measure: Measure, pathway: Pathway) -> tuple[Detector, ...]:
                     short_hours=t.weight_gain_short_hours,
                     week_kg=t.weight_gain_week_kg,
                     week_days=t.weight_gain_week_days,
+                    at_once_kg=t.weight_gain_at_once_kg,
+                    confirm_days=pathway.confirm.weight_days,
                     severity=sev.weight_gain_rule,
                     recovery_readings=rec,
                 ),
                 WeightDrift(
                     allowance=drift.allowance,
                     limit=drift.limit,
+                    clip=drift.clip,
+                    persist_days=drift.persist_days,
+                    persist_spreads=drift.persist_spreads,
                     freeze_above=drift.freeze_above,
                     severity=sev.weight_drift,
                     fading=base.weight_fading,

@@ -1,7 +1,17 @@
-"""Safety rules: fixed limits from the pathway that fire at once, learning nothing.
+"""Safety rules: fixed limits from the pathway, learning nothing.
 
-Their only state is the episode (open, and how many calm readings since), so
-they can also judge a late reading without touching anything.
+A reading beyond a rule's limit fires once it is *confirmed*: by
+``confirm_readings`` consecutive in-order readings beyond the limit, each
+within ``confirm_hours`` of the previous one (guidelines ask a patient with a
+high home reading to measure again; a single cuff reading after the stairs, a
+cold finger on the oximeter or a jolt of the heart rate is not a crisis). A
+reading beyond the rule's *at-once* limit (``*_at_once`` in the pathway, at
+or beyond the safety limit) fires by itself. With ``confirm_readings = 1``
+every reading beyond the limit fires at once. While the episode is open every
+reading beyond the limit is reported.
+
+Their only state is the episode and the count of unconfirmed readings, so
+:meth:`SafetyRule.score_one` judges a late reading without touching anything.
 """
 
 from __future__ import annotations
@@ -16,20 +26,46 @@ _Check = tuple[dict[str, float], dict[str, float], str]
 
 
 class SafetyRule(Detector):
-    """A rule over a single reading; subclasses say when it fires and why."""
+    """A rule over single readings; subclasses say when one breaks it and why."""
 
     source: ClassVar[str]
 
-    def __init__(self, *, severity: Severity, recovery_readings: int) -> None:
+    def __init__(
+        self,
+        *,
+        severity: Severity,
+        confirm_readings: int,
+        confirm_hours: float,
+        recovery_readings: int,
+    ) -> None:
         super().__init__(recovery_readings=recovery_readings)
         self.severity = severity
+        self.confirm_readings = confirm_readings
+        self.confirm_hours = confirm_hours
+        self._pending = 0
+        self._last = 0.0
 
     @abc.abstractmethod
     def _check(self, x: Observation) -> _Check | None:
         """Observed values, limits and reason if ``x`` breaks the rule."""
 
-    def _finding(self, x: Observation, check: _Check) -> Finding:
+    @abc.abstractmethod
+    def _at_once(self, x: Observation) -> bool:
+        """Whether ``x`` (which breaks the rule) is beyond the at-once limit."""
+
+    def _decide(self, x: Observation, check: _Check | None) -> tuple[bool, int]:
+        """Whether ``x`` fires, and the count of consecutive breaking readings after it."""
+        if check is None:
+            return False, 0
+        ts = x.at.timestamp()
+        recent = self._pending > 0 and ts - self._last <= self.confirm_hours * 3600
+        n = self._pending + 1 if recent else 1
+        return self._active or n >= self.confirm_readings or self._at_once(x), n
+
+    def _finding(self, x: Observation, check: _Check, pending: int) -> Finding:
         observed, limits, reason = check
+        if pending > 1:
+            reason = f"{reason[:-1]}, confirmed by {pending} readings in a row."
         return Finding(
             kind=self.kind,
             severity=self.severity,
@@ -43,20 +79,32 @@ class SafetyRule(Detector):
 
     def score_one(self, x: Observation) -> Finding | None:
         check = self._check(x)
-        return None if check is None else self._finding(x, check)
+        firing, pending = self._decide(x, check)
+        return self._finding(x, check, pending) if firing and check is not None else None
 
     def update(self, x: Observation) -> Finding | None:
         check = self._check(x)
-        self._track(firing=check is not None, calm=True, ts=x.at.timestamp())
-        return None if check is None else self._finding(x, check)
+        firing, pending = self._decide(x, check)
+        ts = x.at.timestamp()
+        self._pending, self._last = pending, ts if pending else 0.0
+        self._track(firing=firing, calm=check is None, ts=ts)
+        return self._finding(x, check, pending) if firing and check is not None else None
+
+    def resolve(self) -> None:
+        super().resolve()
+        self._pending, self._last = 0, 0.0
 
 
 class BloodPressureHigh(SafetyRule):
     """Systolic ≥ ``systolic_high`` or diastolic ≥ ``diastolic_high`` (mmHg).
 
-    >>> from datetime import datetime, UTC
-    >>> rule = BloodPressureHigh(systolic_high=180, diastolic_high=120,
-    ...                          severity=Severity.CRITICAL, recovery_readings=3)
+    At or beyond ``systolic_at_once`` / ``diastolic_at_once`` a single reading
+    fires; between the limits it takes ``confirm_readings`` in a row.
+
+    >>> from datetime import datetime, timedelta, UTC
+    >>> rule = BloodPressureHigh(systolic_high=180, diastolic_high=120, systolic_at_once=180,
+    ...                          diastolic_at_once=120, severity=Severity.CRITICAL,
+    ...                          confirm_readings=2, confirm_hours=24, recovery_readings=3)
     >>> at = datetime(2025, 3, 1, 8, tzinfo=UTC)
     >>> rule.update(Observation(at, 179.9, 119.9)) is None
     True
@@ -72,12 +120,23 @@ class BloodPressureHigh(SafetyRule):
         *,
         systolic_high: float,
         diastolic_high: float,
+        systolic_at_once: float,
+        diastolic_at_once: float,
         severity: Severity,
+        confirm_readings: int,
+        confirm_hours: float,
         recovery_readings: int,
     ) -> None:
-        super().__init__(severity=severity, recovery_readings=recovery_readings)
+        super().__init__(
+            severity=severity,
+            confirm_readings=confirm_readings,
+            confirm_hours=confirm_hours,
+            recovery_readings=recovery_readings,
+        )
         self.systolic_high = systolic_high
         self.diastolic_high = diastolic_high
+        self.systolic_at_once = systolic_at_once
+        self.diastolic_at_once = diastolic_at_once
 
     def _check(self, x: Observation) -> _Check | None:
         dia = x.value2
@@ -92,22 +151,47 @@ class BloodPressureHigh(SafetyRule):
             f"{self.systolic_high:g}/{self.diastolic_high:g} mmHg.",
         )
 
+    def _at_once(self, x: Observation) -> bool:
+        dia = x.value2
+        return x.value >= self.systolic_at_once or (
+            dia is not None and dia >= self.diastolic_at_once
+        )
+
 
 class BloodPressureLow(SafetyRule):
-    """Systolic strictly below ``systolic_low`` (mmHg).
+    """Systolic strictly below ``systolic_low`` (mmHg); below ``systolic_at_once`` at once.
 
-    >>> from datetime import datetime, UTC
-    >>> rule = BloodPressureLow(systolic_low=90, severity=Severity.HIGH, recovery_readings=3)
-    >>> rule.update(Observation(datetime(2025, 3, 1, tzinfo=UTC), 86, 55)).observed
-    {'systolic': 86}
+    >>> from datetime import datetime, timedelta, UTC
+    >>> rule = BloodPressureLow(systolic_low=90, systolic_at_once=80, severity=Severity.HIGH,
+    ...                         confirm_readings=2, confirm_hours=24, recovery_readings=3)
+    >>> at = datetime(2025, 3, 1, tzinfo=UTC)
+    >>> rule.update(Observation(at, 86, 55)) is None  # one low reading: measure again
+    True
+    >>> rule.update(Observation(at + timedelta(hours=1), 87, 56)).observed
+    {'systolic': 87}
     """
 
     kind = AlertKind.BP_LOW
     source = "rule:bp_low"
 
-    def __init__(self, *, systolic_low: float, severity: Severity, recovery_readings: int) -> None:
-        super().__init__(severity=severity, recovery_readings=recovery_readings)
+    def __init__(
+        self,
+        *,
+        systolic_low: float,
+        systolic_at_once: float,
+        severity: Severity,
+        confirm_readings: int,
+        confirm_hours: float,
+        recovery_readings: int,
+    ) -> None:
+        super().__init__(
+            severity=severity,
+            confirm_readings=confirm_readings,
+            confirm_hours=confirm_hours,
+            recovery_readings=recovery_readings,
+        )
         self.systolic_low = systolic_low
+        self.systolic_at_once = systolic_at_once
 
     def _check(self, x: Observation) -> _Check | None:
         if x.value >= self.systolic_low:
@@ -118,6 +202,9 @@ class BloodPressureLow(SafetyRule):
             f"Systolic pressure {x.value:g} mmHg is below {self.systolic_low:g} mmHg.",
         )
 
+    def _at_once(self, x: Observation) -> bool:
+        return x.value < self.systolic_at_once
+
 
 class _Limit(SafetyRule):
     """One value against one strict limit, above or below."""
@@ -127,9 +214,27 @@ class _Limit(SafetyRule):
     unit: ClassVar[str]
     above: ClassVar[bool]
 
-    def __init__(self, *, limit: float, severity: Severity, recovery_readings: int) -> None:
-        super().__init__(severity=severity, recovery_readings=recovery_readings)
+    def __init__(
+        self,
+        *,
+        limit: float,
+        at_once: float,
+        severity: Severity,
+        confirm_readings: int,
+        confirm_hours: float,
+        recovery_readings: int,
+    ) -> None:
+        super().__init__(
+            severity=severity,
+            confirm_readings=confirm_readings,
+            confirm_hours=confirm_hours,
+            recovery_readings=recovery_readings,
+        )
         self.limit = limit
+        self.at_once = at_once
+
+    def _at_once(self, x: Observation) -> bool:
+        return x.value > self.at_once if self.above else x.value < self.at_once
 
     def _check(self, x: Observation) -> _Check | None:
         if (x.value <= self.limit) if self.above else (x.value >= self.limit):
@@ -146,9 +251,10 @@ class SpO2Low(_Limit):
     """Oxygen saturation strictly below ``limit`` (%).
 
     >>> from datetime import datetime, UTC
-    >>> rule = SpO2Low(limit=88, severity=Severity.HIGH, recovery_readings=3)
-    >>> rule.update(Observation(datetime(2025, 3, 1, tzinfo=UTC), 86)).reason
-    'SpO2 86 % is below 88 %.'
+    >>> rule = SpO2Low(limit=88, at_once=85, severity=Severity.HIGH, confirm_readings=2,
+    ...                confirm_hours=24, recovery_readings=3)
+    >>> rule.update(Observation(datetime(2025, 3, 1, tzinfo=UTC), 84)).reason
+    'SpO2 84 % is below 88 %.'
     """
 
     kind = AlertKind.SPO2_LOW
@@ -163,10 +269,15 @@ class HeartRateHigh(_Limit):
     """Heart rate strictly above ``limit`` (beats/min).
 
     >>> from datetime import datetime, UTC
-    >>> rule = HeartRateHigh(limit=120, severity=Severity.HIGH, recovery_readings=3)
+    >>> rule = HeartRateHigh(limit=120, at_once=140, severity=Severity.HIGH, confirm_readings=2,
+    ...                      confirm_hours=24, recovery_readings=3)
     >>> at = datetime(2025, 3, 1, tzinfo=UTC)
-    >>> rule.update(Observation(at, 120)) is None, rule.update(Observation(at, 121)).source
-    (True, 'rule:hr_high')
+    >>> rule.update(Observation(at, 120)) is None, rule.update(Observation(at, 125)) is None
+    (True, True)
+    >>> rule.update(Observation(at, 121)).reason
+    'Heart rate 121 beats/min is above 120 beats/min, confirmed by 2 readings in a row.'
+    >>> rule.update(Observation(at, 141)).source  # beyond the at-once limit
+    'rule:hr_high'
     """
 
     kind = AlertKind.HR_HIGH
@@ -181,7 +292,8 @@ class HeartRateLow(_Limit):
     """Heart rate strictly below ``limit`` (beats/min).
 
     >>> from datetime import datetime, UTC
-    >>> rule = HeartRateLow(limit=40, severity=Severity.HIGH, recovery_readings=3)
+    >>> rule = HeartRateLow(limit=40, at_once=35, severity=Severity.HIGH, confirm_readings=1,
+    ...                     confirm_hours=24, recovery_readings=3)
     >>> rule.update(Observation(datetime(2025, 3, 1, tzinfo=UTC), 38)).baseline
     {'heart_rate_low': 40}
     """

@@ -19,7 +19,10 @@ class WeightGainRule(Detector):
 
     The day's lowest weight so far (this reading included) is compared with
     the lowest daily minimum of the *earlier* days measured within each
-    window: an evening weight after a morning one is not a gain. Only the
+    window: an evening weight after a morning one is not a gain. A gain
+    fires once it is confirmed: it held on the previous weighing day as well
+    (``confirm_days = 2``; a coat on the scale or one salty dinner is gone the
+    next morning), or it is at least ``at_once_kg``. Only the
     daily minima of the last ``week_days`` + 1 days are kept, as
     ``(timestamp, kg)`` pairs. The episode ends after
     ``recovery_readings`` consecutive readings less than ``short_kg / 2``
@@ -27,12 +30,16 @@ class WeightGainRule(Detector):
 
     >>> from datetime import datetime, timedelta, UTC
     >>> rule = WeightGainRule(short_kg=2.0, short_hours=72, week_kg=2.3, week_days=7,
-    ...                       severity=Severity.HIGH, recovery_readings=3)
+    ...                       at_once_kg=4.0, confirm_days=2, severity=Severity.HIGH,
+    ...                       recovery_readings=3)
     >>> day = datetime(2025, 3, 1, 7, tzinfo=UTC)
     >>> for i, kg in enumerate([80.0, 80.2, 80.9, 82.0]):
     ...     finding = rule.update(Observation(day + timedelta(days=i), kg))
+    >>> finding is None  # 2 kg in 72 h, not yet confirmed
+    True
+    >>> finding = rule.update(Observation(day + timedelta(days=4), 82.6))
     >>> finding.source, finding.observed
-    ('rule:weight_gain_72h', {'weight': 82.0, 'gain': 2.0})
+    ('rule:weight_gain_72h', {'weight': 82.6, 'gain': 2.4})
     """
 
     kind = AlertKind.WEIGHT_GAIN
@@ -44,6 +51,8 @@ class WeightGainRule(Detector):
         short_hours: float,
         week_kg: float,
         week_days: float,
+        at_once_kg: float,
+        confirm_days: int,
         severity: Severity,
         recovery_readings: int,
     ) -> None:
@@ -52,9 +61,13 @@ class WeightGainRule(Detector):
         self.short_hours = short_hours
         self.week_kg = week_kg
         self.week_days = week_days
+        self.at_once_kg = at_once_kg
+        self.confirm_days = confirm_days
         self.severity = severity
         self._minima: list[tuple[float, float]] = []
         self._reference = 0.0
+        self._broke = -1.0
+        self._run = 0
 
     def _lowest(self, ts: float, span: float) -> tuple[float, float] | None:
         today = ts // DAY
@@ -75,6 +88,11 @@ class WeightGainRule(Detector):
             if low is not None and kg - low[1] >= limit - EPS:
                 hit = (source, limit, span, *low)
                 break
+        run = self._confirm(ts, hit is not None)
+        if hit is not None and not (
+            self._active or run >= self.confirm_days or kg - hit[4] >= self.at_once_kg - EPS
+        ):
+            hit = None
         if hit is not None and not self._active:
             self._reference = hit[4]
         self._track(firing=hit is not None, calm=kg < self._reference + self.short_kg / 2, ts=ts)
@@ -95,6 +113,18 @@ class WeightGainRule(Detector):
             f"measured within the last {hours:g} hours (limit {limit:g} kg).",
         )
 
+    def _confirm(self, ts: float, hit: bool) -> int:
+        """Count of consecutive weighing days (today included) whose minimum broke the rule."""
+        today = ts // DAY
+        earlier = [m[0] // DAY for m in self._minima if m[0] // DAY < today]
+        if self._broke != today:
+            previous = self._run if earlier and self._broke == earlier[-1] else 0
+        else:
+            previous = self._run - 1
+        self._run = previous + 1 if hit else 0
+        self._broke = today if hit else -1.0
+        return self._run
+
     def _remember(self, ts: float, kg: float) -> None:
         day = ts // DAY
         if self._minima and self._minima[-1][0] // DAY == day:
@@ -109,14 +139,19 @@ class WeightGainRule(Detector):
 class WeightDrift(Detector):
     """One-sided CUSUM of the daily minimum weight against the personal baseline.
 
-    With ``z = (w - level) / spread`` for the day's minimum weight ``w``, the
-    statistic is ``S = max(0, S + z - allowance)`` (committed once per day;
-    readings during the day update a tentative value), and the detector
-    fires when ``S > limit``. The baseline learns a finished day only while
-    no episode is open and ``S <= freeze_above`` (a suspected creep does not
-    become the new normal). The episode ends after ``recovery_readings``
-    finished days within ``band_spreads`` spreads of the baseline; ``S``
-    restarts from 0.
+    With ``z = (w - level) / spread`` for the day's minimum weight ``w``,
+    clipped to at most ``clip`` (one day, however heavy, adds little: a coat
+    on the scale is not fluid), the statistic is
+    ``S = max(0, S + z - allowance)`` (committed once per day; readings
+    during the day update a tentative value). It fires when ``S > limit`` and
+    the daily minimum has stayed more than ``persist_spreads`` spreads above
+    the level on the last ``persist_days`` weighing days in a row (today
+    included), so that a single heavy day that reverts, or a weekend that is
+    gone by Wednesday, does not open an alert. The baseline learns a finished
+    day only while no episode is open and ``S <= freeze_above`` (a suspected
+    creep does not become the new normal). The episode ends after
+    ``recovery_readings`` finished days within ``band_spreads`` spreads of the
+    baseline; ``S`` restarts from 0.
 
     River's ``drift.PageHinkley(mode="up")`` was the other candidate; it
     compares against the mean of everything since its last reset, restarts
@@ -125,7 +160,8 @@ class WeightDrift(Detector):
     River's statistics.
 
     >>> from datetime import datetime, timedelta, UTC
-    >>> det = WeightDrift(allowance=0.75, limit=6.0, freeze_above=3.0, severity=Severity.MEDIUM,
+    >>> det = WeightDrift(allowance=1.5, limit=3.0, clip=2.5, persist_days=4,
+    ...                   persist_spreads=1.5, freeze_above=2.0, severity=Severity.MEDIUM,
     ...                   fading=0.05, warmup=7, spread_floor=0.4, band_spreads=2.0,
     ...                   recovery_readings=3)
     >>> day = datetime(2025, 3, 1, 7, tzinfo=UTC)
@@ -136,7 +172,7 @@ class WeightDrift(Detector):
     ...     if finding:
     ...         break
     >>> i - len(flat) + 1, finding.observed["gain"]
-    (5, 1.413)
+    (6, 1.663)
     """
 
     kind = AlertKind.WEIGHT_GAIN
@@ -147,6 +183,9 @@ class WeightDrift(Detector):
         *,
         allowance: float,
         limit: float,
+        clip: float,
+        persist_days: int,
+        persist_spreads: float,
         freeze_above: float,
         severity: Severity,
         fading: float,
@@ -158,6 +197,9 @@ class WeightDrift(Detector):
         super().__init__(recovery_readings=recovery_readings)
         self.allowance = allowance
         self.limit = limit
+        self.clip = clip
+        self.persist_days = persist_days
+        self.persist_spreads = persist_spreads
         self.freeze_above = freeze_above
         self.severity = severity
         self.fading = fading
@@ -169,6 +211,7 @@ class WeightDrift(Detector):
         self._day_min = 0.0
         self._day_ts = 0.0
         self._s = 0.0
+        self._run = 0
         self._rise = 0.0
 
     @property
@@ -180,9 +223,16 @@ class WeightDrift(Detector):
         """The committed CUSUM value (up to the last finished day)."""
         return self._s
 
-    def _step(self) -> float:
+    def _z(self) -> float:
         b = self._baseline
-        return max(0.0, self._s + (self._day_min - b.level) / b.spread - self.allowance)
+        return min((self._day_min - b.level) / b.spread, self.clip)
+
+    def _step(self) -> float:
+        return max(0.0, self._s + self._z() - self.allowance)
+
+    def _persisting(self) -> int:
+        """Weighing days in a row (today included) above the persistence band."""
+        return self._run + 1 if self._z() > self.persist_spreads else 0
 
     def _commit(self) -> None:
         """Close the current day: advance S, learn, or count towards recovery."""
@@ -194,14 +244,14 @@ class WeightDrift(Detector):
             calm = self._day_min <= b.level + self.band_spreads * b.spread
             self._track(firing=False, calm=calm, ts=self._day_ts)
             if not self._active:
-                self._s = 0.0
+                self._s, self._run = 0.0, 0
             return
         s = self._step()
         if self._s == 0.0 and s > 0.0:
             self._rise = self._day_ts
-        self._s = s
+        self._s, self._run = s, self._persisting()
         if s <= self.freeze_above:
-            b.update(self._day_min)
+            b.update(min(self._day_min, b.level + self.clip * b.spread))
 
     def update(self, x: Observation) -> Finding | None:
         ts = x.at.timestamp()
@@ -215,7 +265,7 @@ class WeightDrift(Detector):
         b = self._baseline
         if not b.ready or self._active:
             return self._finding(x) if self._active and self._firing_today() else None
-        if self._step() <= self.limit:
+        if self._step() <= self.limit or self._persisting() < self.persist_days:
             return None
         self._track(firing=True, calm=False, ts=self._rise if self._s > 0 else self._day_ts)
         return self._finding(x)
@@ -247,7 +297,7 @@ class WeightDrift(Detector):
     def resolve(self) -> None:
         """Close the episode, reset the CUSUM and relearn the baseline from scratch."""
         super().resolve()
-        self._s = 0.0
+        self._s, self._run = 0.0, 0
         self._baseline = Baseline(
             fading=self.fading, warmup=self.warmup, spread_floor=self.spread_floor
         )

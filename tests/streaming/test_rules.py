@@ -30,8 +30,51 @@ T = DEFAULT.thresholds
 
 
 def fires(detector_cls: type, measure: Measure, value: float, value2: float | None = None) -> bool:
+    """Whether the rule fires on ``value`` once confirmed by a repeat reading."""
+    (detector,) = [d for d in build_detectors(measure, DEFAULT) if isinstance(d, detector_cls)]
+    first = detector.update(Observation(at(0), value, value2))
+    second = detector.update(Observation(at(0, 1), value, value2))
+    assert first is None or second is not None
+    return second is not None
+
+
+def fires_at_once(
+    detector_cls: type, measure: Measure, value: float, value2: float | None = None
+) -> bool:
     (detector,) = [d for d in build_detectors(measure, DEFAULT) if isinstance(d, detector_cls)]
     return detector.update(Observation(at(0), value, value2)) is not None
+
+
+@pytest.mark.parametrize(
+    ("detector_cls", "measure", "single", "at_once", "value2"),
+    [
+        (BloodPressureLow, Measure.BLOOD_PRESSURE, 85.0, 79.0, 50.0),
+        (SpO2Low, Measure.OXYGEN_SATURATION, 86.0, 84.0, None),
+        (HeartRateHigh, Measure.HEART_RATE, 130.0, 141.0, None),
+        (HeartRateLow, Measure.HEART_RATE, 38.0, 34.0, None),
+    ],
+)
+def test_a_single_reading_needs_confirming_unless_beyond_the_at_once_limit(
+    detector_cls: type, measure: Measure, single: float, at_once: float, value2: float | None
+) -> None:
+    assert not fires_at_once(detector_cls, measure, single, value2)
+    assert fires(detector_cls, measure, single, value2)
+    assert fires_at_once(detector_cls, measure, at_once, value2)
+
+
+def test_a_repeat_reading_back_to_normal_or_too_late_does_not_confirm() -> None:
+    (rule, _) = build_detectors(Measure.HEART_RATE, DEFAULT)
+    assert rule.update(Observation(at(0), 130)) is None
+    assert rule.update(Observation(at(0, 1), 80)) is None
+    assert rule.update(Observation(at(0, 2), 130)) is None
+    hours = DEFAULT.confirm.within_hours
+    assert rule.update(Observation(at(0, 2 + hours + 1), 130)) is None
+    assert rule.update(Observation(at(0, 3 + hours + 1), 125)) is not None
+
+
+def test_blood_pressure_crisis_fires_on_a_single_reading() -> None:
+    assert fires_at_once(BloodPressureHigh, Measure.BLOOD_PRESSURE, 180, 80)
+    assert fires_at_once(BloodPressureHigh, Measure.BLOOD_PRESSURE, 130, 120)
 
 
 @given(st.floats(min_value=60, max_value=260))
@@ -83,13 +126,16 @@ def test_heart_rate_limits_are_strict(hr: float) -> None:
 def test_copd_pathway_has_its_own_spo2_limit() -> None:
     (low, _) = build_detectors(Measure.OXYGEN_SATURATION, get_pathway("COPD"))
     assert low.update(Observation(at(0), 86)) is None
-    assert low.update(Observation(at(1), 84.9)) is not None
+    assert low.update(Observation(at(0, 1), 86)) is None
+    assert low.update(Observation(at(1), 84.9)) is None
+    assert low.update(Observation(at(1, 1), 84.9)) is not None
 
 
 def test_per_patient_overrides_reach_the_rules() -> None:
     pathway = DEFAULT.with_overrides({"spo2_low": 90, "severity.spo2_low": "critical"})
     (low, _) = build_detectors(Measure.OXYGEN_SATURATION, pathway)
-    finding = low.update(Observation(at(0), 89))
+    assert low.update(Observation(at(0), 89)) is None
+    finding = low.update(Observation(at(0, 1), 89))
     assert finding is not None
     assert finding.severity is Severity.CRITICAL
     assert finding.baseline == {"spo2_low": 90.0}
@@ -109,6 +155,7 @@ def weight_rule() -> WeightGainRule:
 def test_weight_gain_within_72_hours(gain: float, hours: float) -> None:
     rule = weight_rule()
     rule.update(Observation(at(0), 80.0))
+    rule.update(Observation(at(0, hours - 24), 80.0 + gain))  # the day before: confirms
     finding = rule.update(Observation(at(0, hours), 80.0 + gain))
     assert (finding is not None) == ((80.0 + gain) - 80.0 >= T.weight_gain_short_kg - 1e-6)
     if finding is not None:
@@ -120,6 +167,7 @@ def test_weight_gain_older_than_72_hours_needs_the_weekly_limit() -> None:
     rule = weight_rule()
     rule.update(Observation(at(0), 80.0))
     assert rule.update(Observation(at(0, 73), 82.2)) is None
+    assert rule.update(Observation(at(4), 82.3)) is None  # not yet confirmed
     finding = rule.update(Observation(at(5), 82.3))
     assert finding is not None
     assert finding.source == "rule:weight_gain_7d"
@@ -141,9 +189,17 @@ def test_weight_gain_within_a_day_is_not_a_gain() -> None:
     assert rule.update(Observation(at(0, 12), 82.5)) is None  # evening, clothes and meals
     assert rule.update(Observation(at(1), 80.4)) is None
     assert rule.update(Observation(at(1, 12), 82.6)) is None  # the day's lowest is 80.4
-    finding = rule.update(Observation(at(2), 82.0))
+    assert rule.update(Observation(at(2), 82.0)) is None  # 2 kg, not yet confirmed
+    finding = rule.update(Observation(at(3), 82.1))
     assert finding is not None
-    assert finding.observed == {"weight": 82.0, "gain": 2.0}
+    assert finding.observed == {"weight": 82.1, "gain": 2.1}
+
+
+def test_a_single_heavy_day_that_reverts_is_not_a_gain() -> None:
+    rule = weight_rule()
+    for day, kg in enumerate([80.0, 80.1, 82.5, 80.2, 80.1]):  # a coat on day 2
+        assert rule.update(Observation(at(day), kg)) is None
+    assert rule.update(Observation(at(5), 84.2)) is not None  # beyond the at-once gain
 
 
 def test_weight_rule_keeps_daily_minima_only() -> None:
