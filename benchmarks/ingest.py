@@ -15,7 +15,6 @@ and prints (c) as a ratio of (a), against the target of 0.50.
 from __future__ import annotations
 
 import random
-import subprocess
 import sys
 import threading
 import time
@@ -37,6 +36,7 @@ from hub.domain import DeviceKind
 from hub.readings import COPY_TYPES
 from hub.settings import PROJECT_ROOT, Settings
 from hub.sql import queries
+from ingest.session import discard_session, spawn_ingest
 from ingest.topics import READINGS_FILTER, readings_topic
 from simulators.countsub import SubscribeStats, count_subscriber
 from simulators.rawmqtt import MultiPublishStats, PublisherJob, run_publishers_in_processes
@@ -221,11 +221,7 @@ def end_to_end(
             "TRUNCATE readings, alert_evidence, alerts, detector_checkpoints, dead_letters"
         )
         conn.commit()
-    env = _subprocess_env(settings)
-    env["LASTMILE_DETECTION_ENABLED"] = "true" if detection else "false"
-    worker = subprocess.Popen(
-        [sys.executable, "-m", "hub", "--log-level", "WARNING", "ingest"], env=env
-    )
+    worker = spawn_ingest(settings, LASTMILE_DETECTION_ENABLED="true" if detection else "false")
     try:
         with connect(settings) as conn:
             conn.autocommit = True
@@ -277,37 +273,6 @@ def _wait_for_session(settings: Settings, pub: Publisher, conn: psycopg.Connecti
     raise RuntimeError(msg)
 
 
-def _subprocess_env(settings: Settings) -> dict[str, str]:
-    import os
-
-    env = dict(os.environ)
-    env.update(
-        {
-            "LASTMILE_DATA_DIR": str(settings.data_dir),
-            "LASTMILE_PG_PORT": str(settings.pg_port),
-            "LASTMILE_PG_DATABASE": settings.pg_database,
-            "LASTMILE_MQTT_PORT": str(settings.mqtt_port),
-            "LASTMILE_MQTT_INGEST_CLIENT_ID": settings.mqtt_ingest_client_id,
-        }
-    )
-    return env
-
-
-def _discard_session(settings: Settings) -> None:
-    client = mqtt.Client(
-        CallbackAPIVersion.VERSION2,
-        client_id=settings.mqtt_ingest_client_id,
-        clean_session=True,
-    )
-    client.username_pw_set(
-        settings.mqtt_hub_username, settings.mqtt_hub_password.get_secret_value()
-    )
-    client.connect(settings.mqtt_host, settings.mqtt_port)
-    client.loop_start()
-    client.disconnect()
-    client.loop_stop()
-
-
 def run(settings: Settings, *, messages: int, processes: int) -> float:
     """Run the three measurements and print them; return the (c)/(a) ratio."""
     bench = _fresh_database(settings)
@@ -321,7 +286,7 @@ def run(settings: Settings, *, messages: int, processes: int) -> float:
     copy = copy_rate(bench, total)
     bare, _, _ = end_to_end(bench, jobs, publishers, detection=False)
     e2e, stored, pub_c = end_to_end(bench, jobs, publishers, detection=True)
-    _discard_session(bench)
+    discard_session(bench)
 
     ratio = e2e / sub311.rate if sub311.rate else 0.0
     lines = [

@@ -100,6 +100,25 @@ class Settings(BaseSettings):
         """libpq connection string for the hub's database."""
         return self.conninfo_for(self.pg_database)
 
+    def subprocess_env(self, **extra: str) -> dict[str, str]:
+        """The environment for a ``lastmile`` child process that uses these settings."""
+        env = dict(os.environ)
+        env.update(
+            {
+                "LASTMILE_ENVIRONMENT": self.environment,
+                "LASTMILE_DATA_DIR": str(self.data_dir),
+                "LASTMILE_PG_HOST": self.pg_host,
+                "LASTMILE_PG_PORT": str(self.pg_port),
+                "LASTMILE_PG_DATABASE": self.pg_database,
+                "LASTMILE_MQTT_HOST": self.mqtt_host,
+                "LASTMILE_MQTT_PORT": str(self.mqtt_port),
+                "LASTMILE_MQTT_INGEST_CLIENT_ID": self.mqtt_ingest_client_id,
+                "LASTMILE_API_PORT": str(self.api_port),
+            }
+        )
+        env.update(extra)
+        return env
+
     def conninfo_for(self, database: str) -> str:
         return (
             f"host={self.pg_host} port={self.pg_port} user={self.pg_user} "

@@ -8,7 +8,6 @@ template that has every migration applied.
 
 from __future__ import annotations
 
-import os
 import threading
 import uuid
 from collections.abc import Iterator
@@ -17,15 +16,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import paho.mqtt.client as mqtt
 import psycopg
 import pytest
 from fastapi.testclient import TestClient
-from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
 
 from api.app import create_app
 from hub.db import connect, migrate
 from hub.settings import PROJECT_ROOT, Settings, load_settings
+from ingest.session import discard_session
 from ingest.worker import IngestWorker
 
 TEST_DATA_DIR = PROJECT_ROOT / ".lastmile-test"
@@ -38,23 +36,6 @@ TEST_OVERRIDES: dict[str, Any] = {
 }
 TEMPLATE_DB = "lastmile_template"
 CONFORMANCE = PROJECT_ROOT.parent / "shared" / "conformance"
-
-
-def subprocess_env(settings: Settings) -> dict[str, str]:
-    """Environment for a ``lastmile`` subprocess that uses ``settings``."""
-    env = dict(os.environ)
-    env.update(
-        {
-            "LASTMILE_DATA_DIR": str(settings.data_dir),
-            "LASTMILE_PG_PORT": str(settings.pg_port),
-            "LASTMILE_PG_DATABASE": settings.pg_database,
-            "LASTMILE_MQTT_PORT": str(settings.mqtt_port),
-            "LASTMILE_API_PORT": str(settings.api_port),
-            "LASTMILE_MQTT_INGEST_CLIENT_ID": settings.mqtt_ingest_client_id,
-            "LASTMILE_ENVIRONMENT": settings.environment,
-        }
-    )
-    return env
 
 
 @pytest.fixture(scope="session")
@@ -109,26 +90,6 @@ def conn(settings: Settings) -> Iterator[psycopg.Connection[Any]]:
     with connect(settings) as connection:
         connection.autocommit = True
         yield connection
-
-
-def discard_session(settings: Settings, client_id: str) -> None:
-    """Remove a persistent MQTT session so the broker stops queueing for it."""
-    client = mqtt.Client(
-        CallbackAPIVersion.VERSION2,
-        client_id=client_id,
-        clean_session=True,
-        protocol=MQTTProtocolVersion.MQTTv311,
-    )
-    client.username_pw_set(
-        settings.mqtt_hub_username, settings.mqtt_hub_password.get_secret_value()
-    )
-    try:
-        client.connect(settings.mqtt_host, settings.mqtt_port)
-        client.loop_start()
-        client.disconnect()
-        client.loop_stop()
-    except OSError:
-        pass
 
 
 @pytest.fixture

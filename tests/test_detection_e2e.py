@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import signal
-import subprocess
-import sys
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -16,7 +14,8 @@ from fastapi.testclient import TestClient
 from api.app import create_app
 from hub.db import connect
 from hub.settings import Settings
-from tests.conftest import fresh_database, subprocess_env
+from ingest.session import spawn_ingest
+from tests.conftest import fresh_database
 from tests.streaming_e2e_helpers import Script, scripted_cohort
 from tests.support import GatewayClient, count, wait_until
 
@@ -51,16 +50,6 @@ def _provision(api: TestClient, scripts: list[Script]) -> dict[str, tuple[str, s
     return out
 
 
-def _worker(settings: Settings, log: Path) -> subprocess.Popen[bytes]:
-    with log.open("ab") as sink:
-        return subprocess.Popen(
-            [sys.executable, "-m", "hub", "--log-level", "WARNING", "ingest"],
-            env=subprocess_env(settings),
-            stdout=subprocess.DEVNULL,
-            stderr=sink,
-        )
-
-
 def _run(
     settings: Settings, scripts: list[Script], *, kills: int, log: Path
 ) -> tuple[set[Any], set[Any]]:
@@ -69,7 +58,7 @@ def _run(
         headers={"Authorization": f"Bearer {settings.admin_token.get_secret_value()}"},
     ) as api:
         creds = _provision(api, scripts)
-    worker = _worker(settings, log)
+    worker = spawn_ingest(settings, log=log)
     total = sum(len(s.scale) + len(s.cuff) for s in scripts)
     days = len(scripts[0].scale)
     kill_days = {int(days * f) for f in (0.35, 0.7)[:kills]}
@@ -94,7 +83,7 @@ def _run(
                         worker.send_signal(signal.SIGKILL)
                         worker.wait(timeout=10)
                         time.sleep(0.3)
-                        worker = _worker(settings, log)
+                        worker = spawn_ingest(settings, log=log)
                     for script in scripts:
                         _, _, scale, cuff = creds[script.name]
                         clients[script.name].publish_all(scale, [script.scale[day]])

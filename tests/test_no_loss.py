@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import signal
-import subprocess
-import sys
 import threading
 import time
 from datetime import timedelta
@@ -16,7 +14,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from hub.settings import Settings
-from tests.conftest import subprocess_env
+from ingest.session import spawn_ingest
 from tests.support import GatewayClient, count, now_minus, provision, wait_until, weight_point
 
 pytestmark = [pytest.mark.services, pytest.mark.slow]
@@ -25,22 +23,12 @@ GATEWAYS = 4
 PER_GATEWAY = 5_000
 
 
-def _start_worker(settings: Settings, log: Path) -> subprocess.Popen[bytes]:
-    with log.open("ab") as sink:
-        return subprocess.Popen(
-            [sys.executable, "-m", "hub", "--log-level", "WARNING", "ingest"],
-            env=subprocess_env(settings),
-            stdout=subprocess.DEVNULL,
-            stderr=sink,
-        )
-
-
 def test_20000_readings_survive_two_sigkills(
     settings: Settings, api: TestClient, conn: psycopg.Connection[Any], tmp_path: Path
 ) -> None:
     log = tmp_path / "ingest.log"
     gateways = [provision(api, kinds=["scale"]) for _ in range(GATEWAYS)]
-    worker = _start_worker(settings, log)
+    worker = spawn_ingest(settings, log=log)
     try:
         start = now_minus(days=40)
         # The worker's persistent session exists once a first reading is stored;
@@ -81,7 +69,7 @@ def test_20000_readings_survive_two_sigkills(
             worker.send_signal(signal.SIGKILL)
             worker.wait(timeout=10)
             time.sleep(0.5)
-            worker = _start_worker(settings, log)
+            worker = spawn_ingest(settings, log=log)
         for thread in threads:
             thread.join(timeout=180)
         assert not failures, failures
