@@ -31,7 +31,7 @@ from paho.mqtt.enums import CallbackAPIVersion
 from devices import service as devices
 from devices.credentials import provision_gateway_credentials
 from hub import patients
-from hub.db import connect, migrate
+from hub.db import connect, fresh_database
 from hub.domain import DeviceKind
 from hub.readings import COPY_TYPES
 from hub.settings import PROJECT_ROOT, Settings
@@ -63,19 +63,6 @@ class Publisher:
     gateway_id: str
     password: str
     serials: tuple[str, ...]
-
-
-def _fresh_database(settings: Settings) -> Settings:
-    with connect(settings, dbname="postgres") as conn:
-        conn.autocommit = True
-        conn.execute(f'DROP DATABASE IF EXISTS "{BENCH_DB}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{BENCH_DB}"')
-    bench = settings.model_copy(
-        update={"pg_database": BENCH_DB, "mqtt_ingest_client_id": "lastmile-bench-ingest"}
-    )
-    with connect(bench) as conn:
-        migrate(conn)
-    return bench
 
 
 def _provision(settings: Settings, count: int) -> list[Publisher]:
@@ -275,7 +262,7 @@ def _wait_for_session(settings: Settings, pub: Publisher, conn: psycopg.Connecti
 
 def run(settings: Settings, *, messages: int, processes: int) -> float:
     """Run the three measurements and print them; return the (c)/(a) ratio."""
-    bench = _fresh_database(settings)
+    bench = fresh_database(settings, BENCH_DB)
     publishers = _provision(bench, processes)
     jobs = _jobs(publishers, messages // processes)
     total = sum(len(j.messages) for j in jobs)

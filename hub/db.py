@@ -14,6 +14,7 @@ from importlib import resources
 from typing import LiteralString, cast
 
 import psycopg
+from psycopg import sql
 from psycopg_pool import ConnectionPool
 
 from hub.exceptions import MigrationError
@@ -88,6 +89,26 @@ def make_pool(settings: Settings, *, max_size: int | None = None) -> ConnectionP
     )
     pool.open(wait=True, timeout=30)
     return pool
+
+
+def fresh_database(settings: Settings, name: str) -> Settings:
+    """Drop and recreate database ``name``, migrate it, and return settings for it.
+
+    For benchmark and evaluation runs; the ingest session gets a client id of
+    its own so the hub's real session is not touched.
+    """
+    with connect(settings, dbname="postgres") as conn:
+        conn.autocommit = True
+        conn.execute(
+            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+        )
+        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    fresh = settings.model_copy(
+        update={"pg_database": name, "mqtt_ingest_client_id": f"lastmile-ingest-{name}"}
+    )
+    with connect(fresh) as conn:
+        migrate(conn)
+    return fresh
 
 
 def migrate(conn: psycopg.Connection[tuple[object, ...]]) -> list[int]:

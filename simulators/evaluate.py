@@ -12,16 +12,19 @@ rule's threshold (1-3 kg within 72 h), and for our detectors the lowest
 severity that alerts (our monitor already reports a kind once per episode, so
 counting confirmations would not move it).
 
-Running the same cohort through the real MQTT pipeline (provision, publish with
-:func:`simulators.groundtruth.sim_events`, read the alerts back) is a later step.
+Detections made elsewhere, e.g. by the real MQTT pipeline
+(:mod:`simulators.eval_pipeline`), are scored the same way and placed beside
+ours with :func:`with_detections`.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import time
+from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Protocol
 from uuid import UUID
 
@@ -33,6 +36,7 @@ from streaming.evaluation import (
     Matching,
     Scorecard,
     TruthWindow,
+    alert_episodes,
     score,
 )
 from streaming.models import AlertKind, Detection, Severity, StreamReading
@@ -40,6 +44,7 @@ from streaming.rule_of_thumb import SOURCE, WeightRuleOfThumb
 
 OURS = "detectors"
 RULE = "rule of thumb"
+PIPELINE = "detectors (pipeline)"
 _ADHERENCE = frozenset(
     {AlertKind.MISSED_READINGS, AlertKind.FREQUENCY_DROP, AlertKind.GATEWAY_OFFLINE}
 )
@@ -214,4 +219,65 @@ def evaluate(
         seconds_generate=seconds_generate,
         seconds_detect=t1 - t0,
         seconds_score=t2 - t1,
+    )
+
+
+def with_detections(
+    evaluation: Evaluation,
+    cohort: TruthCohort,
+    detections: Sequence[Detection],
+    *,
+    method: str = PIPELINE,
+    gap: timedelta = EPISODE_GAP,
+) -> Evaluation:
+    """``evaluation`` with ``detections`` made elsewhere scored as one more method.
+
+    The scorecards (whole cohort, CHF only) go right after our in-process
+    detectors; the curve and the timings are left as they are.
+    """
+    truth = cohort.truth
+    chf_ids = {p.patient_id for p in truth.patients if p.pathway is Pathway.CHF}
+    chf_years = sum(p.exposure_years for p in truth.patients if p.pathway is Pathway.CHF)
+    chf_windows = [w for w in evaluation.windows if w.patient_id in chf_ids]
+    ds = list(detections)
+    card = score(method, ds, evaluation.windows, patient_years=truth.patient_years, gap=gap)
+    chf_card = score(method, _subset(ds, chf_ids), chf_windows, patient_years=chf_years, gap=gap)
+    at = 1 if evaluation.cohort and evaluation.cohort[0].method == OURS else 0
+    return dataclasses.replace(
+        evaluation,
+        cohort=[*evaluation.cohort[:at], card, *evaluation.cohort[at:]],
+        chf=[*evaluation.chf[:at], chf_card, *evaluation.chf[at:]],
+        detections={**evaluation.detections, method: ds},
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class EpisodeDiff:
+    """Alert episodes of two runs, matched on (patient, kind, start, end)."""
+
+    same: int
+    only_first: int
+    only_second: int
+    pairs: int  # (patient, kind) with any episode
+    pairs_differing: int
+
+
+def compare_episodes(
+    first: Iterable[Detection], second: Iterable[Detection], *, gap: timedelta = EPISODE_GAP
+) -> EpisodeDiff:
+    """How the alert episodes per (patient, kind) of two sets of detections differ."""
+
+    def keyed(ds: Iterable[Detection]) -> Counter[tuple[UUID, AlertKind, datetime, datetime]]:
+        return Counter((e.patient_id, e.kind, e.start, e.end) for e in alert_episodes(ds, gap=gap))
+
+    a, b = keyed(first), keyed(second)
+    only_a, only_b = a - b, b - a
+    pairs = {(k[0], k[1]) for k in (a | b)}
+    differing = {(k[0], k[1]) for k in (only_a | only_b)}
+    return EpisodeDiff(
+        same=sum((a & b).values()),
+        only_first=sum(only_a.values()),
+        only_second=sum(only_b.values()),
+        pairs=len(pairs),
+        pairs_differing=len(differing),
     )

@@ -29,3 +29,6 @@ WHERE id = ANY(%(ids)s) AND status = 'registered';
 UPDATE gateways SET presence = %(presence)s, presence_at = %(at)s
 WHERE id = %(id)s AND (presence_at IS NULL OR presence_at <= %(at)s)
   AND (NOT %(retained)s OR presence IS DISTINCT FROM %(presence)s);
+
+-- name: gateway_presence
+SELECT presence FROM gateways WHERE id = %(id)s;
