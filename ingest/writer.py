@@ -93,7 +93,7 @@ def store_batch(
     routes = directory.lookup(conn, serials=(serial for _, _, serial, _ in parsed))
     rows: list[tuple[object, ...]] = []
     seen_gateways: set[str] = set()
-    used_devices: set[int] = set()
+    newly_active: set[int] = set()
     for msg, gateway_id, serial, points in parsed:
         result.points += len(points)
         route = routes.get(serial)
@@ -109,7 +109,8 @@ def store_batch(
             else:
                 assert route is not None
                 rows.append(_row(point, route, msg.received_at))
-                used_devices.add(route.id)
+                if route.status == "registered":  # its first accepted reading
+                    newly_active.add(route.id)
                 seen_gateways.add(gateway_id)
                 continue
             rejection = Rejection(code, detail, header_id=point.header_id, index=index)
@@ -129,7 +130,7 @@ def store_batch(
         result.stored = len(added)
         latest = max(msg.received_at for msg in batch)
         touch_gateways(conn, gateway_ids=seen_gateways, seen_at=latest)
-        activate_devices(conn, device_ids=used_devices, at=latest)
+        activate_devices(conn, device_ids=newly_active, at=latest)
         if monitors is not None and added:
             for detection in monitors.process(added):
                 recorded = record_detection(conn, detection=detection, now=latest)
