@@ -12,6 +12,15 @@ rule's threshold (1-3 kg within 72 h), and for our detectors the lowest
 severity that alerts (our monitor already reports a kind once per episode, so
 counting confirmations would not move it).
 
+Our detectors include the hub's scheduled non-adherence checks
+(:mod:`simulators.eval_adherence`: missed readings, frequency drop, device
+never active), run every 6 h of simulated time on the facts received so far.
+They are a different workload for coordinators, so the CHF decompensation
+headline is also scored without them (:attr:`Evaluation.chf_without_adherence`)
+and the curve, which trades decompensation sensitivity against unexplained
+alerts, leaves them out: it stays comparable with the rule of thumb, which has
+no adherence alerts.
+
 Detections made elsewhere, e.g. by the real MQTT pipeline
 (:mod:`simulators.eval_pipeline`), are scored the same way and placed beside
 ours with :func:`with_detections`.
@@ -28,6 +37,7 @@ from datetime import datetime, timedelta
 from typing import Protocol
 from uuid import UUID
 
+from simulators.eval_adherence import SCHEDULED_KINDS, AdherenceChecks, with_checks
 from simulators.groundtruth import TruthCohort
 from simulators.gt_models import GroundTruth, TruthEvent, TruthKind, TruthPatient
 from simulators.models import Pathway
@@ -137,7 +147,12 @@ class CurvePoint:
 
 @dataclass(frozen=True)
 class Evaluation:
-    """The scorecards (whole cohort, CHF only), the curve and the run's timings."""
+    """The scorecards (whole cohort, CHF only), the curve and the run's timings.
+
+    ``chf_without_adherence`` is our CHF scorecard without the scheduled
+    non-adherence alerts; ``seconds_adherence`` is the part of
+    ``seconds_detect`` spent in the scheduled checks.
+    """
 
     cohort: list[Scorecard]
     chf: list[Scorecard]
@@ -148,6 +163,9 @@ class Evaluation:
     seconds_generate: float
     seconds_detect: float
     seconds_score: float
+    chf_without_adherence: Scorecard | None = None
+    seconds_adherence: float = 0.0
+    scheduled_detections: int = 0
 
 
 def _rank(severity: Severity) -> int:
@@ -158,6 +176,17 @@ def _subset(detections: Iterable[Detection], keep: set[UUID]) -> list[Detection]
     return [d for d in detections if d.patient_id in keep]
 
 
+def without_adherence(detections: Iterable[Detection]) -> list[Detection]:
+    """``detections`` without the kinds of the scheduled non-adherence checks."""
+    return [d for d in detections if d.kind not in SCHEDULED_KINDS]
+
+
+def adherence_checks(cohort: TruthCohort) -> AdherenceChecks:
+    """The hub's scheduled checks over ``cohort``'s patients, until its end."""
+    ids = {p.patient_id: cohort.profiles[p.index].device_ids for p in cohort.patients}
+    return AdherenceChecks(cohort.patients, ids, end=cohort.truth.end)
+
+
 def evaluate(
     cohort: TruthCohort,
     *,
@@ -165,7 +194,7 @@ def evaluate(
     gap: timedelta = EPISODE_GAP,
     seconds_generate: float = 0.0,
 ) -> Evaluation:
-    """Run both methods over ``cohort`` and score them."""
+    """Run both methods over ``cohort`` and score them (ours with the scheduled checks)."""
     methods: dict[str, MonitorFactory] = {}
     if with_engine:
         methods[OURS] = engine_factory()
@@ -173,7 +202,14 @@ def evaluate(
     for kg in RULE_THRESHOLDS:
         methods[f"rule {kg:g} kg"] = rule_factory(kg)
     t0 = time.perf_counter()
-    found = run_methods(cohort.readings(), cohort.patients, methods)
+    checks = adherence_checks(cohort) if with_engine else None
+    readings = cohort.readings()
+    found = run_methods(
+        readings if checks is None else with_checks(readings, checks), cohort.patients, methods
+    )
+    scheduled = [] if checks is None else checks.finish()
+    if OURS in found:
+        found[OURS] = [*found[OURS], *scheduled]
     t1 = time.perf_counter()
     truth = cohort.truth
     windows = truth_windows(truth)
@@ -186,9 +222,20 @@ def evaluate(
         score(m, _subset(found[m], chf_ids), chf_windows, patient_years=chf_years, gap=gap)
         for m in main
     ]
+    clinical = (
+        score(
+            OURS,
+            without_adherence(_subset(found[OURS], chf_ids)),
+            chf_windows,
+            patient_years=chf_years,
+            gap=gap,
+        )
+        if OURS in found
+        else None
+    )
     curve: list[CurvePoint] = []
     for name, ds in found.items():
-        mine = _subset(ds, chf_ids)
+        mine = without_adherence(_subset(ds, chf_ids))
         if name == OURS:
             points = [
                 (f"severity >= {sev.value}", [d for d in mine if _rank(d.severity) >= _rank(sev)])
@@ -219,6 +266,9 @@ def evaluate(
         seconds_generate=seconds_generate,
         seconds_detect=t1 - t0,
         seconds_score=t2 - t1,
+        chf_without_adherence=clinical,
+        seconds_adherence=0.0 if checks is None else checks.seconds,
+        scheduled_detections=len(scheduled),
     )
 
 
