@@ -11,16 +11,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-import psycopg
 from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 
+from hub.db import Conn
 from hub.sql import queries
-from streaming.models import Detection, Severity
-
-Conn = psycopg.Connection[Any]
-
-_RANK = {Severity.LOW: 0, Severity.MEDIUM: 1, Severity.HIGH: 2, Severity.CRITICAL: 3}
+from streaming.models import Detection, Severity, severity_rank
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,7 +51,7 @@ def record_detection(conn: Conn, *, detection: Detection, now: datetime) -> Reco
     else:
         alert_id = int(row[0])
         current = Severity(row[1])
-        if _RANK[detection.severity] > _RANK[current]:
+        if severity_rank(detection.severity) > severity_rank(current):
             escalated = True
             conn.execute(
                 queries["escalate_alert"],

@@ -8,18 +8,16 @@ from __future__ import annotations
 import secrets
 from collections.abc import Iterable
 from datetime import datetime
-from typing import Any
 from uuid import UUID
 
 import psycopg
 from psycopg.rows import dict_row
 
 from devices.models import Device, DeviceRoute, Gateway
+from hub.db import Conn
 from hub.domain import DeviceKind
 from hub.exceptions import ConflictError, NotFoundError
 from hub.sql import queries
-
-Conn = psycopg.Connection[Any]
 
 
 def new_gateway_id() -> str:

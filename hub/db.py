@@ -11,7 +11,7 @@ import logging
 import re
 from dataclasses import dataclass
 from importlib import resources
-from typing import LiteralString, cast
+from typing import Any, LiteralString, cast
 
 import psycopg
 from psycopg import sql
@@ -22,6 +22,9 @@ from hub.settings import Settings
 from hub.sql import as_query
 
 log = logging.getLogger(__name__)
+
+#: The connection type repository functions take (rows as tuples or dicts).
+Conn = psycopg.Connection[Any]
 
 _MIGRATION_FILE = re.compile(r"^(\d{4})_([a-z0-9_]+)\.sql$")
 # Serializes concurrent `migrate` calls (API and worker starting together).

@@ -9,15 +9,13 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any
 
 import psycopg
 from psycopg.rows import dict_row
 
+from hub.db import Conn
 from hub.exceptions import ConflictError, NotFoundError
 from hub.sql import queries
-
-Conn = psycopg.Connection[Any]
 
 
 @dataclass(frozen=True, slots=True)

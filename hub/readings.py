@@ -6,13 +6,11 @@ from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
 
-import psycopg
 from psycopg.rows import dict_row
 
+from hub.db import Conn
 from hub.domain import Measure
 from hub.sql import queries
-
-Conn = psycopg.Connection[Any]
 
 #: Binary COPY types of the columns in ``copy_readings``/``copy_readings_staging``.
 COPY_TYPES: tuple[str, ...] = (

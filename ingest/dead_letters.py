@@ -6,11 +6,10 @@ import hashlib
 import logging
 from collections.abc import Sequence
 from datetime import timedelta
-from typing import Any
 
 import orjson
-import psycopg
 
+from hub.db import Conn
 from hub.domain import Rejection, RejectionCode
 from hub.sql import queries
 from ingest.models import DeadLetter, Received
@@ -18,7 +17,6 @@ from ingest.topics import parse_readings_topic
 
 log = logging.getLogger(__name__)
 
-Conn = psycopg.Connection[Any]
 
 #: How far back a redelivered message's rejection is looked for.
 _REDELIVERY_WINDOW = timedelta(days=2)

@@ -4,14 +4,10 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterable
-from typing import Any
-
-import psycopg
 
 from devices.models import DeviceRoute
 from devices.service import routes_for_serials
-
-Conn = psycopg.Connection[Any]
+from hub.db import Conn
 
 
 class DeviceDirectory:

@@ -32,7 +32,7 @@ import paho.mqtt.client as mqtt
 import psycopg
 from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
 
-from hub.db import connect
+from hub.db import Conn, connect
 from hub.settings import Settings
 from hub.sql import queries
 from ingest.dead_letters import quarantine
@@ -45,8 +45,6 @@ from streaming.schedule import AdherenceScheduler
 from streaming.service import MonitorCache, default_monitor_cache
 
 log = logging.getLogger(__name__)
-
-Conn = psycopg.Connection[Any]
 
 
 @dataclass(slots=True)

@@ -13,9 +13,6 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
-
-import psycopg
 
 from alerts.service import record_detection
 from devices.models import DeviceRoute
@@ -24,6 +21,7 @@ from devices.service import (
     set_gateway_presence,
     touch_gateways,
 )
+from hub.db import Conn
 from hub.domain import CANONICAL_UNIT, ParsedPoint, Rejection, RejectionCode
 from hub.readings import COPY_TYPES
 from hub.sql import queries
@@ -35,8 +33,6 @@ from ingest.validation import Validator
 from streaming.service import MonitorCache, stream_reading
 
 log = logging.getLogger(__name__)
-
-Conn = psycopg.Connection[Any]
 
 
 @dataclass(slots=True)

@@ -61,6 +61,7 @@ from simulators.gt_models import TruthPatient
 from streaming.adherence import DeviceActivity, MeasureActivity, check_adherence, frequency_windows
 from streaming.models import AlertKind, Detection, Severity, StreamReading
 from streaming.pathways import Pathway, get_pathway
+from streaming.schedule import raises_evidence
 
 #: Simulated time between two scheduled passes (the hub: every 5 minutes).
 CHECK_EVERY = timedelta(hours=6)
@@ -73,7 +74,6 @@ SCHEDULED_KINDS = frozenset(
         AlertKind.GATEWAY_OFFLINE,
     }
 )
-_RANK = {Severity.LOW: 0, Severity.MEDIUM: 1, Severity.HIGH: 2, Severity.CRITICAL: 3}
 
 
 @dataclass(slots=True)
@@ -189,7 +189,7 @@ class AdherenceChecks:
         out: list[Detection] = []
         for d in found:
             current = self._open.get((pid, d.kind))
-            if current is not None and _RANK[d.severity] <= _RANK[current]:
+            if not raises_evidence(current, d.severity):
                 continue
             self._open[(pid, d.kind)] = d.severity
             out.append(d)

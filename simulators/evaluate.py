@@ -34,7 +34,6 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Protocol
 from uuid import UUID
 
 from simulators.eval_adherence import SCHEDULED_KINDS, AdherenceChecks, with_checks
@@ -49,8 +48,15 @@ from streaming.evaluation import (
     alert_episodes,
     score,
 )
-from streaming.models import AlertKind, Detection, Severity, StreamReading
+from streaming.models import (
+    SEVERITY_ORDER,
+    AlertKind,
+    Detection,
+    StreamReading,
+    severity_rank,
+)
 from streaming.rule_of_thumb import SOURCE, WeightRuleOfThumb
+from streaming.service import Monitor
 
 OURS = "detectors"
 RULE = "rule of thumb"
@@ -71,15 +77,9 @@ RELEVANT: Mapping[TruthKind, frozenset[AlertKind]] = {
     TruthKind.DROPOUT: _ADHERENCE,
 }
 #: Operating points of our detectors on the curve: the lowest severity that alerts.
-SEVERITY_STEPS = (Severity.LOW, Severity.MEDIUM, Severity.HIGH, Severity.CRITICAL)
+SEVERITY_STEPS = SEVERITY_ORDER
 #: Extra rule-of-thumb thresholds run for the curve (kg within 72 h).
 RULE_THRESHOLDS = (1.0, 1.5, 2.5, 3.0)
-
-
-class Monitor(Protocol):
-    """One patient's detectors, as the evaluation drives them."""
-
-    def process(self, reading: StreamReading) -> list[Detection]: ...
 
 
 MonitorFactory = Callable[[TruthPatient], Monitor]
@@ -168,10 +168,6 @@ class Evaluation:
     scheduled_detections: int = 0
 
 
-def _rank(severity: Severity) -> int:
-    return SEVERITY_STEPS.index(severity)
-
-
 def _subset(detections: Iterable[Detection], keep: set[UUID]) -> list[Detection]:
     return [d for d in detections if d.patient_id in keep]
 
@@ -238,7 +234,10 @@ def evaluate(
         mine = without_adherence(_subset(ds, chf_ids))
         if name == OURS:
             points = [
-                (f"severity >= {sev.value}", [d for d in mine if _rank(d.severity) >= _rank(sev)])
+                (
+                    f"severity >= {sev.value}",
+                    [d for d in mine if severity_rank(d.severity) >= severity_rank(sev)],
+                )
                 for sev in SEVERITY_STEPS
             ]
         else:

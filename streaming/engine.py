@@ -34,11 +34,11 @@ from types import MappingProxyType
 from uuid import UUID
 
 from hub.domain import Measure
-from streaming.detectors.base import Detector, Finding, Observation, lower, severity_rank, utc
+from streaming.detectors.base import Detector, Finding, Observation, lower, utc
 from streaming.detectors.registry import build_detectors
 from streaming.detectors.safety import SafetyRule
 from streaming.exceptions import ReadingError
-from streaming.models import AlertKind, Detection, Severity, StreamReading
+from streaming.models import AlertKind, Detection, Severity, StreamReading, severity_rank
 from streaming.pathways import Pathway
 
 LATE = ":late"

@@ -50,6 +50,15 @@ class Severity(enum.StrEnum):
     LOW = "low"
 
 
+#: Severities from least to most severe.
+SEVERITY_ORDER = (Severity.LOW, Severity.MEDIUM, Severity.HIGH, Severity.CRITICAL)
+
+
+def severity_rank(severity: Severity) -> int:
+    """0 for ``low`` up to 3 for ``critical``."""
+    return SEVERITY_ORDER.index(severity)
+
+
 @dataclass(frozen=True, slots=True)
 class Detection:
     """Evidence that something is wrong, with its reasons.

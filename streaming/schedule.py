@@ -13,25 +13,29 @@ import threading
 from collections import defaultdict
 from collections.abc import Callable
 from datetime import UTC, datetime, time, timedelta
-from typing import Any
 from uuid import UUID
 
 import psycopg
 
 from alerts.service import record_detection
-from hub.db import connect
+from hub.db import Conn, connect
 from hub.domain import Measure
 from hub.settings import Settings
 from hub.sql import queries
 from streaming.adherence import DeviceActivity, MeasureActivity, check_adherence, frequency_windows
-from streaming.models import AlertKind, Detection, Severity
+from streaming.models import AlertKind, Detection, Severity, severity_rank
 from streaming.pathways import get_pathway
 
 log = logging.getLogger(__name__)
 
-Conn = psycopg.Connection[Any]
 
-_RANK = {Severity.LOW: 0, Severity.MEDIUM: 1, Severity.HIGH: 2, Severity.CRITICAL: 3}
+def raises_evidence(current: Severity | None, new: Severity) -> bool:
+    """Whether a scheduled detection is worth recording: it opens its kind or is more severe.
+
+    >>> raises_evidence(None, Severity.LOW), raises_evidence(Severity.LOW, Severity.LOW)
+    (True, False)
+    """
+    return current is None or severity_rank(new) > severity_rank(current)
 
 
 def _offline_detections(conn: Conn, *, now: datetime, after: timedelta) -> list[Detection]:
@@ -131,7 +135,7 @@ def run_adherence_checks(
         conn, now=now, gateway_offline_after=gateway_offline_after
     ):
         current = unresolved.get((detection.patient_id, detection.kind))
-        if current is not None and _RANK[detection.severity] <= _RANK[current]:
+        if not raises_evidence(current, detection.severity):
             continue
         record_detection(conn, detection=detection, now=now)
         unresolved[(detection.patient_id, detection.kind)] = detection.severity

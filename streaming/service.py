@@ -28,15 +28,12 @@ from datetime import datetime
 from typing import Any, Protocol
 from uuid import UUID
 
-import psycopg
-
+from hub.db import Conn
 from hub.domain import Measure
 from hub.sql import queries
 from streaming.models import Detection, StreamReading
 
 log = logging.getLogger(__name__)
-
-Conn = psycopg.Connection[Any]
 
 
 class Monitor(Protocol):

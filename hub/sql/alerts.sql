@@ -22,14 +22,6 @@ INSERT INTO alert_evidence (alert_id, detected_at, source, measure, severity, ob
 VALUES (%(alert_id)s, %(now)s, %(source)s, %(measure)s, %(severity)s, %(observed)s,
         %(baseline)s, %(window_start)s, %(window_end)s, %(reason)s);
 
--- name: alerts_of_patient
-SELECT a.id, a.kind, a.severity, a.status, a.source, a.reason, a.opened_at, a.updated_at,
-       count(e.id) AS evidence
-FROM alerts a LEFT JOIN alert_evidence e ON e.alert_id = a.id
-WHERE a.patient_id = %(patient_id)s
-GROUP BY a.id
-ORDER BY a.opened_at;
-
 -- name: recent_alerts
 SELECT a.id, a.patient_id, a.kind, a.severity, a.status, a.source, a.reason, a.opened_at,
        a.updated_at, count(e.id) AS evidence

@@ -26,18 +26,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import ClassVar
 
-from streaming.models import AlertKind, Severity
+from streaming.models import SEVERITY_ORDER, AlertKind, Severity
 
 #: Tolerance of comparisons of differences (a gain, a drop) with a limit, so
 #: that 82.3 - 80.0 counts as the 2.3 kg it is in decimal.
 EPS = 1e-6
 
-_ORDER = (Severity.LOW, Severity.MEDIUM, Severity.HIGH, Severity.CRITICAL)
-
-
-def severity_rank(severity: Severity) -> int:
-    """0 for ``low`` up to 3 for ``critical``."""
-    return _ORDER.index(severity)
+_ORDER = SEVERITY_ORDER
 
 
 def lower(severity: Severity) -> Severity:
