@@ -62,6 +62,10 @@ class WorkerStats:
         self.batches += 1
 
 
+#: Rejections read and published per pass of the worker loop.
+_REJECTIONS_PER_PASS = 1000
+
+
 class IngestWorker:
     """Subscribe, validate, store and acknowledge; see the module docstring."""
 
@@ -89,6 +93,9 @@ class IngestWorker:
         self._monitors = monitors
         self._conn: Conn | None = None
         self._unconfirmed: list[tuple[mqtt.MQTTMessageInfo, int]] = []
+        # Rejections to send exist after a batch that made some, and possibly
+        # from before a restart: look once at start-up, then only when due.
+        self._rejections_due = True
         self._in_hand = 0
         self.stats = WorkerStats()
         self._client = self._make_client()
@@ -184,6 +191,7 @@ class IngestWorker:
                     self._ack(batch)
                     self._in_hand = 0
                     self.stats.add(result)
+                    self._rejections_due = self._rejections_due or result.rejected > 0
                     if on_batch is not None:
                         on_batch(result)
                 self._publish_rejections(stop)
@@ -304,7 +312,7 @@ class IngestWorker:
 
     def _publish_rejections(self, stop: threading.Event) -> None:
         """Send committed rejections on the errors topics; mark them sent."""
-        if not self._connected.is_set():
+        if not self._connected.is_set() or not (self._rejections_due or self._unconfirmed):
             return
         try:
             conn = self._connection()
@@ -317,7 +325,10 @@ class IngestWorker:
                         {"ids": confirmed, "notified_at": datetime.now(UTC)},
                     )
                 waiting = {dl_id for _, dl_id in self._unconfirmed}
-                rows = conn.execute(queries["pending_rejections"], {"limit": 1000}).fetchall()
+                rows = conn.execute(
+                    queries["pending_rejections"], {"limit": _REJECTIONS_PER_PASS}
+                ).fetchall()
+            self._rejections_due = len(rows) >= _REJECTIONS_PER_PASS
         except psycopg.OperationalError:
             self._drop_connection()
             return

@@ -15,7 +15,7 @@ from hub.settings import Settings
 from ingest.dead_letters import record_dead_letters
 from ingest.models import DeadLetter, Received
 from ingest.topics import readings_topic
-from tests.conftest import RunningWorker
+from tests.conftest import RunningWorker, start_worker
 from tests.support import GatewayClient, count, now_minus, provision, wait_until, weight_point
 
 pytestmark = pytest.mark.services
@@ -52,3 +52,34 @@ def test_a_redelivered_rejection_is_recorded_once(conn: psycopg.Connection[Any])
     # the gateway sending the same bad message again is a new delivery
     assert len(record_dead_letters(conn, [letter(dup=False)])) == 1
     assert count(conn, "SELECT count(*) FROM dead_letters") == 2
+
+
+def test_a_rejection_committed_before_a_crash_is_sent_after_the_restart(
+    settings: Settings, api: TestClient, conn: psycopg.Connection[Any]
+) -> None:
+    gw = provision(api, kinds=["scale"])
+    at = datetime.now(UTC)
+    message = Received(
+        readings_topic(gw.gateway_id, "SC-x"),
+        b"{bad",
+        mid=3,
+        dup=False,
+        received_at=at,
+        generation=1,
+    )
+    rejection = Rejection(RejectionCode.MALFORMED_JSON, "not JSON")
+    # committed by a worker that died before publishing it
+    record_dead_letters(conn, [DeadLetter(message, gw.gateway_id, "SC-x", rejection)])
+    with GatewayClient(settings, gw.gateway_id, gw.password) as client:
+        running = start_worker(settings)
+        try:
+            assert wait_until(lambda: len(client.errors) == 1)
+            assert wait_until(
+                lambda: (
+                    count(conn, "SELECT count(*) FROM dead_letters WHERE notified_at IS NULL") == 0
+                )
+            )
+        finally:
+            running.stop.set()
+            running.thread.join(timeout=20)
+    assert client.errors[0]["code"] == "malformed_json"
