@@ -232,6 +232,10 @@ def end_to_end(
             published = _publish(settings, jobs)
             watcher_thread.join()
             stored = _count(conn) - baseline
+        if not done_at:
+            mode = "with" if detection else "without"
+            msg = f"end to end {mode} detection: {stored:,} of {expected:,} stored in 600 s"
+            raise RuntimeError(msg)
         began = min(j.started_at for j in published.jobs)
         rate = stored / (done_at[0] - began) if done_at else 0.0
         return rate, stored, published

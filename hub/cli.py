@@ -183,6 +183,14 @@ def bench_ingest(messages: int, processes: int) -> None:
     run(settings, messages=messages, processes=processes)
 
 
+@bench.command("scoring")
+def bench_scoring() -> None:
+    """Detector cost per reading and checkpoint state per measure (no services)."""
+    from benchmarks.scoring import run
+
+    run()
+
+
 def _attach_optional() -> None:
     from hub.services.cli import services
     from simulators.cli import simulate

@@ -98,25 +98,29 @@ class PatientMonitor:
             raise ReadingError("reading timestamps must be timezone-aware")
         x = Observation(reading.measured_at, reading.value, reading.value2)
         ts = reading.measured_at.timestamp()
-        detectors = self.detectors(reading.measure)
-        stale_after = timedelta(hours=self.pathway.episodes.stale_after_hours)
-        stale = reading.received_at - reading.measured_at > stale_after
-        latest = self._latest.get(reading.measure)
+        measure = reading.measure
+        detectors = self._detectors.get(measure) or self.detectors(measure)
+        latest = self._latest.get(measure)
         out_of_order = latest is not None and ts < latest
         if out_of_order:
             found = [d.score_one(x) for d in detectors if isinstance(d, SafetyRule)]
         else:
-            self._latest[reading.measure] = ts
+            self._latest[measure] = ts
             found = [d.update(x) for d in detectors]
-        findings = sorted(
-            (f for f in found if f is not None), key=lambda f: -severity_rank(f.severity)
-        )
-        out = [
-            d
-            for f in findings
-            if (d := self._report(f, reading, stale=stale, out_of_order=out_of_order))
-        ]
-        self._forget_closed()
+        out: list[Detection] = []
+        if any(f is not None for f in found):
+            stale_after = timedelta(hours=self.pathway.episodes.stale_after_hours)
+            stale = reading.received_at - reading.measured_at > stale_after
+            findings = sorted(
+                (f for f in found if f is not None), key=lambda f: -severity_rank(f.severity)
+            )
+            out = [
+                d
+                for f in findings
+                if (d := self._report(f, reading, stale=stale, out_of_order=out_of_order))
+            ]
+        if self._open:
+            self._forget_closed()
         return out
 
     def resolve(self, kind: AlertKind) -> None:

@@ -152,6 +152,12 @@ class Pathway:
     weight_drift: DriftParams
     adherence: AdherenceParams
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        """A shipped pathway pickles as its name (checkpoints stay small), others whole."""
+        if _shipped().get(self.name) is self:
+            return (get_pathway, (self.name,))
+        return (_restore, (tuple(getattr(self, f.name) for f in dataclasses.fields(self)),))
+
     def in_post_discharge(self, discharged_at: datetime | None, now: datetime) -> bool:
         """Whether ``now`` falls in the post-discharge window."""
         if discharged_at is None:
@@ -183,6 +189,10 @@ class Pathway:
                 raise PathwayError(f"unknown override(s) {sorted(unknown)} in {section}")
             changes[section] = _build(_SECTIONS[section], current | values, section)
         return dataclasses.replace(self, **changes)
+
+
+def _restore(values: tuple[Any, ...]) -> Pathway:
+    return Pathway(*values)
 
 
 _T = TypeVar("_T")

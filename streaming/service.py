@@ -111,40 +111,42 @@ class MonitorCache:
             conn.execute(queries["pathways_for_patients"], {"patient_ids": missing}).fetchall()
         )
         now = time.monotonic()
+        loaded: dict[UUID, _Entry] = {}
         for patient_id in missing:
             row = checkpoints.get(patient_id)
             if row is not None and row[2] == self._code_version:
                 _, state, _, covered, received, measured, device, measure = row
                 monitor: Monitor = pickle.loads(state)  # noqa: S301 - the hub's own state
                 position = (received, measured, int(device), str(measure))
-                entry = _Entry(monitor, int(covered), position, int(covered), now)
+                loaded[patient_id] = _Entry(monitor, int(covered), position, int(covered), now)
             else:
                 pathway = str(pathways.get(patient_id, "default"))
-                entry = _Entry(self._factory(patient_id, pathway), 0, None, 0, now)
-            self._catch_up(conn, patient_id, entry)
-            self._entries[patient_id] = entry
+                loaded[patient_id] = _Entry(self._factory(patient_id, pathway), 0, None, 0, now)
+        self._catch_up(conn, loaded)
+        self._entries.update(loaded)
 
-    def _catch_up(self, conn: Conn, patient_id: UUID, entry: _Entry) -> None:
-        """Replay the stored readings after the entry's position; their alerts exist."""
-        start = entry.position or (None, None, None, None)
+    def _catch_up(self, conn: Conn, entries: dict[UUID, _Entry]) -> None:
+        """Replay the stored readings after each entry's position; their alerts exist."""
+        positions = [entry.position or (None, None, None, None) for entry in entries.values()]
         params = {
-            "patient_id": patient_id,
-            "received_at": start[0],
-            "measured_at": start[1],
-            "device_id": start[2],
-            "measure": start[3],
+            "patient_ids": list(entries),
+            "received": [p[0] for p in positions],
+            "measured": [p[1] for p in positions],
+            "devices": [p[2] for p in positions],
+            "measures": [p[3] for p in positions],
         }
-        replayed = 0
-        for row in conn.execute(queries["readings_after"], params).fetchall():
+        replayed: dict[UUID, int] = {}
+        for row in conn.execute(queries["readings_after_positions"], params).fetchall():
             reading = stream_reading(row)
+            entry = entries[reading.patient_id]
             entry.monitor.process(reading)
             entry.covered += 1
             entry.position = position_of(reading)
-            replayed += 1
-        if replayed:
+            replayed[reading.patient_id] = replayed.get(reading.patient_id, 0) + 1
+        for patient_id, count in replayed.items():
             log.info(
                 "detector state caught up",
-                extra={"patient_id": str(patient_id), "replayed": replayed},
+                extra={"patient_id": str(patient_id), "replayed": count},
             )
 
     def process(self, readings: Iterable[StreamReading]) -> list[Detection]:
@@ -161,16 +163,19 @@ class MonitorCache:
     def save(self, conn: Conn, *, now: datetime, force: bool = False) -> int:
         """Write the checkpoints that are due (all touched ones with ``force``)."""
         clock = time.monotonic()
-        due = [
-            (patient_id, entry)
-            for patient_id in sorted(self._touched)
-            if (entry := self._entries[patient_id]).position is not None
-            and (
-                force
-                or entry.covered - entry.checkpointed_covered >= self._every
-                or clock - entry.checkpointed_at >= self._interval_s
-            )
-        ]
+        due = sorted(  # in key order, so concurrent writers lock rows in one order
+            [
+                (patient_id, entry)
+                for patient_id in self._touched
+                if (entry := self._entries[patient_id]).position is not None
+                and (
+                    force
+                    or entry.covered - entry.checkpointed_covered >= self._every
+                    or clock - entry.checkpointed_at >= self._interval_s
+                )
+            ],
+            key=lambda due: due[0],
+        )
         if not due:
             return 0
         positions = [entry.position for _, entry in due if entry.position is not None]
@@ -211,7 +216,7 @@ class MonitorCache:
 
 #: Bump when the detectors' state or behaviour changes: checkpoints of another
 #: version are ignored and the state is rebuilt from the stored history.
-DETECTOR_CODE_VERSION = 2
+DETECTOR_CODE_VERSION = 3
 
 
 def default_monitor_cache() -> MonitorCache:

@@ -26,15 +26,21 @@ SELECT id, pathway FROM patients WHERE id = ANY(%(patient_ids)s);
 -- The stored readings of one patient after a position in arrival order (all of
 -- them when the position is NULL), to bring a checkpoint up to date or to
 -- rebuild the state on a cold start.
--- name: readings_after
-SELECT patient_id, device_id, measure, measured_at, value, value2, received_at
-FROM readings
-WHERE patient_id = %(patient_id)s
-  AND (%(received_at)s::timestamptz IS NULL
-       OR (received_at, measured_at, device_id, measure)
-          > (%(received_at)s::timestamptz, %(measured_at)s::timestamptz,
-             %(device_id)s::bigint, %(measure)s::text))
-ORDER BY received_at, measured_at, device_id, measure;
+-- name: readings_after_positions
+-- The stored readings of each patient after its position (all of them where
+-- the position is NULL), in arrival order per patient.
+SELECT r.patient_id, r.device_id, r.measure, r.measured_at, r.value, r.value2, r.received_at
+FROM unnest(%(patient_ids)s::uuid[], %(received)s::timestamptz[], %(measured)s::timestamptz[],
+            %(devices)s::bigint[], %(measures)s::text[])
+     AS p (patient_id, received_at, measured_at, device_id, measure)
+CROSS JOIN LATERAL (
+    SELECT * FROM readings
+    WHERE readings.patient_id = p.patient_id
+      AND (p.received_at IS NULL
+           OR (readings.received_at, readings.measured_at, readings.device_id, readings.measure)
+              > (p.received_at, p.measured_at, p.device_id, p.measure))
+) AS r
+ORDER BY r.patient_id, r.received_at, r.measured_at, r.device_id, r.measure;
 
 -- name: adherence_patients
 SELECT id, pathway, enrolled_at, discharge_date FROM patients ORDER BY id;

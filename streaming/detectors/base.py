@@ -24,7 +24,7 @@ import copy
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import ClassVar
+from typing import ClassVar, NamedTuple
 
 from streaming.models import SEVERITY_ORDER, AlertKind, Severity
 
@@ -50,12 +50,12 @@ def utc(ts: float) -> datetime:
     return datetime.fromtimestamp(ts, UTC)
 
 
-@dataclass(frozen=True, slots=True)
-class Observation:
+class Observation(NamedTuple):
     """One reading as a detector sees it: when, the value, and the second value.
 
     ``value2`` is the diastolic pressure of a blood-pressure reading. ``at``
-    must be timezone-aware.
+    must be timezone-aware. A named tuple rather than a frozen dataclass:
+    every reading makes one, and a tuple is built several times faster.
     """
 
     at: datetime

@@ -13,6 +13,9 @@ from streaming.models import AlertKind, Severity
 
 DAY = 86_400.0
 
+#: A day's lowest weight: (timestamp, kg).
+_Minimum = tuple[float, float]
+
 
 class WeightGainRule(Detector):
     """Gain of ``short_kg`` within ``short_hours`` or ``week_kg`` within ``week_days``.
@@ -64,30 +67,39 @@ class WeightGainRule(Detector):
         self.at_once_kg = at_once_kg
         self.confirm_days = confirm_days
         self.severity = severity
-        self._minima: list[tuple[float, float]] = []
+        self._minima: list[_Minimum] = []
         self._reference = 0.0
         self._broke = -1.0
         self._run = 0
 
-    def _lowest(self, ts: float, span: float) -> tuple[float, float] | None:
+    def _lowest(self, ts: float) -> tuple[_Minimum | None, _Minimum | None]:
+        """Lowest earlier-day minimum within the short window and within the week."""
         today = ts // DAY
-        inside = [m for m in self._minima if ts - span <= m[0] and m[0] // DAY < today]
-        return min(inside, key=lambda m: m[1]) if inside else None
+        short_from = ts - self.short_hours * 3600
+        week_from = ts - self.week_days * DAY
+        short: _Minimum | None = None
+        week: _Minimum | None = None
+        for m in self._minima:  # oldest first; only the last can be today's
+            at, kg = m
+            if at // DAY >= today:
+                break
+            if at >= week_from and (week is None or kg < week[1]):
+                week = m
+            if at >= short_from and (short is None or kg < short[1]):
+                short = m
+        return short, week
 
     def update(self, x: Observation) -> Finding | None:
         ts = x.at.timestamp()
         last = self._minima[-1] if self._minima else None
         same_day = last is not None and last[0] // DAY == ts // DAY
         kg = min(x.value, last[1]) if last is not None and same_day else x.value
-        hit: tuple[str, float, float, float, float] | None = None
-        for source, span, limit in (
-            (f"rule:weight_gain_{self.short_hours:g}h", self.short_hours * 3600, self.short_kg),
-            (f"rule:weight_gain_{self.week_days:g}d", self.week_days * DAY, self.week_kg),
-        ):
-            low = self._lowest(ts, span)
-            if low is not None and kg - low[1] >= limit - EPS:
-                hit = (source, limit, span, *low)
-                break
+        hit: tuple[bool, float, float, float, float] | None = None
+        short, week = self._lowest(ts)
+        if short is not None and kg - short[1] >= self.short_kg - EPS:
+            hit = (True, self.short_kg, self.short_hours * 3600, *short)
+        elif week is not None and kg - week[1] >= self.week_kg - EPS:
+            hit = (False, self.week_kg, self.week_days * DAY, *week)
         run = self._confirm(ts, hit is not None)
         if hit is not None and not (
             self._active or run >= self.confirm_days or kg - hit[4] >= self.at_once_kg - EPS
@@ -99,7 +111,12 @@ class WeightGainRule(Detector):
         self._remember(ts, x.value)
         if hit is None:
             return None
-        source, limit, span, ref_ts, ref_kg = hit
+        is_short, limit, span, ref_ts, ref_kg = hit
+        source = (
+            f"rule:weight_gain_{self.short_hours:g}h"
+            if is_short
+            else f"rule:weight_gain_{self.week_days:g}d"
+        )
         hours = span / 3600
         return Finding(
             kind=self.kind,
@@ -116,9 +133,14 @@ class WeightGainRule(Detector):
     def _confirm(self, ts: float, hit: bool) -> int:
         """Count of consecutive weighing days (today included) whose minimum broke the rule."""
         today = ts // DAY
-        earlier = [m[0] // DAY for m in self._minima if m[0] // DAY < today]
+        minima = self._minima
+        # Minima are in time order, one per day: the last earlier day is the
+        # last minimum, or the one before it when the last is today's.
+        earlier = minima[-1] if minima and minima[-1][0] // DAY < today else None
+        if earlier is None and len(minima) > 1:
+            earlier = minima[-2]
         if self._broke != today:
-            previous = self._run if earlier and self._broke == earlier[-1] else 0
+            previous = self._run if earlier is not None and self._broke == earlier[0] // DAY else 0
         else:
             previous = self._run - 1
         self._run = previous + 1 if hit else 0
@@ -126,14 +148,15 @@ class WeightGainRule(Detector):
         return self._run
 
     def _remember(self, ts: float, kg: float) -> None:
-        day = ts // DAY
-        if self._minima and self._minima[-1][0] // DAY == day:
-            if kg < self._minima[-1][1]:
-                self._minima[-1] = (ts, kg)
+        minima = self._minima
+        if minima and minima[-1][0] // DAY == ts // DAY:
+            if kg < minima[-1][1]:
+                minima[-1] = (ts, kg)
         else:
-            self._minima.append((ts, kg))
+            minima.append((ts, kg))
         horizon = ts - (self.week_days + 1) * DAY
-        self._minima = [m for m in self._minima if m[0] >= horizon]
+        while minima[0][0] < horizon:
+            del minima[0]
 
 
 class WeightDrift(Detector):
@@ -230,10 +253,6 @@ class WeightDrift(Detector):
     def _step(self) -> float:
         return max(0.0, self._s + self._z() - self.allowance)
 
-    def _persisting(self) -> int:
-        """Weighing days in a row (today included) above the persistence band."""
-        return self._run + 1 if self._z() > self.persist_spreads else 0
-
     def _commit(self) -> None:
         """Close the current day: advance S, learn, or count towards recovery."""
         b = self._baseline
@@ -246,10 +265,11 @@ class WeightDrift(Detector):
             if not self._active:
                 self._s, self._run = 0.0, 0
             return
-        s = self._step()
+        z = self._z()
+        s = max(0.0, self._s + z - self.allowance)
         if self._s == 0.0 and s > 0.0:
             self._rise = self._day_ts
-        self._s, self._run = s, self._persisting()
+        self._s, self._run = s, (self._run + 1 if z > self.persist_spreads else 0)
         if s <= self.freeze_above:
             b.update(min(self._day_min, b.level + self.clip * b.spread))
 
@@ -265,7 +285,10 @@ class WeightDrift(Detector):
         b = self._baseline
         if not b.ready or self._active:
             return self._finding(x) if self._active and self._firing_today() else None
-        if self._step() <= self.limit or self._persisting() < self.persist_days:
+        z = self._z()
+        if self._s + z - self.allowance <= self.limit:  # the CUSUM step stays at or below
+            return None
+        if (self._run + 1 if z > self.persist_spreads else 0) < self.persist_days:
             return None
         self._track(firing=True, calm=False, ts=self._rise if self._s > 0 else self._day_ts)
         return self._finding(x)
