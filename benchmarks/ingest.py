@@ -267,6 +267,9 @@ def _wait_for_session(settings: Settings, pub: Publisher, conn: psycopg.Connecti
 def run(settings: Settings, *, messages: int, processes: int) -> float:
     """Run the three measurements and print them; return the (c)/(a) ratio."""
     bench = fresh_database(settings, BENCH_DB)
+    # A session left by an interrupted run would queue (a)'s messages and
+    # store some of them before (c) takes its baseline count.
+    discard_session(bench)
     publishers = _provision(bench, processes)
     jobs = _jobs(publishers, messages // processes)
     total = sum(len(j.messages) for j in jobs)
