@@ -108,7 +108,7 @@ class PatientMonitor:
             self._latest[measure] = ts
             found = [d.update(x) for d in detectors]
         out: list[Detection] = []
-        if any(f is not None for f in found):
+        if found.count(None) < len(found):
             stale_after = timedelta(hours=self.pathway.episodes.stale_after_hours)
             stale = reading.received_at - reading.measured_at > stale_after
             findings = sorted(

@@ -77,9 +77,8 @@ def stream_reading(row: Sequence[Any]) -> StreamReading:
     )
 
 
-def arrival_order(readings: Iterable[StreamReading]) -> list[StreamReading]:
-    """Readings as they arrived: by time received, then measured, device, measure."""
-    return sorted(readings, key=position_of)
+def _first(pair: tuple[Position, StreamReading]) -> Position:
+    return pair[0]
 
 
 class MonitorCache:
@@ -152,12 +151,15 @@ class MonitorCache:
     def process(self, readings: Iterable[StreamReading]) -> list[Detection]:
         """Score newly stored readings in arrival order; monitors must be loaded."""
         detections: list[Detection] = []
-        for reading in arrival_order(readings):
-            entry = self._entries[reading.patient_id]
-            detections.extend(entry.monitor.process(reading))
+        entries, touched = self._entries, self._touched
+        for position, reading in sorted(((position_of(r), r) for r in readings), key=_first):
+            entry = entries[reading.patient_id]
+            found = entry.monitor.process(reading)
+            if found:
+                detections.extend(found)
             entry.covered += 1
-            entry.position = position_of(reading)
-            self._touched.add(reading.patient_id)
+            entry.position = position
+            touched.add(reading.patient_id)
         return detections
 
     def save(self, conn: Conn, *, now: datetime, force: bool = False) -> int:

@@ -41,37 +41,30 @@ class Baseline:
         self._warm: stats.Var | None = stats.Var()
         self._level = stats.EWMean(fading)
         self._msd = stats.EWMean(fading)
-        # Read far more often than written: kept as plain floats.
-        self._lvl = 0.0
-        self._sd = spread_floor
+        #: The level, and the standard deviation around it (at least
+        #: ``spread_floor``): read far more often than written, so plain
+        #: attributes that :meth:`update` sets. Read-only for everyone else.
+        self.level = 0.0
+        self.spread = spread_floor
 
     @property
     def ready(self) -> bool:
         """Whether enough values were seen to compare against the baseline."""
         return self.n >= self.warmup
 
-    @property
-    def level(self) -> float:
-        return self._lvl
-
-    @property
-    def spread(self) -> float:
-        """Standard deviation around the level, at least ``spread_floor``."""
-        return self._sd
-
     def update(self, x: float) -> None:
         self.n += 1
         if self._warm is not None:
             self._warm.update(x)
             var = self._warm.get() if self.n > 1 else 0.0
-            self._lvl = self._warm.mean.get()
+            self.level = self._warm.mean.get()
             if self.n >= self.warmup:
-                self._level.update(self._lvl)
+                self._level.update(self.level)
                 self._msd.update(var)
                 self._warm = None
         else:
             deviation = x - self._level.get()
             self._level.update(x)
             self._msd.update(deviation * deviation)
-            self._lvl, var = self._level.get(), self._msd.get()
-        self._sd = max(math.sqrt(max(var, 0.0)), self.spread_floor)
+            self.level, var = self._level.get(), self._msd.get()
+        self.spread = max(math.sqrt(max(var, 0.0)), self.spread_floor)
