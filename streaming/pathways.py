@@ -83,6 +83,8 @@ class Confirmation:
     readings: int
     within_hours: float
     weight_days: int
+    #: Severity of a finding beyond a safety limit that is not (yet) confirmed.
+    unconfirmed_severity: Severity
 
 
 @dataclass(frozen=True, slots=True)

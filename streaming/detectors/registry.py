@@ -38,6 +38,7 @@ def build_detectors(measure: Measure, pathway: Pathway) -> tuple[Detector, ...]:
     t, sev, base = pathway.thresholds, pathway.severity, pathway.baseline
     rec = pathway.episodes.recovery_readings
     n, hours = pathway.confirm.readings, pathway.confirm.within_hours
+    unconfirmed = pathway.confirm.unconfirmed_severity
     match measure:
         case Measure.BLOOD_PRESSURE:
             return (
@@ -47,6 +48,7 @@ def build_detectors(measure: Measure, pathway: Pathway) -> tuple[Detector, ...]:
                     systolic_at_once=t.systolic_high_at_once,
                     diastolic_at_once=t.diastolic_high_at_once,
                     severity=sev.bp_high,
+                    unconfirmed_severity=unconfirmed,
                     confirm_readings=n,
                     confirm_hours=hours,
                     recovery_readings=rec,
@@ -55,6 +57,7 @@ def build_detectors(measure: Measure, pathway: Pathway) -> tuple[Detector, ...]:
                     systolic_low=t.systolic_low,
                     systolic_at_once=t.systolic_low_at_once,
                     severity=sev.bp_low,
+                    unconfirmed_severity=unconfirmed,
                     confirm_readings=n,
                     confirm_hours=hours,
                     recovery_readings=rec,
@@ -66,6 +69,7 @@ def build_detectors(measure: Measure, pathway: Pathway) -> tuple[Detector, ...]:
                     limit=t.hr_high,
                     at_once=t.hr_high_at_once,
                     severity=sev.hr_high,
+                    unconfirmed_severity=unconfirmed,
                     confirm_readings=n,
                     confirm_hours=hours,
                     recovery_readings=rec,
@@ -74,6 +78,7 @@ def build_detectors(measure: Measure, pathway: Pathway) -> tuple[Detector, ...]:
                     limit=t.hr_low,
                     at_once=t.hr_low_at_once,
                     severity=sev.hr_low,
+                    unconfirmed_severity=unconfirmed,
                     confirm_readings=n,
                     confirm_hours=hours,
                     recovery_readings=rec,
@@ -85,6 +90,7 @@ def build_detectors(measure: Measure, pathway: Pathway) -> tuple[Detector, ...]:
                     limit=t.spo2_low,
                     at_once=t.spo2_low_at_once,
                     severity=sev.spo2_low,
+                    unconfirmed_severity=unconfirmed,
                     confirm_readings=n,
                     confirm_hours=hours,
                     recovery_readings=rec,
@@ -110,6 +116,7 @@ def build_detectors(measure: Measure, pathway: Pathway) -> tuple[Detector, ...]:
                     week_days=t.weight_gain_week_days,
                     at_once_kg=t.weight_gain_at_once_kg,
                     confirm_days=pathway.confirm.weight_days,
+                    unconfirmed_severity=unconfirmed,
                     severity=sev.weight_gain_rule,
                     recovery_readings=rec,
                 ),

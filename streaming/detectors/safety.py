@@ -1,17 +1,21 @@
 """Safety rules: fixed limits from the pathway, learning nothing.
 
-A reading beyond a rule's limit fires once it is *confirmed*: by
-``confirm_readings`` consecutive in-order readings beyond the limit, each
-within ``confirm_hours`` of the previous one (guidelines ask a patient with a
-high home reading to measure again; a single cuff reading after the stairs, a
-cold finger on the oximeter or a jolt of the heart rate is not a crisis). A
-reading beyond the rule's *at-once* limit (``*_at_once`` in the pathway, at
-or beyond the safety limit) fires by itself. With ``confirm_readings = 1``
-every reading beyond the limit fires at once. While the episode is open every
-reading beyond the limit is reported.
+Every reading beyond a rule's limit fires at once. Whether it carries the
+rule's severity depends on *confirmation*: it does when it is beyond the
+rule's *at-once* limit (``*_at_once`` in the pathway), or is the
+``confirm_readings``-th consecutive in-order reading beyond the limit, each
+within ``confirm_hours`` of the previous one, or comes after such a reading in
+the same episode. Otherwise it fires with ``unconfirmed_severity`` (the
+pathway's ``confirm.unconfirmed_severity``, ``low`` as shipped) and says that
+a repeat reading would confirm it: guidelines ask a patient with a high home
+reading to measure again, and a single cuff reading after the stairs or a cold
+finger on the oximeter is the commonest false alarm, so the coordinator sees
+it at once but is not paged for it. With ``confirm_readings = 1`` every
+reading beyond the limit is confirmed.
 
-Their only state is the episode and the count of unconfirmed readings, so
-:meth:`SafetyRule.score_one` judges a late reading without touching anything.
+Their only state is the episode, whether it was confirmed, and the count of
+consecutive breaking readings, so :meth:`SafetyRule.score_one` judges a late
+reading without touching anything.
 """
 
 from __future__ import annotations
@@ -34,16 +38,19 @@ class SafetyRule(Detector):
         self,
         *,
         severity: Severity,
+        unconfirmed_severity: Severity,
         confirm_readings: int,
         confirm_hours: float,
         recovery_readings: int,
     ) -> None:
         super().__init__(recovery_readings=recovery_readings)
         self.severity = severity
+        self.unconfirmed_severity = unconfirmed_severity
         self.confirm_readings = confirm_readings
         self.confirm_hours = confirm_hours
         self._pending = 0
         self._last = 0.0
+        self._confirmed = False
 
     @abc.abstractmethod
     def _check(self, x: Observation) -> _Check | None:
@@ -54,21 +61,26 @@ class SafetyRule(Detector):
         """Whether ``x`` (which breaks the rule) is beyond the at-once limit."""
 
     def _decide(self, x: Observation, check: _Check | None) -> tuple[bool, int]:
-        """Whether ``x`` fires, and the count of consecutive breaking readings after it."""
+        """Whether ``x`` (breaking the rule) is confirmed, and the count of breaking readings."""
         if check is None:
             return False, 0
         ts = x.at.timestamp()
         recent = self._pending > 0 and ts - self._last <= self.confirm_hours * 3600
         n = self._pending + 1 if recent else 1
-        return self._active or n >= self.confirm_readings or self._at_once(x), n
+        return self._confirmed or n >= self.confirm_readings or self._at_once(x), n
 
-    def _finding(self, x: Observation, check: _Check, pending: int) -> Finding:
+    def _finding(self, x: Observation, check: _Check, pending: int, confirmed: bool) -> Finding:
         observed, limits, reason = check
-        if pending > 1:
+        if not confirmed:
+            reason = (
+                f"{reason[:-1]}; a single reading so far: a repeat within "
+                f"{self.confirm_hours:g} h confirms it."
+            )
+        elif pending > 1:
             reason = f"{reason[:-1]}, confirmed by {pending} readings in a row."
         return Finding(
             kind=self.kind,
-            severity=self.severity,
+            severity=self.severity if confirmed else self.unconfirmed_severity,
             source=self.source,
             observed=observed,
             baseline=limits,
@@ -79,20 +91,23 @@ class SafetyRule(Detector):
 
     def score_one(self, x: Observation) -> Finding | None:
         check = self._check(x)
-        firing, pending = self._decide(x, check)
-        return self._finding(x, check, pending) if firing and check is not None else None
+        if check is None:
+            return None
+        confirmed, pending = self._decide(x, check)
+        return self._finding(x, check, pending, confirmed)
 
     def update(self, x: Observation) -> Finding | None:
         check = self._check(x)
-        firing, pending = self._decide(x, check)
+        confirmed, pending = self._decide(x, check)
         ts = x.at.timestamp()
         self._pending, self._last = pending, ts if pending else 0.0
-        self._track(firing=firing, calm=check is None, ts=ts)
-        return self._finding(x, check, pending) if firing and check is not None else None
+        self._track(firing=check is not None, calm=check is None, ts=ts)
+        self._confirmed = self._active and (self._confirmed or confirmed)
+        return None if check is None else self._finding(x, check, pending, confirmed)
 
     def resolve(self) -> None:
         super().resolve()
-        self._pending, self._last = 0, 0.0
+        self._pending, self._last, self._confirmed = 0, 0.0, False
 
 
 class BloodPressureHigh(SafetyRule):
@@ -104,12 +119,14 @@ class BloodPressureHigh(SafetyRule):
     >>> from datetime import datetime, timedelta, UTC
     >>> rule = BloodPressureHigh(systolic_high=180, diastolic_high=120, systolic_at_once=180,
     ...                          diastolic_at_once=120, severity=Severity.CRITICAL,
-    ...                          confirm_readings=2, confirm_hours=24, recovery_readings=3)
+    ...                          unconfirmed_severity=Severity.LOW, confirm_readings=2,
+    ...                          confirm_hours=24, recovery_readings=3)
     >>> at = datetime(2025, 3, 1, 8, tzinfo=UTC)
     >>> rule.update(Observation(at, 179.9, 119.9)) is None
     True
-    >>> rule.update(Observation(at, 150, 121)).reason
-    'Blood pressure 150/121 mmHg is at or above the crisis limit 180/120 mmHg.'
+    >>> finding = rule.update(Observation(at, 150, 121))
+    >>> finding.severity.value, finding.reason
+    ('critical', 'Blood pressure 150/121 mmHg is at or above the crisis limit 180/120 mmHg.')
     """
 
     kind = AlertKind.BP_HIGH
@@ -123,12 +140,14 @@ class BloodPressureHigh(SafetyRule):
         systolic_at_once: float,
         diastolic_at_once: float,
         severity: Severity,
+        unconfirmed_severity: Severity,
         confirm_readings: int,
         confirm_hours: float,
         recovery_readings: int,
     ) -> None:
         super().__init__(
             severity=severity,
+            unconfirmed_severity=unconfirmed_severity,
             confirm_readings=confirm_readings,
             confirm_hours=confirm_hours,
             recovery_readings=recovery_readings,
@@ -163,12 +182,15 @@ class BloodPressureLow(SafetyRule):
 
     >>> from datetime import datetime, timedelta, UTC
     >>> rule = BloodPressureLow(systolic_low=90, systolic_at_once=80, severity=Severity.HIGH,
-    ...                         confirm_readings=2, confirm_hours=24, recovery_readings=3)
+    ...                         unconfirmed_severity=Severity.LOW, confirm_readings=2,
+    ...                         confirm_hours=24, recovery_readings=3)
     >>> at = datetime(2025, 3, 1, tzinfo=UTC)
-    >>> rule.update(Observation(at, 86, 55)) is None  # one low reading: measure again
-    True
-    >>> rule.update(Observation(at + timedelta(hours=1), 87, 56)).observed
-    {'systolic': 87}
+    >>> first = rule.update(Observation(at, 86, 55))  # fires at once, unconfirmed
+    >>> first.severity.value, first.reason.endswith("a repeat within 24 h confirms it.")
+    ('low', True)
+    >>> second = rule.update(Observation(at + timedelta(hours=1), 87, 56))
+    >>> second.severity.value, second.observed
+    ('high', {'systolic': 87})
     """
 
     kind = AlertKind.BP_LOW
@@ -180,12 +202,14 @@ class BloodPressureLow(SafetyRule):
         systolic_low: float,
         systolic_at_once: float,
         severity: Severity,
+        unconfirmed_severity: Severity,
         confirm_readings: int,
         confirm_hours: float,
         recovery_readings: int,
     ) -> None:
         super().__init__(
             severity=severity,
+            unconfirmed_severity=unconfirmed_severity,
             confirm_readings=confirm_readings,
             confirm_hours=confirm_hours,
             recovery_readings=recovery_readings,
@@ -220,12 +244,14 @@ class _Limit(SafetyRule):
         limit: float,
         at_once: float,
         severity: Severity,
+        unconfirmed_severity: Severity,
         confirm_readings: int,
         confirm_hours: float,
         recovery_readings: int,
     ) -> None:
         super().__init__(
             severity=severity,
+            unconfirmed_severity=unconfirmed_severity,
             confirm_readings=confirm_readings,
             confirm_hours=confirm_hours,
             recovery_readings=recovery_readings,
@@ -251,7 +277,8 @@ class SpO2Low(_Limit):
     """Oxygen saturation strictly below ``limit`` (%).
 
     >>> from datetime import datetime, UTC
-    >>> rule = SpO2Low(limit=88, at_once=85, severity=Severity.HIGH, confirm_readings=2,
+    >>> rule = SpO2Low(limit=88, at_once=85, severity=Severity.HIGH,
+    ...                unconfirmed_severity=Severity.LOW, confirm_readings=2,
     ...                confirm_hours=24, recovery_readings=3)
     >>> rule.update(Observation(datetime(2025, 3, 1, tzinfo=UTC), 84)).reason
     'SpO2 84 % is below 88 %.'
@@ -269,15 +296,19 @@ class HeartRateHigh(_Limit):
     """Heart rate strictly above ``limit`` (beats/min).
 
     >>> from datetime import datetime, UTC
-    >>> rule = HeartRateHigh(limit=120, at_once=140, severity=Severity.HIGH, confirm_readings=2,
+    >>> rule = HeartRateHigh(limit=120, at_once=140, severity=Severity.HIGH,
+    ...                      unconfirmed_severity=Severity.LOW, confirm_readings=2,
     ...                      confirm_hours=24, recovery_readings=3)
     >>> at = datetime(2025, 3, 1, tzinfo=UTC)
-    >>> rule.update(Observation(at, 120)) is None, rule.update(Observation(at, 125)) is None
-    (True, True)
+    >>> rule.update(Observation(at, 120)) is None, rule.update(Observation(at, 125)).severity.value
+    (True, 'low')
     >>> rule.update(Observation(at, 121)).reason
     'Heart rate 121 beats/min is above 120 beats/min, confirmed by 2 readings in a row.'
-    >>> rule.update(Observation(at, 141)).source  # beyond the at-once limit
-    'rule:hr_high'
+    >>> fresh = HeartRateHigh(limit=120, at_once=140, severity=Severity.HIGH,
+    ...                       unconfirmed_severity=Severity.LOW, confirm_readings=2,
+    ...                       confirm_hours=24, recovery_readings=3)
+    >>> fresh.update(Observation(at, 141)).severity.value  # beyond the at-once limit
+    'high'
     """
 
     kind = AlertKind.HR_HIGH
@@ -292,7 +323,8 @@ class HeartRateLow(_Limit):
     """Heart rate strictly below ``limit`` (beats/min).
 
     >>> from datetime import datetime, UTC
-    >>> rule = HeartRateLow(limit=40, at_once=35, severity=Severity.HIGH, confirm_readings=1,
+    >>> rule = HeartRateLow(limit=40, at_once=35, severity=Severity.HIGH,
+    ...                     unconfirmed_severity=Severity.LOW, confirm_readings=1,
     ...                     confirm_hours=24, recovery_readings=3)
     >>> rule.update(Observation(datetime(2025, 3, 1, tzinfo=UTC), 38)).baseline
     {'heart_rate_low': 40}

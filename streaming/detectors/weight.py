@@ -23,26 +23,27 @@ class WeightGainRule(Detector):
     The day's lowest weight so far (this reading included) is compared with
     the lowest daily minimum of the *earlier* days measured within each
     window: an evening weight after a morning one is not a gain. A gain
-    fires once it is confirmed: it held on the previous weighing day as well
-    (``confirm_days = 2``; a coat on the scale or one salty dinner is gone the
-    next morning), or it is at least ``at_once_kg``. Only the
-    daily minima of the last ``week_days`` + 1 days are kept, as
-    ``(timestamp, kg)`` pairs. The episode ends after
-    ``recovery_readings`` consecutive readings less than ``short_kg / 2``
-    above the reference the episode opened against.
+    fires at once. It carries ``severity`` once it is confirmed: it held on
+    the previous weighing day as well (``confirm_days = 2``; a coat on the
+    scale or one salty dinner is gone the next morning), or it is at least
+    ``at_once_kg``, or the episode was confirmed before; until then it
+    carries ``unconfirmed_severity``. Only the daily minima of the last
+    ``week_days`` + 1 days are kept, as ``(timestamp, kg)`` pairs. The
+    episode ends after ``recovery_readings`` consecutive readings less than
+    ``short_kg / 2`` above the reference the episode opened against.
 
     >>> from datetime import datetime, timedelta, UTC
     >>> rule = WeightGainRule(short_kg=2.0, short_hours=72, week_kg=2.3, week_days=7,
     ...                       at_once_kg=4.0, confirm_days=2, severity=Severity.HIGH,
-    ...                       recovery_readings=3)
+    ...                       unconfirmed_severity=Severity.LOW, recovery_readings=3)
     >>> day = datetime(2025, 3, 1, 7, tzinfo=UTC)
     >>> for i, kg in enumerate([80.0, 80.2, 80.9, 82.0]):
     ...     finding = rule.update(Observation(day + timedelta(days=i), kg))
-    >>> finding is None  # 2 kg in 72 h, not yet confirmed
-    True
+    >>> finding.severity.value  # 2 kg in 72 h, not yet confirmed
+    'low'
     >>> finding = rule.update(Observation(day + timedelta(days=4), 82.6))
-    >>> finding.source, finding.observed
-    ('rule:weight_gain_72h', {'weight': 82.6, 'gain': 2.4})
+    >>> finding.severity.value, finding.source, finding.observed
+    ('high', 'rule:weight_gain_72h', {'weight': 82.6, 'gain': 2.4})
     """
 
     kind = AlertKind.WEIGHT_GAIN
@@ -57,6 +58,7 @@ class WeightGainRule(Detector):
         at_once_kg: float,
         confirm_days: int,
         severity: Severity,
+        unconfirmed_severity: Severity,
         recovery_readings: int,
     ) -> None:
         super().__init__(recovery_readings=recovery_readings)
@@ -67,6 +69,8 @@ class WeightGainRule(Detector):
         self.at_once_kg = at_once_kg
         self.confirm_days = confirm_days
         self.severity = severity
+        self.unconfirmed_severity = unconfirmed_severity
+        self._confirmed = False
         self._minima: list[_Minimum] = []
         self._reference = 0.0
         self._broke = -1.0
@@ -101,13 +105,13 @@ class WeightGainRule(Detector):
         elif week is not None and kg - week[1] >= self.week_kg - EPS:
             hit = (False, self.week_kg, self.week_days * DAY, *week)
         run = self._confirm(ts, hit is not None)
-        if hit is not None and not (
-            self._active or run >= self.confirm_days or kg - hit[4] >= self.at_once_kg - EPS
-        ):
-            hit = None
+        confirmed = hit is not None and (
+            self._confirmed or run >= self.confirm_days or kg - hit[4] >= self.at_once_kg - EPS
+        )
         if hit is not None and not self._active:
             self._reference = hit[4]
         self._track(firing=hit is not None, calm=kg < self._reference + self.short_kg / 2, ts=ts)
+        self._confirmed = self._active and (self._confirmed or confirmed)
         self._remember(ts, x.value)
         if hit is None:
             return None
@@ -118,16 +122,21 @@ class WeightGainRule(Detector):
             else f"rule:weight_gain_{self.week_days:g}d"
         )
         hours = span / 3600
+        reason = (
+            f"Weight {kg:.1f} kg is {kg - ref_kg:.1f} kg above the {ref_kg:.1f} kg "
+            f"measured within the last {hours:g} hours (limit {limit:g} kg)"
+        )
+        if not confirmed:
+            reason += "; one weighing day so far: the next day's weight confirms it"
         return Finding(
             kind=self.kind,
-            severity=self.severity,
+            severity=self.severity if confirmed else self.unconfirmed_severity,
             source=source,
             observed={"weight": kg, "gain": round(kg - ref_kg, 3)},
             baseline={"reference_weight": ref_kg, "limit_kg": limit, "window_hours": hours},
             window_start=utc(ref_ts),
             window_end=x.at,
-            reason=f"Weight {kg:.1f} kg is {kg - ref_kg:.1f} kg above the {ref_kg:.1f} kg "
-            f"measured within the last {hours:g} hours (limit {limit:g} kg).",
+            reason=reason + ".",
         )
 
     def _confirm(self, ts: float, hit: bool) -> int:
@@ -157,6 +166,10 @@ class WeightGainRule(Detector):
         horizon = ts - (self.week_days + 1) * DAY
         while minima[0][0] < horizon:
             del minima[0]
+
+    def resolve(self) -> None:
+        super().resolve()
+        self._confirmed = False
 
 
 class WeightDrift(Detector):

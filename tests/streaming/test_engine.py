@@ -169,9 +169,11 @@ def test_heart_rate_from_cuff_and_oximeter_share_one_baseline() -> None:
     ]
     assert feed(monitor, hr) == []
     assert len(monitor.detectors(Measure.HEART_RATE)) == 2
-    assert monitor.process(reading(Measure.HEART_RATE, at(3), 131, device=2)) == []
+    (first,) = monitor.process(reading(Measure.HEART_RATE, at(3), 131, device=2))
+    assert first.severity is CHF.confirm.unconfirmed_severity
     (d,) = monitor.process(reading(Measure.HEART_RATE, at(3, 1), 128, device=1))  # confirmed
     assert d.kind is AlertKind.HR_HIGH
+    assert d.severity is CHF.severity.hr_high
 
 
 def test_spo2_low_and_drop_are_separate_kinds() -> None:
@@ -179,7 +181,7 @@ def test_spo2_low_and_drop_are_separate_kinds() -> None:
     spo2 = [reading(Measure.OXYGEN_SATURATION, at(d), 95) for d in range(10)]
     feed(monitor, spo2)
     found = feed(monitor, [reading(Measure.OXYGEN_SATURATION, at(10 + d), 84) for d in range(2)])
-    assert sorted(d.kind for d in found) == [AlertKind.SPO2_DROP, AlertKind.SPO2_LOW]
+    assert sorted({d.kind for d in found}) == [AlertKind.SPO2_DROP, AlertKind.SPO2_LOW]
 
 
 def test_pickle_round_trip_mid_stream_gives_the_same_detections() -> None:

@@ -12,6 +12,7 @@ from hub.domain import Measure
 from streaming.detectors import (
     BloodPressureHigh,
     BloodPressureLow,
+    Finding,
     HeartRateHigh,
     HeartRateLow,
     Observation,
@@ -29,20 +30,41 @@ DEFAULT = get_pathway("default")
 T = DEFAULT.thresholds
 
 
+UNCONFIRMED = DEFAULT.confirm.unconfirmed_severity
+
+
+def confirmed(finding: Finding | None) -> bool:
+    """Whether a finding carries its rule's own severity (not the unconfirmed one)."""
+    return finding is not None and finding.severity is not UNCONFIRMED
+
+
+def unconfirmed(finding: Finding | None) -> bool:
+    return finding is not None and finding.severity is UNCONFIRMED
+
+
 def fires(detector_cls: type, measure: Measure, value: float, value2: float | None = None) -> bool:
-    """Whether the rule fires on ``value`` once confirmed by a repeat reading."""
+    """Whether the rule fires on ``value`` at once, confirmed by a repeat reading."""
     (detector,) = [d for d in build_detectors(measure, DEFAULT) if isinstance(d, detector_cls)]
     first = detector.update(Observation(at(0), value, value2))
     second = detector.update(Observation(at(0, 1), value, value2))
-    assert first is None or second is not None
-    return second is not None
+    assert (first is None) == (second is None)
+    return confirmed(second)
 
 
 def fires_at_once(
     detector_cls: type, measure: Measure, value: float, value2: float | None = None
 ) -> bool:
+    """Whether a single reading fires with the rule's own severity."""
     (detector,) = [d for d in build_detectors(measure, DEFAULT) if isinstance(d, detector_cls)]
-    return detector.update(Observation(at(0), value, value2)) is not None
+    return confirmed(detector.update(Observation(at(0), value, value2)))
+
+
+def flags_at_once(
+    detector_cls: type, measure: Measure, value: float, value2: float | None = None
+) -> bool:
+    """Whether a single reading fires, unconfirmed."""
+    (detector,) = [d for d in build_detectors(measure, DEFAULT) if isinstance(d, detector_cls)]
+    return unconfirmed(detector.update(Observation(at(0), value, value2)))
 
 
 @pytest.mark.parametrize(
@@ -54,9 +76,10 @@ def fires_at_once(
         (HeartRateLow, Measure.HEART_RATE, 38.0, 34.0, None),
     ],
 )
-def test_a_single_reading_needs_confirming_unless_beyond_the_at_once_limit(
+def test_a_single_reading_fires_at_once_unconfirmed_unless_beyond_the_at_once_limit(
     detector_cls: type, measure: Measure, single: float, at_once: float, value2: float | None
 ) -> None:
+    assert flags_at_once(detector_cls, measure, single, value2)
     assert not fires_at_once(detector_cls, measure, single, value2)
     assert fires(detector_cls, measure, single, value2)
     assert fires_at_once(detector_cls, measure, at_once, value2)
@@ -64,12 +87,26 @@ def test_a_single_reading_needs_confirming_unless_beyond_the_at_once_limit(
 
 def test_a_repeat_reading_back_to_normal_or_too_late_does_not_confirm() -> None:
     (rule, _) = build_detectors(Measure.HEART_RATE, DEFAULT)
-    assert rule.update(Observation(at(0), 130)) is None
+    assert unconfirmed(rule.update(Observation(at(0), 130)))
     assert rule.update(Observation(at(0, 1), 80)) is None
-    assert rule.update(Observation(at(0, 2), 130)) is None
+    assert unconfirmed(rule.update(Observation(at(0, 2), 130)))
     hours = DEFAULT.confirm.within_hours
-    assert rule.update(Observation(at(0, 2 + hours + 1), 130)) is None
-    assert rule.update(Observation(at(0, 3 + hours + 1), 125)) is not None
+    assert unconfirmed(rule.update(Observation(at(0, 2 + hours + 1), 130)))
+    finding = rule.update(Observation(at(0, 3 + hours + 1), 125))
+    assert confirmed(finding)
+    assert finding is not None
+    assert "confirmed by 2 readings" in finding.reason
+
+
+def test_a_confirmed_episode_stays_confirmed_until_it_ends() -> None:
+    (rule, _) = build_detectors(Measure.HEART_RATE, DEFAULT)
+    rule.update(Observation(at(0), 130))
+    assert confirmed(rule.update(Observation(at(0, 1), 130)))
+    assert rule.update(Observation(at(1), 80)) is None
+    assert confirmed(rule.update(Observation(at(2), 126)))  # same episode, no repeat needed
+    for day in (3, 4, 5):  # recovery_readings calm readings end it
+        assert rule.update(Observation(at(day), 80)) is None
+    assert unconfirmed(rule.update(Observation(at(6), 126)))
 
 
 def test_blood_pressure_crisis_fires_on_a_single_reading() -> None:
@@ -127,14 +164,14 @@ def test_copd_pathway_has_its_own_spo2_limit() -> None:
     (low, _) = build_detectors(Measure.OXYGEN_SATURATION, get_pathway("COPD"))
     assert low.update(Observation(at(0), 86)) is None
     assert low.update(Observation(at(0, 1), 86)) is None
-    assert low.update(Observation(at(1), 84.9)) is None
-    assert low.update(Observation(at(1, 1), 84.9)) is not None
+    assert unconfirmed(low.update(Observation(at(1), 84.9)))
+    assert confirmed(low.update(Observation(at(1, 1), 84.9)))
 
 
 def test_per_patient_overrides_reach_the_rules() -> None:
     pathway = DEFAULT.with_overrides({"spo2_low": 90, "severity.spo2_low": "critical"})
     (low, _) = build_detectors(Measure.OXYGEN_SATURATION, pathway)
-    assert low.update(Observation(at(0), 89)) is None
+    assert unconfirmed(low.update(Observation(at(0), 89)))
     finding = low.update(Observation(at(0, 1), 89))
     assert finding is not None
     assert finding.severity is Severity.CRITICAL
@@ -167,8 +204,9 @@ def test_weight_gain_older_than_72_hours_needs_the_weekly_limit() -> None:
     rule = weight_rule()
     rule.update(Observation(at(0), 80.0))
     assert rule.update(Observation(at(0, 73), 82.2)) is None
-    assert rule.update(Observation(at(4), 82.3)) is None  # not yet confirmed
+    assert unconfirmed(rule.update(Observation(at(4), 82.3)))  # not yet confirmed
     finding = rule.update(Observation(at(5), 82.3))
+    assert confirmed(finding)
     assert finding is not None
     assert finding.source == "rule:weight_gain_7d"
     assert finding.observed == {"weight": 82.3, "gain": 2.3}
@@ -189,17 +227,25 @@ def test_weight_gain_within_a_day_is_not_a_gain() -> None:
     assert rule.update(Observation(at(0, 12), 82.5)) is None  # evening, clothes and meals
     assert rule.update(Observation(at(1), 80.4)) is None
     assert rule.update(Observation(at(1, 12), 82.6)) is None  # the day's lowest is 80.4
-    assert rule.update(Observation(at(2), 82.0)) is None  # 2 kg, not yet confirmed
+    assert unconfirmed(rule.update(Observation(at(2), 82.0)))  # 2 kg, not yet confirmed
     finding = rule.update(Observation(at(3), 82.1))
+    assert confirmed(finding)
     assert finding is not None
     assert finding.observed == {"weight": 82.1, "gain": 2.1}
 
 
 def test_a_single_heavy_day_that_reverts_is_not_a_gain() -> None:
     rule = weight_rule()
-    for day, kg in enumerate([80.0, 80.1, 82.5, 80.2, 80.1]):  # a coat on day 2
-        assert rule.update(Observation(at(day), kg)) is None
-    assert rule.update(Observation(at(5), 84.2)) is not None  # beyond the at-once gain
+    findings = [
+        rule.update(Observation(at(day), kg))
+        for day, kg in enumerate([80.0, 80.1, 82.5, 80.2, 80.1])  # a coat on day 2
+    ]
+    assert [f is not None and f.severity for f in findings] == [
+        False, False, UNCONFIRMED, False, False
+    ]  # fmt: skip
+    for day in (6, 7, 8):  # the episode ends after recovery_readings calm days
+        rule.update(Observation(at(day), 80.1))
+    assert confirmed(rule.update(Observation(at(9), 84.2)))  # beyond the at-once gain
 
 
 def test_weight_rule_keeps_daily_minima_only() -> None:
