@@ -67,10 +67,16 @@ _ADHERENCE = frozenset(
 #: Which alert kinds catch which event.
 RELEVANT: Mapping[TruthKind, frozenset[AlertKind]] = {
     TruthKind.DECOMPENSATION: frozenset(
-        {AlertKind.WEIGHT_GAIN, AlertKind.HR_HIGH, AlertKind.SPO2_DROP, AlertKind.SPO2_LOW}
+        {
+            AlertKind.WEIGHT_GAIN,
+            AlertKind.HR_HIGH,
+            AlertKind.SPO2_DROP,
+            AlertKind.SPO2_LOW,
+            AlertKind.RESPIRATORY_DECLINE,
+        }
     ),
     TruthKind.COPD_EXACERBATION: frozenset(
-        {AlertKind.SPO2_DROP, AlertKind.SPO2_LOW, AlertKind.HR_HIGH}
+        {AlertKind.SPO2_DROP, AlertKind.SPO2_LOW, AlertKind.HR_HIGH, AlertKind.RESPIRATORY_DECLINE}
     ),
     TruthKind.HYPERTENSIVE_EPISODE: frozenset({AlertKind.BP_HIGH}),
     TruthKind.NON_ADHERENCE: _ADHERENCE,
@@ -298,6 +304,25 @@ def with_detections(
         chf=[*evaluation.chf[:at], chf_card, *evaluation.chf[at:]],
         detections={**evaluation.detections, method: ds},
     )
+
+
+#: How much later than measured the in-process replay for the pipeline
+#: comparison receives each reading: past every pathway's ``stale_after_hours``,
+#: as in the pipeline, which replays months-old readings.
+LATE_SHIFT = timedelta(days=365)
+
+
+def late_replay(cohort: TruthCohort) -> list[Detection]:
+    """Our detections in process with every reading received :data:`LATE_SHIFT` late.
+
+    The pipeline receives the simulated history months after it was measured,
+    so the hub reports everything ``:late`` and one severity lower; this is
+    the in-process run it must equal.
+    """
+    readings = (
+        dataclasses.replace(r, received_at=r.received_at + LATE_SHIFT) for r in cohort.readings()
+    )
+    return run_methods(readings, cohort.patients, {OURS: engine_factory()})[OURS]
 
 
 @dataclass(frozen=True, slots=True)

@@ -35,7 +35,7 @@ from uuid import UUID
 
 from hub.domain import Measure
 from streaming.detectors.base import Detector, Finding, Observation, lower, utc
-from streaming.detectors.registry import build_detectors
+from streaming.detectors.registry import ALSO_FEEDS, build_detectors
 from streaming.detectors.safety import SafetyRule
 from streaming.exceptions import ReadingError
 from streaming.models import AlertKind, Detection, Severity, StreamReading, severity_rank
@@ -87,7 +87,10 @@ class PatientMonitor:
         """The detectors of ``measure`` (built on first use)."""
         found = self._detectors.get(measure)
         if found is None:
-            found = self._detectors[measure] = build_detectors(measure, self.pathway)
+            found = build_detectors(measure, self.pathway)
+            for primary in ALSO_FEEDS.get(measure, ()):  # one shared joint detector
+                found += tuple(d for d in self.detectors(primary) if measure in d.measures)
+            self._detectors[measure] = found
         return found
 
     def process(self, reading: StreamReading) -> list[Detection]:
@@ -96,7 +99,7 @@ class PatientMonitor:
             raise ReadingError(f"reading of {reading.patient_id} given to {self.patient_id}")
         if reading.measured_at.tzinfo is None or reading.received_at.tzinfo is None:
             raise ReadingError("reading timestamps must be timezone-aware")
-        x = Observation(reading.measured_at, reading.value, reading.value2)
+        x = Observation(reading.measured_at, reading.value, reading.value2, reading.measure)
         ts = reading.measured_at.timestamp()
         measure = reading.measure
         detectors = self._detectors.get(measure) or self.detectors(measure)

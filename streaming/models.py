@@ -37,6 +37,7 @@ class AlertKind(enum.StrEnum):
     SPO2_DROP = "spo2_drop"
     HR_HIGH = "hr_high"
     HR_LOW = "hr_low"
+    RESPIRATORY_DECLINE = "respiratory_decline"
     MISSED_READINGS = "missed_readings"
     DEVICE_NEVER_ACTIVE = "device_never_active"
     GATEWAY_OFFLINE = "gateway_offline"

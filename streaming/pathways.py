@@ -71,6 +71,7 @@ class Severities:
     hr_low: Severity
     weight_gain_rule: Severity
     weight_drift: Severity
+    respiratory_decline: Severity
     missed_readings: Severity
     device_never_active: Severity
     frequency_drop: Severity
@@ -116,6 +117,18 @@ class DriftParams:
 
 
 @dataclass(frozen=True, slots=True)
+class RespiratoryParams:
+    enabled: int
+    allowance: float
+    limit: float
+    clip: float
+    persist: float
+    persist_days: int
+    freeze_above: float
+    hr_spread_floor: float
+
+
+@dataclass(frozen=True, slots=True)
 class AdherenceParams:
     grace_hours: float
     activation_days: float
@@ -132,6 +145,7 @@ _SECTIONS: dict[str, type[Any]] = {
     "episodes": Episodes,
     "baseline": BaselineParams,
     "weight_drift": DriftParams,
+    "respiratory": RespiratoryParams,
     "adherence": AdherenceParams,
 }
 
@@ -152,6 +166,7 @@ class Pathway:
     episodes: Episodes
     baseline: BaselineParams
     weight_drift: DriftParams
+    respiratory: RespiratoryParams
     adherence: AdherenceParams
 
     def __reduce__(self) -> tuple[Any, ...]:

@@ -6,6 +6,7 @@ See :mod:`streaming.detectors.base` for the protocol and episodes.
 from streaming.detectors.base import Detector, Finding, Observation
 from streaming.detectors.baseline import Baseline
 from streaming.detectors.registry import DETECTOR_CLASSES, build_detectors
+from streaming.detectors.respiratory import RespiratoryDecline
 from streaming.detectors.safety import (
     BloodPressureHigh,
     BloodPressureLow,
@@ -27,6 +28,7 @@ __all__ = [
     "HeartRateHigh",
     "HeartRateLow",
     "Observation",
+    "RespiratoryDecline",
     "SafetyRule",
     "SpO2Drop",
     "SpO2Low",

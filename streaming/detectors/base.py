@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import ClassVar, NamedTuple
 
+from hub.domain import Measure
 from streaming.models import SEVERITY_ORDER, AlertKind, Severity
 
 #: Tolerance of comparisons of differences (a gain, a drop) with a limit, so
@@ -61,6 +62,8 @@ class Observation(NamedTuple):
     at: datetime
     value: float
     value2: float | None = None
+    #: Which measure; only detectors that watch several measures read it.
+    measure: Measure | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,6 +85,9 @@ class Detector(abc.ABC):
 
     #: The alert kind this detector reports.
     kind: ClassVar[AlertKind]
+    #: Every measure it watches, when it watches more than the one it is
+    #: registered under (see ``registry.ALSO_FEEDS``).
+    measures: ClassVar[tuple[Measure, ...]] = ()
 
     def __init__(self, *, recovery_readings: int) -> None:
         self.recovery_readings = recovery_readings

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from hub.domain import Measure
 from streaming.detectors.base import Detector
+from streaming.detectors.respiratory import RespiratoryDecline
 from streaming.detectors.safety import (
     BloodPressureHigh,
     BloodPressureLow,
@@ -25,7 +26,14 @@ DETECTOR_CLASSES: tuple[type[Detector], ...] = (
     SpO2Drop,
     WeightGainRule,
     WeightDrift,
+    RespiratoryDecline,
 )
+
+#: Readings of a measure (key) that also go to the joint detectors registered
+#: under other measures (values): heart rate feeds the respiratory score.
+ALSO_FEEDS: dict[Measure, tuple[Measure, ...]] = {
+    Measure.HEART_RATE: (Measure.OXYGEN_SATURATION,),
+}
 
 
 def build_detectors(measure: Measure, pathway: Pathway) -> tuple[Detector, ...]:
@@ -105,6 +113,7 @@ def build_detectors(measure: Measure, pathway: Pathway) -> tuple[Detector, ...]:
                     band_spreads=base.band_spreads,
                     recovery_readings=rec,
                 ),
+                *_respiratory(pathway),
             )
         case Measure.BODY_WEIGHT:
             drift = pathway.weight_drift
@@ -135,3 +144,26 @@ def build_detectors(measure: Measure, pathway: Pathway) -> tuple[Detector, ...]:
                     recovery_readings=rec,
                 ),
             )
+
+
+def _respiratory(pathway: Pathway) -> tuple[Detector, ...]:
+    """The joint SpO2/heart-rate score, where the pathway enables it."""
+    r, base = pathway.respiratory, pathway.baseline
+    if not r.enabled:
+        return ()
+    return (
+        RespiratoryDecline(
+            allowance=r.allowance,
+            limit=r.limit,
+            clip=r.clip,
+            persist=r.persist,
+            persist_days=r.persist_days,
+            freeze_above=r.freeze_above,
+            severity=pathway.severity.respiratory_decline,
+            fading=base.spo2_fading,
+            warmup=base.spo2_warmup,
+            spo2_spread_floor=base.spo2_spread_floor,
+            hr_spread_floor=r.hr_spread_floor,
+            recovery_readings=pathway.episodes.recovery_readings,
+        ),
+    )

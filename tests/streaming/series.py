@@ -30,26 +30,38 @@ def healthy(measure: Measure, seed: int, days: int = 90) -> list[Observation]:
         match measure:
             case Measure.BODY_WEIGHT:
                 weekend = 0.2 if day % 7 in (5, 6) else 0.0
-                out.append(Observation(when, round(80 + weekend + rng.gauss(0, 0.35), 1)))
+                out.append(
+                    Observation(when, round(80 + weekend + rng.gauss(0, 0.35), 1), None, measure)
+                )
             case Measure.BLOOD_PRESSURE:
                 sys_, dia = rng.gauss(132, 8), rng.gauss(82, 6)
-                out.append(Observation(when, round(sys_), round(dia)))
+                out.append(Observation(when, round(sys_), round(dia), measure))
             case Measure.HEART_RATE:
-                out.append(Observation(when, round(rng.gauss(72, 6))))
+                out.append(Observation(when, round(rng.gauss(72, 6)), None, measure))
             case Measure.OXYGEN_SATURATION:
-                out.append(Observation(when, min(100, round(rng.gauss(96, 1)))))
+                out.append(Observation(when, min(100, round(rng.gauss(96, 1))), None, measure))
     return out
 
 
 def shifted(series: list[Observation], days: float) -> list[Observation]:
-    return [Observation(o.at + timedelta(days=days), o.value, o.value2) for o in series]
+    return [o._replace(at=o.at + timedelta(days=days)) for o in series]
 
 
 def daily(
-    values: list[float], first_day: float = 0, value2: float | None = None
+    values: list[float],
+    first_day: float = 0,
+    value2: float | None = None,
+    measure: Measure | None = None,
+    hour: float = 0.0,
 ) -> list[Observation]:
     """One reading a day from ``first_day``, at the same time of day."""
-    return [Observation(at(first_day + i), v, value2) for i, v in enumerate(values)]
+    return [Observation(at(first_day + i, hour), v, value2, measure) for i, v in enumerate(values)]
+
+
+def respiratory(seed: int, days: int = 90) -> list[Observation]:
+    """Healthy SpO2 and heart rate of one patient, in time order (a joint detector's input)."""
+    both = healthy(Measure.OXYGEN_SATURATION, seed, days) + healthy(Measure.HEART_RATE, seed, days)
+    return sorted(both, key=lambda o: o.at)
 
 
 def weight_creep(

@@ -25,6 +25,7 @@ from streaming.detectors import (
     HeartRateHigh,
     HeartRateLow,
     Observation,
+    RespiratoryDecline,
     SpO2Drop,
     SpO2Low,
     WeightDrift,
@@ -32,7 +33,7 @@ from streaming.detectors import (
     build_detectors,
 )
 from streaming.pathways import get_pathway
-from tests.streaming.series import daily, healthy, shifted, weight_creep
+from tests.streaming.series import daily, healthy, respiratory, shifted, weight_creep
 
 MAX_STATE_BYTES = 2048
 #: Seeds of the strict "nothing over 90 days" check. Over seeds 0-199 one
@@ -46,6 +47,22 @@ RATE_SEEDS = range(200)
 class Spec:
     measure: Measure
     episode: Callable[[], list[Observation]]
+    #: Healthy series by seed and days; default: ``healthy(measure, ...)``.
+    calm: Callable[[int, int], list[Observation]] | None = None
+
+    def healthy(self, seed: int, days: int) -> list[Observation]:
+        return self.calm(seed, days) if self.calm else healthy(self.measure, seed, days)
+
+
+def _respiratory_episode() -> list[Observation]:
+    """30 healthy days, then SpO2 down 1 point and heart rate up 4 a day for 5 days."""
+    spo2 = [95.0 - d for d in range(1, 6)]
+    hr = [72.0 + 4 * d for d in range(1, 6)]
+    return respiratory(seed=99, days=30) + sorted(
+        daily(spo2, first_day=30, measure=Measure.OXYGEN_SATURATION)
+        + daily(hr, first_day=30, measure=Measure.HEART_RATE, hour=0.1),
+        key=lambda o: o.at,
+    )
 
 
 def _after_healthy(
@@ -78,13 +95,17 @@ SPECS: dict[type[Detector], Spec] = {
         Measure.BODY_WEIGHT,
         lambda: weight_creep(flat_days=20, creep_days=14, kg_per_day=0.3),
     ),
+    RespiratoryDecline: Spec(
+        Measure.OXYGEN_SATURATION, _respiratory_episode, lambda seed, days: respiratory(seed, days)
+    ),
 }
 
 
 def make(cls: type[Detector]) -> Detector:
     """A fresh detector of ``cls`` with the default pathway's parameters."""
     spec = SPECS[cls]
-    (found,) = [d for d in build_detectors(spec.measure, get_pathway("default")) if type(d) is cls]
+    pathway = get_pathway("COPD" if cls is RespiratoryDecline else "default")
+    (found,) = [d for d in build_detectors(spec.measure, pathway) if type(d) is cls]
     return found
 
 
@@ -136,7 +157,7 @@ def test_pickle_round_trip_mid_stream_gives_the_same_future(cls: type[Detector])
 
 @detectors
 def test_replay_of_a_stored_series_equals_live_scoring(cls: type[Detector]) -> None:
-    series = SPECS[cls].episode() + shifted(healthy(SPECS[cls].measure, seed=5, days=20), 60)
+    series = SPECS[cls].episode() + shifted(SPECS[cls].healthy(5, 20), 60)
     live, replayed = make(cls), make(cls)
     live_findings = []
     for x in series:  # live: what it would say, then learn, one reading at a time
@@ -153,7 +174,7 @@ def test_replay_of_a_stored_series_equals_live_scoring(cls: type[Detector]) -> N
 @pytest.mark.parametrize("seed", SEEDS)
 def test_a_flat_healthy_series_raises_nothing_over_90_days(cls: type[Detector], seed: int) -> None:
     detector = make(cls)
-    assert [f for f in run(detector, healthy(SPECS[cls].measure, seed, days=90)) if f] == []
+    assert [f for f in run(detector, SPECS[cls].healthy(seed, 90)) if f] == []
     assert not detector.episode_active
 
 
@@ -163,7 +184,7 @@ def test_false_episodes_on_healthy_series_are_rare(cls: type[Detector]) -> None:
     noisy = 0
     for seed in RATE_SEEDS:
         detector = make(cls)
-        noisy += any(run(detector, healthy(SPECS[cls].measure, seed, days=90)))
+        noisy += any(run(detector, SPECS[cls].healthy(seed, 90)))
     assert noisy <= len(RATE_SEEDS) // 100
 
 
@@ -189,11 +210,7 @@ def test_the_episode_ends_once_values_are_back_to_normal(cls: type[Detector]) ->
     episode = SPECS[cls].episode()
     run(detector, episode)
     assert detector.episode_active
-    calm = [
-        x
-        for x in shifted(healthy(SPECS[cls].measure, seed=3, days=20), 60)
-        if x.at > episode[-1].at
-    ]
+    calm = [x for x in shifted(SPECS[cls].healthy(3, 20), 60) if x.at > episode[-1].at]
     run(detector, calm)
     assert not detector.episode_active
 

@@ -9,7 +9,7 @@ from uuid import UUID
 import pytest
 
 from hub.domain import Measure
-from streaming.detectors import WeightDrift
+from streaming.detectors import RespiratoryDecline, WeightDrift
 from streaming.engine import LATE, PatientMonitor, state_size
 from streaming.exceptions import ReadingError, StreamingError
 from streaming.models import AlertKind, Detection, Severity, StreamReading
@@ -168,7 +168,10 @@ def test_heart_rate_from_cuff_and_oximeter_share_one_baseline() -> None:
         for hour, device in ((0, 1), (1, 2))
     ]
     assert feed(monitor, hr) == []
-    assert len(monitor.detectors(Measure.HEART_RATE)) == 2
+    hr_detectors = monitor.detectors(Measure.HEART_RATE)
+    assert len(hr_detectors) == 3
+    (joint,) = [d for d in monitor.detectors(Measure.OXYGEN_SATURATION) if d in hr_detectors]
+    assert isinstance(joint, RespiratoryDecline)  # one instance, fed both measures
     (first,) = monitor.process(reading(Measure.HEART_RATE, at(3), 131, device=2))
     assert first.severity is CHF.confirm.unconfirmed_severity
     (d,) = monitor.process(reading(Measure.HEART_RATE, at(3, 1), 128, device=1))  # confirmed

@@ -161,7 +161,7 @@ def test_heart_rate_limits_are_strict(hr: float) -> None:
 
 
 def test_copd_pathway_has_its_own_spo2_limit() -> None:
-    (low, _) = build_detectors(Measure.OXYGEN_SATURATION, get_pathway("COPD"))
+    (low, *_) = build_detectors(Measure.OXYGEN_SATURATION, get_pathway("COPD"))
     assert low.update(Observation(at(0), 86)) is None
     assert low.update(Observation(at(0, 1), 86)) is None
     assert unconfirmed(low.update(Observation(at(1), 84.9)))
