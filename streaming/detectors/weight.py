@@ -8,7 +8,7 @@ clothes and meals.
 from __future__ import annotations
 
 from streaming.detectors.base import EPS, Detector, Finding, Observation, utc
-from streaming.detectors.baseline import Baseline
+from streaming.detectors.drift import DailyDrift
 from streaming.models import AlertKind, Severity
 
 DAY = 86_400.0
@@ -172,7 +172,7 @@ class WeightGainRule(Detector):
         self._confirmed = False
 
 
-class WeightDrift(Detector):
+class WeightDrift(DailyDrift):
     """One-sided CUSUM of the daily minimum weight against the personal baseline.
 
     With ``z = (w - level) / spread`` for the day's minimum weight ``w``,
@@ -213,127 +213,13 @@ class WeightDrift(Detector):
 
     kind = AlertKind.WEIGHT_GAIN
     source = "model:weight_drift"
+    aggregate = "min"
 
-    def __init__(
-        self,
-        *,
-        allowance: float,
-        limit: float,
-        clip: float,
-        persist_days: int,
-        persist_spreads: float,
-        freeze_above: float,
-        severity: Severity,
-        fading: float,
-        warmup: int,
-        spread_floor: float,
-        band_spreads: float,
-        recovery_readings: int,
-    ) -> None:
-        super().__init__(recovery_readings=recovery_readings)
-        self.allowance = allowance
-        self.limit = limit
-        self.clip = clip
-        self.persist_days = persist_days
-        self.persist_spreads = persist_spreads
-        self.freeze_above = freeze_above
-        self.severity = severity
-        self.fading = fading
-        self.warmup = warmup
-        self.spread_floor = spread_floor
-        self.band_spreads = band_spreads
-        self._baseline = Baseline(fading=fading, warmup=warmup, spread_floor=spread_floor)
-        self._day = -1.0
-        self._day_min = 0.0
-        self._day_ts = 0.0
-        self._s = 0.0
-        self._run = 0
-        self._rise = 0.0
-
-    @property
-    def baseline(self) -> Baseline:
-        return self._baseline
-
-    @property
-    def statistic(self) -> float:
-        """The committed CUSUM value (up to the last finished day)."""
-        return self._s
-
-    def _z(self) -> float:
-        b = self._baseline
-        return min((self._day_min - b.level) / b.spread, self.clip)
-
-    def _step(self) -> float:
-        return max(0.0, self._s + self._z() - self.allowance)
-
-    def _commit(self) -> None:
-        """Close the current day: advance S, learn, or count towards recovery."""
-        b = self._baseline
-        if not b.ready:
-            b.update(self._day_min)
-            return
-        if self._active:
-            calm = self._day_min <= b.level + self.band_spreads * b.spread
-            self._track(firing=False, calm=calm, ts=self._day_ts)
-            if not self._active:
-                self._s, self._run = 0.0, 0
-            return
-        z = self._z()
-        s = max(0.0, self._s + z - self.allowance)
-        if self._s == 0.0 and s > 0.0:
-            self._rise = self._day_ts
-        self._s, self._run = s, (self._run + 1 if z > self.persist_spreads else 0)
-        if s <= self.freeze_above:
-            b.update(min(self._day_min, b.level + self.clip * b.spread))
-
-    def update(self, x: Observation) -> Finding | None:
-        ts = x.at.timestamp()
-        day = ts // DAY
-        if day > self._day:
-            if self._day >= 0:
-                self._commit()
-            self._day, self._day_min, self._day_ts = day, x.value, ts
-        elif x.value < self._day_min:
-            self._day_min, self._day_ts = x.value, ts
-        b = self._baseline
-        if not b.ready or self._active:
-            return self._finding(x) if self._active and self._firing_today() else None
-        z = self._z()
-        if self._s + z - self.allowance <= self.limit:  # the CUSUM step stays at or below
-            return None
-        if (self._run + 1 if z > self.persist_spreads else 0) < self.persist_days:
-            return None
-        self._track(firing=True, calm=False, ts=self._rise if self._s > 0 else self._day_ts)
-        return self._finding(x)
-
-    def _firing_today(self) -> bool:
-        b = self._baseline
-        return self._day_min > b.level + self.band_spreads * b.spread
-
-    def _finding(self, x: Observation) -> Finding:
-        b, s = self._baseline, self._step()
-        gain = round(self._day_min - b.level, 3)
-        return Finding(
-            kind=self.kind,
-            severity=self.severity,
-            source=self.source,
-            observed={"weight": self._day_min, "gain": gain, "cusum": round(s, 3)},
-            baseline={
-                "level": b.level,
-                "spread": b.spread,
-                "limit": self.limit,
-                "allowance": self.allowance,
-            },
-            window_start=self._window_start(self._day_ts),
-            window_end=x.at,
-            reason=f"Daily weight {self._day_min:.1f} kg has crept {gain:.1f} kg above the "
-            f"personal baseline of {b.level:.1f} kg (slow-gain CUSUM {s:.1f} > {self.limit:g}).",
-        )
-
-    def resolve(self) -> None:
-        """Close the episode, reset the CUSUM and relearn the baseline from scratch."""
-        super().resolve()
-        self._s, self._run = 0.0, 0
-        self._baseline = Baseline(
-            fading=self.fading, warmup=self.warmup, spread_floor=self.spread_floor
+    def _describe(
+        self, value: float, change: float, level: float, s: float
+    ) -> tuple[dict[str, float], str]:
+        return (
+            {"weight": value, "gain": change, "cusum": round(s, 3)},
+            f"Daily weight {value:.1f} kg has crept {change:.1f} kg above the personal "
+            f"baseline of {level:.1f} kg (slow-gain CUSUM {s:.1f} > {self.limit:g}).",
         )

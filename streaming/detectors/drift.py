@@ -1,0 +1,186 @@
+"""A one-sided CUSUM of a daily value against the patient's personal baseline.
+
+:class:`DailyDrift` holds the machinery; subclasses say which measure, how a
+day's readings become the day's value (``aggregate``: the lowest, for
+weight; the mean, for blood pressure) and how a finding is worded.
+
+With ``z = (v - level) / spread`` for the day's value ``v``, clipped to at
+most ``clip`` (one day, however extreme, adds little), the statistic is
+``S = max(0, S + z - allowance)``, committed once per day; readings during
+the day update a tentative value. It fires when ``S > limit`` and the day's
+value has stayed more than ``persist_spreads`` spreads above the level on the
+last ``persist_days`` days with readings in a row (today included), so that
+a single high day that reverts does not open an alert. The baseline learns a
+finished day only while no episode is open and ``S <= freeze_above`` (a
+suspected rise does not become the new normal). The episode ends after
+``recovery_readings`` finished days within ``band_spreads`` spreads of the
+baseline; ``S`` restarts from 0.
+
+River's ``drift.PageHinkley(mode="up")`` was the other candidate; it
+compares against the mean of everything since its last reset, restarts by
+itself after each detection (learning the deterioration as the new normal)
+and cannot be frozen, so the CUSUM is written out here on top of River's
+statistics (:class:`~streaming.detectors.baseline.Baseline`).
+"""
+
+from __future__ import annotations
+
+import abc
+from typing import ClassVar, Literal
+
+from streaming.detectors.base import Detector, Finding, Observation
+from streaming.detectors.baseline import Baseline
+from streaming.models import Severity
+
+DAY = 86_400.0
+
+
+class DailyDrift(Detector):
+    """Upward drift of a daily value; see the module docstring."""
+
+    source: ClassVar[str]
+    #: How a day's readings make the day's value.
+    aggregate: ClassVar[Literal["min", "mean"]]
+
+    def __init__(
+        self,
+        *,
+        allowance: float,
+        limit: float,
+        clip: float,
+        persist_days: int,
+        persist_spreads: float,
+        freeze_above: float,
+        severity: Severity,
+        fading: float,
+        warmup: int,
+        spread_floor: float,
+        band_spreads: float,
+        recovery_readings: int,
+    ) -> None:
+        super().__init__(recovery_readings=recovery_readings)
+        self.allowance = allowance
+        self.limit = limit
+        self.clip = clip
+        self.persist_days = persist_days
+        self.persist_spreads = persist_spreads
+        self.freeze_above = freeze_above
+        self.severity = severity
+        self.fading = fading
+        self.warmup = warmup
+        self.spread_floor = spread_floor
+        self.band_spreads = band_spreads
+        self._baseline = Baseline(fading=fading, warmup=warmup, spread_floor=spread_floor)
+        self._day = -1.0
+        self._day_value = 0.0
+        self._day_ts = 0.0
+        self._day_sum = 0.0
+        self._day_n = 0
+        self._s = 0.0
+        self._run = 0
+        self._rise = 0.0
+
+    @property
+    def baseline(self) -> Baseline:
+        return self._baseline
+
+    @property
+    def statistic(self) -> float:
+        """The committed CUSUM value (up to the last finished day)."""
+        return self._s
+
+    @abc.abstractmethod
+    def _describe(
+        self, value: float, change: float, level: float, s: float
+    ) -> tuple[dict[str, float], str]:
+        """Observed values and the reason, for the day's value ``value``."""
+
+    def _z(self) -> float:
+        b = self._baseline
+        return min((self._day_value - b.level) / b.spread, self.clip)
+
+    def _step(self) -> float:
+        return max(0.0, self._s + self._z() - self.allowance)
+
+    def _commit(self) -> None:
+        """Close the current day: advance S, learn, or count towards recovery."""
+        b = self._baseline
+        if not b.ready:
+            b.update(self._day_value)
+            return
+        if self._active:
+            calm = self._day_value <= b.level + self.band_spreads * b.spread
+            self._track(firing=False, calm=calm, ts=self._day_ts)
+            if not self._active:
+                self._s, self._run = 0.0, 0
+            return
+        z = self._z()
+        s = max(0.0, self._s + z - self.allowance)
+        if self._s == 0.0 and s > 0.0:
+            self._rise = self._day_ts
+        self._s, self._run = s, (self._run + 1 if z > self.persist_spreads else 0)
+        if s <= self.freeze_above:
+            b.update(min(self._day_value, b.level + self.clip * b.spread))
+
+    def _add(self, x: Observation, ts: float) -> None:
+        """Fold ``x`` into today's value."""
+        if self.aggregate == "min":
+            if x.value < self._day_value:
+                self._day_value, self._day_ts = x.value, ts
+            return
+        self._day_sum += x.value
+        self._day_n += 1
+        self._day_value = self._day_sum / self._day_n
+
+    def update(self, x: Observation) -> Finding | None:
+        ts = x.at.timestamp()
+        day = ts // DAY
+        if day > self._day:
+            if self._day >= 0:
+                self._commit()
+            self._day, self._day_value, self._day_ts = day, x.value, ts
+            self._day_sum, self._day_n = x.value, 1
+        else:
+            self._add(x, ts)
+        b = self._baseline
+        if not b.ready or self._active:
+            return self._finding(x) if self._active and self._firing_today() else None
+        z = self._z()
+        if self._s + z - self.allowance <= self.limit:  # the CUSUM step stays at or below
+            return None
+        if (self._run + 1 if z > self.persist_spreads else 0) < self.persist_days:
+            return None
+        self._track(firing=True, calm=False, ts=self._rise if self._s > 0 else self._day_ts)
+        return self._finding(x)
+
+    def _firing_today(self) -> bool:
+        b = self._baseline
+        return self._day_value > b.level + self.band_spreads * b.spread
+
+    def _finding(self, x: Observation) -> Finding:
+        b, s = self._baseline, self._step()
+        change = round(self._day_value - b.level, 3)
+        observed, reason = self._describe(self._day_value, change, b.level, s)
+        return Finding(
+            kind=self.kind,
+            severity=self.severity,
+            source=self.source,
+            observed=observed,
+            baseline={
+                "level": b.level,
+                "spread": b.spread,
+                "limit": self.limit,
+                "allowance": self.allowance,
+            },
+            window_start=self._window_start(self._day_ts),
+            window_end=x.at,
+            reason=reason,
+        )
+
+    def resolve(self) -> None:
+        """Close the episode, reset the CUSUM and relearn the baseline from scratch."""
+        super().resolve()
+        self._s, self._run = 0.0, 0
+        self._baseline = Baseline(
+            fading=self.fading, warmup=self.warmup, spread_floor=self.spread_floor
+        )
