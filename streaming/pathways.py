@@ -72,6 +72,7 @@ class Severities:
     weight_gain_rule: Severity
     weight_drift: Severity
     respiratory_decline: Severity
+    bp_drift: Severity
     missed_readings: Severity
     device_never_active: Severity
     frequency_drop: Severity
@@ -117,6 +118,19 @@ class DriftParams:
 
 
 @dataclass(frozen=True, slots=True)
+class BpDriftParams:
+    allowance: float
+    limit: float
+    clip: float
+    persist_days: int
+    persist_spreads: float
+    freeze_above: float
+    fading: float
+    warmup: int
+    spread_floor: float
+
+
+@dataclass(frozen=True, slots=True)
 class RespiratoryParams:
     enabled: int
     allowance: float
@@ -146,6 +160,7 @@ _SECTIONS: dict[str, type[Any]] = {
     "baseline": BaselineParams,
     "weight_drift": DriftParams,
     "respiratory": RespiratoryParams,
+    "bp_drift": BpDriftParams,
     "adherence": AdherenceParams,
 }
 
@@ -167,6 +182,7 @@ class Pathway:
     baseline: BaselineParams
     weight_drift: DriftParams
     respiratory: RespiratoryParams
+    bp_drift: BpDriftParams
     adherence: AdherenceParams
 
     def __reduce__(self) -> tuple[Any, ...]:

@@ -5,6 +5,7 @@ See :mod:`streaming.detectors.base` for the protocol and episodes.
 
 from streaming.detectors.base import Detector, Finding, Observation
 from streaming.detectors.baseline import Baseline
+from streaming.detectors.drift import DailyDrift, SystolicDrift
 from streaming.detectors.registry import DETECTOR_CLASSES, build_detectors
 from streaming.detectors.respiratory import RespiratoryDecline
 from streaming.detectors.safety import (
@@ -23,6 +24,7 @@ __all__ = [
     "Baseline",
     "BloodPressureHigh",
     "BloodPressureLow",
+    "DailyDrift",
     "Detector",
     "Finding",
     "HeartRateHigh",
@@ -32,6 +34,7 @@ __all__ = [
     "SafetyRule",
     "SpO2Drop",
     "SpO2Low",
+    "SystolicDrift",
     "WeightDrift",
     "WeightGainRule",
     "build_detectors",

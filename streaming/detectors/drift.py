@@ -30,7 +30,7 @@ from typing import ClassVar, Literal
 
 from streaming.detectors.base import Detector, Finding, Observation
 from streaming.detectors.baseline import Baseline
-from streaming.models import Severity
+from streaming.models import AlertKind, Severity
 
 DAY = 86_400.0
 
@@ -183,4 +183,41 @@ class DailyDrift(Detector):
         self._s, self._run = 0.0, 0
         self._baseline = Baseline(
             fading=self.fading, warmup=self.warmup, spread_floor=self.spread_floor
+        )
+
+
+class SystolicDrift(DailyDrift):
+    """Upward drift of the daily mean systolic pressure against the personal baseline.
+
+    A hypertensive episode builds over days; the crisis limit (180/120) sees
+    it only at its peak. This compares each day's mean systolic pressure with
+    the patient's own level and spread.
+
+    >>> from datetime import datetime, timedelta, UTC
+    >>> det = SystolicDrift(allowance=1.0, limit=4.0, clip=3.0, persist_days=2,
+    ...                     persist_spreads=1.5, freeze_above=2.0, severity=Severity.MEDIUM,
+    ...                     fading=0.05, warmup=7, spread_floor=6.0, band_spreads=2.0,
+    ...                     recovery_readings=3)
+    >>> day = datetime(2025, 3, 1, 8, tzinfo=UTC)
+    >>> usual = [138, 132, 141, 135, 129, 137, 134, 140, 131, 136]
+    >>> rising = [140 + 8 * d for d in range(1, 8)]
+    >>> for i, sys_ in enumerate(usual + rising):
+    ...     finding = det.update(Observation(day + timedelta(days=i), sys_, 85))
+    ...     if finding:
+    ...         break
+    >>> i - len(usual) + 1, finding.observed["systolic"], finding.source
+    (3, 164.0, 'model:bp_drift')
+    """
+
+    kind = AlertKind.BP_HIGH
+    source = "model:bp_drift"
+    aggregate = "mean"
+
+    def _describe(
+        self, value: float, change: float, level: float, s: float
+    ) -> tuple[dict[str, float], str]:
+        return (
+            {"systolic": round(float(value), 1), "rise": round(change, 1), "cusum": round(s, 3)},
+            f"Daily systolic pressure {value:.0f} mmHg has risen {change:.0f} mmHg above the "
+            f"personal baseline of {level:.0f} mmHg over days (CUSUM {s:.1f} > {self.limit:g}).",
         )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from hub.domain import Measure
 from streaming.detectors.base import Detector
+from streaming.detectors.drift import SystolicDrift
 from streaming.detectors.respiratory import RespiratoryDecline
 from streaming.detectors.safety import (
     BloodPressureHigh,
@@ -27,6 +28,7 @@ DETECTOR_CLASSES: tuple[type[Detector], ...] = (
     WeightGainRule,
     WeightDrift,
     RespiratoryDecline,
+    SystolicDrift,
 )
 
 #: Readings of a measure (key) that also go to the joint detectors registered
@@ -47,6 +49,7 @@ def build_detectors(measure: Measure, pathway: Pathway) -> tuple[Detector, ...]:
     rec = pathway.episodes.recovery_readings
     n, hours = pathway.confirm.readings, pathway.confirm.within_hours
     unconfirmed = pathway.confirm.unconfirmed_severity
+    bp = pathway.bp_drift
     match measure:
         case Measure.BLOOD_PRESSURE:
             return (
@@ -68,6 +71,20 @@ def build_detectors(measure: Measure, pathway: Pathway) -> tuple[Detector, ...]:
                     unconfirmed_severity=unconfirmed,
                     confirm_readings=n,
                     confirm_hours=hours,
+                    recovery_readings=rec,
+                ),
+                SystolicDrift(
+                    allowance=bp.allowance,
+                    limit=bp.limit,
+                    clip=bp.clip,
+                    persist_days=bp.persist_days,
+                    persist_spreads=bp.persist_spreads,
+                    freeze_above=bp.freeze_above,
+                    severity=sev.bp_drift,
+                    fading=bp.fading,
+                    warmup=bp.warmup,
+                    spread_floor=bp.spread_floor,
+                    band_spreads=base.band_spreads,
                     recovery_readings=rec,
                 ),
             )

@@ -28,6 +28,7 @@ from streaming.detectors import (
     RespiratoryDecline,
     SpO2Drop,
     SpO2Low,
+    SystolicDrift,
     WeightDrift,
     WeightGainRule,
     build_detectors,
@@ -94,6 +95,10 @@ SPECS: dict[type[Detector], Spec] = {
     WeightDrift: Spec(
         Measure.BODY_WEIGHT,
         lambda: weight_creep(flat_days=20, creep_days=14, kg_per_day=0.3),
+    ),
+    SystolicDrift: Spec(
+        Measure.BLOOD_PRESSURE,
+        _after_healthy(Measure.BLOOD_PRESSURE, [140 + 8 * d for d in range(1, 8)], 85),
     ),
     RespiratoryDecline: Spec(
         Measure.OXYGEN_SATURATION, _respiratory_episode, lambda seed, days: respiratory(seed, days)
