@@ -118,13 +118,9 @@ class DriftParams:
 
 
 @dataclass(frozen=True, slots=True)
-class BpDriftParams:
-    allowance: float
-    limit: float
-    clip: float
-    persist_days: int
-    persist_spreads: float
-    freeze_above: float
+class BpDriftParams(DriftParams):
+    """The drift model's parameters, with its baseline's (weight's are in ``baseline``)."""
+
     fading: float
     warmup: int
     spread_floor: float
