@@ -183,7 +183,7 @@ def copy_rate(settings: Settings, rows: int) -> float:
         assert device is not None
         data = [
             (start + timedelta(seconds=n), device[0], "body-weight", device[1], 70.0, None, "kg",
-             70.0, None, "kg", "sensed", "1.0", f"copy-{n}", start, None)
+             70.0, None, "kg", "sensed", "1.0", f"copy-{n}", start, None, None)
             for n in range(rows)
         ]  # fmt: skip
         began = time.perf_counter()

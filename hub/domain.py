@@ -110,6 +110,8 @@ class ParsedPoint:
     modality: Modality
     header_id: str
     descriptive_statistic: str | None = None
+    #: Open mHealth ``temporal_relationship_to_physical_activity``, if sent.
+    activity: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

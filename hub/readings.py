@@ -15,7 +15,7 @@ from hub.sql import queries
 #: Binary COPY types of the columns in ``copy_readings``/``copy_readings_staging``.
 COPY_TYPES: tuple[str, ...] = (
     "timestamptz", "int8", "text", "uuid", "float8", "float8", "text",
-    "float8", "float8", "text", "text", "text", "text", "timestamptz", "text",
+    "float8", "float8", "text", "text", "text", "text", "timestamptz", "text", "text",
 )  # fmt: skip
 
 #: Buckets the API offers, as PostgreSQL intervals.

@@ -134,7 +134,7 @@ def normalize(
     # Positional (field order of ParsedPoint): noticeably faster than keywords.
     return ParsedPoint(
         measure, version, measured_at, value, value2, original, original2, unit, modality,
-        header["id"], statistic,
+        header["id"], statistic, body.get("temporal_relationship_to_physical_activity"),
     )  # fmt: skip
 
 

@@ -185,4 +185,5 @@ def _row(point: ParsedPoint, route: DeviceRoute, received_at: datetime) -> tuple
         point.header_id,
         received_at,
         point.descriptive_statistic,
+        point.activity,
     )

@@ -99,7 +99,9 @@ class PatientMonitor:
             raise ReadingError(f"reading of {reading.patient_id} given to {self.patient_id}")
         if reading.measured_at.tzinfo is None or reading.received_at.tzinfo is None:
             raise ReadingError("reading timestamps must be timezone-aware")
-        x = Observation(reading.measured_at, reading.value, reading.value2, reading.measure)
+        x = Observation(
+            reading.measured_at, reading.value, reading.value2, reading.measure, reading.activity
+        )
         ts = reading.measured_at.timestamp()
         measure = reading.measure
         detectors = self._detectors.get(measure) or self.detectors(measure)

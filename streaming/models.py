@@ -25,6 +25,8 @@ class StreamReading:
     value: float
     value2: float | None
     received_at: datetime
+    #: Temporal relationship to physical activity as sent ('at rest', ...).
+    activity: str | None = None
 
 
 class AlertKind(enum.StrEnum):

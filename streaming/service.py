@@ -64,8 +64,8 @@ def position_of(reading: StreamReading) -> Position:
 
 
 def stream_reading(row: Sequence[Any]) -> StreamReading:
-    """A reading row (patient, device, measure, time, value, value2, received)."""
-    patient_id, device_id, measure, measured_at, value, value2, received_at = row
+    """A reading row (patient, device, measure, time, value, value2, received[, activity])."""
+    patient_id, device_id, measure, measured_at, value, value2, received_at = row[:7]
     return StreamReading(
         patient_id=patient_id,
         device_id=int(device_id),
@@ -74,6 +74,7 @@ def stream_reading(row: Sequence[Any]) -> StreamReading:
         value=float(value),
         value2=None if value2 is None else float(value2),
         received_at=received_at,
+        activity=row[7] if len(row) > 7 else None,
     )
 
 
@@ -218,7 +219,7 @@ class MonitorCache:
 
 #: Bump when the detectors' state or behaviour changes: checkpoints of another
 #: version are ignored and the state is rebuilt from the stored history.
-DETECTOR_CODE_VERSION = 6
+DETECTOR_CODE_VERSION = 7
 
 
 def default_monitor_cache() -> MonitorCache:

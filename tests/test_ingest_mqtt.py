@@ -195,3 +195,28 @@ def test_broker_acl_keeps_gateways_to_their_own_topics(
     assert wait_until(lambda: count(conn, "SELECT count(*) FROM readings WHERE value = 62") == 1)
     assert count(conn, "SELECT count(*) FROM readings WHERE value = 61") == 0
     assert count(conn, "SELECT count(*) FROM dead_letters") == 0
+
+
+def test_a_heart_rate_during_exercise_is_stored_with_its_activity_and_raises_nothing(
+    settings: Settings, api: TestClient, conn: psycopg.Connection[Any], worker: RunningWorker
+) -> None:
+    gw = provision(api, kinds=["pulse_oximeter"])
+    at = now_minus(hours=3)
+
+    def hr(bpm: float, minutes: int, activity: str) -> dict[str, Any]:
+        body = {
+            "heart_rate": {"value": bpm, "unit": "beats/min"},
+            "effective_time_frame": {"date_time": (at + timedelta(minutes=minutes)).isoformat()},
+            "temporal_relationship_to_physical_activity": activity,
+        }
+        return wrap_body(body, "heart-rate", "2.0")
+
+    with GatewayClient(settings, gw.gateway_id, gw.password) as client:
+        client.publish_all(gw.serials["pulse_oximeter"], [hr(150, 0, "during exercise")])
+        assert wait_until(lambda: count(conn, "SELECT count(*) FROM readings") == 1)
+        assert count(conn, "SELECT count(*) FROM alerts") == 0
+        client.publish_all(gw.serials["pulse_oximeter"], [hr(150, 30, "at rest")])
+        assert wait_until(lambda: count(conn, "SELECT count(*) FROM alerts") == 1)
+    rows = conn.execute("SELECT value, activity FROM readings ORDER BY measured_at").fetchall()
+    assert rows == [(150.0, "during exercise"), (150.0, "at rest")]
+    assert conn.execute("SELECT kind FROM alerts").fetchall() == [("hr_high",)]

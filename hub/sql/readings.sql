@@ -5,13 +5,13 @@ CREATE TEMP TABLE IF NOT EXISTS readings_staging
 -- name: copy_readings_staging
 COPY readings_staging (measured_at, device_id, measure, patient_id, value, value2, unit,
     original_value, original_value2, original_unit, modality, schema_version, header_id,
-    received_at, descriptive_statistic) FROM STDIN (FORMAT BINARY);
+    received_at, descriptive_statistic, activity) FROM STDIN (FORMAT BINARY);
 
 -- name: insert_readings_from_staging
 INSERT INTO readings
 SELECT * FROM readings_staging
 ON CONFLICT ON CONSTRAINT readings_natural_key DO NOTHING
-RETURNING patient_id, device_id, measure, measured_at, value, value2, received_at;
+RETURNING patient_id, device_id, measure, measured_at, value, value2, received_at, activity;
 
 -- The latest measurement per patient and measure, brought up to date from the
 -- readings measured since a time (the non-adherence pass runs it first; the
@@ -59,4 +59,4 @@ LIMIT %(limit)s;
 -- name: copy_readings
 COPY readings (measured_at, device_id, measure, patient_id, value, value2, unit,
     original_value, original_value2, original_unit, modality, schema_version, header_id,
-    received_at, descriptive_statistic) FROM STDIN (FORMAT BINARY);
+    received_at, descriptive_statistic, activity) FROM STDIN (FORMAT BINARY);

@@ -29,7 +29,8 @@ SELECT id, pathway FROM patients WHERE id = ANY(%(patient_ids)s);
 -- name: readings_after_positions
 -- The stored readings of each patient after its position (all of them where
 -- the position is NULL), in arrival order per patient.
-SELECT r.patient_id, r.device_id, r.measure, r.measured_at, r.value, r.value2, r.received_at
+SELECT r.patient_id, r.device_id, r.measure, r.measured_at, r.value, r.value2, r.received_at,
+       r.activity
 FROM unnest(%(patient_ids)s::uuid[], %(received)s::timestamptz[], %(measured)s::timestamptz[],
             %(devices)s::bigint[], %(measures)s::text[])
      AS p (patient_id, received_at, measured_at, device_id, measure)

@@ -64,6 +64,12 @@ class Observation(NamedTuple):
     value2: float | None = None
     #: Which measure; only detectors that watch several measures read it.
     measure: Measure | None = None
+    #: Temporal relationship to physical activity, if the device sent one.
+    activity: str | None = None
+
+
+#: Activity values under which a heart rate is not a resting heart rate.
+EXERTION = frozenset({"active", "during exercise", "after exercise"})
 
 
 @dataclass(frozen=True, slots=True)

@@ -48,7 +48,7 @@ from __future__ import annotations
 import math
 
 from hub.domain import Measure
-from streaming.detectors.base import Detector, Finding, Observation
+from streaming.detectors.base import EXERTION, Detector, Finding, Observation
 from streaming.detectors.baseline import Baseline
 from streaming.exceptions import ReadingError
 from streaming.models import AlertKind, Severity
@@ -153,6 +153,8 @@ class RespiratoryDecline(Detector):
             self._today[0] += x.value
             self._today[1] += 1
         elif x.measure is Measure.HEART_RATE:
+            if x.activity in EXERTION:
+                return None  # not a resting heart rate: neither learned nor judged
             self._today[2] += x.value
             self._today[3] += 1
         else:

@@ -23,7 +23,7 @@ from __future__ import annotations
 import abc
 from typing import ClassVar
 
-from streaming.detectors.base import Detector, Finding, Observation
+from streaming.detectors.base import EXERTION, Detector, Finding, Observation
 from streaming.models import AlertKind, Severity
 
 _Check = tuple[dict[str, float], dict[str, float], str]
@@ -237,6 +237,8 @@ class _Limit(SafetyRule):
     title: ClassVar[str]
     unit: ClassVar[str]
     above: ClassVar[bool]
+    #: Whether readings taken active or around exercise are exempt.
+    resting_only: ClassVar[bool] = False
 
     def __init__(
         self,
@@ -265,6 +267,8 @@ class _Limit(SafetyRule):
     def _check(self, x: Observation) -> _Check | None:
         if (x.value <= self.limit) if self.above else (x.value >= self.limit):
             return None
+        if self.resting_only and x.activity in EXERTION:
+            return None  # the limits are for a resting heart rate
         side = "above" if self.above else "below"
         return (
             {self.label: x.value},
@@ -293,7 +297,10 @@ class SpO2Low(_Limit):
 
 
 class HeartRateHigh(_Limit):
-    """Heart rate strictly above ``limit`` (beats/min).
+    """Resting heart rate strictly above ``limit`` (beats/min).
+
+    A reading the device marks ``active``, ``during exercise`` or ``after
+    exercise`` is not judged; one without a mark counts as resting.
 
     >>> from datetime import datetime, UTC
     >>> rule = HeartRateHigh(limit=120, at_once=140, severity=Severity.HIGH,
@@ -317,10 +324,11 @@ class HeartRateHigh(_Limit):
     title = "Heart rate"
     unit = "beats/min"
     above = True
+    resting_only = True
 
 
 class HeartRateLow(_Limit):
-    """Heart rate strictly below ``limit`` (beats/min).
+    """Resting heart rate strictly below ``limit`` (beats/min); exertion is not judged.
 
     >>> from datetime import datetime, UTC
     >>> rule = HeartRateLow(limit=40, at_once=35, severity=Severity.HIGH,
@@ -336,3 +344,4 @@ class HeartRateLow(_Limit):
     title = "Heart rate"
     unit = "beats/min"
     above = False
+    resting_only = True

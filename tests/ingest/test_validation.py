@@ -101,6 +101,17 @@ def test_blood_pressure_point() -> None:
     )
 
 
+@pytest.mark.parametrize("activity", ["at rest", "during exercise", None])
+def test_the_activity_of_a_heart_rate_is_kept(activity: str | None) -> None:
+    body: dict[str, Any] = {
+        "heart_rate": {"value": 131, "unit": "beats/min"},
+        "effective_time_frame": {"date_time": AT},
+    }
+    if activity is not None:
+        body["temporal_relationship_to_physical_activity"] = activity
+    assert only_point(point(body=body)).activity == activity
+
+
 def test_weight_in_pounds_is_stored_in_kilograms() -> None:
     body = {
         "body_weight": {"value": 182.4, "unit": "lb"},

@@ -109,6 +109,24 @@ def test_a_confirmed_episode_stays_confirmed_until_it_ends() -> None:
     assert unconfirmed(rule.update(Observation(at(6), 126)))
 
 
+@pytest.mark.parametrize(
+    ("activity", "judged"),
+    [
+        (None, True),
+        ("at rest", True),
+        ("before exercise", True),
+        ("active", False),
+        ("during exercise", False),
+        ("after exercise", False),
+    ],
+)
+def test_heart_rate_limits_are_for_a_resting_heart_rate(activity: str | None, judged: bool) -> None:
+    high, low = build_detectors(Measure.HEART_RATE, DEFAULT)
+    for rule, bpm in ((high, 150.0), (low, 30.0)):  # beyond the at-once limits
+        finding = rule.update(Observation(at(0), bpm, activity=activity))
+        assert (finding is not None) == judged
+
+
 def test_blood_pressure_crisis_fires_on_a_single_reading() -> None:
     assert fires_at_once(BloodPressureHigh, Measure.BLOOD_PRESSURE, 180, 80)
     assert fires_at_once(BloodPressureHigh, Measure.BLOOD_PRESSURE, 130, 120)
