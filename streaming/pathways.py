@@ -73,6 +73,7 @@ class Severities:
     weight_drift: Severity
     respiratory_decline: Severity
     bp_drift: Severity
+    hr_drift: Severity
     missed_readings: Severity
     device_never_active: Severity
     frequency_drop: Severity
@@ -157,6 +158,7 @@ _SECTIONS: dict[str, type[Any]] = {
     "weight_drift": DriftParams,
     "respiratory": RespiratoryParams,
     "bp_drift": BpDriftParams,
+    "hr_drift": BpDriftParams,
     "adherence": AdherenceParams,
 }
 
@@ -179,6 +181,7 @@ class Pathway:
     weight_drift: DriftParams
     respiratory: RespiratoryParams
     bp_drift: BpDriftParams
+    hr_drift: BpDriftParams
     adherence: AdherenceParams
 
     def __reduce__(self) -> tuple[Any, ...]:

@@ -5,7 +5,7 @@ See :mod:`streaming.detectors.base` for the protocol and episodes.
 
 from streaming.detectors.base import Detector, Finding, Observation
 from streaming.detectors.baseline import Baseline
-from streaming.detectors.drift import DailyDrift, SystolicDrift
+from streaming.detectors.drift import DailyDrift, HeartRateDrift, SystolicDrift
 from streaming.detectors.registry import DETECTOR_CLASSES, build_detectors
 from streaming.detectors.respiratory import RespiratoryDecline
 from streaming.detectors.safety import (
@@ -27,6 +27,7 @@ __all__ = [
     "DailyDrift",
     "Detector",
     "Finding",
+    "HeartRateDrift",
     "HeartRateHigh",
     "HeartRateLow",
     "Observation",

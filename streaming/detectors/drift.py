@@ -28,7 +28,7 @@ from __future__ import annotations
 import abc
 from typing import ClassVar, Literal
 
-from streaming.detectors.base import Detector, Finding, Observation
+from streaming.detectors.base import EXERTION, Detector, Finding, Observation
 from streaming.detectors.baseline import Baseline
 from streaming.models import AlertKind, Severity
 
@@ -132,7 +132,13 @@ class DailyDrift(Detector):
         self._day_n += 1
         self._day_value = self._day_sum / self._day_n
 
+    def _accepts(self, x: Observation) -> bool:
+        """Whether ``x`` counts at all (subclasses may leave readings out)."""
+        return True
+
     def update(self, x: Observation) -> Finding | None:
+        if not self._accepts(x):
+            return None
         ts = x.at.timestamp()
         day = ts // DAY
         if day > self._day:
@@ -220,4 +226,45 @@ class SystolicDrift(DailyDrift):
             {"systolic": round(float(value), 1), "rise": round(change, 1), "cusum": round(s, 3)},
             f"Daily systolic pressure {value:.0f} mmHg has risen {change:.0f} mmHg above the "
             f"personal baseline of {level:.0f} mmHg over days (CUSUM {s:.1f} > {self.limit:g}).",
+        )
+
+
+class HeartRateDrift(DailyDrift):
+    """Upward drift of the daily mean resting heart rate against the personal baseline.
+
+    Heart rate climbs over days in a decompensation or an exacerbation, often
+    well below the 120 beats/min safety limit. Readings marked as taken
+    during or after exertion are left out (see ``EXERTION``).
+
+    >>> from datetime import datetime, timedelta, UTC
+    >>> det = HeartRateDrift(allowance=1.5, limit=4.0, clip=3.0, persist_days=2,
+    ...                      persist_spreads=1.5, freeze_above=2.0, severity=Severity.MEDIUM,
+    ...                      fading=0.05, warmup=7, spread_floor=3.0, band_spreads=2.0,
+    ...                      recovery_readings=3)
+    >>> day = datetime(2025, 3, 1, 8, tzinfo=UTC)
+    >>> usual = [70, 74, 68, 72, 71, 75, 69, 73, 70, 72]
+    >>> rising = [72 + 5 * d for d in range(1, 8)]
+    >>> for i, bpm in enumerate(usual + rising):
+    ...     finding = det.update(Observation(day + timedelta(days=i), bpm))
+    ...     if finding:
+    ...         break
+    >>> i - len(usual) + 1, finding.observed["heart_rate"], finding.source
+    (4, 92.0, 'model:hr_drift')
+    >>> det.update(Observation(day + timedelta(days=i, hours=1), 150, activity="active"))
+    """
+
+    kind = AlertKind.HR_HIGH
+    source = "model:hr_drift"
+    aggregate = "mean"
+
+    def _accepts(self, x: Observation) -> bool:
+        return x.activity not in EXERTION
+
+    def _describe(
+        self, value: float, change: float, level: float, s: float
+    ) -> tuple[dict[str, float], str]:
+        return (
+            {"heart_rate": round(float(value), 1), "rise": round(change, 1), "cusum": round(s, 3)},
+            f"Daily resting heart rate {value:.0f} beats/min has risen {change:.0f} above the "
+            f"personal baseline of {level:.0f} over days (CUSUM {s:.1f} > {self.limit:g}).",
         )

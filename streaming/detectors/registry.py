@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from hub.domain import Measure
 from streaming.detectors.base import Detector
-from streaming.detectors.drift import SystolicDrift
+from streaming.detectors.drift import HeartRateDrift, SystolicDrift
 from streaming.detectors.respiratory import RespiratoryDecline
 from streaming.detectors.safety import (
     BloodPressureHigh,
@@ -29,6 +29,7 @@ DETECTOR_CLASSES: tuple[type[Detector], ...] = (
     WeightDrift,
     RespiratoryDecline,
     SystolicDrift,
+    HeartRateDrift,
 )
 
 #: Readings of a measure (key) that also go to the joint detectors registered
@@ -49,7 +50,7 @@ def build_detectors(measure: Measure, pathway: Pathway) -> tuple[Detector, ...]:
     rec = pathway.episodes.recovery_readings
     n, hours = pathway.confirm.readings, pathway.confirm.within_hours
     unconfirmed = pathway.confirm.unconfirmed_severity
-    bp = pathway.bp_drift
+    bp, hr = pathway.bp_drift, pathway.hr_drift
     match measure:
         case Measure.BLOOD_PRESSURE:
             return (
@@ -106,6 +107,20 @@ def build_detectors(measure: Measure, pathway: Pathway) -> tuple[Detector, ...]:
                     unconfirmed_severity=unconfirmed,
                     confirm_readings=n,
                     confirm_hours=hours,
+                    recovery_readings=rec,
+                ),
+                HeartRateDrift(
+                    allowance=hr.allowance,
+                    limit=hr.limit,
+                    clip=hr.clip,
+                    persist_days=hr.persist_days,
+                    persist_spreads=hr.persist_spreads,
+                    freeze_above=hr.freeze_above,
+                    severity=sev.hr_drift,
+                    fading=hr.fading,
+                    warmup=hr.warmup,
+                    spread_floor=hr.spread_floor,
+                    band_spreads=base.band_spreads,
                     recovery_readings=rec,
                 ),
             )

@@ -22,6 +22,7 @@ from streaming.detectors import (
     BloodPressureLow,
     Detector,
     Finding,
+    HeartRateDrift,
     HeartRateHigh,
     HeartRateLow,
     Observation,
@@ -95,6 +96,10 @@ SPECS: dict[type[Detector], Spec] = {
     WeightDrift: Spec(
         Measure.BODY_WEIGHT,
         lambda: weight_creep(flat_days=20, creep_days=14, kg_per_day=0.3),
+    ),
+    HeartRateDrift: Spec(
+        Measure.HEART_RATE,
+        _after_healthy(Measure.HEART_RATE, [72 + 6 * d for d in range(1, 8)]),
     ),
     SystolicDrift: Spec(
         Measure.BLOOD_PRESSURE,

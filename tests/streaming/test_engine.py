@@ -169,7 +169,7 @@ def test_heart_rate_from_cuff_and_oximeter_share_one_baseline() -> None:
     ]
     assert feed(monitor, hr) == []
     hr_detectors = monitor.detectors(Measure.HEART_RATE)
-    assert len(hr_detectors) == 3
+    assert len(hr_detectors) == 4
     (joint,) = [d for d in monitor.detectors(Measure.OXYGEN_SATURATION) if d in hr_detectors]
     assert isinstance(joint, RespiratoryDecline)  # one instance, fed both measures
     (first,) = monitor.process(reading(Measure.HEART_RATE, at(3), 131, device=2))

@@ -86,7 +86,7 @@ def test_a_single_reading_fires_at_once_unconfirmed_unless_beyond_the_at_once_li
 
 
 def test_a_repeat_reading_back_to_normal_or_too_late_does_not_confirm() -> None:
-    (rule, _) = build_detectors(Measure.HEART_RATE, DEFAULT)
+    (rule, *_) = build_detectors(Measure.HEART_RATE, DEFAULT)
     assert unconfirmed(rule.update(Observation(at(0), 130)))
     assert rule.update(Observation(at(0, 1), 80)) is None
     assert unconfirmed(rule.update(Observation(at(0, 2), 130)))
@@ -99,7 +99,7 @@ def test_a_repeat_reading_back_to_normal_or_too_late_does_not_confirm() -> None:
 
 
 def test_a_confirmed_episode_stays_confirmed_until_it_ends() -> None:
-    (rule, _) = build_detectors(Measure.HEART_RATE, DEFAULT)
+    (rule, *_) = build_detectors(Measure.HEART_RATE, DEFAULT)
     rule.update(Observation(at(0), 130))
     assert confirmed(rule.update(Observation(at(0, 1), 130)))
     assert rule.update(Observation(at(1), 80)) is None
@@ -121,7 +121,7 @@ def test_a_confirmed_episode_stays_confirmed_until_it_ends() -> None:
     ],
 )
 def test_heart_rate_limits_are_for_a_resting_heart_rate(activity: str | None, judged: bool) -> None:
-    high, low = build_detectors(Measure.HEART_RATE, DEFAULT)
+    high, low, *_ = build_detectors(Measure.HEART_RATE, DEFAULT)
     for rule, bpm in ((high, 150.0), (low, 30.0)):  # beyond the at-once limits
         finding = rule.update(Observation(at(0), bpm, activity=activity))
         assert (finding is not None) == judged
