@@ -29,6 +29,9 @@ from typing import ClassVar, NamedTuple
 from hub.domain import Measure
 from streaming.models import SEVERITY_ORDER, AlertKind, Severity
 
+#: Seconds in a day; detectors that work on days use UTC days.
+DAY = 86_400.0
+
 #: Tolerance of comparisons of differences (a gain, a drop) with a limit, so
 #: that 82.3 - 80.0 counts as the 2.3 kg it is in decimal.
 EPS = 1e-6

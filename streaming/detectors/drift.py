@@ -28,11 +28,9 @@ from __future__ import annotations
 import abc
 from typing import ClassVar, Literal
 
-from streaming.detectors.base import EXERTION, Detector, Finding, Observation
+from streaming.detectors.base import DAY, EXERTION, Detector, Finding, Observation
 from streaming.detectors.baseline import Baseline
 from streaming.models import AlertKind, Severity
-
-DAY = 86_400.0
 
 
 class DailyDrift(Detector):

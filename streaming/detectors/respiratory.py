@@ -48,12 +48,11 @@ from __future__ import annotations
 import math
 
 from hub.domain import Measure
-from streaming.detectors.base import EXERTION, Detector, Finding, Observation
+from streaming.detectors.base import DAY, EXERTION, Detector, Finding, Observation
 from streaming.detectors.baseline import Baseline
 from streaming.exceptions import ReadingError
 from streaming.models import AlertKind, Severity
 
-DAY = 86_400.0
 _ROOT2 = math.sqrt(2.0)
 
 

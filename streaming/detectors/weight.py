@@ -7,11 +7,9 @@ clothes and meals.
 
 from __future__ import annotations
 
-from streaming.detectors.base import EPS, Detector, Finding, Observation, utc
+from streaming.detectors.base import DAY, EPS, Detector, Finding, Observation, utc
 from streaming.detectors.drift import DailyDrift
 from streaming.models import AlertKind, Severity
-
-DAY = 86_400.0
 
 #: A day's lowest weight: (timestamp, kg).
 _Minimum = tuple[float, float]
