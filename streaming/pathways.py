@@ -119,8 +119,8 @@ class DriftParams:
 
 
 @dataclass(frozen=True, slots=True)
-class BpDriftParams(DriftParams):
-    """The drift model's parameters, with its baseline's (weight's are in ``baseline``)."""
+class LevelDriftParams(DriftParams):
+    """A daily-drift model's parameters with its baseline's (weight's are in ``baseline``)."""
 
     fading: float
     warmup: int
@@ -157,8 +157,8 @@ _SECTIONS: dict[str, type[Any]] = {
     "baseline": BaselineParams,
     "weight_drift": DriftParams,
     "respiratory": RespiratoryParams,
-    "bp_drift": BpDriftParams,
-    "hr_drift": BpDriftParams,
+    "bp_drift": LevelDriftParams,
+    "hr_drift": LevelDriftParams,
     "adherence": AdherenceParams,
 }
 
@@ -180,8 +180,8 @@ class Pathway:
     baseline: BaselineParams
     weight_drift: DriftParams
     respiratory: RespiratoryParams
-    bp_drift: BpDriftParams
-    hr_drift: BpDriftParams
+    bp_drift: LevelDriftParams
+    hr_drift: LevelDriftParams
     adherence: AdherenceParams
 
     def __reduce__(self) -> tuple[Any, ...]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from hub.domain import Measure
 from streaming.detectors.base import Detector
-from streaming.detectors.drift import HeartRateDrift, SystolicDrift
+from streaming.detectors.drift import DailyDrift, HeartRateDrift, SystolicDrift
 from streaming.detectors.respiratory import RespiratoryDecline
 from streaming.detectors.safety import (
     BloodPressureHigh,
@@ -15,7 +15,8 @@ from streaming.detectors.safety import (
 )
 from streaming.detectors.spo2 import SpO2Drop
 from streaming.detectors.weight import WeightDrift, WeightGainRule
-from streaming.pathways import Pathway
+from streaming.models import Severity
+from streaming.pathways import LevelDriftParams, Pathway
 
 #: Every detector class; the contract test suite runs over each of them.
 DETECTOR_CLASSES: tuple[type[Detector], ...] = (
@@ -50,7 +51,6 @@ def build_detectors(measure: Measure, pathway: Pathway) -> tuple[Detector, ...]:
     rec = pathway.episodes.recovery_readings
     n, hours = pathway.confirm.readings, pathway.confirm.within_hours
     unconfirmed = pathway.confirm.unconfirmed_severity
-    bp, hr = pathway.bp_drift, pathway.hr_drift
     match measure:
         case Measure.BLOOD_PRESSURE:
             return (
@@ -74,20 +74,7 @@ def build_detectors(measure: Measure, pathway: Pathway) -> tuple[Detector, ...]:
                     confirm_hours=hours,
                     recovery_readings=rec,
                 ),
-                SystolicDrift(
-                    allowance=bp.allowance,
-                    limit=bp.limit,
-                    clip=bp.clip,
-                    persist_days=bp.persist_days,
-                    persist_spreads=bp.persist_spreads,
-                    freeze_above=bp.freeze_above,
-                    severity=sev.bp_drift,
-                    fading=bp.fading,
-                    warmup=bp.warmup,
-                    spread_floor=bp.spread_floor,
-                    band_spreads=base.band_spreads,
-                    recovery_readings=rec,
-                ),
+                _drift(SystolicDrift, pathway.bp_drift, sev.bp_drift, pathway),
             )
         case Measure.HEART_RATE:
             return (
@@ -109,20 +96,7 @@ def build_detectors(measure: Measure, pathway: Pathway) -> tuple[Detector, ...]:
                     confirm_hours=hours,
                     recovery_readings=rec,
                 ),
-                HeartRateDrift(
-                    allowance=hr.allowance,
-                    limit=hr.limit,
-                    clip=hr.clip,
-                    persist_days=hr.persist_days,
-                    persist_spreads=hr.persist_spreads,
-                    freeze_above=hr.freeze_above,
-                    severity=sev.hr_drift,
-                    fading=hr.fading,
-                    warmup=hr.warmup,
-                    spread_floor=hr.spread_floor,
-                    band_spreads=base.band_spreads,
-                    recovery_readings=rec,
-                ),
+                _drift(HeartRateDrift, pathway.hr_drift, sev.hr_drift, pathway),
             )
         case Measure.OXYGEN_SATURATION:
             return (
@@ -176,6 +150,26 @@ def build_detectors(measure: Measure, pathway: Pathway) -> tuple[Detector, ...]:
                     recovery_readings=rec,
                 ),
             )
+
+
+def _drift(
+    cls: type[DailyDrift], params: LevelDriftParams, severity: Severity, pathway: Pathway
+) -> DailyDrift:
+    """A daily-drift model of a measure whose baseline parameters sit with its own."""
+    return cls(
+        allowance=params.allowance,
+        limit=params.limit,
+        clip=params.clip,
+        persist_days=params.persist_days,
+        persist_spreads=params.persist_spreads,
+        freeze_above=params.freeze_above,
+        severity=severity,
+        fading=params.fading,
+        warmup=params.warmup,
+        spread_floor=params.spread_floor,
+        band_spreads=pathway.baseline.band_spreads,
+        recovery_readings=pathway.episodes.recovery_readings,
+    )
 
 
 def _respiratory(pathway: Pathway) -> tuple[Detector, ...]:
