@@ -122,8 +122,10 @@ def store_batch(
                 for row in rows:
                     copy.write_row(row)
             cur.execute(queries["insert_readings_from_staging"])
-            added = [stream_reading(r) for r in cur.fetchall()]
-        result.stored = len(added)
+            returned = cur.fetchall()
+        result.stored = len(returned)
+        # Readings for the detectors only when there are detectors.
+        added = [stream_reading(r) for r in returned] if monitors is not None else []
         latest = max(msg.received_at for msg in batch)
         touch_gateways(conn, gateway_ids=seen_gateways, seen_at=latest)
         activate_devices(conn, device_ids=newly_active, at=latest)
