@@ -71,6 +71,8 @@ class Settings(BaseSettings):
     ingest_retry_max_s: float = Field(default=5.0, gt=0)
     future_tolerance_s: int = Field(default=300, ge=0)
     detection_enabled: bool = True
+    #: Score in a child process of the ingest worker (off: in the worker itself).
+    detection_process: bool = True
     adherence_interval_s: float = Field(default=300.0, gt=0)
     max_points_per_message: int = 500
     max_message_bytes: int = 1_048_576

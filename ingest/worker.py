@@ -41,8 +41,10 @@ from ingest.models import Received
 from ingest.topics import SUBSCRIPTIONS, errors_topic
 from ingest.validation import Validator
 from ingest.writer import BatchResult, prepare_connection, store_batch
+from streaming.exceptions import ScorerFailedError, ScorerUnavailableError
 from streaming.schedule import AdherenceScheduler
-from streaming.service import MonitorCache, default_monitor_cache
+from streaming.scorer import LocalScorer, ProcessScorer, Scorer
+from streaming.service import default_monitor_cache
 
 log = logging.getLogger(__name__)
 
@@ -75,7 +77,7 @@ class IngestWorker:
         *,
         validator: Validator | None = None,
         client_id: str | None = None,
-        monitors: MonitorCache | None = None,
+        scorer: Scorer | None = None,
     ) -> None:
         self._settings = settings
         self._validator = validator or Validator(
@@ -88,9 +90,13 @@ class IngestWorker:
         self._generation = 0
         self._connected = threading.Event()
         self._directory = DeviceDirectory()
-        if monitors is None and settings.detection_enabled:
-            monitors = default_monitor_cache()
-        self._monitors = monitors
+        if scorer is None and settings.detection_enabled:
+            scorer = (
+                ProcessScorer(settings)
+                if settings.detection_process
+                else LocalScorer(default_monitor_cache())
+            )
+        self._scorer = scorer
         self._conn: Conn | None = None
         self._unconfirmed: list[tuple[mqtt.MQTTMessageInfo, int]] = []
         # Rejections to send exist after a batch that made some, and possibly
@@ -176,7 +182,7 @@ class IngestWorker:
         s = self._settings
         self._client.connect_async(s.mqtt_host, s.mqtt_port, keepalive=s.mqtt_keepalive_s)
         self._client.loop_start()
-        if self._monitors is not None:
+        if self._scorer is not None:
             scheduler = AdherenceScheduler(s, interval_s=s.adherence_interval_s)
             threading.Thread(target=scheduler.run, args=(stop,), daemon=True).start()
         last_report = time.monotonic()
@@ -203,6 +209,8 @@ class IngestWorker:
             self._client.loop_stop()
             if self._conn is not None:
                 self._conn.close()
+            if self._scorer is not None:
+                self._scorer.close()
 
     def _collect(self, stop: threading.Event) -> list[Received]:
         try:
@@ -247,12 +255,12 @@ class IngestWorker:
                 conn = self._connection()
                 try:
                     return self._store(conn, batch)
-                except psycopg.OperationalError:
+                except (psycopg.OperationalError, ScorerUnavailableError):
                     raise
-                except psycopg.Error as exc:
+                except (psycopg.Error, ScorerFailedError) as exc:
                     log.exception("batch failed; storing its messages one by one")
                     return self._store_one_by_one(conn, batch, exc)
-            except psycopg.OperationalError as exc:
+            except (psycopg.OperationalError, ScorerUnavailableError) as exc:
                 self.stats.db_retries += 1
                 log.warning(
                     "database unavailable; holding batch unacked",
@@ -264,7 +272,7 @@ class IngestWorker:
                 delay = min(delay * 2, self._settings.ingest_retry_max_s)
 
     def _store(self, conn: Conn, batch: list[Received]) -> BatchResult:
-        """One transaction; the monitors' in-memory state follows its outcome."""
+        """One transaction; the scorer's in-memory state follows its outcome."""
         try:
             with conn.transaction():
                 result = store_batch(
@@ -272,14 +280,14 @@ class IngestWorker:
                     batch=batch,
                     validator=self._validator,
                     directory=self._directory,
-                    monitors=self._monitors,
+                    scorer=self._scorer,
                 )
         except BaseException:
-            if self._monitors is not None:
-                self._monitors.rolled_back()
+            if self._scorer is not None:
+                self._scorer.rolled_back()
             raise
-        if self._monitors is not None:
-            self._monitors.committed()
+        if self._scorer is not None:
+            self._scorer.committed()
         return result
 
     def _store_one_by_one(self, conn: Conn, batch: list[Received], cause: Exception) -> BatchResult:
@@ -287,9 +295,9 @@ class IngestWorker:
         for message in batch:
             try:
                 part = self._store(conn, [message])
-            except psycopg.OperationalError:
+            except (psycopg.OperationalError, ScorerUnavailableError):
                 raise
-            except psycopg.Error as exc:
+            except (psycopg.Error, ScorerFailedError) as exc:
                 with conn.transaction():
                     quarantine(
                         conn, message=message, detail=f"hub failed to process: {type(exc).__name__}"

@@ -30,7 +30,8 @@ from ingest.directory import DeviceDirectory
 from ingest.models import DeadLetter, Received
 from ingest.topics import parse_readings_topic, parse_status_topic
 from ingest.validation import Validator
-from streaming.service import MonitorCache, stream_reading
+from streaming.scorer import Scorer
+from streaming.service import write_checkpoints
 
 log = logging.getLogger(__name__)
 
@@ -58,12 +59,13 @@ def store_batch(
     batch: Sequence[Received],
     validator: Validator,
     directory: DeviceDirectory,
-    monitors: MonitorCache | None = None,
+    scorer: Scorer | None = None,
 ) -> BatchResult:
     """Validate, route and store ``batch`` inside the caller's transaction.
 
-    With ``monitors``, the readings the insert added are scored and their
-    alerts and the detector checkpoints are written in the same transaction.
+    With ``scorer``, the readings the insert added are scored and their
+    alerts and the detector checkpoints are written in the same transaction;
+    the caller tells the scorer whether it committed.
     """
     result = BatchResult(messages=len(batch))
     dead: list[DeadLetter] = []
@@ -113,9 +115,8 @@ def store_batch(
             dead.append(DeadLetter(msg, gateway_id, serial, rejection))
 
     if rows:
-        if monitors is not None:
-            # Before the insert, so a cold start replays only older history.
-            monitors.load(conn, patient_ids={route.patient_id for route in routes.values()})
+        if scorer is not None:
+            scorer.prepare(conn, patient_ids={route.patient_id for route in routes.values()})
         with conn.cursor() as cur:
             with cur.copy(queries["copy_readings_staging"]) as copy:
                 copy.set_types(list(COPY_TYPES))
@@ -124,17 +125,18 @@ def store_batch(
             cur.execute(queries["insert_readings_from_staging"])
             returned = cur.fetchall()
         result.stored = len(returned)
-        # Readings for the detectors only when there are detectors.
-        added = [stream_reading(r) for r in returned] if monitors is not None else []
         latest = max(msg.received_at for msg in batch)
         touch_gateways(conn, gateway_ids=seen_gateways, seen_at=latest)
         activate_devices(conn, device_ids=newly_active, at=latest)
-        if monitors is not None and added:
-            for detection in monitors.process(added):
+        if scorer is not None and returned:
+            scored = scorer.score(returned)
+            for detection in scored.detections:
                 recorded = record_detection(conn, detection=detection, now=latest)
                 result.evidence += 1
                 result.alerts_opened += int(recorded.opened)
-            monitors.save(conn, now=latest)
+            write_checkpoints(
+                conn, checkpoints=scored.checkpoints, code_version=scored.code_version, now=latest
+            )
     for letter in record_dead_letters(conn, dead):
         result.rejected += 1
         name = letter.rejection.code.value

@@ -7,7 +7,11 @@ The tree::
     │   └── UnknownPathwayError     no pathway of that name
     ├── ReadingError                a reading the engine cannot process
     │                               (another patient's, a naive timestamp)
-    └── NaiveDatetimeError          a timezone-naive datetime was passed in
+    ├── NaiveDatetimeError          a timezone-naive datetime was passed in
+    └── ScorerError                 scoring a batch failed
+        ├── ScorerUnavailableError  the scoring process or its database went
+        │                           away (transient: retry the batch)
+        └── ScorerFailedError       a detector raised on the batch's readings
 """
 
 from __future__ import annotations
@@ -31,3 +35,15 @@ class ReadingError(StreamingError):
 
 class NaiveDatetimeError(StreamingError):
     """A datetime without a timezone was passed in; every time here is tz-aware."""
+
+
+class ScorerError(StreamingError):
+    """Scoring a batch failed; the batch's transaction must not commit."""
+
+
+class ScorerUnavailableError(ScorerError):
+    """The scoring process or its database connection went away; retry the batch."""
+
+
+class ScorerFailedError(ScorerError):
+    """A detector raised on one of the batch's readings (a bug, not bad input)."""

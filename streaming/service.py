@@ -78,6 +78,38 @@ def stream_reading(row: Sequence[Any]) -> StreamReading:
     )
 
 
+@dataclass(frozen=True, slots=True)
+class Checkpoint:
+    """A monitor's pickled state and the last reading it covers."""
+
+    patient_id: UUID
+    state: bytes
+    covered: int
+    position: Position
+
+
+def write_checkpoints(
+    conn: Conn, *, checkpoints: Sequence[Checkpoint], code_version: int, now: datetime
+) -> None:
+    """Upsert ``checkpoints`` in the caller's transaction."""
+    if not checkpoints:
+        return
+    conn.execute(
+        queries["save_checkpoints"],
+        {
+            "code_version": code_version,
+            "now": now,
+            "patient_ids": [c.patient_id for c in checkpoints],
+            "states": [c.state for c in checkpoints],
+            "covered": [c.covered for c in checkpoints],
+            "received": [c.position[0] for c in checkpoints],
+            "measured": [c.position[1] for c in checkpoints],
+            "devices": [c.position[2] for c in checkpoints],
+            "measures": [c.position[3] for c in checkpoints],
+        },
+    )
+
+
 def _first(pair: tuple[Position, StreamReading]) -> Position:
     return pair[0]
 
@@ -163,46 +195,32 @@ class MonitorCache:
             touched.add(reading.patient_id)
         return detections
 
-    def save(self, conn: Conn, *, now: datetime, force: bool = False) -> int:
-        """Write the checkpoints that are due (all touched ones with ``force``)."""
+    def due_checkpoints(self, *, force: bool = False) -> list[Checkpoint]:
+        """The checkpoints that are due (all touched ones with ``force``), pickled.
+
+        They count as written from here on: the caller writes them in the
+        batch's transaction, and if that fails :meth:`rolled_back` forgets
+        the monitors anyway.
+        """
         clock = time.monotonic()
-        due = sorted(  # in key order, so concurrent writers lock rows in one order
-            [
-                (patient_id, entry)
-                for patient_id in self._touched
-                if (entry := self._entries[patient_id]).position is not None
-                and (
-                    force
-                    or entry.covered - entry.checkpointed_covered >= self._every
-                    or clock - entry.checkpointed_at >= self._interval_s
-                )
-            ],
-            key=lambda due: due[0],
-        )
-        if not due:
-            return 0
-        positions = [entry.position for _, entry in due if entry.position is not None]
-        conn.execute(
-            queries["save_checkpoints"],
-            {
-                "code_version": self._code_version,
-                "now": now,
-                "patient_ids": [patient_id for patient_id, _ in due],
-                "states": [
-                    pickle.dumps(entry.monitor, protocol=pickle.HIGHEST_PROTOCOL)
-                    for _, entry in due
-                ],
-                "covered": [entry.covered for _, entry in due],
-                "received": [p[0] for p in positions],
-                "measured": [p[1] for p in positions],
-                "devices": [p[2] for p in positions],
-                "measures": [p[3] for p in positions],
-            },
-        )
-        for _, entry in due:
+        due: list[Checkpoint] = []
+        for patient_id in sorted(self._touched):  # key order: writers lock rows in one order
+            entry = self._entries[patient_id]
+            if entry.position is None or not (
+                force
+                or entry.covered - entry.checkpointed_covered >= self._every
+                or clock - entry.checkpointed_at >= self._interval_s
+            ):
+                continue
+            state = pickle.dumps(entry.monitor, protocol=pickle.HIGHEST_PROTOCOL)
+            due.append(Checkpoint(patient_id, state, entry.covered, entry.position))
             entry.checkpointed_covered = entry.covered
             entry.checkpointed_at = clock
-        return len(due)
+        return due
+
+    @property
+    def code_version(self) -> int:
+        return self._code_version
 
     def committed(self) -> None:
         self._touched.clear()

@@ -1,0 +1,196 @@
+"""Scoring for the ingest writer: in this process, or in a process of its own.
+
+The writer stores a batch and asks a :class:`Scorer` what the readings the
+insert added show; it writes the detections and the due checkpoints in the
+same transaction, then tells the scorer whether that transaction committed.
+
+:class:`LocalScorer` runs the :class:`~streaming.service.MonitorCache` in the
+caller's process. :class:`ProcessScorer` runs it in a child process, so that
+detection does not compete for the ingest worker's interpreter lock with
+paho's network thread. The child has its own database connection, in
+autocommit, and loads a monitor (checkpoint plus the stored readings after
+it) when a batch first names its patient: it sees only committed rows, so
+never the readings of the batch being scored, which come over the pipe.
+One round trip per batch; ``committed`` and ``rolled_back`` are one-way.
+
+If the child dies, the batch fails with :class:`ScorerUnavailableError` and the
+next call starts a new child, whose monitors come from the database; an error
+inside the child (a detector that raised) comes back as :class:`ScorerFailedError`
+and the child forgets the monitors the batch touched.
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from multiprocessing.connection import Connection
+from typing import Any, Protocol
+from uuid import UUID
+
+import psycopg
+
+from hub.db import Conn, connect
+from hub.settings import Settings
+from streaming.exceptions import ScorerFailedError, ScorerUnavailableError
+from streaming.models import Detection
+from streaming.service import Checkpoint, MonitorCache, default_monitor_cache, stream_reading
+
+log = logging.getLogger(__name__)
+
+#: A row as ``insert_readings_from_staging`` returns it (see ``stream_reading``).
+Row = Sequence[Any]
+
+
+@dataclass(frozen=True, slots=True)
+class Scored:
+    """What one batch's readings show, and the checkpoints due with it."""
+
+    detections: list[Detection]
+    checkpoints: list[Checkpoint]
+    code_version: int
+
+
+class Scorer(Protocol):
+    """What the writer needs from detection; see the module docstring."""
+
+    def prepare(self, conn: Conn, *, patient_ids: Iterable[UUID]) -> None:
+        """Called before the insert, in the batch's transaction."""
+
+    def score(self, rows: Sequence[Row]) -> Scored:
+        """Score the rows the insert added (in any order)."""
+
+    def committed(self) -> None: ...
+
+    def rolled_back(self) -> None: ...
+
+    def close(self) -> None: ...
+
+
+def _score(cache: MonitorCache, rows: Sequence[Row]) -> Scored:
+    detections = cache.process([stream_reading(row) for row in rows])
+    return Scored(detections, cache.due_checkpoints(), cache.code_version)
+
+
+class LocalScorer:
+    """The monitors in this process; loads them on the batch's own connection."""
+
+    def __init__(self, cache: MonitorCache) -> None:
+        self._cache = cache
+
+    def prepare(self, conn: Conn, *, patient_ids: Iterable[UUID]) -> None:
+        # Before the insert, so a cold start replays only older history.
+        self._cache.load(conn, patient_ids=patient_ids)
+
+    def score(self, rows: Sequence[Row]) -> Scored:
+        return _score(self._cache, rows)
+
+    def committed(self) -> None:
+        self._cache.committed()
+
+    def rolled_back(self) -> None:
+        self._cache.rolled_back()
+
+    def close(self) -> None:
+        pass
+
+
+def _serve(pipe: Connection, settings: Settings) -> None:
+    """The child's loop: score batches until the parent goes away."""
+    cache = default_monitor_cache()
+    conn: psycopg.Connection[Any] | None = None
+    while True:
+        try:
+            op, rows = pipe.recv()
+        except (EOFError, OSError):
+            break
+        if op == "commit":
+            cache.committed()
+            continue
+        if op == "rollback":
+            cache.rolled_back()
+            continue
+        try:
+            if conn is None or conn.closed:
+                conn = connect(settings)
+                conn.autocommit = True
+            cache.load(conn, patient_ids={row[0] for row in rows})
+            reply: object = _score(cache, rows)
+        except psycopg.OperationalError as exc:
+            cache.rolled_back()
+            conn = None
+            reply = ScorerUnavailableError(f"scorer lost its database connection: {exc}")
+        except Exception as exc:  # reported to the parent, which quarantines the batch
+            log.exception("scoring failed")
+            cache.rolled_back()
+            reply = ScorerFailedError(f"{type(exc).__name__}: {exc}")
+        try:
+            pipe.send(reply)
+        except OSError:
+            break
+    if conn is not None:
+        conn.close()
+
+
+class ProcessScorer:
+    """A :class:`Scorer` whose monitors live in a child process."""
+
+    def __init__(self, settings: Settings) -> None:
+        self._settings = settings
+        self._pipe: Connection | None = None
+        self._process: multiprocessing.process.BaseProcess | None = None
+
+    def _start(self) -> Connection:
+        ctx = multiprocessing.get_context("forkserver")
+        ctx.set_forkserver_preload(["streaming.scorer"])
+        parent, child = ctx.Pipe()
+        process = ctx.Process(
+            target=_serve, args=(child, self._settings), name="lastmile-scorer", daemon=True
+        )
+        process.start()
+        child.close()
+        self._pipe, self._process = parent, process
+        log.info("scorer process started", extra={"pid": process.pid})
+        return parent
+
+    def prepare(self, conn: Conn, *, patient_ids: Iterable[UUID]) -> None:
+        pass  # the child loads on its own connection, which cannot see this batch
+
+    def score(self, rows: Sequence[Row]) -> Scored:
+        pipe = self._pipe or self._start()
+        try:
+            pipe.send(("score", rows))
+            reply = pipe.recv()
+        except (EOFError, OSError) as exc:
+            self.close()
+            raise ScorerUnavailableError("the scorer process went away") from exc
+        if isinstance(reply, Exception):
+            raise reply
+        assert isinstance(reply, Scored)
+        return reply
+
+    def _tell(self, op: str) -> None:
+        if self._pipe is None:
+            return
+        try:
+            self._pipe.send((op, ()))
+        except OSError:
+            self.close()  # the next batch starts a new child, from the database
+
+    def committed(self) -> None:
+        self._tell("commit")
+
+    def rolled_back(self) -> None:
+        self._tell("rollback")
+
+    def close(self) -> None:
+        pipe, process = self._pipe, self._process
+        self._pipe = self._process = None
+        if pipe is not None:
+            pipe.close()  # the child sees EOF and exits
+        if process is not None:
+            process.join(timeout=10)
+            if process.is_alive():
+                process.kill()
+                process.join()
