@@ -22,7 +22,7 @@ import logging
 import queue
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -32,16 +32,13 @@ import paho.mqtt.client as mqtt
 import psycopg
 from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
 
-from hub.db import Conn, connect
 from hub.settings import Settings
 from hub.sql import queries
-from ingest.dead_letters import quarantine
-from ingest.directory import DeviceDirectory
+from ingest.batches import BatchStore, InFlight
 from ingest.models import Received
 from ingest.topics import SUBSCRIPTIONS, errors_topic
 from ingest.validation import Validator
-from ingest.writer import BatchResult, prepare_connection, store_batch
-from streaming.exceptions import ScorerFailedError, ScorerUnavailableError
+from ingest.writer import BatchResult
 from streaming.schedule import AdherenceScheduler
 from streaming.scorer import LocalScorer, ProcessScorer, Scorer
 from streaming.service import default_monitor_cache
@@ -89,7 +86,6 @@ class IngestWorker:
         self._inbox: queue.SimpleQueue[Received] = queue.SimpleQueue()
         self._generation = 0
         self._connected = threading.Event()
-        self._directory = DeviceDirectory()
         if scorer is None and settings.detection_enabled:
             scorer = (
                 ProcessScorer(settings)
@@ -97,19 +93,29 @@ class IngestWorker:
                 else LocalScorer(default_monitor_cache())
             )
         self._scorer = scorer
-        self._conn: Conn | None = None
+        self._store = BatchStore(settings, validator=self._validator, scorer=scorer)
         self._unconfirmed: list[tuple[mqtt.MQTTMessageInfo, int]] = []
         # Rejections to send exist after a batch that made some, and possibly
         # from before a restart: look once at start-up, then only when due.
         self._rejections_due = True
         self._in_hand = 0
-        self.stats = WorkerStats()
+        self._stats = WorkerStats()
         self._client = self._make_client()
+
+    @property
+    def stats(self) -> WorkerStats:
+        """Counts so far (a live view)."""
+        self._stats.db_retries = self._store.db_retries
+        return self._stats
 
     @property
     def pending(self) -> int:
         """Messages received and not yet acknowledged (queued plus in hand)."""
         return self._inbox.qsize() + self._in_hand
+
+    def wait_connected(self, timeout: float) -> bool:
+        """Wait until the broker accepted the session and the subscriptions were sent."""
+        return self._connected.wait(timeout)
 
     # -- paho side: nothing but hand-off -------------------------------------
 
@@ -178,48 +184,82 @@ class IngestWorker:
     def run(
         self, stop: threading.Event, *, on_batch: Callable[[BatchResult], None] | None = None
     ) -> None:
-        """Run until ``stop`` is set; the batch in hand is finished first."""
+        """Run until ``stop`` is set; the batch in hand is finished first.
+
+        Each pass collects and parses the next batch while the previous one
+        is being scored, then lands (commits and acks) the previous one and
+        launches the next (see :mod:`ingest.batches`).
+        """
         s = self._settings
         self._client.connect_async(s.mqtt_host, s.mqtt_port, keepalive=s.mqtt_keepalive_s)
         self._client.loop_start()
+        if isinstance(self._scorer, ProcessScorer):
+            self._scorer.start()  # while the first messages arrive
         if self._scorer is not None:
             scheduler = AdherenceScheduler(s, interval_s=s.adherence_interval_s)
             threading.Thread(target=scheduler.run, args=(stop,), daemon=True).start()
         last_report = time.monotonic()
+        flight: InFlight | None = None
         try:
             while not stop.is_set():
-                batch = self._collect(stop)
-                if batch:
-                    self._in_hand = len(batch)
-                    result = self._store_with_retry(batch, stop)
-                    if result is None:
+                batch = self._collect(stop, wait=flight is None)
+                parsed = self._store.parse(batch) if batch else None
+                self._in_hand = len(batch) + (len(flight.batch) if flight else 0)
+                if flight is not None:
+                    if not self._settle(flight.batch, self._store.land(flight, stop), on_batch):
                         break  # stopping while the database was away: nothing acked
-                    self._ack(batch)
-                    self._in_hand = 0
-                    self.stats.add(result)
-                    self._rejections_due = self._rejections_due or result.rejected > 0
-                    if on_batch is not None:
-                        on_batch(result)
-                self._publish_rejections(stop)
+                    flight = None
+                self._publish_rejections(stop)  # between transactions
+                if parsed is not None:
+                    launched = self._store.launch(batch, parsed, stop)
+                    if isinstance(launched, InFlight):
+                        flight = launched
+                    elif not self._settle(batch, launched, on_batch):
+                        break
+                self._in_hand = len(flight.batch) if flight else 0
                 if time.monotonic() - last_report > 10:
                     last_report = time.monotonic()
                     log.info("ingest progress", extra=asdict(self.stats))
+            if flight is not None:
+                self._settle(flight.batch, self._store.land(flight, stop), on_batch)
         finally:
             self._client.disconnect()
             self._client.loop_stop()
-            if self._conn is not None:
-                self._conn.close()
-            if self._scorer is not None:
-                self._scorer.close()
+            self._store.close()
 
-    def _collect(self, stop: threading.Event) -> list[Received]:
+    def _settle(
+        self,
+        batch: Sequence[Received],
+        result: BatchResult | None,
+        on_batch: Callable[[BatchResult], None] | None,
+    ) -> bool:
+        """Acknowledge a committed batch; ``False`` if it did not commit (stopping)."""
+        if result is None:
+            return False
+        self._ack(batch)
+        self._stats.add(result)
+        self._rejections_due = self._rejections_due or result.rejected > 0
+        if on_batch is not None:
+            on_batch(result)
+        return True
+
+    def _collect(self, stop: threading.Event, *, wait: bool = True) -> list[Received]:
+        """The next batch; without ``wait``, only what is already in the inbox."""
+        limit = self._settings.ingest_batch_size
+        if not wait:
+            batch: list[Received] = []
+            while len(batch) < limit:
+                try:
+                    batch.append(self._inbox.get_nowait())
+                except queue.Empty:
+                    break
+            return batch
         try:
             first = self._inbox.get(timeout=0.2)
         except queue.Empty:
             return []
         batch = [first]
         deadline = time.monotonic() + self._settings.ingest_flush_ms / 1000
-        limit = self._settings.ingest_batch_size
         while len(batch) < limit:
             try:
                 batch.append(self._inbox.get_nowait())
@@ -235,82 +275,7 @@ class IngestWorker:
                 break
         return batch
 
-    def _connection(self) -> Conn:
-        if self._conn is None or self._conn.closed:
-            self._conn = connect(self._settings)
-            prepare_connection(self._conn)
-        return self._conn
-
-    def _drop_connection(self) -> None:
-        if self._conn is not None:
-            try:
-                self._conn.close()
-            finally:
-                self._conn = None
-
-    def _store_with_retry(self, batch: list[Received], stop: threading.Event) -> BatchResult | None:
-        delay = 0.1
-        while True:
-            try:
-                conn = self._connection()
-                try:
-                    return self._store(conn, batch)
-                except (psycopg.OperationalError, ScorerUnavailableError):
-                    raise
-                except (psycopg.Error, ScorerFailedError) as exc:
-                    log.exception("batch failed; storing its messages one by one")
-                    return self._store_one_by_one(conn, batch, exc)
-            except (psycopg.OperationalError, ScorerUnavailableError) as exc:
-                self.stats.db_retries += 1
-                log.warning(
-                    "database unavailable; holding batch unacked",
-                    extra={"messages": len(batch), "retry_in_s": delay, "error": str(exc)},
-                )
-                self._drop_connection()
-                if stop.wait(delay):
-                    return None
-                delay = min(delay * 2, self._settings.ingest_retry_max_s)
-
-    def _store(self, conn: Conn, batch: list[Received]) -> BatchResult:
-        """One transaction; the scorer's in-memory state follows its outcome."""
-        try:
-            with conn.transaction():
-                result = store_batch(
-                    conn,
-                    batch=batch,
-                    validator=self._validator,
-                    directory=self._directory,
-                    scorer=self._scorer,
-                )
-        except BaseException:
-            if self._scorer is not None:
-                self._scorer.rolled_back()
-            raise
-        if self._scorer is not None:
-            self._scorer.committed()
-        return result
-
-    def _store_one_by_one(self, conn: Conn, batch: list[Received], cause: Exception) -> BatchResult:
-        total = BatchResult()
-        for message in batch:
-            try:
-                part = self._store(conn, [message])
-            except (psycopg.OperationalError, ScorerUnavailableError):
-                raise
-            except (psycopg.Error, ScorerFailedError) as exc:
-                with conn.transaction():
-                    quarantine(
-                        conn, message=message, detail=f"hub failed to process: {type(exc).__name__}"
-                    )
-                part = BatchResult(messages=1, rejected=1, codes={"internal_error": 1})
-            total.messages += part.messages
-            total.points += part.points
-            total.stored += part.stored
-            total.rejected += part.rejected
-        log.warning("batch recovered message by message", extra={"cause": type(cause).__name__})
-        return total
-
-    def _ack(self, batch: list[Received]) -> None:
+    def _ack(self, batch: Sequence[Received]) -> None:
         generation = self._generation
         for message in batch:
             # A message received on an earlier connection is redelivered by the
@@ -323,7 +288,7 @@ class IngestWorker:
         if not self._connected.is_set() or not (self._rejections_due or self._unconfirmed):
             return
         try:
-            conn = self._connection()
+            conn = self._store.connection()
             with conn.transaction():
                 confirmed = [dl_id for info, dl_id in self._unconfirmed if info.is_published()]
                 self._unconfirmed = [(i, d) for i, d in self._unconfirmed if not i.is_published()]
@@ -338,7 +303,7 @@ class IngestWorker:
                 ).fetchall()
             self._rejections_due = len(rows) >= _REJECTIONS_PER_PASS
         except psycopg.OperationalError:
-            self._drop_connection()
+            self._store.drop_connection()
             return
         for dl_id, gateway_id, serial, header_id, code, detail in rows:
             if dl_id in waiting:

@@ -1,10 +1,14 @@
 """Turn a batch of received MQTT messages into stored readings and dead letters.
 
-One call, one transaction that the caller owns: valid points go through a
-binary COPY into a staging table and then ``INSERT … ON CONFLICT DO NOTHING``
-into the hypertable (so redelivered and resent readings are stored once);
-every point that is not stored gets exactly one dead-letter row, which the
-worker later publishes on the gateway's errors topic.
+Three steps: :func:`parse_batch` (no database), :func:`store_batch` and
+:func:`finish_batch`, both in one transaction that the caller owns; between
+the last two the scorer works, and the caller may parse the next batch.
+
+Valid points go through a binary COPY into a staging table and then
+``INSERT … ON CONFLICT DO NOTHING`` into the hypertable (so redelivered and
+resent readings are stored once); every point that is not stored gets
+exactly one dead-letter row, which the worker later publishes on the
+gateway's errors topic.
 """
 
 from __future__ import annotations
@@ -53,46 +57,73 @@ def prepare_connection(conn: Conn) -> None:
         conn.execute(queries["create_readings_staging"])
 
 
-def store_batch(
-    conn: Conn,
-    *,
-    batch: Sequence[Received],
-    validator: Validator,
-    directory: DeviceDirectory,
-    scorer: Scorer | None = None,
-) -> BatchResult:
-    """Validate, route and store ``batch`` inside the caller's transaction.
+@dataclass(frozen=True, slots=True)
+class ParsedBatch:
+    """A batch after the checks that need no database: topics and payloads."""
 
-    With ``scorer``, the readings the insert added are scored and their
-    alerts and the detector checkpoints are written in the same transaction;
-    the caller tells the scorer whether it committed.
-    """
-    result = BatchResult(messages=len(batch))
-    dead: list[DeadLetter] = []
-    parsed: list[tuple[Received, str, str, tuple[tuple[int, ParsedPoint], ...]]] = []
+    messages: int
+    statuses: list[tuple[Received, str]]
+    points: list[tuple[Received, str, str, tuple[tuple[int, ParsedPoint], ...]]]
+    dead: list[DeadLetter]
+
+
+def parse_batch(batch: Sequence[Received], *, validator: Validator) -> ParsedBatch:
+    """Parse and validate every message of ``batch`` (no database, no side effects)."""
+    parsed = ParsedBatch(len(batch), [], [], [])
     for msg in batch:
         topic = parse_readings_topic(msg.topic)
         status_of = parse_status_topic(msg.topic) if topic is None else None
         if status_of is not None:
-            bad_status = _record_status(conn, msg, status_of)
-            if bad_status is not None:
-                dead.append(DeadLetter(msg, status_of, None, bad_status))
+            parsed.statuses.append((msg, status_of))
             continue
         if topic is None:
             rejection = Rejection(RejectionCode.TOPIC_INVALID, "not a readings topic")
-            dead.append(DeadLetter(msg, None, None, rejection))
+            parsed.dead.append(DeadLetter(msg, None, None, rejection))
             continue
         message = validator.parse(msg.payload, now=msg.received_at)
         for rejection in message.rejections:
-            dead.append(DeadLetter(msg, topic.gateway_id, topic.device_serial, rejection))
+            parsed.dead.append(DeadLetter(msg, topic.gateway_id, topic.device_serial, rejection))
         if message.points:
-            parsed.append((msg, topic.gateway_id, topic.device_serial, message.points))
+            parsed.points.append((msg, topic.gateway_id, topic.device_serial, message.points))
+    return parsed
 
-    routes = directory.lookup(conn, serials=(serial for _, _, serial, _ in parsed))
+
+@dataclass(slots=True)
+class StoredBatch:
+    """A batch written in an open transaction; its scores may still be coming."""
+
+    result: BatchResult
+    latest: datetime | None = None
+    scoring: bool = False
+
+
+def store_batch(
+    conn: Conn,
+    *,
+    parsed: ParsedBatch,
+    directory: DeviceDirectory,
+    scorer: Scorer | None = None,
+) -> StoredBatch:
+    """Route and store ``parsed`` inside the caller's transaction.
+
+    With ``scorer``, the readings the insert added are handed to it; call
+    :func:`finish_batch` (same transaction) to write their alerts and the
+    detector checkpoints, then tell the scorer whether the transaction
+    committed.
+    """
+    stored = StoredBatch(BatchResult(messages=parsed.messages))
+    result = stored.result
+    dead = list(parsed.dead)
+    for msg, gateway_id in parsed.statuses:
+        bad_status = _record_status(conn, msg, gateway_id)
+        if bad_status is not None:
+            dead.append(DeadLetter(msg, gateway_id, None, bad_status))
+
+    routes = directory.lookup(conn, serials=(serial for _, _, serial, _ in parsed.points))
     rows: list[tuple[object, ...]] = []
     seen_gateways: set[str] = set()
     newly_active: set[int] = set()
-    for msg, gateway_id, serial, points in parsed:
+    for msg, gateway_id, serial, points in parsed.points:
         result.points += len(points)
         route = routes.get(serial)
         problem = _route_problem(route, gateway_id, serial)
@@ -125,22 +156,32 @@ def store_batch(
             cur.execute(queries["insert_readings_from_staging"])
             returned = cur.fetchall()
         result.stored = len(returned)
-        latest = max(msg.received_at for msg in batch)
+        stored.latest = latest = max(msg.received_at for msg, _, _, _ in parsed.points)
         touch_gateways(conn, gateway_ids=seen_gateways, seen_at=latest)
         activate_devices(conn, device_ids=newly_active, at=latest)
         if scorer is not None and returned:
-            scored = scorer.score(returned)
-            for detection in scored.detections:
-                recorded = record_detection(conn, detection=detection, now=latest)
-                result.evidence += 1
-                result.alerts_opened += int(recorded.opened)
-            write_checkpoints(
-                conn, checkpoints=scored.checkpoints, code_version=scored.code_version, now=latest
-            )
+            scorer.submit(returned)
+            stored.scoring = True
     for letter in record_dead_letters(conn, dead):
         result.rejected += 1
         name = letter.rejection.code.value
         result.codes[name] = result.codes.get(name, 0) + 1
+    return stored
+
+
+def finish_batch(conn: Conn, *, stored: StoredBatch, scorer: Scorer | None) -> BatchResult:
+    """Write the alerts and checkpoints of a stored batch (same transaction)."""
+    result = stored.result
+    if scorer is None or not stored.scoring or stored.latest is None:
+        return result
+    scored = scorer.result()
+    for detection in scored.detections:
+        recorded = record_detection(conn, detection=detection, now=stored.latest)
+        result.evidence += 1
+        result.alerts_opened += int(recorded.opened)
+    write_checkpoints(
+        conn, checkpoints=scored.checkpoints, code_version=scored.code_version, now=stored.latest
+    )
     return result
 
 

@@ -11,7 +11,8 @@ paho's network thread. The child has its own database connection, in
 autocommit, and loads a monitor (checkpoint plus the stored readings after
 it) when a batch first names its patient: it sees only committed rows, so
 never the readings of the batch being scored, which come over the pipe.
-One round trip per batch; ``committed`` and ``rolled_back`` are one-way.
+One round trip per batch (``submit``, then ``result``: the caller may do
+other work between the two); ``committed`` and ``rolled_back`` are one-way.
 
 If the child dies, the batch fails with :class:`ScorerUnavailableError` and the
 next call starts a new child, whose monitors come from the database; an error
@@ -21,6 +22,7 @@ and the child forgets the monitors the batch touched.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import multiprocessing
 from collections.abc import Iterable, Sequence
@@ -33,8 +35,8 @@ import psycopg
 
 from hub.db import Conn, connect
 from hub.settings import Settings
-from streaming.exceptions import ScorerFailedError, ScorerUnavailableError
-from streaming.models import Detection
+from streaming.exceptions import ScorerError, ScorerFailedError, ScorerUnavailableError
+from streaming.models import Detection, StreamReading
 from streaming.service import Checkpoint, MonitorCache, default_monitor_cache, stream_reading
 
 log = logging.getLogger(__name__)
@@ -58,8 +60,11 @@ class Scorer(Protocol):
     def prepare(self, conn: Conn, *, patient_ids: Iterable[UUID]) -> None:
         """Called before the insert, in the batch's transaction."""
 
-    def score(self, rows: Sequence[Row]) -> Scored:
-        """Score the rows the insert added (in any order)."""
+    def submit(self, rows: Sequence[Row]) -> None:
+        """Start scoring the rows the insert added (in any order)."""
+
+    def result(self) -> Scored:
+        """What the submitted rows show; waits for it."""
 
     def committed(self) -> None: ...
 
@@ -69,7 +74,11 @@ class Scorer(Protocol):
 
 
 def _score(cache: MonitorCache, rows: Sequence[Row]) -> Scored:
-    detections = cache.process([stream_reading(row) for row in rows])
+    return _score_readings(cache, [stream_reading(row) for row in rows])
+
+
+def _score_readings(cache: MonitorCache, readings: list[StreamReading]) -> Scored:
+    detections = cache.process(readings)
     return Scored(detections, cache.due_checkpoints(), cache.code_version)
 
 
@@ -78,18 +87,25 @@ class LocalScorer:
 
     def __init__(self, cache: MonitorCache) -> None:
         self._cache = cache
+        self._scored: Scored | None = None
 
     def prepare(self, conn: Conn, *, patient_ids: Iterable[UUID]) -> None:
         # Before the insert, so a cold start replays only older history.
         self._cache.load(conn, patient_ids=patient_ids)
 
-    def score(self, rows: Sequence[Row]) -> Scored:
-        return _score(self._cache, rows)
+    def submit(self, rows: Sequence[Row]) -> None:
+        self._scored = _score(self._cache, rows)
+
+    def result(self) -> Scored:
+        scored, self._scored = self._scored, None
+        assert scored is not None, "result() without submit()"
+        return scored
 
     def committed(self) -> None:
         self._cache.committed()
 
     def rolled_back(self) -> None:
+        self._scored = None
         self._cache.rolled_back()
 
     def close(self) -> None:
@@ -115,8 +131,9 @@ def _serve(pipe: Connection, settings: Settings) -> None:
             if conn is None or conn.closed:
                 conn = connect(settings)
                 conn.autocommit = True
-            cache.load(conn, patient_ids={row[0] for row in rows})
-            reply: object = _score(cache, rows)
+            readings = [stream_reading(row) for row in rows]
+            cache.load(conn, patient_ids={r.patient_id for r in readings})
+            reply: object = _score_readings(cache, readings)
         except psycopg.OperationalError as exc:
             cache.rolled_back()
             conn = None
@@ -140,6 +157,7 @@ class ProcessScorer:
         self._settings = settings
         self._pipe: Connection | None = None
         self._process: multiprocessing.process.BaseProcess | None = None
+        self._awaiting = False  # a reply is due
 
     def _start(self) -> Connection:
         ctx = multiprocessing.get_context("forkserver")
@@ -157,11 +175,26 @@ class ProcessScorer:
     def prepare(self, conn: Conn, *, patient_ids: Iterable[UUID]) -> None:
         pass  # the child loads on its own connection, which cannot see this batch
 
-    def score(self, rows: Sequence[Row]) -> Scored:
+    def start(self) -> None:
+        """Start the child now rather than with the first batch."""
+        if self._pipe is None:
+            self._start()
+
+    def submit(self, rows: Sequence[Row]) -> None:
         pipe = self._pipe or self._start()
         try:
             pipe.send(("score", rows))
-            reply = pipe.recv()
+            self._awaiting = True
+        except OSError as exc:
+            self.close()
+            raise ScorerUnavailableError("the scorer process went away") from exc
+
+    def result(self) -> Scored:
+        if self._pipe is None:
+            raise ScorerUnavailableError("the scorer process went away")
+        try:
+            reply = self._pipe.recv()
+            self._awaiting = False
         except (EOFError, OSError) as exc:
             self.close()
             raise ScorerUnavailableError("the scorer process went away") from exc
@@ -182,11 +215,15 @@ class ProcessScorer:
         self._tell("commit")
 
     def rolled_back(self) -> None:
+        if self._awaiting:  # the reply of a batch that failed after submit
+            with contextlib.suppress(ScorerError):
+                self.result()
         self._tell("rollback")
 
     def close(self) -> None:
         pipe, process = self._pipe, self._process
         self._pipe = self._process = None
+        self._awaiting = False
         if pipe is not None:
             pipe.close()  # the child sees EOF and exits
         if process is not None:

@@ -64,10 +64,13 @@ def position_of(reading: StreamReading) -> Position:
 
 
 def stream_reading(row: Sequence[Any]) -> StreamReading:
-    """A reading row (patient, device, measure, time, value, value2, received[, activity])."""
+    """A reading row (patient, device, measure, time, value, value2, received[, activity]).
+
+    The patient is a UUID or its text.
+    """
     patient_id, device_id, measure, measured_at, value, value2, received_at = row[:7]
     return StreamReading(
-        patient_id=patient_id,
+        patient_id=patient_id if isinstance(patient_id, UUID) else UUID(patient_id),
         device_id=int(device_id),
         measure=Measure(measure),
         measured_at=measured_at,

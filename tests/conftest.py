@@ -122,6 +122,7 @@ def start_worker(settings: Settings) -> RunningWorker:
     ingest_worker = IngestWorker(settings)
     thread = threading.Thread(target=ingest_worker.run, args=(stop,), daemon=True)
     thread.start()
+    assert ingest_worker.wait_connected(20), "ingest worker did not connect"
     return RunningWorker(ingest_worker, thread, stop)
 
 
