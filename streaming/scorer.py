@@ -94,7 +94,10 @@ class LocalScorer:
         self._cache.load(conn, patient_ids=patient_ids)
 
     def submit(self, rows: Sequence[Row]) -> None:
-        self._scored = _score(self._cache, rows)
+        try:
+            self._scored = _score(self._cache, rows)
+        except Exception as exc:  # as the child reports it: the batch is quarantined
+            raise ScorerFailedError(f"{type(exc).__name__}: {exc}") from exc
 
     def result(self) -> Scored:
         scored, self._scored = self._scored, None
@@ -174,6 +177,11 @@ class ProcessScorer:
 
     def prepare(self, conn: Conn, *, patient_ids: Iterable[UUID]) -> None:
         pass  # the child loads on its own connection, which cannot see this batch
+
+    @property
+    def pid(self) -> int | None:
+        """The child's process id, if it runs."""
+        return None if self._process is None else self._process.pid
 
     def start(self) -> None:
         """Start the child now rather than with the first batch."""

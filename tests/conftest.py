@@ -25,6 +25,7 @@ from hub.db import connect, migrate
 from hub.settings import PROJECT_ROOT, Settings, load_settings
 from ingest.session import discard_session
 from ingest.worker import IngestWorker
+from streaming.scorer import Scorer
 
 TEST_DATA_DIR = PROJECT_ROOT / ".lastmile-test"
 TEST_OVERRIDES: dict[str, Any] = {
@@ -117,9 +118,9 @@ def worker(settings: Settings) -> Iterator[RunningWorker]:
     assert not running.thread.is_alive(), "ingest worker did not stop"
 
 
-def start_worker(settings: Settings) -> RunningWorker:
+def start_worker(settings: Settings, *, scorer: Scorer | None = None) -> RunningWorker:
     stop = threading.Event()
-    ingest_worker = IngestWorker(settings)
+    ingest_worker = IngestWorker(settings, scorer=scorer)
     thread = threading.Thread(target=ingest_worker.run, args=(stop,), daemon=True)
     thread.start()
     assert ingest_worker.wait_connected(20), "ingest worker did not connect"

@@ -1,0 +1,91 @@
+"""The scoring process: what it finds, and how it fails without losing a batch."""
+
+from __future__ import annotations
+
+import os
+import signal
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from hub.settings import Settings
+from streaming.exceptions import ScorerFailedError, ScorerUnavailableError
+from streaming.models import AlertKind, Severity
+from streaming.scorer import ProcessScorer
+from tests.support import wait_until
+
+pytestmark = pytest.mark.services
+
+PATIENT = "00000000-0000-4000-8000-000000000001"
+AT = datetime(2026, 3, 1, 8, tzinfo=UTC)
+
+
+def bp(systolic: float, diastolic: float, day: int, *, aware: bool = True) -> tuple[Any, ...]:
+    at = AT + timedelta(days=day)
+    measured = at if aware else at.replace(tzinfo=None)
+    return (PATIENT, 7, "blood-pressure", measured, systolic, diastolic, at, None)
+
+
+@pytest.fixture
+def scorer(settings: Settings) -> Iterator[ProcessScorer]:
+    scorer = ProcessScorer(settings)
+    yield scorer
+    scorer.close()
+
+
+def score(scorer: ProcessScorer, rows: list[tuple[Any, ...]]) -> list[tuple[str, str]]:
+    scorer.submit(rows)
+    result = scorer.result()
+    scorer.committed()
+    return [(d.kind.value, d.severity.value) for d in result.detections]
+
+
+def test_the_child_scores_batches_and_keeps_its_monitors(scorer: ProcessScorer) -> None:
+    assert score(scorer, [bp(130, 80, 0), bp(132, 82, 1)]) == []
+    assert score(scorer, [bp(190, 125, 2)]) == [(AlertKind.BP_HIGH, Severity.CRITICAL)]
+    # The same episode: the monitor in the child remembers it was reported.
+    assert score(scorer, [bp(192, 126, 3)]) == []
+
+
+def test_a_detector_that_raises_fails_the_batch_and_the_child_goes_on(
+    scorer: ProcessScorer,
+) -> None:
+    scorer.submit([bp(190, 125, 0, aware=False)])
+    with pytest.raises(ScorerFailedError, match="ReadingError"):
+        scorer.result()
+    scorer.rolled_back()
+    assert score(scorer, [bp(190, 125, 0)]) == [(AlertKind.BP_HIGH, Severity.CRITICAL)]
+
+
+def test_a_killed_child_fails_the_batch_and_the_next_one_starts_afresh(
+    scorer: ProcessScorer,
+) -> None:
+    scorer.start()
+    first = scorer.pid
+    assert first is not None
+    os.kill(first, signal.SIGKILL)
+    assert wait_until(lambda: not _alive(first), timeout=10)
+    with pytest.raises(ScorerUnavailableError):
+        _ = score(scorer, [bp(190, 125, 0)])
+    scorer.rolled_back()
+    assert score(scorer, [bp(190, 125, 0)]) == [(AlertKind.BP_HIGH, Severity.CRITICAL)]
+    assert scorer.pid not in (None, first)
+
+
+def test_a_failed_transaction_makes_the_child_forget_what_the_batch_taught(
+    scorer: ProcessScorer,
+) -> None:
+    scorer.submit([bp(190, 125, 0)])
+    scorer.rolled_back()  # the reply is drained, the monitor reloaded from the database
+    # Nothing was committed: the crisis is news again.
+    assert score(scorer, [bp(191, 125, 0)]) == [(AlertKind.BP_HIGH, Severity.CRITICAL)]
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
