@@ -15,6 +15,9 @@ is stored again from the start on its own:
 * anything else the database refused, or a detector that raised: the batch
   is stored message by message, and a message that still fails is
   quarantined with ``internal_error``.
+
+Before committing, the non-adherence checks run on arrival for the batch's
+patients that are due (:class:`~streaming.schedule.ArrivalChecks`).
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ import logging
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
+from uuid import UUID
 
 import psycopg
 
@@ -42,6 +46,7 @@ from ingest.writer import (
     store_batch,
 )
 from streaming.exceptions import ScorerError, ScorerFailedError, ScorerUnavailableError
+from streaming.schedule import ArrivalChecks, run_adherence_checks
 from streaming.scorer import Scorer
 
 log = logging.getLogger(__name__)
@@ -62,10 +67,18 @@ class InFlight:
 class BatchStore:
     """Stores batches; see the module docstring."""
 
-    def __init__(self, settings: Settings, *, validator: Validator, scorer: Scorer | None) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        validator: Validator,
+        scorer: Scorer | None,
+        arrival: ArrivalChecks | None = None,
+    ) -> None:
         self._settings = settings
         self._validator = validator
         self._scorer = scorer
+        self._arrival = arrival
         self._directory = DeviceDirectory()
         self._conn: Conn | None = None
         self.db_retries = 0
@@ -118,13 +131,28 @@ class BatchStore:
         try:
             conn = self.connection()
             result = finish_batch(conn, stored=flight.stored, scorer=self._scorer)
+            checked = self._check_on_arrival(conn, flight.stored)
             conn.commit()
         except (psycopg.Error, ScorerError) as exc:
             self._abort(exc)
             return self.store_with_retry(flight.batch, stop)
+        self._committed(checked)
+        return result
+
+    def _check_on_arrival(self, conn: Conn, stored: StoredBatch) -> list[UUID]:
+        """Non-adherence of the batch's patients that are due, in its transaction."""
+        if self._arrival is None or stored.latest is None:
+            return []
+        due = self._arrival.due(stored.patient_ids)
+        if due:
+            stored.result.evidence += run_adherence_checks(conn, now=stored.latest, patient_ids=due)
+        return due
+
+    def _committed(self, checked: list[UUID]) -> None:
         if self._scorer is not None:
             self._scorer.committed()
-        return result
+        if self._arrival is not None and checked:
+            self._arrival.checked(checked)
 
     def _abort(self, exc: BaseException) -> None:
         log.warning(
@@ -178,12 +206,12 @@ class BatchStore:
                     conn, parsed=parsed, directory=self._directory, scorer=self._scorer
                 )
                 result = finish_batch(conn, stored=stored, scorer=self._scorer)
+                checked = self._check_on_arrival(conn, stored)
         except BaseException:
             if self._scorer is not None:
                 self._scorer.rolled_back()
             raise
-        if self._scorer is not None:
-            self._scorer.committed()
+        self._committed(checked)
         return result
 
     def _store_one_by_one(

@@ -39,7 +39,7 @@ from ingest.models import Received
 from ingest.topics import SUBSCRIPTIONS, errors_topic
 from ingest.validation import Validator
 from ingest.writer import BatchResult
-from streaming.schedule import AdherenceScheduler
+from streaming.schedule import AdherenceScheduler, ArrivalChecks
 from streaming.scorer import LocalScorer, ProcessScorer, Scorer
 from streaming.service import default_monitor_cache
 
@@ -93,7 +93,14 @@ class IngestWorker:
                 else LocalScorer(default_monitor_cache())
             )
         self._scorer = scorer
-        self._store = BatchStore(settings, validator=self._validator, scorer=scorer)
+        arrival = (
+            ArrivalChecks(interval_s=settings.adherence_interval_s)
+            if scorer is not None and settings.adherence_on_arrival
+            else None
+        )
+        self._store = BatchStore(
+            settings, validator=self._validator, scorer=scorer, arrival=arrival
+        )
         self._unconfirmed: list[tuple[mqtt.MQTTMessageInfo, int]] = []
         # Rejections to send exist after a batch that made some, and possibly
         # from before a restart: look once at start-up, then only when due.

@@ -17,6 +17,7 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from uuid import UUID
 
 from alerts.service import record_detection
 from devices.models import DeviceRoute
@@ -95,6 +96,8 @@ class StoredBatch:
     result: BatchResult
     latest: datetime | None = None
     scoring: bool = False
+    #: Patients with readings in the batch (whose adherence to check on arrival).
+    patient_ids: set[UUID] = field(default_factory=set)
 
 
 def store_batch(
@@ -138,6 +141,7 @@ def store_batch(
             else:
                 assert route is not None
                 rows.append(_row(point, route, msg.received_at))
+                stored.patient_ids.add(route.patient_id)
                 if route.status == "registered":  # its first accepted reading
                     newly_active.add(route.id)
                 seen_gateways.add(gateway_id)

@@ -1,12 +1,14 @@
-"""The hub's scheduled non-adherence checks, replayed in simulated time for the evaluation.
+"""The hub's non-adherence checks, replayed in simulated time for the evaluation.
 
 Simulated data only. In the hub, missed readings, frequency drops and devices
-never activated are not found by the per-reading engine but by a scheduled
-pass (:mod:`streaming.schedule`) that gathers facts from the database and
-calls the pure :func:`streaming.adherence.check_adherence`. Here the same
-function runs at simulated check ticks while the cohort's readings stream by
-in arrival order, with facts kept up to date incrementally from the readings
-*received* up to each tick:
+never activated are not found by the per-reading engine but by a pass
+(:mod:`streaming.schedule`) that gathers facts from the database and calls
+the pure :func:`streaming.adherence.check_adherence`: on a schedule, for
+everyone, and on arrival, for the patients whose readings a batch stored (at
+most every :data:`ARRIVAL_EVERY` per patient). Here the same function runs at
+simulated check ticks and as each reading arrives, while the cohort's
+readings stream by in arrival order, with facts kept up to date
+incrementally from the readings *received* so far:
 
 - last measurement time per measure (the hub's ``measure_latest``);
 - readings per measure in the recent / previous windows of
@@ -65,6 +67,9 @@ from streaming.schedule import raises_evidence
 
 #: Simulated time between two scheduled passes (the hub: every 5 minutes).
 CHECK_EVERY = timedelta(hours=6)
+#: A patient's checks on arrival run at most this often (the hub: the
+#: adherence interval, 5 minutes, of the worker's clock).
+ARRIVAL_EVERY = timedelta(minutes=5)
 #: The kinds the scheduled pass raises (and the evaluation may leave out).
 SCHEDULED_KINDS = frozenset(
     {
@@ -87,6 +92,8 @@ class _Facts:
     #: Measurement times (POSIX seconds), sorted, per measure.
     times: dict[Measure, list[float]] = field(default_factory=dict)
     first_reading: dict[int, datetime] = field(default_factory=dict)
+    #: When its checks last ran on arrival.
+    checked_at: datetime | None = None
 
 
 class AdherenceChecks:
@@ -135,6 +142,13 @@ class AdherenceChecks:
             facts.last[m] = at
         insort(facts.times.setdefault(m, []), at.timestamp())
         facts.first_reading.setdefault(reading.device_id, reading.received_at)
+        # The check on arrival, at most once per ``ARRIVAL_EVERY`` per patient.
+        now = reading.received_at
+        if facts.checked_at is None or now - facts.checked_at >= ARRIVAL_EVERY:
+            facts.checked_at = now
+            t0 = time.perf_counter()
+            self.detections += self._check(reading.patient_id, facts, now)
+            self.seconds += time.perf_counter() - t0
 
     def finish(self) -> list[Detection]:
         """Run the remaining ticks up to the end of the cohort; every detection recorded."""
@@ -151,35 +165,32 @@ class AdherenceChecks:
             self._next += self._every
 
     def _tick(self, now: datetime) -> list[Detection]:
-        windows: dict[str, tuple[float, float]] = {}
-        end_s = now.timestamp()
         recorded: list[Detection] = []
         for pid, f in self._facts.items():
-            if f.patient.start > now:
-                continue
-            w = windows.get(f.pathway.name)
-            if w is None:
-                # recent = [split, now), previous = [previous, split)
-                _, (previous, split) = frequency_windows(f.pathway, now)
-                w = windows[f.pathway.name] = (previous.timestamp(), split.timestamp())
-            previous_s, split_s = w
-            measures = {}
-            for m, ts in f.times.items():
-                lo, mid = bisect_left(ts, previous_s), bisect_left(ts, split_s)
-                hi = bisect_left(ts, end_s)
-                measures[m] = MeasureActivity(f.last.get(m), hi - mid, mid - lo)
-            devices = [DeviceActivity(d, f.first_reading.get(d)) for d in f.device_ids]
-            found = check_adherence(
-                patient_id=pid,
-                pathway=f.pathway,
-                enrolled_at=f.patient.start,
-                now=now,
-                measures=measures,
-                devices=devices,
-                discharged_at=None,
-            )
-            recorded += self._dedup(pid, found)
+            if f.patient.start <= now:
+                recorded += self._check(pid, f, now)
         return recorded
+
+    def _check(self, pid: UUID, f: _Facts, now: datetime) -> list[Detection]:
+        # recent = [split, now), previous = [previous, split)
+        _, (previous, split) = frequency_windows(f.pathway, now)
+        previous_s, split_s, end_s = previous.timestamp(), split.timestamp(), now.timestamp()
+        measures = {}
+        for m, ts in f.times.items():
+            lo, mid = bisect_left(ts, previous_s), bisect_left(ts, split_s)
+            hi = bisect_left(ts, end_s)
+            measures[m] = MeasureActivity(f.last.get(m), hi - mid, mid - lo)
+        devices = [DeviceActivity(d, f.first_reading.get(d)) for d in f.device_ids]
+        found = check_adherence(
+            patient_id=pid,
+            pathway=f.pathway,
+            enrolled_at=f.patient.start,
+            now=now,
+            measures=measures,
+            devices=devices,
+            discharged_at=None,
+        )
+        return self._dedup(pid, found)
 
     def _dedup(self, pid: UUID, found: Sequence[Detection]) -> list[Detection]:
         """The hub's rule: record only what opens a kind or raises its severity."""

@@ -127,6 +127,7 @@ def pipeline_run(
             LASTMILE_DETECTION_ENABLED="true",
             # Wall-clock non-adherence means nothing for months replayed in minutes.
             LASTMILE_ADHERENCE_INTERVAL_S="1000000000",
+            LASTMILE_ADHERENCE_ON_ARRIVAL="false",
         )
         try:
             _wait_for_session(hub, next(iter(gateways.values())), worker)

@@ -1,7 +1,11 @@
-"""Non-adherence on a schedule: gather the facts, run the checks, record alerts.
+"""Non-adherence on a schedule and on arrival: gather the facts, check, record alerts.
 
 :func:`run_adherence_checks` is one pass at ``now`` (an injectable clock);
-:class:`AdherenceScheduler` runs it every ``interval_s`` in the ingest worker.
+:class:`AdherenceScheduler` runs it every ``interval_s`` in the ingest worker,
+over every patient. The ingest worker also runs it on arrival, in the batch's
+transaction, for the patients whose readings the batch stored
+(:class:`ArrivalChecks` says which are due): a patient who sends weights but
+no blood pressure hears about it with the weight, not at the next pass.
 A check that finds what an unresolved alert already says records nothing; new
 evidence is recorded only when it raises the severity.
 """
@@ -9,10 +13,12 @@ evidence is recorded only when it raises the severity.
 from __future__ import annotations
 
 import logging
+import math
 import threading
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Collection, Iterable
 from datetime import UTC, datetime, time, timedelta
+from time import monotonic
 from uuid import UUID
 
 import psycopg
@@ -72,25 +78,46 @@ def refresh_latest(conn: Conn, *, now: datetime) -> None:
     conn.execute(queries["refresh_measure_latest"], {"since": now - LATEST_LOOKBACK})
 
 
+#: The named queries of one pass: over every patient, or over some (on arrival).
+_EVERYONE = ("adherence_patients", "adherence_latest", "adherence_recent_readings",
+             "adherence_devices", "unresolved_alert_kinds")  # fmt: skip
+_SOME = ("arrival_patients", "arrival_latest", "arrival_recent_readings",
+         "arrival_devices", "arrival_unresolved_alert_kinds")  # fmt: skip
+
+
 def adherence_detections(
-    conn: Conn, *, now: datetime, gateway_offline_after: timedelta
+    conn: Conn,
+    *,
+    now: datetime,
+    gateway_offline_after: timedelta,
+    patient_ids: Collection[UUID] | None = None,
 ) -> list[Detection]:
-    """Every non-adherence detection at ``now``, before de-duplication."""
-    refresh_latest(conn, now=now)
-    patients = conn.execute(queries["adherence_patients"]).fetchall()
+    """Every non-adherence detection at ``now``, before de-duplication.
+
+    With ``patient_ids``, only theirs, and no gateway checks (their readings
+    are arriving).
+    """
+    some = patient_ids is not None
+    q_patients, q_latest, q_recent, q_devices, _ = _SOME if some else _EVERYONE
+    only: dict[str, object] = {"patient_ids": list(patient_ids or ())}
+    if not some:
+        refresh_latest(conn, now=now)
+    patients = conn.execute(queries[q_patients], only).fetchall()
     latest: dict[UUID, dict[Measure, datetime]] = defaultdict(dict)
-    for patient_id, measure, at in conn.execute(queries["adherence_latest"]).fetchall():
+    for patient_id, measure, at in conn.execute(
+        queries[q_latest], {**only, "since": now - LATEST_LOOKBACK}
+    ).fetchall():
         latest[patient_id][Measure(measure)] = at
     pathways = {name: get_pathway(name) for name in {str(p[1]) for p in patients}}
     earliest = min((frequency_windows(p, now)[1][0] for p in pathways.values()), default=now)
     times: dict[tuple[UUID, Measure], list[datetime]] = defaultdict(list)
     for patient_id, measure, at in conn.execute(
-        queries["adherence_recent_readings"], {"since": earliest, "until": now}
+        queries[q_recent], {**only, "since": earliest, "until": now}
     ).fetchall():
         times[(patient_id, Measure(measure))].append(at)
     devices: dict[UUID, list[DeviceActivity]] = defaultdict(list)
     for patient_id, device_id, activated_at, registered_at in conn.execute(
-        queries["adherence_devices"]
+        queries[q_devices], only
     ).fetchall():
         devices[patient_id].append(DeviceActivity(int(device_id), activated_at, registered_at))
 
@@ -118,21 +145,31 @@ def adherence_detections(
             devices=devices.get(patient_id, ()),
             discharged_at=discharged_at,
         )
+    if some:
+        return found
     return found + _offline_detections(conn, now=now, after=gateway_offline_after)
 
 
 def run_adherence_checks(
-    conn: Conn, *, now: datetime, gateway_offline_after: timedelta = timedelta(hours=24)
+    conn: Conn,
+    *,
+    now: datetime,
+    gateway_offline_after: timedelta = timedelta(hours=24),
+    patient_ids: Collection[UUID] | None = None,
 ) -> int:
-    """One pass; returns how many detections were recorded (new or escalating)."""
+    """One pass (over ``patient_ids`` only, if given); returns how many detections
+    were recorded (new or escalating)."""
+    query = (_EVERYONE if patient_ids is None else _SOME)[-1]
     unresolved = {
         (patient_id, AlertKind(kind)): Severity(severity)
-        for patient_id, kind, severity in conn.execute(queries["unresolved_alert_kinds"])
+        for patient_id, kind, severity in conn.execute(
+            queries[query], {"patient_ids": list(patient_ids or ())}
+        )
         if kind in AlertKind.__members__.values()
     }
     recorded = 0
     for detection in adherence_detections(
-        conn, now=now, gateway_offline_after=gateway_offline_after
+        conn, now=now, gateway_offline_after=gateway_offline_after, patient_ids=patient_ids
     ):
         current = unresolved.get((detection.patient_id, detection.kind))
         if not raises_evidence(current, detection.severity):
@@ -141,6 +178,31 @@ def run_adherence_checks(
         unresolved[(detection.patient_id, detection.kind)] = detection.severity
         recorded += 1
     return recorded
+
+
+class ArrivalChecks:
+    """Which patients whose readings arrive are due for the checks on arrival.
+
+    Each patient at most once every ``interval_s`` (monotonic clock,
+    injectable): a morning's three readings make one check, not three.
+    """
+
+    def __init__(self, *, interval_s: float, clock: Callable[[], float] = monotonic) -> None:
+        self._interval_s = interval_s
+        self._clock = clock
+        self._checked: dict[UUID, float] = {}
+
+    def due(self, patient_ids: Iterable[UUID]) -> list[UUID]:
+        now = self._clock()
+        return sorted(
+            p for p in set(patient_ids) if now - self._checked.get(p, -math.inf) >= self._interval_s
+        )
+
+    def checked(self, patient_ids: Iterable[UUID]) -> None:
+        """Mark them checked (after the transaction that checked them committed)."""
+        now = self._clock()
+        for p in patient_ids:
+            self._checked[p] = now
 
 
 class AdherenceScheduler:

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
+from uuid import UUID
 
 import psycopg
 import pytest
 from fastapi.testclient import TestClient
 
-from streaming.schedule import run_adherence_checks
+from streaming.schedule import ArrivalChecks, run_adherence_checks
 from tests.support import provision
 
 pytestmark = pytest.mark.services
@@ -59,3 +60,38 @@ def test_a_gateway_offline_for_a_day_raises_an_alert_for_its_patient(
         " JOIN alert_evidence e ON e.alert_id = a.id WHERE a.kind = 'gateway_offline'"
     ).fetchone()
     assert row == (gw.patient_id, "25.0")
+
+
+def test_the_check_for_some_patients_leaves_the_others_and_the_gateways_alone(
+    api: TestClient, conn: psycopg.Connection[Any]
+) -> None:
+    checked, other = provision(api, kinds=["scale"]), provision(api, kinds=["scale"])
+    conn.execute(
+        "UPDATE gateways SET presence = 'offline', presence_at = now() - interval '3 days'"
+    )
+    later = datetime.now(UTC) + timedelta(days=4)
+    assert run_adherence_checks(conn, now=later, patient_ids=[UUID(checked.patient_id)]) == 2
+    rows = conn.execute("SELECT patient_id::text, kind FROM alerts ORDER BY kind").fetchall()
+    assert rows == [
+        (checked.patient_id, "device_never_active"),
+        (checked.patient_id, "missed_readings"),
+    ]
+    # The pass over everyone adds the other patient and the gateways.
+    run_adherence_checks(conn, now=later)
+    kinds = conn.execute(
+        "SELECT kind, count(*) FROM alerts WHERE patient_id = %s GROUP BY kind ORDER BY kind",
+        (other.patient_id,),
+    ).fetchall()
+    assert kinds == [("device_never_active", 1), ("gateway_offline", 1), ("missed_readings", 1)]
+
+
+def test_arrival_checks_are_due_once_per_interval_per_patient() -> None:
+    clock = [100.0]
+    arrival = ArrivalChecks(interval_s=300, clock=lambda: clock[0])
+    a, b = UUID(int=1), UUID(int=2)
+    assert arrival.due([a, a, b]) == [a, b]
+    arrival.checked([a])
+    clock[0] += 299
+    assert arrival.due([a, b]) == [b]  # b was due but not marked: its batch rolled back
+    clock[0] += 1
+    assert arrival.due([a]) == [a]

@@ -220,3 +220,22 @@ def test_a_heart_rate_during_exercise_is_stored_with_its_activity_and_raises_not
     rows = conn.execute("SELECT value, activity FROM readings ORDER BY measured_at").fetchall()
     assert rows == [(150.0, "during exercise"), (150.0, "at rest")]
     assert conn.execute("SELECT kind FROM alerts").fetchall() == [("hr_high",)]
+
+
+def test_a_reading_arriving_checks_its_patients_other_measures_at_once(
+    settings: Settings, api: TestClient, conn: psycopg.Connection[Any], worker: RunningWorker
+) -> None:
+    gw = provision(api, kinds=["scale", "bp_cuff"])  # CHF: weight and BP daily
+    conn.execute(
+        "UPDATE patients SET enrolled_at = now() - interval '4 days' WHERE id = %s",
+        (gw.patient_id,),
+    )
+    conn.commit()
+    with GatewayClient(settings, gw.gateway_id, gw.password) as client:
+        client.publish_all(gw.serials["scale"], [weight_point(80.0, now_minus(minutes=5))])
+        # The scheduled pass is minutes away; the check on arrival is not.
+        assert wait_until(lambda: count(conn, "SELECT count(*) FROM alerts") == 1)
+    row = conn.execute(
+        "SELECT a.kind, e.measure FROM alerts a JOIN alert_evidence e ON e.alert_id = a.id"
+    ).fetchone()
+    assert row == ("missed_readings", "blood-pressure")

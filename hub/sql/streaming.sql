@@ -66,3 +66,31 @@ GROUP BY g.id, g.presence_at, d.patient_id;
 
 -- name: unresolved_alert_kinds
 SELECT patient_id, kind, severity FROM alerts WHERE status <> 'resolved';
+
+-- The same facts for the patients whose readings just arrived (the check on
+-- arrival, in the batch's transaction, so the batch's readings count).
+-- name: arrival_patients
+SELECT id, pathway, enrolled_at, discharge_date FROM patients
+WHERE id = ANY(%(patient_ids)s) ORDER BY id;
+
+-- name: arrival_latest
+SELECT patient_id, measure, max(measured_at) FROM (
+    SELECT patient_id, measure, last_measured_at AS measured_at FROM measure_latest
+    WHERE patient_id = ANY(%(patient_ids)s)
+    UNION ALL
+    SELECT patient_id, measure, measured_at FROM readings
+    WHERE patient_id = ANY(%(patient_ids)s) AND measured_at >= %(since)s
+) AS t
+GROUP BY patient_id, measure;
+
+-- name: arrival_recent_readings
+SELECT patient_id, measure, measured_at FROM readings
+WHERE patient_id = ANY(%(patient_ids)s) AND measured_at >= %(since)s AND measured_at < %(until)s;
+
+-- name: arrival_devices
+SELECT patient_id, id, activated_at, registered_at FROM devices
+WHERE patient_id = ANY(%(patient_ids)s) AND status NOT IN ('retired', 'disabled');
+
+-- name: arrival_unresolved_alert_kinds
+SELECT patient_id, kind, severity FROM alerts
+WHERE status <> 'resolved' AND patient_id = ANY(%(patient_ids)s);
