@@ -6,9 +6,10 @@ from datetime import date, datetime
 from typing import Literal
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from hub.domain import DeviceKind, Measure
+from hub.patients import check_timezone
 
 Pathway = Literal["CHF", "COPD", "HTN", "default"]
 
@@ -26,6 +27,16 @@ class PatientIn(_Body):
     identifiers: list[IdentifierIn] = Field(default_factory=list, max_length=20)
     pathway: Pathway = "default"
     discharge_date: date | None = None
+    timezone: str = Field(
+        default="UTC",
+        max_length=64,
+        description="IANA time zone of the patient's home: the days of the daily models.",
+    )
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        return check_timezone(value)
 
 
 class PatientOut(BaseModel):
@@ -34,6 +45,7 @@ class PatientOut(BaseModel):
     pathway: Pathway
     discharge_date: date | None
     enrolled_at: datetime
+    timezone: str
 
 
 class GatewayIn(_Body):

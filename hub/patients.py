@@ -9,6 +9,7 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import psycopg
 from psycopg.rows import dict_row
@@ -31,6 +32,8 @@ class Patient:
     discharge_date: date | None
     enrolled_at: datetime
     identifiers: tuple[Identifier, ...]
+    #: IANA time zone name: the patient's days for the daily models.
+    timezone: str = "UTC"
 
 
 def enroll_patient(
@@ -39,9 +42,19 @@ def enroll_patient(
     pathway: str,
     discharge_date: date | None,
     identifiers: Sequence[Identifier],
+    timezone: str = "UTC",
 ) -> Patient:
-    """Create a patient with its identifiers; a known identifier is a conflict."""
-    params = {"id": uuid.uuid4(), "pathway": pathway, "discharge_date": discharge_date}
+    """Create a patient with its identifiers; a known identifier is a conflict.
+
+    ``timezone`` must be an IANA name this system knows (:class:`ValueError`).
+    """
+    check_timezone(timezone)
+    params = {
+        "id": uuid.uuid4(),
+        "pathway": pathway,
+        "discharge_date": discharge_date,
+        "timezone": timezone,
+    }
     with conn.cursor(row_factory=dict_row) as cur:
         try:
             with conn.transaction():
@@ -55,6 +68,19 @@ def enroll_patient(
         except psycopg.errors.UniqueViolation as exc:
             raise ConflictError("an identifier is already given to another patient") from exc
     return Patient(**row, identifiers=tuple(identifiers))
+
+
+def check_timezone(name: str) -> str:
+    """``name`` if it is an IANA time zone this system knows; else :class:`ValueError`.
+
+    >>> check_timezone("America/New_York")
+    'America/New_York'
+    """
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ValueError(f"unknown time zone {name!r}") from exc
+    return name
 
 
 def get_patient(conn: Conn, *, patient_id: uuid.UUID) -> Patient:

@@ -32,6 +32,7 @@ from collections.abc import Mapping
 from datetime import datetime, timedelta
 from types import MappingProxyType
 from uuid import UUID
+from zoneinfo import ZoneInfo
 
 from hub.domain import Measure
 from streaming.detectors.base import Detector, Finding, Observation, lower, utc
@@ -66,9 +67,12 @@ class PatientMonitor:
     ['critical']
     """
 
-    def __init__(self, patient_id: UUID, pathway: Pathway) -> None:
+    def __init__(self, patient_id: UUID, pathway: Pathway, timezone: str = "UTC") -> None:
         self.patient_id = patient_id
         self.pathway = pathway
+        #: IANA name; the daily models work on the patient's local days.
+        self.timezone = timezone
+        self._zone = None if timezone == "UTC" else ZoneInfo(timezone)
         self._detectors: dict[Measure, tuple[Detector, ...]] = {}
         self._latest: dict[Measure, float] = {}
         self._open: dict[AlertKind, Severity] = {}
@@ -99,8 +103,10 @@ class PatientMonitor:
             raise ReadingError(f"reading of {reading.patient_id} given to {self.patient_id}")
         if reading.measured_at.tzinfo is None or reading.received_at.tzinfo is None:
             raise ReadingError("reading timestamps must be timezone-aware")
+        at = reading.measured_at
+        offset = 0.0 if self._zone is None else _offset(at, self._zone)
         x = Observation(
-            reading.measured_at, reading.value, reading.value2, reading.measure, reading.activity
+            at, reading.value, reading.value2, reading.measure, reading.activity, offset
         )
         ts = reading.measured_at.timestamp()
         measure = reading.measure
@@ -168,6 +174,12 @@ class PatientMonitor:
         active = {d.kind for ds in self._detectors.values() for d in ds if d.episode_active}
         for kind in [k for k in self._open if k not in active]:
             del self._open[kind]
+
+
+def _offset(at: datetime, zone: ZoneInfo) -> float:
+    """Seconds east of UTC of local time in ``zone`` at ``at``."""
+    delta = at.astimezone(zone).utcoffset()
+    return 0.0 if delta is None else delta.total_seconds()
 
 
 def state_size(monitor: PatientMonitor) -> int:

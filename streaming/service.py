@@ -42,8 +42,8 @@ class Monitor(Protocol):
     def process(self, reading: StreamReading) -> list[Detection]: ...
 
 
-#: Builds a fresh monitor for a patient on a pathway.
-MonitorFactory = Callable[[UUID, str], Monitor]
+#: Builds a fresh monitor for a patient: (patient, pathway name, time zone name).
+MonitorFactory = Callable[[UUID, str, str], Monitor]
 
 
 #: Position of a reading in arrival order.
@@ -142,9 +142,10 @@ class MonitorCache:
             return
         rows = conn.execute(queries["checkpoints_for_patients"], {"patient_ids": missing})
         checkpoints = {row[0]: row for row in rows.fetchall()}
-        pathways = dict(
-            conn.execute(queries["pathways_for_patients"], {"patient_ids": missing}).fetchall()
-        )
+        enrolments = {
+            row[0]: (str(row[1]), str(row[2]))
+            for row in conn.execute(queries["pathways_for_patients"], {"patient_ids": missing})
+        }
         now = time.monotonic()
         loaded: dict[UUID, _Entry] = {}
         for patient_id in missing:
@@ -155,8 +156,9 @@ class MonitorCache:
                 position = (received, measured, int(device), str(measure))
                 loaded[patient_id] = _Entry(monitor, int(covered), position, int(covered), now)
             else:
-                pathway = str(pathways.get(patient_id, "default"))
-                loaded[patient_id] = _Entry(self._factory(patient_id, pathway), 0, None, 0, now)
+                pathway, timezone = enrolments.get(patient_id, ("default", "UTC"))
+                monitor = self._factory(patient_id, pathway, timezone)
+                loaded[patient_id] = _Entry(monitor, 0, None, 0, now)
         self._catch_up(conn, loaded)
         self._entries.update(loaded)
 
@@ -240,7 +242,7 @@ class MonitorCache:
 
 #: Bump when the detectors' state or behaviour changes: checkpoints of another
 #: version are ignored and the state is rebuilt from the stored history.
-DETECTOR_CODE_VERSION = 8
+DETECTOR_CODE_VERSION = 9
 
 
 def default_monitor_cache() -> MonitorCache:
@@ -248,7 +250,7 @@ def default_monitor_cache() -> MonitorCache:
     from streaming.engine import PatientMonitor
     from streaming.pathways import get_pathway
 
-    def factory(patient_id: UUID, pathway: str) -> Monitor:
-        return PatientMonitor(patient_id, get_pathway(pathway))
+    def factory(patient_id: UUID, pathway: str, timezone: str) -> Monitor:
+        return PatientMonitor(patient_id, get_pathway(pathway), timezone)
 
     return MonitorCache(factory=factory, code_version=DETECTOR_CODE_VERSION)

@@ -103,3 +103,15 @@ def test_readings_raw_and_bucketed(
     naive = api.get(url, params={"measure": "body-weight", "from": "2026-01-01T00:00:00"})
     assert naive.status_code == 400
     assert naive.json()["code"] == "naive_time"
+
+
+def test_a_patient_has_a_time_zone_and_an_unknown_one_is_refused(api: TestClient) -> None:
+    assert api.post("/api/v1/patients", json={}).json()["timezone"] == "UTC"
+    made = api.post("/api/v1/patients", json={"timezone": "America/New_York"})
+    assert made.status_code == 201
+    got = api.get(f"/api/v1/patients/{made.json()['id']}")
+    assert got.json()["timezone"] == "America/New_York"
+    bad = api.post("/api/v1/patients", json={"timezone": "Mars/Olympus_Mons"})
+    assert bad.status_code == 422
+    assert bad.json()["code"] == "invalid_request"
+    assert "Mars/Olympus_Mons" in bad.text

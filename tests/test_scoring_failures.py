@@ -31,7 +31,7 @@ class BrokenMonitor:
         return []
 
 
-def broken(patient_id: UUID, pathway: str) -> BrokenMonitor:
+def broken(patient_id: UUID, pathway: str, timezone: str) -> BrokenMonitor:
     return BrokenMonitor()
 
 

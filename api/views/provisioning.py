@@ -32,6 +32,7 @@ def _patient_out(patient: patients.Patient) -> PatientOut:
         pathway=patient.pathway,
         discharge_date=patient.discharge_date,
         enrolled_at=patient.enrolled_at,
+        timezone=patient.timezone,
     )
 
 
@@ -42,6 +43,7 @@ def enroll_patient(body: PatientIn, conn: ConnDep) -> PatientOut:
         pathway=body.pathway,
         discharge_date=body.discharge_date,
         identifiers=[patients.Identifier(system=i.system, value=i.value) for i in body.identifiers],
+        timezone=body.timezone,
     )
     return _patient_out(patient)
 

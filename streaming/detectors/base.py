@@ -29,7 +29,7 @@ from typing import ClassVar, NamedTuple
 from hub.domain import Measure
 from streaming.models import SEVERITY_ORDER, AlertKind, Severity
 
-#: Seconds in a day; detectors that work on days use UTC days.
+#: Seconds in a day.
 DAY = 86_400.0
 
 #: Tolerance of comparisons of differences (a gain, a drop) with a limit, so
@@ -47,6 +47,21 @@ def lower(severity: Severity) -> Severity:
 def higher(severity: Severity) -> Severity:
     """One level more severe (``critical`` stays ``critical``)."""
     return _ORDER[min(len(_ORDER) - 1, _ORDER.index(severity) + 1)]
+
+
+def local_day(ts: float, x: Observation) -> float:
+    """The number of the patient's local day that POSIX time ``ts`` falls on.
+
+    The day boundary is local midnight, at ``x.offset`` seconds east of UTC
+    (UTC days when the offset is 0).
+
+    >>> from datetime import datetime, UTC
+    >>> late = datetime(2025, 3, 2, 0, 30, tzinfo=UTC)  # 19:30 the day before in New York
+    >>> local_day(late.timestamp(), Observation(late, 80.0, offset=-5 * 3600)) == (
+    ...     local_day(late.timestamp(), Observation(late, 80.0)) - 1)
+    True
+    """
+    return (ts + x.offset) // DAY
 
 
 def utc(ts: float) -> datetime:
@@ -69,6 +84,9 @@ class Observation(NamedTuple):
     measure: Measure | None = None
     #: Temporal relationship to physical activity, if the device sent one.
     activity: str | None = None
+    #: Seconds east of UTC of the patient's local time at ``at``: detectors
+    #: that work on days use the patient's days (see :func:`local_day`).
+    offset: float = 0.0
 
 
 #: Activity values under which a heart rate is not a resting heart rate.

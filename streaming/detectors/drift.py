@@ -6,11 +6,12 @@ weight; the mean, for blood pressure) and how a finding is worded.
 
 With ``z = (v - level) / spread`` for the day's value ``v``, clipped to at
 most ``clip`` (one day, however extreme, adds little), the statistic is
-``S = max(0, S + z - allowance)``, committed once per day; readings during
-the day update a tentative value. It fires when ``S > limit`` and the day's
-value has stayed more than ``persist_spreads`` spreads above the level on the
-last ``persist_days`` days with readings in a row (today included), so that
-a single high day that reverts does not open an alert. The baseline learns a
+``S = max(0, S + z - allowance)``, committed once per day (the patient's
+local day); readings during the day update a tentative value. It fires when
+``S > limit`` and the day's value has stayed more than ``persist_spreads``
+spreads above the level on the last ``persist_days`` days with readings in a
+row (today included), so that a single high day that reverts does not open
+an alert. The baseline learns a
 finished day only while no episode is open and ``S <= freeze_above`` (a
 suspected rise does not become the new normal). The episode ends after
 ``recovery_readings`` finished days within ``band_spreads`` spreads of the
@@ -28,7 +29,7 @@ from __future__ import annotations
 import abc
 from typing import ClassVar, Literal
 
-from streaming.detectors.base import DAY, EXERTION, Detector, Finding, Observation
+from streaming.detectors.base import EXERTION, Detector, Finding, Observation, local_day
 from streaming.detectors.baseline import Baseline
 from streaming.models import AlertKind, Severity
 
@@ -138,7 +139,7 @@ class DailyDrift(Detector):
         if not self._accepts(x):
             return None
         ts = x.at.timestamp()
-        day = ts // DAY
+        day = local_day(ts, x)
         if day > self._day:
             if self._day >= 0:
                 self._commit()

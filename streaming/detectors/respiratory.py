@@ -48,7 +48,7 @@ from __future__ import annotations
 import math
 
 from hub.domain import Measure
-from streaming.detectors.base import DAY, EXERTION, Detector, Finding, Observation
+from streaming.detectors.base import DAY, EXERTION, Detector, Finding, Observation, local_day
 from streaming.detectors.baseline import Baseline
 from streaming.exceptions import ReadingError
 from streaming.models import AlertKind, Severity
@@ -94,6 +94,7 @@ class RespiratoryDecline(Detector):
         self._spo2 = Baseline(fading=fading, warmup=warmup, spread_floor=spo2_spread_floor)
         self._hr = Baseline(fading=fading, warmup=warmup, spread_floor=hr_spread_floor)
         self._day = -1.0
+        self._day_start = 0.0  # POSIX time of the local midnight that began it
         # Today's sums and counts: [spo2 sum, spo2 n, hr sum, hr n].
         self._today = [0.0, 0, 0.0, 0]
         self._s = 0.0
@@ -129,13 +130,13 @@ class RespiratoryDecline(Detector):
             return
         z = self._z(spo2, hr)
         if self._active:
-            self._track(firing=False, calm=z < self.persist, ts=self._day * DAY)
+            self._track(firing=False, calm=z < self.persist, ts=self._day_start)
             if not self._active:
                 self._s, self._run = 0.0, 0
             return
         s = max(0.0, self._s + z - self.allowance)
         if self._s == 0.0 and s > 0.0:
-            self._rise = self._day * DAY
+            self._rise = self._day_start
         self._s, self._run = s, (self._run + 1 if z > self.persist else 0)
         if s <= self.freeze_above:
             self._spo2.update(spo2)
@@ -143,11 +144,12 @@ class RespiratoryDecline(Detector):
 
     def update(self, x: Observation) -> Finding | None:
         ts = x.at.timestamp()
-        day = ts // DAY
+        day = local_day(ts, x)
         if day > self._day:
             if self._day >= 0:
                 self._commit()
             self._day, self._today = day, [0.0, 0, 0.0, 0]
+            self._day_start = day * DAY - x.offset  # local midnight
         if x.measure is Measure.OXYGEN_SATURATION:
             self._today[0] += x.value
             self._today[1] += 1
@@ -168,7 +170,7 @@ class RespiratoryDecline(Detector):
             return None
         if (self._run + 1 if z > self.persist else 0) < self.persist_days:
             return None
-        self._track(firing=True, calm=False, ts=self._rise if self._s > 0 else self._day * DAY)
+        self._track(firing=True, calm=False, ts=self._rise if self._s > 0 else self._day_start)
         return self._finding(x, means, z)
 
     def _finding(self, x: Observation, means: tuple[float, float], z: float) -> Finding:
@@ -187,7 +189,7 @@ class RespiratoryDecline(Detector):
                 "heart_rate_spread": round(self._hr.spread, 2),
                 "limit": self.limit,
             },
-            window_start=self._window_start(self._day * DAY),
+            window_start=self._window_start(self._day_start),
             window_end=x.at,
             reason=f"SpO2 {spo2:.1f} % is {level_s - spo2:.1f} points below the personal "
             f"baseline of {level_s:.1f} % while heart rate {hr:.0f} beats/min is "

@@ -1,18 +1,18 @@
 """Weight gain: the rule of thumb, and a slow-gain change detector.
 
-Both work on the *daily minimum* weight (UTC days): weighing twice in a day
+Both work on the *daily minimum* weight (the patient's local days): weighing twice in a day
 does not count twice, and the lowest value is the one least affected by
 clothes and meals.
 """
 
 from __future__ import annotations
 
-from streaming.detectors.base import DAY, EPS, Detector, Finding, Observation, utc
+from streaming.detectors.base import DAY, EPS, Detector, Finding, Observation, local_day, utc
 from streaming.detectors.drift import DailyDrift
 from streaming.models import AlertKind, Severity
 
-#: A day's lowest weight: (timestamp, kg).
-_Minimum = tuple[float, float]
+#: A day's lowest weight: (timestamp, kg, local day number).
+_Minimum = tuple[float, float, float]
 
 
 class WeightGainRule(Detector):
@@ -74,16 +74,15 @@ class WeightGainRule(Detector):
         self._broke = -1.0
         self._run = 0
 
-    def _lowest(self, ts: float) -> tuple[_Minimum | None, _Minimum | None]:
+    def _lowest(self, ts: float, today: float) -> tuple[_Minimum | None, _Minimum | None]:
         """Lowest earlier-day minimum within the short window and within the week."""
-        today = ts // DAY
         short_from = ts - self.short_hours * 3600
         week_from = ts - self.week_days * DAY
         short: _Minimum | None = None
         week: _Minimum | None = None
         for m in self._minima:  # oldest first; only the last can be today's
-            at, kg = m
-            if at // DAY >= today:
+            at, kg, day = m
+            if day >= today:
                 break
             if at >= week_from and (week is None or kg < week[1]):
                 week = m
@@ -93,16 +92,17 @@ class WeightGainRule(Detector):
 
     def update(self, x: Observation) -> Finding | None:
         ts = x.at.timestamp()
+        today = local_day(ts, x)
         last = self._minima[-1] if self._minima else None
-        same_day = last is not None and last[0] // DAY == ts // DAY
+        same_day = last is not None and last[2] == today
         kg = min(x.value, last[1]) if last is not None and same_day else x.value
         hit: tuple[bool, float, float, float, float] | None = None
-        short, week = self._lowest(ts)
+        short, week = self._lowest(ts, today)
         if short is not None and kg - short[1] >= self.short_kg - EPS:
-            hit = (True, self.short_kg, self.short_hours * 3600, *short)
+            hit = (True, self.short_kg, self.short_hours * 3600, short[0], short[1])
         elif week is not None and kg - week[1] >= self.week_kg - EPS:
-            hit = (False, self.week_kg, self.week_days * DAY, *week)
-        run = self._confirm(ts, hit is not None)
+            hit = (False, self.week_kg, self.week_days * DAY, week[0], week[1])
+        run = self._confirm(today, hit is not None)
         confirmed = hit is not None and (
             self._confirmed or run >= self.confirm_days or kg - hit[4] >= self.at_once_kg - EPS
         )
@@ -110,7 +110,7 @@ class WeightGainRule(Detector):
             self._reference = hit[4]
         self._track(firing=hit is not None, calm=kg < self._reference + self.short_kg / 2, ts=ts)
         self._confirmed = self._active and (self._confirmed or confirmed)
-        self._remember(ts, x.value)
+        self._remember(ts, x.value, today)
         if hit is None:
             return None
         is_short, limit, span, ref_ts, ref_kg = hit
@@ -137,30 +137,29 @@ class WeightGainRule(Detector):
             reason=reason + ".",
         )
 
-    def _confirm(self, ts: float, hit: bool) -> int:
+    def _confirm(self, today: float, hit: bool) -> int:
         """Count of consecutive weighing days (today included) whose minimum broke the rule."""
-        today = ts // DAY
         minima = self._minima
         # Minima are in time order, one per day: the last earlier day is the
         # last minimum, or the one before it when the last is today's.
-        earlier = minima[-1] if minima and minima[-1][0] // DAY < today else None
+        earlier = minima[-1] if minima and minima[-1][2] < today else None
         if earlier is None and len(minima) > 1:
             earlier = minima[-2]
         if self._broke != today:
-            previous = self._run if earlier is not None and self._broke == earlier[0] // DAY else 0
+            previous = self._run if earlier is not None and self._broke == earlier[2] else 0
         else:
             previous = self._run - 1
         self._run = previous + 1 if hit else 0
         self._broke = today if hit else -1.0
         return self._run
 
-    def _remember(self, ts: float, kg: float) -> None:
+    def _remember(self, ts: float, kg: float, today: float) -> None:
         minima = self._minima
-        if minima and minima[-1][0] // DAY == ts // DAY:
+        if minima and minima[-1][2] == today:
             if kg < minima[-1][1]:
-                minima[-1] = (ts, kg)
+                minima[-1] = (ts, kg, today)
         else:
-            minima.append((ts, kg))
+            minima.append((ts, kg, today))
         horizon = ts - (self.week_days + 1) * DAY
         while minima[0][0] < horizon:
             del minima[0]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pickle
 from datetime import datetime
 from uuid import UUID
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -225,3 +226,25 @@ def test_foreign_or_naive_readings_are_refused() -> None:
     naive = at(0).replace(tzinfo=None)
     with pytest.raises(StreamingError):
         monitor.process(StreamReading(PID, 1, Measure.BODY_WEIGHT, naive, 80, None, at(0)))
+
+
+def test_the_daily_weight_rules_use_the_patients_own_days() -> None:
+    """Two weighings on one New York evening, either side of midnight UTC, are one day."""
+    ny = ZoneInfo("America/New_York")
+
+    def run(timezone: str) -> list[tuple[str, str]]:
+        monitor = PatientMonitor(UUID(int=5), get_pathway("CHF"), timezone)
+        found: list[Detection] = []
+        for t, kg in [(datetime(2026, 1, d, 7, tzinfo=ny), 80.0) for d in range(1, 8)] + [
+            (datetime(2026, 1, 8, 18, 50, tzinfo=ny), 82.4),  # 23:50 UTC
+            (datetime(2026, 1, 8, 19, 20, tzinfo=ny), 82.5),  # 00:20 UTC, the next UTC day
+        ]:
+            reading = StreamReading(UUID(int=5), 1, Measure.BODY_WEIGHT, t, kg, None, t)
+            found += monitor.process(reading)
+            monitor = pickle.loads(pickle.dumps(monitor))  # noqa: S301 - as a checkpoint does
+        return [(d.source, d.severity.value) for d in found]
+
+    # One weighing day so far: the gain waits for tomorrow's weight to confirm it.
+    assert run("America/New_York") == [("rule:weight_gain_72h", "low")]
+    # Counted in UTC days the second weighing would have "confirmed" it.
+    assert run("UTC") == [("rule:weight_gain_72h", "low"), ("rule:weight_gain_72h", "high")]

@@ -272,7 +272,7 @@ def test_weight_rule_keeps_daily_minima_only() -> None:
         for hour in (0, 6, 12):
             rule.update(Observation(at(day, hour), 80.0 + hour / 10))
     assert len(rule._minima) <= T.weight_gain_week_days + 2
-    assert {kg for _, kg in rule._minima} == {80.0}
+    assert {kg for _, kg, _ in rule._minima} == {80.0}
 
 
 def spo2_drop() -> SpO2Drop:
