@@ -46,7 +46,7 @@ Choices, where the replay departs from the live hub:
 >>> checks = AdherenceChecks([p], {p.patient_id: (1,)}, end=t0 + timedelta(days=10))
 >>> found = checks.finish()  # not one reading in ten days
 >>> [(d.kind.value, (d.window_end - t0) / timedelta(hours=1)) for d in found]
-[('missed_readings', 66.0), ('device_never_active', 78.0)]
+[('missed_readings', 78.0), ('device_never_active', 78.0)]
 """
 
 from __future__ import annotations

@@ -7,7 +7,7 @@ is decided elsewhere (the gateway's Last Will). Each check is documented in
 ``pathways.toml`` (``[default.adherence]``):
 
 * **missed readings**: an expected measure (the pathway's ``schedule``) with
-  no reading for more than its interval plus ``grace_hours`` (daily → 60 h),
+  no reading for more than its interval plus ``grace_hours`` (daily → 72 h),
   counted from enrolment when there was never one;
 * **device never active**: a device with no reading more than
   ``activation_days`` after it was assigned (at enrolment unless said);
@@ -25,10 +25,10 @@ Within the post-discharge window each detection is one severity level higher.
 >>> found = check_adherence(
 ...     patient_id=UUID(int=1), pathway=get_pathway("HTN"),
 ...     enrolled_at=now - timedelta(days=5), now=now,
-...     measures={Measure.BLOOD_PRESSURE: MeasureActivity(now - timedelta(hours=61))},
+...     measures={Measure.BLOOD_PRESSURE: MeasureActivity(now - timedelta(hours=73))},
 ... )
 >>> [(d.kind.value, d.severity.value, d.observed["hours_since_last"]) for d in found]
-[('missed_readings', 'low', 61.0)]
+[('missed_readings', 'low', 73.0)]
 """
 
 from __future__ import annotations

@@ -141,11 +141,11 @@ def test_a_device_never_activated_within_3_days() -> None:
     ("recent", "previous", "expected"),
     [
         (6, 14, False),  # 0.86/day vs 1/day
-        (4, 14, False),  # 0.57/day: above half of 1/day
-        (3, 14, True),  # 0.43/day: below half
+        (3, 14, False),  # 0.43/day: above 0.4 times 1/day
+        (2, 14, True),  # 0.29/day: below
         (7, 14, False),
-        (4, 20, True),  # 0.57/day vs 1.43/day
-        (0, 6, False),  # too few earlier readings to judge
+        (3, 20, True),  # 0.43/day vs 1.43/day
+        (0, 9, False),  # too few earlier readings to judge
     ],
 )
 def test_frequency_drop(recent: int, previous: int, expected: bool) -> None:
@@ -156,7 +156,7 @@ def test_frequency_drop(recent: int, previous: int, expected: bool) -> None:
     assert bool(found) == expected
     if found:
         assert found[0].observed == {"recent_per_day": round(recent / 7, 3)}
-        assert found[0].baseline == {"previous_per_day": round(previous / 14, 3), "ratio": 0.5}
+        assert found[0].baseline == {"previous_per_day": round(previous / 14, 3), "ratio": 0.4}
 
 
 def test_frequency_drop_waits_for_both_windows() -> None:
