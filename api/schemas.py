@@ -6,10 +6,12 @@ from datetime import date, datetime
 from typing import Literal
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from hub.domain import DeviceKind, Measure
 from hub.patients import check_timezone
+from streaming.exceptions import PathwayError
+from streaming.pathways import get_pathway
 
 Pathway = Literal["CHF", "COPD", "HTN", "default"]
 
@@ -33,10 +35,25 @@ class PatientIn(_Body):
         description="IANA time zone of the patient's home: the days of the daily models.",
     )
 
+    threshold_overrides: dict[str, float | int | str] = Field(
+        default_factory=dict,
+        max_length=50,
+        description="Overrides of the pathway's values for this patient, e.g. "
+        '{"spo2_low": 85} or {"severity.bp_low": "high"}.',
+    )
+
     @field_validator("timezone")
     @classmethod
     def _known_timezone(cls, value: str) -> str:
         return check_timezone(value)
+
+    @model_validator(mode="after")
+    def _valid_overrides(self) -> PatientIn:
+        try:
+            get_pathway(self.pathway).with_overrides(self.threshold_overrides)
+        except PathwayError as exc:
+            raise ValueError(str(exc)) from exc
+        return self
 
 
 class PatientOut(BaseModel):
@@ -46,6 +63,7 @@ class PatientOut(BaseModel):
     discharge_date: date | None
     enrolled_at: datetime
     timezone: str
+    threshold_overrides: dict[str, float | int | str]
 
 
 class GatewayIn(_Body):

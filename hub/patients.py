@@ -6,13 +6,14 @@ Keyword-only, take the connection, never commit.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import psycopg
 from psycopg.rows import dict_row
+from psycopg.types.json import Jsonb
 
 from hub.db import Conn
 from hub.exceptions import ConflictError, NotFoundError
@@ -34,6 +35,8 @@ class Patient:
     identifiers: tuple[Identifier, ...]
     #: IANA time zone name: the patient's days for the daily models.
     timezone: str = "UTC"
+    #: Overrides of the pathway's values (``streaming.pathways``), validated by the caller.
+    threshold_overrides: Mapping[str, float | int | str] = field(default_factory=dict)
 
 
 def enroll_patient(
@@ -43,10 +46,12 @@ def enroll_patient(
     discharge_date: date | None,
     identifiers: Sequence[Identifier],
     timezone: str = "UTC",
+    threshold_overrides: Mapping[str, float | int | str] | None = None,
 ) -> Patient:
     """Create a patient with its identifiers; a known identifier is a conflict.
 
-    ``timezone`` must be an IANA name this system knows (:class:`ValueError`).
+    ``timezone`` must be an IANA name this system knows (:class:`ValueError`);
+    ``threshold_overrides`` are checked against the pathway by the caller.
     """
     check_timezone(timezone)
     params = {
@@ -54,6 +59,7 @@ def enroll_patient(
         "pathway": pathway,
         "discharge_date": discharge_date,
         "timezone": timezone,
+        "threshold_overrides": Jsonb(dict(threshold_overrides or {})),
     }
     with conn.cursor(row_factory=dict_row) as cur:
         try:

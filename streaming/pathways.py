@@ -183,11 +183,17 @@ class Pathway:
     bp_drift: LevelDriftParams
     hr_drift: LevelDriftParams
     adherence: AdherenceParams
+    #: The overrides applied to the shipped pathway of this name, in order.
+    overrides: tuple[tuple[str, float | int | str], ...] = ()
 
     def __reduce__(self) -> tuple[Any, ...]:
-        """A shipped pathway pickles as its name (checkpoints stay small), others whole."""
-        if _shipped().get(self.name) is self:
+        """A shipped pathway pickles as its name, one with a patient's overrides as the
+        name and the overrides (checkpoints stay small), any other whole."""
+        shipped = _shipped().get(self.name)
+        if shipped is self:
             return (get_pathway, (self.name,))
+        if shipped is not None and self.overrides:
+            return (_overridden, (self.name, self.overrides))
         return (_restore, (tuple(getattr(self, f.name) for f in dataclasses.fields(self)),))
 
     def in_post_discharge(self, discharged_at: datetime | None, now: datetime) -> bool:
@@ -213,7 +219,10 @@ class Pathway:
             if section not in _SECTIONS:
                 raise PathwayError(f"unknown override {key!r}")
             sections.setdefault(section, {})[name] = value
-        changes: dict[str, Any] = {"schedule": schedule}
+        changes: dict[str, Any] = {
+            "schedule": schedule,
+            "overrides": self.overrides + tuple(overrides.items()),
+        }
         for section, values in sections.items():
             current = dataclasses.asdict(getattr(self, section))
             unknown = set(values) - set(current)
@@ -225,6 +234,10 @@ class Pathway:
 
 def _restore(values: tuple[Any, ...]) -> Pathway:
     return Pathway(*values)
+
+
+def _overridden(name: str, overrides: tuple[tuple[str, float | int | str], ...]) -> Pathway:
+    return get_pathway(name).with_overrides(dict(overrides))
 
 
 _T = TypeVar("_T")

@@ -22,8 +22,8 @@ from __future__ import annotations
 import logging
 import pickle
 import time
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 from uuid import UUID
@@ -42,8 +42,17 @@ class Monitor(Protocol):
     def process(self, reading: StreamReading) -> list[Detection]: ...
 
 
-#: Builds a fresh monitor for a patient: (patient, pathway name, time zone name).
-MonitorFactory = Callable[[UUID, str, str], Monitor]
+@dataclass(frozen=True, slots=True)
+class Enrolment:
+    """What a patient's monitor is built from."""
+
+    pathway: str = "default"
+    timezone: str = "UTC"
+    overrides: Mapping[str, float | int | str] = field(default_factory=dict)
+
+
+#: Builds a fresh monitor for a patient.
+MonitorFactory = Callable[[UUID, Enrolment], Monitor]
 
 
 #: Position of a reading in arrival order.
@@ -143,7 +152,7 @@ class MonitorCache:
         rows = conn.execute(queries["checkpoints_for_patients"], {"patient_ids": missing})
         checkpoints = {row[0]: row for row in rows.fetchall()}
         enrolments = {
-            row[0]: (str(row[1]), str(row[2]))
+            row[0]: Enrolment(str(row[1]), str(row[2]), row[3] or {})
             for row in conn.execute(queries["pathways_for_patients"], {"patient_ids": missing})
         }
         now = time.monotonic()
@@ -156,8 +165,7 @@ class MonitorCache:
                 position = (received, measured, int(device), str(measure))
                 loaded[patient_id] = _Entry(monitor, int(covered), position, int(covered), now)
             else:
-                pathway, timezone = enrolments.get(patient_id, ("default", "UTC"))
-                monitor = self._factory(patient_id, pathway, timezone)
+                monitor = self._factory(patient_id, enrolments.get(patient_id, Enrolment()))
                 loaded[patient_id] = _Entry(monitor, 0, None, 0, now)
         self._catch_up(conn, loaded)
         self._entries.update(loaded)
@@ -248,9 +256,18 @@ DETECTOR_CODE_VERSION = 9
 def default_monitor_cache() -> MonitorCache:
     """The hub's detectors: a :class:`~streaming.engine.PatientMonitor` per patient."""
     from streaming.engine import PatientMonitor
+    from streaming.exceptions import PathwayError
     from streaming.pathways import get_pathway
 
-    def factory(patient_id: UUID, pathway: str, timezone: str) -> Monitor:
-        return PatientMonitor(patient_id, get_pathway(pathway), timezone)
+    def factory(patient_id: UUID, enrolment: Enrolment) -> Monitor:
+        pathway = get_pathway(enrolment.pathway)
+        try:
+            pathway = pathway.with_overrides(enrolment.overrides)
+        except PathwayError:  # the API validates them: stored by hand, or a pathway changed
+            log.exception(
+                "patient's threshold overrides refused; the pathway's own values apply",
+                extra={"patient_id": str(patient_id)},
+            )
+        return PatientMonitor(patient_id, pathway, enrolment.timezone)
 
     return MonitorCache(factory=factory, code_version=DETECTOR_CODE_VERSION)

@@ -115,3 +115,19 @@ def test_a_patient_has_a_time_zone_and_an_unknown_one_is_refused(api: TestClient
     assert bad.status_code == 422
     assert bad.json()["code"] == "invalid_request"
     assert "Mars/Olympus_Mons" in bad.text
+
+
+def test_a_patients_threshold_overrides_are_checked_against_the_pathway(
+    api: TestClient,
+) -> None:
+    made = api.post(
+        "/api/v1/patients", json={"pathway": "COPD", "threshold_overrides": {"spo2_low": 85}}
+    )
+    assert made.status_code == 201
+    assert made.json()["threshold_overrides"] == {"spo2_low": 85}
+    got = api.get(f"/api/v1/patients/{made.json()['id']}")
+    assert got.json()["threshold_overrides"] == {"spo2_low": 85}
+    bad = api.post("/api/v1/patients", json={"threshold_overrides": {"spo2_lowest": 85}})
+    assert bad.status_code == 422
+    assert bad.json()["code"] == "invalid_request"
+    assert "spo2_lowest" in bad.text

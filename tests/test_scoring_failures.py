@@ -12,7 +12,7 @@ from fastapi.testclient import TestClient
 from hub.settings import Settings
 from streaming.models import Detection, StreamReading
 from streaming.scorer import LocalScorer
-from streaming.service import MonitorCache
+from streaming.service import Enrolment, MonitorCache
 from tests.conftest import start_worker
 from tests.support import GatewayClient, count, now_minus, provision, wait_until, weight_point
 
@@ -31,7 +31,7 @@ class BrokenMonitor:
         return []
 
 
-def broken(patient_id: UUID, pathway: str, timezone: str) -> BrokenMonitor:
+def broken(patient_id: UUID, enrolment: Enrolment) -> BrokenMonitor:
     return BrokenMonitor()
 
 

@@ -33,6 +33,7 @@ def _patient_out(patient: patients.Patient) -> PatientOut:
         discharge_date=patient.discharge_date,
         enrolled_at=patient.enrolled_at,
         timezone=patient.timezone,
+        threshold_overrides=dict(patient.threshold_overrides),
     )
 
 
@@ -44,6 +45,7 @@ def enroll_patient(body: PatientIn, conn: ConnDep) -> PatientOut:
         discharge_date=body.discharge_date,
         identifiers=[patients.Identifier(system=i.system, value=i.value) for i in body.identifiers],
         timezone=body.timezone,
+        threshold_overrides=body.threshold_overrides,
     )
     return _patient_out(patient)
 

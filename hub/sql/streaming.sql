@@ -21,7 +21,8 @@ SET state = EXCLUDED.state, code_version = EXCLUDED.code_version,
     updated_at = EXCLUDED.updated_at;
 
 -- name: pathways_for_patients
-SELECT id, pathway, timezone FROM patients WHERE id = ANY(%(patient_ids)s);
+SELECT id, pathway, timezone, threshold_overrides FROM patients
+WHERE id = ANY(%(patient_ids)s);
 
 -- The stored readings of one patient after a position in arrival order (all of
 -- them when the position is NULL), to bring a checkpoint up to date or to

@@ -7,9 +7,12 @@ import signal
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from uuid import UUID
 
 import pytest
 
+from hub import patients
+from hub.db import connect
 from hub.settings import Settings
 from streaming.exceptions import ScorerFailedError, ScorerUnavailableError
 from streaming.models import AlertKind, Severity
@@ -89,3 +92,26 @@ def _alive(pid: int) -> bool:
     except ProcessLookupError:
         return False
     return True
+
+
+def test_a_patients_own_thresholds_come_from_the_database(
+    settings: Settings, scorer: ProcessScorer
+) -> None:
+    with connect(settings) as conn:
+        usual = patients.enroll_patient(conn, pathway="CHF", discharge_date=None, identifiers=[])
+        own = patients.enroll_patient(
+            conn,
+            pathway="CHF",
+            discharge_date=None,
+            identifiers=[],
+            threshold_overrides={"spo2_low": 85},
+        )
+        conn.commit()
+
+    def spo2(patient: UUID, value: float) -> tuple[Any, ...]:
+        return (str(patient), 9, "oxygen-saturation", AT, value, None, AT, None)
+
+    assert score(scorer, [spo2(usual.id, 86)]) == [(AlertKind.SPO2_LOW, Severity.LOW)]
+    assert score(scorer, [spo2(own.id, 86)]) == []
+    # Below the patient's own limit (and the at-once limit, 85): a confirmed alert.
+    assert score(scorer, [spo2(own.id, 84)]) == [(AlertKind.SPO2_LOW, Severity.HIGH)]
