@@ -8,7 +8,14 @@ Threads:
   one), stores it in one transaction, and only after the commit sends the
   PUBACKs. If the database is away the batch is held and retried, unacked;
   the broker stops sending once its in-flight limit for this session is
-  reached, which bounds the worker's memory.
+  reached, which bounds the worker's memory;
+* the adherence scheduler's thread runs the non-adherence pass every
+  ``adherence_interval_s``.
+
+Detection runs in a child process (:class:`~streaming.scorer.ProcessScorer`),
+not on this interpreter's lock: while it scores one batch, the worker thread
+collects and parses the next (:mod:`ingest.batches`). The alerts and detector
+checkpoints still commit in the batch's own transaction.
 
 The hub's own session is MQTT 3.1.1 with ``clean_session=False`` (paho's
 receive path is cheaper for 3.1.1 than for 5, measured by ``lastmile bench
