@@ -100,6 +100,17 @@ def _in_period(fills: Iterable[Fill], start: date, end: date) -> list[Fill]:
     return sorted((f for f in fills if start <= f.filled_on <= end), key=_fill_key)
 
 
+def _result(in_period: Sequence[Fill], period_end: date, covered: int, days: int) -> PdcResult:
+    return PdcResult(
+        index_date=in_period[0].filled_on,
+        period_end=period_end,
+        fills=len(in_period),
+        covered_days=covered,
+        period_days=days,
+        eligible=len({f.filled_on for f in in_period}) >= 2,  # on different dates
+    )
+
+
 def _fill_key(f: Fill) -> tuple[date, str]:
     return f.filled_on, f.drug
 
@@ -168,14 +179,7 @@ def pdc(
     lo, hi = in_period[0].filled_on.toordinal(), period_end.toordinal() + 1
     in_hospital = _overlap(hospital, lo, hi)
     # Placement skips stays, so covered intervals never overlap one.
-    return PdcResult(
-        index_date=in_period[0].filled_on,
-        period_end=period_end,
-        fills=len(in_period),
-        covered_days=_overlap(_merge(covered), lo, hi),
-        period_days=hi - lo - in_hospital,
-        eligible=len({f.filled_on for f in in_period}) >= 2,
-    )
+    return _result(in_period, period_end, _overlap(_merge(covered), lo, hi), hi - lo - in_hospital)
 
 
 def pdc_by_days(
@@ -203,11 +207,4 @@ def pdc_by_days(
             free = day
     days = range(in_period[0].filled_on.toordinal(), period_end.toordinal() + 1)
     at_home = [d for d in days if d not in hospital]
-    return PdcResult(
-        index_date=in_period[0].filled_on,
-        period_end=period_end,
-        fills=len(in_period),
-        covered_days=sum(1 for d in at_home if d in covered),
-        period_days=len(at_home),
-        eligible=len({f.filled_on for f in in_period}) >= 2,
-    )
+    return _result(in_period, period_end, sum(1 for d in at_home if d in covered), len(at_home))
