@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import signal
+import sys
 import threading
+from collections.abc import Iterable, Iterator
+from pathlib import Path
 from typing import Any
 
 import click
@@ -164,6 +167,52 @@ def connect_db(settings: Settings) -> Any:
         where = f"{settings.pg_host}:{settings.pg_port}"
         msg = f"the database at {where} is not reachable; start it with `lastmile services up`"
         raise click.ClickException(msg) from exc
+
+
+@main.group("import")
+def import_() -> None:
+    """Import data from files."""
+
+
+@import_.command("dispenses")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--batch-size", default=5000, show_default=True)
+def import_dispenses(path: Path, batch_size: int) -> None:
+    """Import pharmacy fills from a CSV file (columns: see ingest/pharmacy_csv.py)."""
+    from ingest.pharmacy_csv import CsvFormatError, import_rows, read_rows
+
+    total = {"rows": 0, "stored": 0, "held": 0, "duplicates": 0, "unclassified": 0}
+    rejected: list[tuple[int, str, str]] = []
+    size = path.stat().st_size
+    read = [0]  # characters read so far (the progress bar's position)
+
+    def counted(lines: Iterable[str]) -> Iterator[str]:
+        for line in lines:
+            read[0] += len(line)
+            yield line
+
+    with connect_db(_settings()) as conn, path.open(newline="", encoding="utf-8") as f:
+        rows = read_rows(counted(f))
+        try:
+            with click.progressbar(length=size, label="importing", file=sys.stderr) as bar:
+                for part in import_rows(conn, rows, batch_size=batch_size):
+                    conn.commit()
+                    for key in total:
+                        total[key] += getattr(part, key)
+                    rejected += part.rejected
+                    bar.update(read[0] - bar.pos)
+        except CsvFormatError as exc:
+            raise click.ClickException(str(exc)) from exc
+    click.echo(
+        f"{total['rows']:,} rows: {total['stored']:,} stored "
+        f"({total['held']:,} held for patients not enrolled yet), "
+        f"{total['duplicates']:,} skipped as duplicates, {len(rejected):,} rejected; "
+        f"{total['unclassified']:,} of a drug not in any known class"
+    )
+    for line, code, detail in rejected[:50]:
+        click.echo(f"  line {line}: {code}: {detail}")
+    if len(rejected) > 50:
+        click.echo(f"  ... and {len(rejected) - 50:,} more")
 
 
 @main.group()

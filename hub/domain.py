@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 
 
 class Measure(enum.StrEnum):
@@ -130,3 +130,29 @@ class ParsedMessage:
 
     points: tuple[tuple[int, ParsedPoint], ...]
     rejections: tuple[Rejection, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Dispense:
+    """One validated dispense, ready to store."""
+
+    identifier: str | None  # "system|value" of the first identifier, if any
+    patient_system: str
+    patient_value: str
+    code_system: str | None
+    code: str | None
+    medication: str | None
+    drug: str  # known ingredients, '+'-joined ('' when none)
+    classes: frozenset[str]
+    filled_on: date
+    days_supply: int
+    quantity: float | None
+
+    @property
+    def dedup_key(self) -> str:
+        """The contract's idempotency key: the identifier, else patient + drug + fill date."""
+        if self.identifier:
+            return f"id:{self.identifier}"
+        what = f"{self.code_system}|{self.code}" if self.code else f"text|{self.medication}"
+        who = f"{self.patient_system}|{self.patient_value}"
+        return f"fill:{who}:{what}:{self.filled_on.isoformat()}"

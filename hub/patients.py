@@ -16,6 +16,7 @@ from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 
 from hub.db import Conn
+from hub.dispenses import match_held_dispenses
 from hub.exceptions import ConflictError, NotFoundError
 from hub.sql import queries
 
@@ -50,6 +51,8 @@ def enroll_patient(
 ) -> Patient:
     """Create a patient with its identifiers; a known identifier is a conflict.
 
+    Dispenses held for one of the identifiers become the patient's.
+
     ``timezone`` must be an IANA name this system knows (:class:`ValueError`);
     ``threshold_overrides`` are checked against the pathway by the caller.
     """
@@ -71,6 +74,7 @@ def enroll_patient(
                         queries["insert_patient_identifier"],
                         {"system": ident.system, "value": ident.value, "patient_id": row["id"]},
                     )
+                match_held_dispenses(conn, patient_id=row["id"])
         except psycopg.errors.UniqueViolation as exc:
             raise ConflictError("an identifier is already given to another patient") from exc
     return Patient(**row, identifiers=tuple(identifiers))

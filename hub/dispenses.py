@@ -1,0 +1,58 @@
+"""Dispenses: repository functions over a connection (keyword-only, never commit)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Literal
+from uuid import UUID
+
+from hub.db import Conn
+from hub.domain import Dispense
+from hub.sql import queries
+
+Source = Literal["mqtt", "http", "csv"]
+
+
+@dataclass(frozen=True, slots=True)
+class Stored:
+    """What a batch of dispenses did: new rows, of which held, and duplicates."""
+
+    stored: int
+    held: int
+    duplicates: int
+
+
+def insert_dispenses(
+    conn: Conn, *, dispenses: Sequence[Dispense], source: Source, received_at: datetime
+) -> Stored:
+    """Store new dispenses (a known idempotency key is a duplicate, skipped)."""
+    if not dispenses:
+        return Stored(0, 0, 0)
+    rows = conn.execute(
+        queries["insert_dispenses"],
+        {
+            "source": source,
+            "received_at": received_at,
+            "keys": [d.dedup_key for d in dispenses],
+            "identifiers": [d.identifier for d in dispenses],
+            "patient_systems": [d.patient_system for d in dispenses],
+            "patient_values": [d.patient_value for d in dispenses],
+            "code_systems": [d.code_system for d in dispenses],
+            "codes": [d.code for d in dispenses],
+            "medications": [d.medication for d in dispenses],
+            "drugs": [d.drug for d in dispenses],
+            "classes": [",".join(sorted(d.classes)) for d in dispenses],
+            "filled": [d.filled_on for d in dispenses],
+            "supplies": [d.days_supply for d in dispenses],
+            "quantities": [d.quantity for d in dispenses],
+        },
+    ).fetchall()
+    held = sum(1 for _, patient_id in rows if patient_id is None)
+    return Stored(len(rows), held, len(dispenses) - len(rows))
+
+
+def match_held_dispenses(conn: Conn, *, patient_id: UUID) -> int:
+    """Give the patient the dispenses held for its identifiers; how many."""
+    return len(conn.execute(queries["match_held_dispenses"], {"patient_id": patient_id}).fetchall())

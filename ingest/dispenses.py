@@ -1,0 +1,98 @@
+"""Pharmacy dispenses: the one validation path every way in goes through.
+
+A dispense arrives as a FHIR R4 ``MedicationDispense`` (over MQTT or HTTP)
+or as a CSV row, which :mod:`ingest.pharmacy_csv` turns into one. It is
+validated with ``fhir.resources`` (the R4B models, whose
+``MedicationDispense`` is R4's) and then against the contract (section 2):
+
+* only a ``completed`` dispense is a fill;
+* the patient is ``subject.identifier`` (system and value);
+* the fill date is ``whenHandedOver`` (a date, or a date-time whose date is
+  taken), not in the future;
+* ``daysSupply`` is required (PDC cannot count a fill without it) and must be
+  a positive whole number of days;
+* the medication is ``medicationCodeableConcept``: an RxNorm or NDC coding
+  and/or a text; its classes come from the ingredient names in its text or
+  coding display (:func:`streaming.medications.classify`). An unknown drug
+  is stored, unclassified, and reported, never rejected.
+
+Each failure is one :class:`~hub.domain.Rejection` with a contract code.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import date, datetime
+from typing import Any
+
+from fhir.resources.R4B.medicationdispense import MedicationDispense
+from pydantic import ValidationError
+
+from hub.domain import Dispense, Rejection, RejectionCode
+from streaming.medications import classify
+
+RXNORM = "http://www.nlm.nih.gov/research/umls/rxnorm"
+NDC = "http://hl7.org/fhir/sid/ndc"
+#: Short names accepted in CSV files for the code systems.
+CODE_SYSTEMS = {"rxnorm": RXNORM, "ndc": NDC}
+
+
+def _invalid(detail: str) -> Rejection:
+    return Rejection(RejectionCode.SCHEMA_INVALID, detail)
+
+
+def _first_error(exc: ValidationError) -> str:
+    err = exc.errors()[0]
+    where = ".".join(str(p) for p in err.get("loc", ())) or "MedicationDispense"
+    return f"{where}: {err.get('msg', 'invalid')}"
+
+
+def parse_dispense(resource: Mapping[str, Any], *, today: date) -> Dispense | Rejection:
+    """Validate one ``MedicationDispense`` (as parsed JSON)."""
+    if resource.get("resourceType") != "MedicationDispense":
+        return _invalid("resourceType: expected MedicationDispense")
+    try:
+        md = MedicationDispense.model_validate(dict(resource))
+    except ValidationError as exc:
+        return _invalid(_first_error(exc))
+    if md.status != "completed":
+        return _invalid(f"status: {md.status!r}; only a completed dispense is a fill")
+    subject = md.subject.identifier if md.subject is not None else None
+    if subject is None or not subject.system or not subject.value:
+        return _invalid("subject.identifier: system and value are required")
+    handed = md.whenHandedOver
+    if handed is None:
+        return _invalid("whenHandedOver: the fill date is required")
+    filled_on = handed.date() if isinstance(handed, datetime) else handed
+    if filled_on > today:
+        return Rejection(
+            RejectionCode.TIME_IN_FUTURE, f"whenHandedOver {filled_on} is in the future"
+        )
+    supply = md.daysSupply.value if md.daysSupply is not None else None
+    if supply is None:
+        return _invalid("daysSupply: required for adherence")
+    if supply <= 0 or supply != int(supply) or supply > 366:
+        return _invalid(f"daysSupply: {supply} is not a whole number of days from 1 to 366")
+    concept = md.medicationCodeableConcept
+    if concept is None:
+        return _invalid("medicationCodeableConcept: a coded or named medication is required")
+    coding = next((c for c in concept.coding or () if c.system in (RXNORM, NDC) and c.code), None)
+    text = concept.text or next((c.display for c in concept.coding or () if c.display), None)
+    if coding is None and not text:
+        return _invalid("medicationCodeableConcept: an RxNorm or NDC code, or a text, is required")
+    found = classify(text or "")
+    ident = next((i for i in md.identifier or () if i.value), None)
+    quantity = md.quantity.value if md.quantity is not None else None
+    return Dispense(
+        identifier=f"{ident.system or ''}|{ident.value}" if ident is not None else None,
+        patient_system=str(subject.system),
+        patient_value=str(subject.value),
+        code_system=str(coding.system) if coding is not None else None,
+        code=str(coding.code) if coding is not None else None,
+        medication=text,
+        drug=found.drug,
+        classes=found.classes,
+        filled_on=filled_on,
+        days_supply=int(supply),
+        quantity=float(quantity) if quantity is not None else None,
+    )

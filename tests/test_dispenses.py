@@ -1,0 +1,157 @@
+"""Pharmacy dispenses: the FHIR validation path and the CSV import, on the real database."""
+
+from __future__ import annotations
+
+import io
+from datetime import date
+from typing import Any
+
+import psycopg
+import pytest
+from click.testing import CliRunner
+
+from hub import patients
+from hub.cli import main
+from hub.domain import Dispense, Rejection
+from hub.settings import Settings
+from ingest.dispenses import RXNORM, parse_dispense
+from ingest.pharmacy_csv import CsvFormatError, import_rows, read_rows
+from tests.support import count
+
+TODAY = date(2026, 3, 1)
+
+
+def dispense(**changes: Any) -> dict[str, Any]:
+    resource: dict[str, Any] = {
+        "resourceType": "MedicationDispense",
+        "status": "completed",
+        "identifier": [{"system": "urn:pharmacy:test", "value": "RX-1"}],
+        "subject": {"identifier": {"system": "urn:mrn", "value": "SIM-1"}},
+        "medicationCodeableConcept": {
+            "coding": [
+                {"system": RXNORM, "code": "1000001", "display": "Furosemide 40 MG Oral Tablet"}
+            ]
+        },
+        "whenHandedOver": "2026-02-01T10:30:00Z",
+        "daysSupply": {"value": 30, "system": "http://unitsofmeasure.org", "code": "d"},
+        "quantity": {"value": 30},
+    }
+    resource.update(changes)
+    return {k: v for k, v in resource.items() if v is not None}
+
+
+def test_a_fhir_dispense_is_validated_and_classified() -> None:
+    parsed = parse_dispense(dispense(), today=TODAY)
+    assert isinstance(parsed, Dispense)
+    assert (parsed.patient_system, parsed.patient_value) == ("urn:mrn", "SIM-1")
+    assert (parsed.drug, parsed.classes) == ("furosemide", frozenset({"loop_diuretics"}))
+    assert (parsed.filled_on, parsed.days_supply, parsed.quantity) == (date(2026, 2, 1), 30, 30.0)
+    assert parsed.dedup_key == "id:urn:pharmacy:test|RX-1"
+    anonymous = parse_dispense(dispense(identifier=None), today=TODAY)
+    assert isinstance(anonymous, Dispense)
+    assert anonymous.dedup_key == f"fill:urn:mrn|SIM-1:{RXNORM}|1000001:2026-02-01"
+
+
+@pytest.mark.parametrize(
+    ("changes", "code", "detail"),
+    [
+        ({"daysSupply": None}, "schema_invalid", "daysSupply"),
+        ({"daysSupply": {"value": 0}}, "schema_invalid", "daysSupply"),
+        ({"whenHandedOver": "2026-03-02"}, "time_in_future", "whenHandedOver"),
+        ({"whenHandedOver": None}, "schema_invalid", "whenHandedOver"),
+        ({"subject": {"reference": "Patient/1"}}, "schema_invalid", "subject.identifier"),
+        ({"status": "handed-over-by-drone"}, "schema_invalid", "status"),
+        ({"status": "cancelled"}, "schema_invalid", "only a completed dispense"),
+        ({"resourceType": "Observation"}, "schema_invalid", "resourceType"),
+        ({"medicationCodeableConcept": {"coding": [{"system": "urn:other", "code": "1"}]}},
+         "schema_invalid", "medicationCodeableConcept"),
+    ],
+)  # fmt: skip
+def test_a_bad_dispense_gets_one_coded_rejection(
+    changes: dict[str, Any], code: str, detail: str
+) -> None:
+    found = parse_dispense(dispense(**changes), today=TODAY)
+    assert isinstance(found, Rejection)
+    assert found.code.value == code
+    assert detail in found.detail
+
+
+CSV = """\
+patient_system,patient_value,drug_system,drug_code,fill_date,days_supply,quantity,medication,dispense_id
+urn:mrn,SIM-1,rxnorm,1000002,2026-01-01,30,30,lisinopril 10 MG Oral Tablet,
+urn:mrn,SIM-1,rxnorm,1000002,2026-01-01,30,30,lisinopril 10 MG Oral Tablet,
+urn:mrn,SIM-1,ndc,00000-0000-01,2026-01-05,,30,furosemide 40 MG,
+urn:mrn,SIM-2,rxnorm,1000003,2026-01-03,30,30,,RX-9
+urn:mrn,SIM-1,xyz,1,2026-01-03,30,30,,
+urn:mrn,SIM-1,rxnorm,1000004,2026-13-45,30,30,,
+urn:mrn,SIM-1,rxnorm,1000005,2099-01-01,90,90,,
+"""
+
+
+def _import(conn: psycopg.Connection[Any], text: str) -> dict[str, Any]:
+    total: dict[str, Any] = {"stored": 0, "held": 0, "duplicates": 0, "unclassified": 0}
+    rejected: list[tuple[int, str]] = []
+    for part in import_rows(conn, read_rows(io.StringIO(text)), batch_size=3, today=TODAY):
+        for key in total:
+            total[key] += getattr(part, key)
+        rejected += [(line, code) for line, code, _ in part.rejected]
+    conn.commit()
+    return {**total, "rejected": rejected}
+
+
+def test_a_csv_import_stores_holds_skips_and_rejects_with_line_numbers(
+    conn: psycopg.Connection[Any],
+) -> None:
+    patients.enroll_patient(
+        conn,
+        pathway="CHF",
+        discharge_date=None,
+        identifiers=[patients.Identifier("urn:mrn", "SIM-1")],
+    )
+    conn.commit()
+    assert _import(conn, CSV) == {
+        "stored": 2,
+        "held": 1,  # SIM-2 is not enrolled yet
+        "duplicates": 1,  # the same patient, drug and fill date twice
+        "unclassified": 1,  # a code with no name: kept, not classified
+        "rejected": [
+            (4, "schema_invalid"),  # no days' supply
+            (6, "schema_invalid"),  # not rxnorm nor ndc
+            (7, "schema_invalid"),  # no such date
+            (8, "time_in_future"),
+        ],
+    }
+    # Again: every valid row is a duplicate now.
+    again = _import(conn, CSV)
+    assert (again["stored"], again["duplicates"]) == (0, 3)
+    assert count(conn, "SELECT count(*) FROM dispenses") == 2
+    # Enrolling SIM-2 claims the dispense held for it.
+    later = patients.enroll_patient(
+        conn,
+        pathway="HTN",
+        discharge_date=None,
+        identifiers=[patients.Identifier("urn:mrn", "SIM-2")],
+    )
+    conn.commit()
+    assert count(conn, "SELECT count(*) FROM dispenses WHERE patient_id IS NULL") == 0
+    assert count(conn, "SELECT count(*) FROM dispenses WHERE patient_id = %s", later.id) == 1
+    row = conn.execute("SELECT drug, classes FROM dispenses WHERE code = '1000002'").fetchone()
+    assert row == ("lisinopril", ["ras_antagonists"])
+
+
+def test_a_csv_without_its_required_columns_is_refused() -> None:
+    with pytest.raises(CsvFormatError, match="days_supply"):
+        list(read_rows(io.StringIO("patient_system,patient_value,drug_system,drug_code\n")))
+
+
+def test_the_import_command_prints_what_it_did(
+    settings: Settings, conn: psycopg.Connection[Any], tmp_path: Any
+) -> None:
+    path = tmp_path / "fills.csv"
+    path.write_text(CSV.replace("2099-01-01", "2026-01-09"))
+    env = {"LASTMILE_PG_DATABASE": settings.pg_database}
+    result = CliRunner().invoke(main, ["import", "dispenses", str(path)], env=env)
+    assert result.exit_code == 0, result.output
+    assert "7 rows: 3 stored (3 held for patients not enrolled yet), 1 skipped" in result.output
+    assert "line 4: schema_invalid: daysSupply" in result.output
+    assert count(conn, "SELECT count(*) FROM dispenses") == 3
