@@ -134,3 +134,20 @@ class ReadingsOut(BaseModel):
     bucket: str | None
     points: list[ReadingPoint] | None = None
     buckets: list[ReadingBucket] | None = None
+
+
+class DispenseOutcome(BaseModel):
+    index: int = Field(description="Position of the entry in the Bundle or NDJSON body.")
+    status: Literal["stored", "held", "duplicate", "rejected"] = Field(
+        description="held: stored, waiting for its patient to be enrolled"
+    )
+    code: str | None = None
+    detail: str | None = None
+
+
+class DispenseReport(BaseModel):
+    stored: int = Field(description="New dispenses, held ones included.")
+    held: int
+    duplicates: int
+    rejected: int
+    entries: list[DispenseOutcome]

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Literal
 from uuid import UUID
@@ -22,6 +22,8 @@ class Stored:
     stored: int
     held: int
     duplicates: int
+    #: The idempotency key of each new row, and whether its patient is matched.
+    new: Mapping[str, bool] = field(default_factory=dict)
 
 
 def insert_dispenses(
@@ -29,7 +31,7 @@ def insert_dispenses(
 ) -> Stored:
     """Store new dispenses (a known idempotency key is a duplicate, skipped)."""
     if not dispenses:
-        return Stored(0, 0, 0)
+        return Stored(0, 0, 0, {})
     rows = conn.execute(
         queries["insert_dispenses"],
         {
@@ -49,8 +51,9 @@ def insert_dispenses(
             "quantities": [d.quantity for d in dispenses],
         },
     ).fetchall()
-    held = sum(1 for _, patient_id in rows if patient_id is None)
-    return Stored(len(rows), held, len(dispenses) - len(rows))
+    new = {str(key): patient_id is not None for key, patient_id in rows}
+    held = sum(1 for matched in new.values() if not matched)
+    return Stored(len(rows), held, len(dispenses) - len(rows), new)
 
 
 def match_held_dispenses(conn: Conn, *, patient_id: UUID) -> int:

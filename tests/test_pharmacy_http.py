@@ -1,0 +1,67 @@
+"""Dispenses over HTTP: a FHIR Bundle or NDJSON, each entry judged on its own."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+import psycopg
+from fastapi.testclient import TestClient
+
+from tests.support import count
+from tests.test_dispenses import dispense
+
+URL = "/api/v1/pharmacy/dispenses"
+
+
+def bundle(*resources: dict[str, Any]) -> bytes:
+    entries = [{"resource": r} for r in resources]
+    return orjson.dumps({"resourceType": "Bundle", "type": "collection", "entry": entries})
+
+
+def test_a_bundle_stores_the_good_entries_and_reports_each_one(
+    api: TestClient, conn: psycopg.Connection[Any]
+) -> None:
+    enrolled = api.post(
+        "/api/v1/patients", json={"identifiers": [{"system": "urn:mrn", "value": "SIM-1"}]}
+    )
+    assert enrolled.status_code == 201
+    good = dispense()
+    unknown = dispense(
+        identifier=[{"system": "urn:pharmacy:test", "value": "RX-2"}],
+        subject={"identifier": {"system": "urn:mrn", "value": "SIM-404"}},
+    )
+    no_supply = dispense(identifier=[{"system": "urn:pharmacy:test", "value": "RX-3"}])
+    del no_supply["daysSupply"]
+    body = bundle(good, unknown, no_supply, good)
+    headers = {"Content-Type": "application/fhir+json"}
+    first = api.post(URL, content=body, headers=headers)
+    assert first.status_code == 200, first.text
+    report = first.json()
+    assert [e["status"] for e in report["entries"]] == ["stored", "held", "rejected", "duplicate"]
+    assert report["entries"][2]["code"] == "schema_invalid"
+    assert "daysSupply" in report["entries"][2]["detail"]
+    assert (report["stored"], report["held"], report["duplicates"], report["rejected"]) == (
+        2, 1, 1, 1,
+    )  # fmt: skip
+    again = api.post(URL, content=body, headers=headers).json()
+    assert [e["status"] for e in again["entries"]] == [
+        "duplicate", "duplicate", "rejected", "duplicate",
+    ]  # fmt: skip
+    assert count(conn, "SELECT count(*) FROM dispenses") == 2
+
+
+def test_ndjson_lines_are_judged_one_by_one(api: TestClient, conn: psycopg.Connection[Any]) -> None:
+    lines = orjson.dumps(dispense()) + b"\n{not json\n"
+    got = api.post(URL, content=lines, headers={"Content-Type": "application/x-ndjson"})
+    assert got.status_code == 200, got.text
+    statuses = [(e["status"], e.get("code")) for e in got.json()["entries"]]
+    assert statuses == [("held", None), ("rejected", "malformed_json")]
+    assert count(conn, "SELECT count(*) FROM dispenses WHERE patient_id IS NULL") == 1
+
+
+def test_an_unreadable_envelope_is_a_coded_error(api: TestClient) -> None:
+    not_json = api.post(URL, content=b"{", headers={"Content-Type": "application/fhir+json"})
+    assert (not_json.status_code, not_json.json()["code"]) == (400, "malformed_json")
+    not_bundle = api.post(URL, json={"resourceType": "Patient"})
+    assert (not_bundle.status_code, not_bundle.json()["code"]) == (400, "schema_invalid")
