@@ -10,13 +10,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
+from uuid import UUID
 
 from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 
 from hub.db import Conn
 from hub.sql import queries
-from streaming.models import Detection, Severity, severity_rank
+from streaming.models import AlertKind, Detection, Severity, severity_rank
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,3 +88,9 @@ def recent_alerts(conn: Conn, *, limit: int) -> list[dict[str, Any]]:
     """Unresolved alerts and those changed in the last week, most severe first."""
     with conn.cursor(row_factory=dict_row) as cur:
         return cur.execute(queries["recent_alerts"], {"limit": limit}).fetchall()
+
+
+def resolve_automatically(conn: Conn, *, patient_id: UUID, kind: AlertKind, now: datetime) -> bool:
+    """Resolve the patient's unresolved alert of ``kind``, if any (its condition is gone)."""
+    params = {"patient_id": patient_id, "kind": kind.value, "now": now}
+    return conn.execute(queries["resolve_alert_automatically"], params).fetchone() is not None

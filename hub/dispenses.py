@@ -22,8 +22,8 @@ class Stored:
     stored: int
     held: int
     duplicates: int
-    #: The idempotency key of each new row, and whether its patient is matched.
-    new: Mapping[str, bool] = field(default_factory=dict)
+    #: The idempotency key of each new row, and its patient (None: held).
+    new: Mapping[str, UUID | None] = field(default_factory=dict)
 
 
 def insert_dispenses(
@@ -51,8 +51,8 @@ def insert_dispenses(
             "quantities": [d.quantity for d in dispenses],
         },
     ).fetchall()
-    new = {str(key): patient_id is not None for key, patient_id in rows}
-    held = sum(1 for matched in new.values() if not matched)
+    new = {str(key): patient_id for key, patient_id in rows}
+    held = sum(1 for patient_id in new.values() if patient_id is None)
     return Stored(len(rows), held, len(dispenses) - len(rows), new)
 
 

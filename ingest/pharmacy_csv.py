@@ -32,6 +32,7 @@ from hub.db import Conn
 from hub.dispenses import insert_dispenses
 from hub.domain import Dispense, Rejection, RejectionCode
 from ingest.dispenses import CODE_SYSTEMS, parse_dispense
+from streaming.refill_checks import run_refill_checks
 
 REQUIRED = (
     "patient_system",
@@ -152,6 +153,10 @@ def import_rows(
 
 
 def _store(conn: Conn, part: ImportPart, good: list[Dispense]) -> ImportPart:
-    done = insert_dispenses(conn, dispenses=good, source="csv", received_at=datetime.now(UTC))
+    now = datetime.now(UTC)
+    done = insert_dispenses(conn, dispenses=good, source="csv", received_at=now)
     part.stored, part.held, part.duplicates = done.stored, done.held, done.duplicates
+    patients = {p for p in done.new.values() if p is not None}
+    if patients:  # on arrival, as over HTTP
+        run_refill_checks(conn, now=now, patient_ids=patients)
     return part

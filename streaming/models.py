@@ -44,6 +44,8 @@ class AlertKind(enum.StrEnum):
     DEVICE_NEVER_ACTIVE = "device_never_active"
     GATEWAY_OFFLINE = "gateway_offline"
     FREQUENCY_DROP = "frequency_drop"
+    REFILL_OVERDUE = "refill_overdue"
+    LOW_PDC = "low_pdc"
 
 
 class Severity(enum.StrEnum):

@@ -222,8 +222,12 @@ class AdherenceScheduler:
     def run(self, stop: threading.Event) -> None:
         while not stop.wait(self._interval_s):
             try:
+                from streaming.refill_checks import run_refill_checks  # it imports this module
+
+                now = self._clock()
                 with connect(self._settings) as conn, conn.transaction():
-                    recorded = run_adherence_checks(conn, now=self._clock())
+                    recorded = run_adherence_checks(conn, now=now)
+                    recorded += run_refill_checks(conn, now=now)
                 if recorded:
                     log.info("adherence alerts recorded", extra={"recorded": recorded})
             except psycopg.Error:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import io
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import psycopg
@@ -16,6 +16,7 @@ from hub.domain import Dispense, Rejection
 from hub.settings import Settings
 from ingest.dispenses import RXNORM, parse_dispense
 from ingest.pharmacy_csv import CsvFormatError, import_rows, read_rows
+from streaming.refill_checks import run_refill_checks
 from tests.support import count
 
 TODAY = date(2026, 3, 1)
@@ -155,3 +156,23 @@ def test_the_import_command_prints_what_it_did(
     assert "7 rows: 3 stored (3 held for patients not enrolled yet), 1 skipped" in result.output
     assert "line 4: schema_invalid: daysSupply" in result.output
     assert count(conn, "SELECT count(*) FROM dispenses") == 3
+
+
+def test_the_scheduled_refill_pass_finds_a_class_run_out_since_the_fills_arrived(
+    conn: psycopg.Connection[Any],
+) -> None:
+    patients.enroll_patient(
+        conn,
+        pathway="CHF",
+        discharge_date=None,
+        identifiers=[patients.Identifier("urn:mrn", "SIM-1")],
+    )
+    _import(conn, CSV)  # lisinopril filled 1 Jan 2026 for 30 days, imported long after
+    # On arrival it was already overdue by today's clock; replay the pass in January's.
+    assert conn.execute("SELECT kind FROM alerts").fetchall() == [("refill_overdue",)]
+    conn.execute("DELETE FROM alert_evidence")
+    conn.execute("DELETE FROM alerts")
+    on_time = datetime(2026, 2, 3, 9, tzinfo=UTC)  # ran out 31 Jan: within the grace
+    assert run_refill_checks(conn, now=on_time) == 0
+    assert run_refill_checks(conn, now=on_time + timedelta(days=6)) == 1
+    assert conn.execute("SELECT kind FROM alerts").fetchall() == [("refill_overdue",)]

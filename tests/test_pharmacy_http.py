@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import orjson
@@ -65,3 +66,25 @@ def test_an_unreadable_envelope_is_a_coded_error(api: TestClient) -> None:
     assert (not_json.status_code, not_json.json()["code"]) == (400, "malformed_json")
     not_bundle = api.post(URL, json={"resourceType": "Patient"})
     assert (not_bundle.status_code, not_bundle.json()["code"]) == (400, "schema_invalid")
+
+
+def test_an_overdue_refill_alerts_on_arrival_and_the_refill_resolves_it(
+    api: TestClient, conn: psycopg.Connection[Any]
+) -> None:
+    api.post("/api/v1/patients", json={"identifiers": [{"system": "urn:mrn", "value": "SIM-1"}]})
+    today = datetime.now(UTC).date()
+    old = dispense(whenHandedOver=(today - timedelta(days=60)).isoformat())
+    got = api.post(URL, content=bundle(old), headers={"Content-Type": "application/fhir+json"})
+    assert got.json()["stored"] == 1
+    row = conn.execute("SELECT kind, severity, status, reason FROM alerts").fetchone()
+    assert row is not None
+    assert row[:3] == ("refill_overdue", "medium", "open")
+    assert "Loop diuretics: furosemide" in row[3]
+    refill = dispense(
+        identifier=[{"system": "urn:pharmacy:test", "value": "RX-refill"}],
+        whenHandedOver=today.isoformat(),
+    )
+    api.post(URL, content=bundle(refill), headers={"Content-Type": "application/fhir+json"})
+    statuses = conn.execute("SELECT kind, severity, status FROM alerts ORDER BY id").fetchall()
+    # Two fills now make the patient eligible for PDC: 31 of 61 days covered.
+    assert statuses == [("refill_overdue", "medium", "resolved"), ("low_pdc", "low", "open")]

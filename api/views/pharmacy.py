@@ -20,6 +20,7 @@ from api.schemas import DispenseOutcome, DispenseReport
 from hub.dispenses import insert_dispenses
 from hub.domain import Dispense, Rejection, RejectionCode
 from ingest.dispenses import parse_dispense
+from streaming.refill_checks import run_refill_checks
 
 router = APIRouter(prefix="/api/v1", dependencies=[AdminDep])
 
@@ -74,7 +75,12 @@ def post_dispenses(request: Request, body: BodyDep, conn: ConnDep) -> DispenseRe
         else:
             parsed.append(parse_dispense(resource, today=today))
     good = [p for p in parsed if isinstance(p, Dispense)]
-    done = insert_dispenses(conn, dispenses=good, source="http", received_at=datetime.now(UTC))
+    now = datetime.now(UTC)
+    done = insert_dispenses(conn, dispenses=good, source="http", received_at=now)
+    # On arrival: the refills may end an overdue alert (or show a new one).
+    patients = {p for p in done.new.values() if p is not None}
+    if patients:
+        run_refill_checks(conn, now=now, patient_ids=patients)
     unclaimed = dict(done.new)
     outcomes = []
     for index, p in enumerate(parsed):
@@ -82,8 +88,10 @@ def post_dispenses(request: Request, body: BodyDep, conn: ConnDep) -> DispenseRe
             outcomes.append(DispenseOutcome(index=index, status="rejected", code=p.code.value,
                                             detail=p.detail))  # fmt: skip
             continue
-        matched = unclaimed.pop(p.dedup_key, None)  # the first of equal keys is the new one
-        status = "duplicate" if matched is None else "stored" if matched else "held"
+        if p.dedup_key not in unclaimed:  # the first of equal keys is the new one
+            status = "duplicate"
+        else:
+            status = "held" if unclaimed.pop(p.dedup_key) is None else "stored"
         outcomes.append(DispenseOutcome(index=index, status=status))
     return DispenseReport(
         stored=done.stored,

@@ -31,3 +31,9 @@ GROUP BY a.id
 ORDER BY CASE a.severity WHEN 'critical' THEN 0 WHEN 'high' THEN 1 WHEN 'medium' THEN 2 ELSE 3 END,
          a.updated_at DESC
 LIMIT %(limit)s;
+
+-- name: resolve_alert_automatically
+-- The condition behind an unresolved alert is gone (e.g. the refill came).
+UPDATE alerts SET status = 'resolved', resolved_at = %(now)s, updated_at = %(now)s
+WHERE patient_id = %(patient_id)s AND kind = %(kind)s AND status <> 'resolved'
+RETURNING id;

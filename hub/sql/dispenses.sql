@@ -26,3 +26,10 @@ RETURNING d.id;
 -- name: dispenses_of_patient
 SELECT drug, classes, filled_on, days_supply, medication
 FROM dispenses WHERE patient_id = %(patient_id)s ORDER BY filled_on, drug;
+
+-- name: refill_fills
+-- Classified fills of matched patients since a date (every patient's, or some).
+SELECT patient_id, drug, classes, filled_on, days_supply FROM dispenses
+WHERE patient_id IS NOT NULL AND cardinality(classes) > 0 AND filled_on >= %(since)s
+  AND (%(all)s OR patient_id = ANY(%(patient_ids)s))
+ORDER BY patient_id, filled_on;

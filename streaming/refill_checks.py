@@ -1,0 +1,65 @@
+"""Refill checks over the database: on the adherence schedule and when fills arrive.
+
+:func:`run_refill_checks` loads the classified fills of the patients to check,
+asks :func:`streaming.refills.refill_detections` what they show, records what
+opens a kind or raises its severity (as the non-adherence pass does), and
+resolves a patient's ``refill_overdue`` alert once no class is overdue any
+more: the refill that arrived ends it.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Collection
+from datetime import UTC, datetime, timedelta
+from uuid import UUID
+
+from alerts.service import record_detection, resolve_automatically
+from hub.db import Conn
+from hub.sql import queries
+from streaming.models import AlertKind, Severity
+from streaming.refills import DEFAULT_GRACE_DAYS, PERIOD_DAYS, ClassFill, refill_detections
+from streaming.schedule import raises_evidence
+
+#: How far back fills are read: the PDC period and a year of supply before it.
+LOOKBACK_DAYS = PERIOD_DAYS + 366
+
+
+def run_refill_checks(
+    conn: Conn,
+    *,
+    now: datetime,
+    patient_ids: Collection[UUID] | None = None,
+    grace_days: int = DEFAULT_GRACE_DAYS,
+) -> int:
+    """Check every patient with fills (or only ``patient_ids``); detections recorded."""
+    today = now.astimezone(UTC).date()
+    fills: dict[UUID, list[ClassFill]] = defaultdict(list)
+    params = {
+        "since": today - timedelta(days=LOOKBACK_DAYS),
+        "all": patient_ids is None,
+        "patient_ids": list(patient_ids or ()),
+    }
+    for patient_id, drug, classes, filled_on, days in conn.execute(queries["refill_fills"], params):
+        fills[patient_id].append(ClassFill(drug, frozenset(classes), filled_on, int(days)))
+    unresolved = {
+        (p, AlertKind(k)): Severity(s)
+        for p, k, s in conn.execute(
+            queries["arrival_unresolved_alert_kinds"], {"patient_ids": list(fills)}
+        )
+        if k in (AlertKind.REFILL_OVERDUE, AlertKind.LOW_PDC)
+    }
+    recorded = 0
+    for patient_id, mine in fills.items():
+        found = refill_detections(patient_id, mine, today=today, grace_days=grace_days)
+        for d in found:
+            if raises_evidence(unresolved.get((patient_id, d.kind)), d.severity):
+                record_detection(conn, detection=d, now=now)
+                unresolved[(patient_id, d.kind)] = d.severity
+                recorded += 1
+        overdue = any(d.kind is AlertKind.REFILL_OVERDUE for d in found)
+        if not overdue and (patient_id, AlertKind.REFILL_OVERDUE) in unresolved:
+            resolve_automatically(
+                conn, patient_id=patient_id, kind=AlertKind.REFILL_OVERDUE, now=now
+            )
+    return recorded

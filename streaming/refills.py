@@ -1,0 +1,124 @@
+"""Medication adherence from fills: refills overdue, and a PDC below its class's threshold.
+
+Pure: the caller passes a patient's classified fills and ``today``.
+
+* **Refill overdue** (per drug class): the class's supply runs out on the
+  day after the last day any of its drugs covers (early refills of one drug
+  shift, as in PDC, so an early refill is not lost). When ``today`` is more
+  than ``grace_days`` past that day, the class is overdue. A switch between
+  drugs of one class is not a gap. ``medium``.
+* **Low PDC** (per class): the PQA PDC over the last ``PERIOD_DAYS`` days,
+  once eligible, below the class's threshold. ``low``.
+
+>>> from datetime import date
+>>> from uuid import UUID
+>>> fills = [ClassFill("furosemide", frozenset({"loop_diuretics"}), date(2026, 1, 1), 30)]
+>>> [(d.kind.value, d.observed["days_without_supply"])  # ran out 31 Jan
+...  for d in refill_detections(UUID(int=1), fills, today=date(2026, 2, 9))]
+[('refill_overdue', 9)]
+>>> refill_detections(UUID(int=1), fills, today=date(2026, 2, 7))  # within the grace
+[]
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from uuid import UUID
+
+from streaming.medications import drug_classes
+from streaming.models import AlertKind, Detection, Severity
+from streaming.pdc import Fill, pdc
+
+#: Days after a class's supply runs out before its refill is overdue.
+DEFAULT_GRACE_DAYS = 7
+#: The PDC measurement period: this many days up to today.
+PERIOD_DAYS = 365
+
+
+@dataclass(frozen=True, slots=True)
+class ClassFill:
+    """A fill with the drug classes of its medication."""
+
+    drug: str
+    classes: frozenset[str]
+    filled_on: date
+    days_supply: int
+
+
+def run_out(fills: Sequence[Fill]) -> date | None:
+    """The first day no drug among ``fills`` covers, after same-drug shifting."""
+    free: dict[str, int] = {}
+    end = 0
+    for f in sorted(fills, key=lambda f: (f.filled_on, f.drug)):
+        start = max(f.filled_on.toordinal(), free.get(f.drug, 0))
+        free[f.drug] = start + f.days_supply
+        end = max(end, free[f.drug])
+    return date.fromordinal(end) if end else None
+
+
+def _midnight(d: date) -> datetime:
+    return datetime.combine(d, time(), tzinfo=UTC)
+
+
+def refill_detections(
+    patient_id: UUID,
+    fills: Sequence[ClassFill],
+    *,
+    today: date,
+    grace_days: int = DEFAULT_GRACE_DAYS,
+) -> list[Detection]:
+    """Overdue classes and classes with a low PDC, most severe first."""
+    by_class: dict[str, list[Fill]] = defaultdict(list)
+    for f in fills:
+        for c in f.classes:
+            by_class[c].append(Fill(f.drug, f.filled_on, f.days_supply))
+    known = drug_classes()
+    out: list[Detection] = []
+    low: list[Detection] = []
+    for name in sorted(by_class):
+        cls, class_fills = known.get(name), by_class[name]
+        if cls is None:
+            continue
+        last = max(class_fills, key=lambda f: f.filled_on)
+        ends = run_out(class_fills)
+        if ends is not None and (today - ends).days > grace_days:
+            late = (today - ends).days
+            out.append(
+                Detection(
+                    patient_id=patient_id,
+                    kind=AlertKind.REFILL_OVERDUE,
+                    severity=Severity.MEDIUM,
+                    source="rule:refill_overdue",
+                    measure=None,
+                    observed={"days_without_supply": late, "last_days_supply": last.days_supply},
+                    baseline={"grace_days": grace_days},
+                    window_start=_midnight(last.filled_on),
+                    window_end=_midnight(today),
+                    reason=f"{cls.label}: {last.drug} last filled {last.filled_on} for "
+                    f"{last.days_supply} days ran out on {ends}: {late} days without supply "
+                    f"(grace {grace_days}).",
+                )
+            )
+        start = today - timedelta(days=PERIOD_DAYS - 1)
+        result = pdc(class_fills, period_start=start, period_end=today)
+        if result is not None and result.adherent(cls.pdc_threshold) is False:
+            low.append(
+                Detection(
+                    patient_id=patient_id,
+                    kind=AlertKind.LOW_PDC,
+                    severity=Severity.LOW,
+                    source="rule:pdc",
+                    measure=None,
+                    observed={"pdc": round(result.pdc, 3), "covered_days": result.covered_days},
+                    baseline={"threshold": cls.pdc_threshold, "period_days": result.period_days},
+                    window_start=_midnight(result.index_date),
+                    window_end=_midnight(today),
+                    reason=f"{cls.label}: {result.covered_days} of {result.period_days} days "
+                    f"covered since {result.index_date} (PDC {result.pdc:.0%}, adherent from "
+                    f"{cls.pdc_threshold:.0%}).",
+                )
+            )
+    return out + low
