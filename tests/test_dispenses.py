@@ -89,6 +89,15 @@ urn:mrn,SIM-1,rxnorm,1000005,2099-01-01,90,90,,
 """
 
 
+def enroll_sim_1(conn: psycopg.Connection[Any]) -> None:
+    patients.enroll_patient(
+        conn,
+        pathway="CHF",
+        discharge_date=None,
+        identifiers=[patients.Identifier("urn:mrn", "SIM-1")],
+    )
+
+
 def _import(conn: psycopg.Connection[Any], text: str) -> dict[str, Any]:
     total: dict[str, Any] = {"stored": 0, "held": 0, "duplicates": 0, "unclassified": 0}
     rejected: list[tuple[int, str]] = []
@@ -103,12 +112,7 @@ def _import(conn: psycopg.Connection[Any], text: str) -> dict[str, Any]:
 def test_a_csv_import_stores_holds_skips_and_rejects_with_line_numbers(
     conn: psycopg.Connection[Any],
 ) -> None:
-    patients.enroll_patient(
-        conn,
-        pathway="CHF",
-        discharge_date=None,
-        identifiers=[patients.Identifier("urn:mrn", "SIM-1")],
-    )
+    enroll_sim_1(conn)
     conn.commit()
     assert _import(conn, CSV) == {
         "stored": 2,
@@ -161,12 +165,7 @@ def test_the_import_command_prints_what_it_did(
 def test_the_scheduled_refill_pass_finds_a_class_run_out_since_the_fills_arrived(
     conn: psycopg.Connection[Any],
 ) -> None:
-    patients.enroll_patient(
-        conn,
-        pathway="CHF",
-        discharge_date=None,
-        identifiers=[patients.Identifier("urn:mrn", "SIM-1")],
-    )
+    enroll_sim_1(conn)
     _import(conn, CSV)  # lisinopril filled 1 Jan 2026 for 30 days, imported long after
     # On arrival it was already overdue by today's clock; replay the pass in January's.
     assert conn.execute("SELECT kind FROM alerts").fetchall() == [("refill_overdue",)]
