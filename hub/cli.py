@@ -179,10 +179,11 @@ def import_() -> None:
 @click.option("--batch-size", default=5000, show_default=True)
 def import_dispenses(path: Path, batch_size: int) -> None:
     """Import pharmacy fills from a CSV file (columns: see ingest/pharmacy_csv.py)."""
-    from ingest.pharmacy_csv import CsvFormatError, import_rows, read_rows
+    from ingest.pharmacy_csv import CsvFormatError, check_refills, import_rows, read_rows
 
     total = {"rows": 0, "stored": 0, "held": 0, "duplicates": 0, "unclassified": 0}
     rejected: list[tuple[int, str, str]] = []
+    touched: set[Any] = set()
     size = path.stat().st_size
     read = [0]  # characters read so far (the progress bar's position)
 
@@ -200,14 +201,20 @@ def import_dispenses(path: Path, batch_size: int) -> None:
                     for key in total:
                         total[key] += getattr(part, key)
                     rejected += part.rejected
+                    touched |= part.patients
                     bar.update(read[0] - bar.pos)
         except CsvFormatError as exc:
             raise click.ClickException(str(exc)) from exc
+        alerts = 0
+        for recorded in check_refills(conn, touched):
+            conn.commit()
+            alerts += recorded
     click.echo(
         f"{total['rows']:,} rows: {total['stored']:,} stored "
         f"({total['held']:,} held for patients not enrolled yet), "
         f"{total['duplicates']:,} skipped as duplicates, {len(rejected):,} rejected; "
-        f"{total['unclassified']:,} of a drug not in any known class"
+        f"{total['unclassified']:,} of a drug not in any known class; "
+        f"refill checks of {len(touched):,} patients recorded {alerts:,} alerts"
     )
     for line, code, detail in rejected[:50]:
         click.echo(f"  line {line}: {code}: {detail}")
@@ -238,6 +245,18 @@ def bench_scoring() -> None:
     from benchmarks.scoring import run
 
     run()
+
+
+@bench.command("pharmacy")
+@click.option("--rows", default=1_000_000, show_default=True)
+@click.option("--patients", default=100_000, show_default=True)
+def bench_pharmacy(rows: int, patients: int) -> None:
+    """CSV import rows/s and the full refill and PDC pass (simulated fills)."""
+    from benchmarks.ingest import BENCH_SERVICES
+    from benchmarks.pharmacy import run
+    from hub.services import up
+
+    run(up(load_settings(**BENCH_SERVICES)), rows=rows, patients=patients)
 
 
 def _attach_optional() -> None:

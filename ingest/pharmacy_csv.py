@@ -17,16 +17,18 @@ Columns (header row required; order free):
 Each row goes through the same validation as a dispense over MQTT or HTTP
 (:func:`ingest.dispenses.parse_dispense`). :func:`import_rows` works in
 batches, each stored in the caller's transaction, and yields what each
-batch did, so the caller commits and shows progress between them.
+batch did, so the caller commits and shows progress between them; then
+:func:`check_refills` runs the refill checks for the patients with new fills.
 """
 
 from __future__ import annotations
 
 import csv
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Collection, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
+from uuid import UUID
 
 from hub.db import Conn
 from hub.dispenses import insert_dispenses
@@ -63,6 +65,8 @@ class ImportPart:
     unclassified: int = 0
     #: (line number, code, detail) of each rejected row.
     rejected: list[tuple[int, str, str]] = field(default_factory=list)
+    #: Enrolled patients with new fills (whose refills to check, see :func:`check_refills`).
+    patients: set[UUID] = field(default_factory=set)
 
 
 def _number(value: str, name: str, kind: type[int] | type[float]) -> float | Rejection | None:
@@ -153,10 +157,19 @@ def import_rows(
 
 
 def _store(conn: Conn, part: ImportPart, good: list[Dispense]) -> ImportPart:
-    now = datetime.now(UTC)
-    done = insert_dispenses(conn, dispenses=good, source="csv", received_at=now)
+    done = insert_dispenses(conn, dispenses=good, source="csv", received_at=datetime.now(UTC))
     part.stored, part.held, part.duplicates = done.stored, done.held, done.duplicates
-    patients = {p for p in done.new.values() if p is not None}
-    if patients:  # on arrival, as over HTTP
-        run_refill_checks(conn, now=now, patient_ids=patients)
+    part.patients = {p for p in done.new.values() if p is not None}
     return part
+
+
+def check_refills(conn: Conn, patient_ids: Collection[UUID], *, chunk: int = 5000) -> Iterator[int]:
+    """The refill checks for the patients an import gave new fills, a chunk at a time.
+
+    Run once after the import rather than per batch (a patient's fills are
+    spread over many batches); yields the alerts each chunk recorded, for the
+    caller to commit between chunks.
+    """
+    ids, now = sorted(patient_ids), datetime.now(UTC)
+    for start in range(0, len(ids), chunk):
+        yield run_refill_checks(conn, now=now, patient_ids=ids[start : start + chunk])

@@ -15,7 +15,7 @@ from hub.cli import main
 from hub.domain import Dispense, Rejection
 from hub.settings import Settings
 from ingest.dispenses import RXNORM, parse_dispense
-from ingest.pharmacy_csv import CsvFormatError, import_rows, read_rows
+from ingest.pharmacy_csv import CsvFormatError, check_refills, import_rows, read_rows
 from streaming.refill_checks import run_refill_checks
 from tests.support import count
 
@@ -101,10 +101,14 @@ def enroll_sim_1(conn: psycopg.Connection[Any]) -> None:
 def _import(conn: psycopg.Connection[Any], text: str) -> dict[str, Any]:
     total: dict[str, Any] = {"stored": 0, "held": 0, "duplicates": 0, "unclassified": 0}
     rejected: list[tuple[int, str]] = []
+    touched: set[Any] = set()
     for part in import_rows(conn, read_rows(io.StringIO(text)), batch_size=3, today=TODAY):
         for key in total:
             total[key] += getattr(part, key)
         rejected += [(line, code) for line, code, _ in part.rejected]
+        touched |= part.patients
+    for _ in check_refills(conn, touched):  # as the import command does
+        conn.commit()
     conn.commit()
     return {**total, "rejected": rejected}
 
