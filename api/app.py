@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from api.exceptions import install_handlers
-from api.views import pharmacy, provisioning, readings
+from api.views import adherence, pharmacy, provisioning, readings
 from hub.db import connect, make_pool, migrate
 from hub.settings import Settings
 
@@ -36,6 +36,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(provisioning.router)
     app.include_router(readings.router)
     app.include_router(pharmacy.router)
+    app.include_router(adherence.router)
 
     @app.get("/healthz", include_in_schema=False)
     def healthz() -> dict[str, str]:

@@ -151,3 +151,37 @@ class DispenseReport(BaseModel):
     duplicates: int
     rejected: int
     entries: list[DispenseOutcome]
+
+
+class LastFill(BaseModel):
+    drug: str
+    filled_on: date
+    days_supply: int
+
+
+class ClassAdherence(BaseModel):
+    drug_class: str
+    label: str
+    pdc: float | None = Field(description="PQA PDC over the period; null before two fills.")
+    covered_days: int | None
+    period_days: int | None
+    threshold: float
+    adherent: bool | None
+    last_fill: LastFill
+    next_refill_due: date = Field(description="The first day without supply.")
+    overdue: bool
+
+
+class DeviceDays(BaseModel):
+    days_with_data: int
+    period_days: int
+    start: date
+    end: date
+
+
+class AdherenceOut(BaseModel):
+    patient_id: UUID
+    as_of: date
+    pdc_period_start: date
+    classes: list[ClassAdherence]
+    device_days: DeviceDays

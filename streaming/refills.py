@@ -30,7 +30,7 @@ from uuid import UUID
 
 from streaming.medications import drug_classes
 from streaming.models import AlertKind, Detection, Severity
-from streaming.pdc import Fill, pdc
+from streaming.pdc import Fill, PdcResult, pdc
 
 #: Days after a class's supply runs out before its refill is overdue.
 DEFAULT_GRACE_DAYS = 7
@@ -59,6 +59,14 @@ def run_out(fills: Sequence[Fill]) -> date | None:
     return date.fromordinal(end) if end else None
 
 
+def _by_class(fills: Sequence[ClassFill]) -> dict[str, list[Fill]]:
+    by_class: dict[str, list[Fill]] = defaultdict(list)
+    for f in fills:
+        for c in f.classes:
+            by_class[c].append(Fill(f.drug, f.filled_on, f.days_supply))
+    return by_class
+
+
 def _midnight(d: date) -> datetime:
     return datetime.combine(d, time(), tzinfo=UTC)
 
@@ -71,11 +79,7 @@ def refill_detections(
     grace_days: int = DEFAULT_GRACE_DAYS,
 ) -> list[Detection]:
     """Overdue classes and classes with a low PDC, most severe first."""
-    by_class: dict[str, list[Fill]] = defaultdict(list)
-    for f in fills:
-        for c in f.classes:
-            by_class[c].append(Fill(f.drug, f.filled_on, f.days_supply))
-    known = drug_classes()
+    by_class, known = _by_class(fills), drug_classes()
     out: list[Detection] = []
     low: list[Detection] = []
     for name in sorted(by_class):
@@ -122,3 +126,45 @@ def refill_detections(
                 )
             )
     return out + low
+
+
+@dataclass(frozen=True, slots=True)
+class ClassSummary:
+    """Where a patient stands with one drug class (for the adherence API)."""
+
+    name: str
+    label: str
+    threshold: float
+    pdc: PdcResult | None
+    last_drug: str
+    last_filled_on: date
+    last_days_supply: int
+    runs_out: date  # the first day without supply: the next refill is due by then
+    overdue: bool
+
+
+def class_summaries(
+    fills: Sequence[ClassFill], *, today: date, grace_days: int = DEFAULT_GRACE_DAYS
+) -> list[ClassSummary]:
+    """Each known class the patient has fills of, by name."""
+    by_class, known = _by_class(fills), drug_classes()
+    out = []
+    for name in sorted(set(by_class) & set(known)):
+        cls, class_fills = known[name], by_class[name]
+        last = max(class_fills, key=lambda f: (f.filled_on, f.drug))
+        ends = run_out(class_fills) or last.filled_on
+        start = today - timedelta(days=PERIOD_DAYS - 1)
+        out.append(
+            ClassSummary(
+                name=name,
+                label=cls.label,
+                threshold=cls.pdc_threshold,
+                pdc=pdc(class_fills, period_start=start, period_end=today),
+                last_drug=last.drug,
+                last_filled_on=last.filled_on,
+                last_days_supply=last.days_supply,
+                runs_out=ends,
+                overdue=(today - ends).days > grace_days,
+            )
+        )
+    return out

@@ -33,3 +33,11 @@ SELECT patient_id, drug, classes, filled_on, days_supply FROM dispenses
 WHERE patient_id IS NOT NULL AND cardinality(classes) > 0 AND filled_on >= %(since)s
   AND (%(all)s OR patient_id = ANY(%(patient_ids)s))
 ORDER BY patient_id, filled_on;
+
+-- name: device_days
+-- Days (the patient's own, first to last) with at least one reading; start and end
+-- bound the UTC times widely enough for the index.
+SELECT count(DISTINCT (r.measured_at AT TIME ZONE p.timezone)::date)
+FROM readings r JOIN patients p ON p.id = r.patient_id
+WHERE r.patient_id = %(patient_id)s AND r.measured_at >= %(start)s AND r.measured_at < %(end)s
+  AND (r.measured_at AT TIME ZONE p.timezone)::date BETWEEN %(first)s AND %(last)s;
