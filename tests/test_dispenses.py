@@ -158,7 +158,14 @@ def test_the_import_command_prints_what_it_did(
 ) -> None:
     path = tmp_path / "fills.csv"
     path.write_text(CSV.replace("2099-01-01", "2026-01-09"))
-    env = {"LASTMILE_PG_DATABASE": settings.pg_database}
+    env = {  # the command reads its settings from the environment, as in use
+        "LASTMILE_DATA_DIR": str(settings.data_dir),
+        "LASTMILE_PG_HOST": settings.pg_host,
+        "LASTMILE_PG_PORT": str(settings.pg_port),
+        "LASTMILE_PG_USER": settings.pg_user,
+        "LASTMILE_PG_PASSWORD": settings.pg_password.get_secret_value(),
+        "LASTMILE_PG_DATABASE": settings.pg_database,
+    }
     result = CliRunner().invoke(main, ["import", "dispenses", str(path)], env=env)
     assert result.exit_code == 0, result.output
     assert "7 rows: 3 stored (3 held for patients not enrolled yet), 1 skipped" in result.output
