@@ -1,8 +1,9 @@
 """Refill checks over the database: on the adherence schedule and when fills arrive.
 
 :func:`run_refill_checks` loads the classified fills of the patients to check,
-asks :func:`streaming.refills.refill_detections` what they show, records what
-opens a kind or raises its severity (as the non-adherence pass does), and
+asks :func:`streaming.refills.refill_detections` what they show (beside the
+patient's open alerts: an overdue class bearing on one is ``high``), records
+what opens a kind or raises its severity (as the non-adherence pass does), and
 resolves a patient's ``refill_overdue`` alert once no class is overdue any
 more: the refill that arrived ends it.
 """
@@ -42,16 +43,24 @@ def run_refill_checks(
     }
     for patient_id, drug, classes, filled_on, days in conn.execute(queries["refill_fills"], params):
         fills[patient_id].append(ClassFill(drug, frozenset(classes), filled_on, int(days)))
-    unresolved = {
-        (p, AlertKind(k)): Severity(s)
-        for p, k, s in conn.execute(
-            queries["arrival_unresolved_alert_kinds"], {"patient_ids": list(fills)}
-        )
-        if k in (AlertKind.REFILL_OVERDUE, AlertKind.LOW_PDC)
-    }
+    unresolved: dict[tuple[UUID, AlertKind], Severity] = {}
+    deteriorating: dict[UUID, dict[AlertKind, str]] = defaultdict(dict)
+    for p, k, sev, reason in conn.execute(
+        queries["unresolved_alerts_with_reasons"], {"patient_ids": list(fills)}
+    ):
+        if k not in AlertKind.__members__.values():
+            continue
+        unresolved[(p, AlertKind(k))] = Severity(sev)
+        deteriorating[p][AlertKind(k)] = str(reason)
     recorded = 0
     for patient_id, mine in fills.items():
-        found = refill_detections(patient_id, mine, today=today, grace_days=grace_days)
+        found = refill_detections(
+            patient_id,
+            mine,
+            today=today,
+            grace_days=grace_days,
+            open_alerts=deteriorating.get(patient_id),
+        )
         for d in found:
             if raises_evidence(unresolved.get((patient_id, d.kind)), d.severity):
                 record_detection(conn, detection=d, now=now)

@@ -23,7 +23,7 @@ Pure: the caller passes a patient's classified fills and ``today``.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from uuid import UUID
@@ -77,9 +77,17 @@ def refill_detections(
     *,
     today: date,
     grace_days: int = DEFAULT_GRACE_DAYS,
+    open_alerts: Mapping[AlertKind, str] | None = None,
 ) -> list[Detection]:
-    """Overdue classes and classes with a low PDC, most severe first."""
+    """Overdue classes and classes with a low PDC, most severe first.
+
+    ``open_alerts`` are the patient's unresolved deterioration alerts (kind
+    → reason). An overdue class that bears on one of them (the class's
+    ``relevant`` kinds: no loop diuretic while weight climbs) is ``high``,
+    and its reason carries the other alert's.
+    """
     by_class, known = _by_class(fills), drug_classes()
+    open_alerts = open_alerts or {}
     out: list[Detection] = []
     low: list[Detection] = []
     for name in sorted(by_class):
@@ -90,11 +98,13 @@ def refill_detections(
         ends = run_out(class_fills)
         if ends is not None and (today - ends).days > grace_days:
             late = (today - ends).days
+            linked = sorted(k for k in cls.relevant if k in open_alerts)
+            also = "".join(f" With the open {k.value} alert: {open_alerts[k]}" for k in linked)
             out.append(
                 Detection(
                     patient_id=patient_id,
                     kind=AlertKind.REFILL_OVERDUE,
-                    severity=Severity.MEDIUM,
+                    severity=Severity.HIGH if linked else Severity.MEDIUM,
                     source="rule:refill_overdue",
                     measure=None,
                     observed={"days_without_supply": late, "last_days_supply": last.days_supply},
@@ -103,7 +113,7 @@ def refill_detections(
                     window_end=_midnight(today),
                     reason=f"{cls.label}: {last.drug} last filled {last.filled_on} for "
                     f"{last.days_supply} days ran out on {ends}: {late} days without supply "
-                    f"(grace {grace_days}).",
+                    f"(grace {grace_days}).{also}",
                 )
             )
         start = today - timedelta(days=PERIOD_DAYS - 1)
@@ -125,6 +135,7 @@ def refill_detections(
                     f"{cls.pdc_threshold:.0%}).",
                 )
             )
+    out.sort(key=lambda d: d.severity is not Severity.HIGH)
     return out + low
 
 

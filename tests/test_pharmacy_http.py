@@ -4,11 +4,15 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from uuid import UUID
 
 import orjson
 import psycopg
 from fastapi.testclient import TestClient
 
+from alerts.service import record_detection
+from hub.domain import Measure
+from streaming.models import AlertKind, Detection, Severity
 from tests.support import count
 from tests.test_dispenses import dispense
 
@@ -88,3 +92,36 @@ def test_an_overdue_refill_alerts_on_arrival_and_the_refill_resolves_it(
     statuses = conn.execute("SELECT kind, severity, status FROM alerts ORDER BY id").fetchall()
     # Two fills now make the patient eligible for PDC: 31 of 61 days covered.
     assert statuses == [("refill_overdue", "medium", "resolved"), ("low_pdc", "low", "open")]
+
+
+def test_an_overdue_diuretic_during_a_weight_gain_alert_is_high_and_says_both(
+    api: TestClient, conn: psycopg.Connection[Any]
+) -> None:
+    made = api.post(
+        "/api/v1/patients", json={"identifiers": [{"system": "urn:mrn", "value": "SIM-1"}]}
+    )
+    patient_id = UUID(made.json()["id"])
+    now = datetime.now(UTC)
+    gain = Detection(
+        patient_id=patient_id,
+        kind=AlertKind.WEIGHT_GAIN,
+        severity=Severity.MEDIUM,
+        source="model:weight_drift",
+        measure=Measure.BODY_WEIGHT,
+        observed={"weight": 84.0},
+        baseline={"level": 81.5},
+        window_start=now - timedelta(days=5),
+        window_end=now,
+        reason="Daily weight 84.0 kg has crept 2.5 kg above the personal baseline.",
+    )
+    record_detection(conn, detection=gain, now=now)
+    conn.commit()
+    old = dispense(whenHandedOver=(now.date() - timedelta(days=60)).isoformat())
+    api.post(URL, content=bundle(old), headers={"Content-Type": "application/fhir+json"})
+    row = conn.execute(
+        "SELECT severity, reason FROM alerts WHERE kind = 'refill_overdue'"
+    ).fetchone()
+    assert row is not None
+    assert row[0] == "high"
+    assert "Loop diuretics: furosemide" in row[1]
+    assert "With the open weight_gain alert: Daily weight 84.0 kg" in row[1]

@@ -37,3 +37,7 @@ LIMIT %(limit)s;
 UPDATE alerts SET status = 'resolved', resolved_at = %(now)s, updated_at = %(now)s
 WHERE patient_id = %(patient_id)s AND kind = %(kind)s AND status <> 'resolved'
 RETURNING id;
+
+-- name: unresolved_alerts_with_reasons
+SELECT patient_id, kind, severity, reason FROM alerts
+WHERE status <> 'resolved' AND patient_id = ANY(%(patient_ids)s);

@@ -53,3 +53,15 @@ def test_a_low_pdc_is_a_low_alert_once_the_patient_is_eligible() -> None:
     assert found[0].observed == {"pdc": round(80 / 110, 3), "covered_days": 80}
     one_fill = [ClassFill("furosemide", LOOP, date(2026, 4, 1), 30)]
     assert kinds(one_fill, date(2026, 4, 20)) == []  # one fill: not eligible
+
+
+def test_an_overdue_class_beside_an_open_alert_it_bears_on_is_high_with_both_reasons() -> None:
+    fills = [ClassFill("furosemide", LOOP, date(2026, 1, 1), 30)]
+    weight = {AlertKind.WEIGHT_GAIN: "Weight 84.0 kg is 2.4 kg above the 81.6 kg measured."}
+    linked = refill_detections(P, fills, today=date(2026, 2, 15), open_alerts=weight)
+    assert [(d.kind, d.severity) for d in linked] == [(AlertKind.REFILL_OVERDUE, Severity.HIGH)]
+    assert "With the open weight_gain alert: Weight 84.0 kg" in linked[0].reason
+    # A statin bears on no deterioration alert: still medium.
+    statin = [ClassFill("atorvastatin", frozenset({"statins"}), date(2026, 1, 1), 30)]
+    alone = refill_detections(P, statin, today=date(2026, 2, 15), open_alerts=weight)
+    assert [(d.kind, d.severity) for d in alone] == [(AlertKind.REFILL_OVERDUE, Severity.MEDIUM)]
