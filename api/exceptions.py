@@ -3,7 +3,8 @@
 Tree::
 
     ApiError
-    └── BadRequestError      a request that is well-formed JSON but asks for nonsense (400)
+    ├── BadRequestError       a request that is well-formed JSON but asks for nonsense (400)
+    └── PayloadTooLargeError  a body larger than the route accepts (413)
 
 Errors from other packages are mapped here too: ``hub.exceptions.NotFoundError`` →
 404, ``ConflictError`` → 409, ``devices`` broker failures → 503. Every error body is
@@ -34,6 +35,10 @@ class ApiError(Exception):
 
 class BadRequestError(ApiError):
     status_code = status.HTTP_400_BAD_REQUEST
+
+
+class PayloadTooLargeError(ApiError):
+    status_code = status.HTTP_413_CONTENT_TOO_LARGE
 
 
 def _body(code: str, detail: object, status_code: int) -> JSONResponse:

@@ -125,3 +125,9 @@ def test_an_overdue_diuretic_during_a_weight_gain_alert_is_high_and_says_both(
     assert row[0] == "high"
     assert "Loop diuretics: furosemide" in row[1]
     assert "With the open weight_gain alert: Daily weight 84.0 kg" in row[1]
+
+
+def test_a_body_over_the_limit_is_refused_with_413(api: TestClient) -> None:
+    big = b"x" * (32 * 1024 * 1024 + 1)
+    got = api.post(URL, content=big, headers={"Content-Type": "application/x-ndjson"})
+    assert (got.status_code, got.json()["code"]) == (413, "payload_too_large")
