@@ -109,7 +109,10 @@ def store_batch(
 ) -> StoredBatch:
     """Route and store ``parsed`` inside the caller's transaction.
 
-    With ``scorer``, the readings the insert added are handed to it; call
+    With ``scorer``, the readings the insert added are handed to it (a
+    scorer in a process of its own gets the staged rows before the insert,
+    so that scoring and inserting overlap; should some rows turn out to be
+    stored already, it forgets that and gets the rows the insert added); call
     :func:`finish_batch` (same transaction) to write their alerts and the
     detector checkpoints, then tell the scorer whether the transaction
     committed.
@@ -150,8 +153,13 @@ def store_batch(
             dead.append(DeadLetter(msg, gateway_id, serial, rejection))
 
     if rows:
+        speculative = scorer is not None and scorer.speculative
         if scorer is not None:
             scorer.prepare(conn, patient_ids={route.patient_id for route in routes.values()})
+        if speculative:
+            assert scorer is not None
+            # Scored while the database inserts; redone below if some were not new.
+            scorer.submit([_scored_row(row) for row in rows])
         with conn.cursor() as cur:
             with cur.copy(queries["copy_readings_staging"]) as copy:
                 copy.set_types(list(COPY_TYPES))
@@ -163,8 +171,11 @@ def store_batch(
         stored.latest = latest = max(msg.received_at for msg, _, _, _ in parsed.points)
         touch_gateways(conn, gateway_ids=seen_gateways, seen_at=latest)
         activate_devices(conn, device_ids=newly_active, at=latest)
+        if scorer is not None and speculative and len(returned) != len(rows):
+            scorer.rolled_back()  # some were stored before: forget what they taught
         if scorer is not None and returned:
-            scorer.submit(returned)
+            if not speculative or len(returned) != len(rows):
+                scorer.submit(returned)
             stored.scoring = True
     for letter in record_dead_letters(conn, dead):
         result.rejected += 1
@@ -215,6 +226,11 @@ def _route_problem(
     if not route.accepts_readings:
         return RejectionCode.DEVICE_DISABLED, f"device {serial} or its gateway is disabled"
     return None
+
+
+def _scored_row(row: tuple[object, ...]) -> tuple[object, ...]:
+    """A staged row (see :func:`_row`) as ``insert_readings_from_staging`` returns it."""
+    return (str(row[3]), row[1], row[2], row[0], row[4], row[5], row[13], row[15])
 
 
 def _row(point: ParsedPoint, route: DeviceRoute, received_at: datetime) -> tuple[object, ...]:

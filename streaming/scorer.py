@@ -57,6 +57,11 @@ class Scored:
 class Scorer(Protocol):
     """What the writer needs from detection; see the module docstring."""
 
+    #: Whether rows may be submitted before the insert, and taken back with
+    #: :meth:`rolled_back` if not all of them were new: true only where the
+    #: monitors reload from committed data (the child process).
+    speculative: bool
+
     def prepare(self, conn: Conn, *, patient_ids: Iterable[UUID]) -> None:
         """Called before the insert, in the batch's transaction."""
 
@@ -84,6 +89,8 @@ def _score_readings(cache: MonitorCache, readings: list[StreamReading]) -> Score
 
 class LocalScorer:
     """The monitors in this process; loads them on the batch's own connection."""
+
+    speculative = False
 
     def __init__(self, cache: MonitorCache) -> None:
         self._cache = cache
@@ -155,6 +162,8 @@ def _serve(pipe: Connection, settings: Settings) -> None:
 
 class ProcessScorer:
     """A :class:`Scorer` whose monitors live in a child process."""
+
+    speculative = True
 
     def __init__(self, settings: Settings) -> None:
         self._settings = settings

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 import uuid
 from datetime import timedelta
 from typing import Any
@@ -239,3 +240,36 @@ def test_a_reading_arriving_checks_its_patients_other_measures_at_once(
         "SELECT a.kind, e.measure FROM alerts a JOIN alert_evidence e ON e.alert_id = a.id"
     ).fetchone()
     assert row == ("missed_readings", "blood-pressure")
+
+
+def test_a_reading_sent_again_beside_a_new_one_is_not_scored_twice(
+    settings: Settings, api: TestClient, conn: psycopg.Connection[Any], worker: RunningWorker
+) -> None:
+    """Scored twice, a low SpO2 would confirm itself and its alert would rise to high."""
+    gw = provision(api, kinds=["pulse_oximeter"])
+    at = now_minus(hours=2)
+
+    def spo2(value: float, minutes: int) -> dict[str, Any]:
+        when = (at + timedelta(minutes=minutes)).isoformat()
+        body = {
+            "oxygen_saturation": {"value": value, "unit": "%"},
+            "effective_time_frame": {"date_time": when},
+        }
+        return wrap_body(body, "oxygen-saturation", "2.0", header_id=f"spo2-{minutes}")
+
+    def hr(bpm: float, minutes: int) -> dict[str, Any]:
+        when = (at + timedelta(minutes=minutes)).isoformat()
+        body = {"heart_rate": {"value": bpm, "unit": "beats/min"},
+                "effective_time_frame": {"date_time": when}}  # fmt: skip
+        return wrap_body(body, "heart-rate", "2.0")
+
+    serial = gw.serials["pulse_oximeter"]
+    with GatewayClient(settings, gw.gateway_id, gw.password) as client:
+        client.publish_all(serial, [spo2(86, 0)])
+        assert wait_until(lambda: count(conn, "SELECT count(*) FROM alerts") == 1)
+        client.publish(serial, [spo2(86, 0), hr(72, 1)]).wait_for_publish(10)
+        assert wait_until(lambda: count(conn, "SELECT count(*) FROM readings") == 2)
+    time.sleep(0.5)  # the batch that stored the heart rate has committed its alerts too
+    rows = conn.execute("SELECT kind, severity FROM alerts").fetchall()
+    assert rows == [("spo2_low", "low")]
+    assert count(conn, "SELECT count(*) FROM alert_evidence") == 1
