@@ -127,6 +127,9 @@ def store_batch(
 
     routes = directory.lookup(conn, serials=(serial for _, _, serial, _ in parsed.points))
     rows: list[tuple[object, ...]] = []
+    # The rows as the insert returns them, for a scorer that scores while it runs.
+    speculative = scorer is not None and scorer.speculative
+    scored_rows: list[tuple[object, ...]] = []
     seen_gateways: set[str] = set()
     newly_active: set[int] = set()
     for msg, gateway_id, serial, points in parsed.points:
@@ -144,6 +147,8 @@ def store_batch(
             else:
                 assert route is not None
                 rows.append(_row(point, route, msg.received_at))
+                if speculative:
+                    scored_rows.append(_scored_row(point, route, msg.received_at))
                 stored.patient_ids.add(route.patient_id)
                 if route.status == "registered":  # its first accepted reading
                     newly_active.add(route.id)
@@ -153,13 +158,12 @@ def store_batch(
             dead.append(DeadLetter(msg, gateway_id, serial, rejection))
 
     if rows:
-        speculative = scorer is not None and scorer.speculative
         if scorer is not None:
             scorer.prepare(conn, patient_ids={route.patient_id for route in routes.values()})
         if speculative:
             assert scorer is not None
             # Scored while the database inserts; redone below if some were not new.
-            scorer.submit([_scored_row(row) for row in rows])
+            scorer.submit(scored_rows)
         with conn.cursor() as cur:
             with cur.copy(queries["copy_readings_staging"]) as copy:
                 copy.set_types(list(COPY_TYPES))
@@ -228,9 +232,20 @@ def _route_problem(
     return None
 
 
-def _scored_row(row: tuple[object, ...]) -> tuple[object, ...]:
-    """A staged row (see :func:`_row`) as ``insert_readings_from_staging`` returns it."""
-    return (str(row[3]), row[1], row[2], row[0], row[4], row[5], row[13], row[15])
+def _scored_row(
+    point: ParsedPoint, route: DeviceRoute, received_at: datetime
+) -> tuple[object, ...]:
+    """The row ``insert_readings_from_staging`` returns for ``point``."""
+    return (
+        route.patient_key,
+        route.id,
+        point.measure.value,
+        point.measured_at,
+        point.value,
+        point.value2,
+        received_at,
+        point.activity,
+    )
 
 
 def _row(point: ParsedPoint, route: DeviceRoute, received_at: datetime) -> tuple[object, ...]:
