@@ -14,6 +14,13 @@ never the readings of the batch being scored, which come over the pipe.
 One round trip per batch (``submit``, then ``result``: the caller may do
 other work between the two); ``committed`` and ``rolled_back`` are one-way.
 
+Because the child only ever loads committed state, its scoring can be
+*speculative* (:attr:`Scorer.speculative`): the writer submits a batch's
+staged rows before the insert, and if the insert turns out to skip some
+(stored before), ``rolled_back`` makes the child forget the batch and the
+writer submits the rows the insert added. The in-process scorer loads on
+the batch's own connection, which would see the batch, so it cannot.
+
 If the child dies, the batch fails with :class:`ScorerUnavailableError` and the
 next call starts a new child, whose monitors come from the database; an error
 inside the child (a detector that raised) comes back as :class:`ScorerFailedError`
