@@ -15,12 +15,12 @@ from collections.abc import Collection
 from datetime import UTC, datetime, timedelta
 from uuid import UUID
 
-from alerts.service import record_detection, resolve_automatically
+from alerts.service import resolve_automatically
 from hub.db import Conn
 from hub.sql import queries
 from streaming.models import AlertKind, Severity
 from streaming.refills import DEFAULT_GRACE_DAYS, PERIOD_DAYS, ClassFill, refill_detections
-from streaming.schedule import raises_evidence
+from streaming.schedule import record_if_raised
 
 #: How far back fills are read: the PDC period and a year of supply before it.
 LOOKBACK_DAYS = PERIOD_DAYS + 366
@@ -62,10 +62,7 @@ def run_refill_checks(
             open_alerts=deteriorating.get(patient_id),
         )
         for d in found:
-            if raises_evidence(unresolved.get((patient_id, d.kind)), d.severity):
-                record_detection(conn, detection=d, now=now)
-                unresolved[(patient_id, d.kind)] = d.severity
-                recorded += 1
+            recorded += record_if_raised(conn, detection=d, unresolved=unresolved, now=now)
         overdue = any(d.kind is AlertKind.REFILL_OVERDUE for d in found)
         if not overdue and (patient_id, AlertKind.REFILL_OVERDUE) in unresolved:
             resolve_automatically(

@@ -86,19 +86,13 @@ def refill_detections(
     ``relevant`` kinds: no loop diuretic while weight climbs) is ``high``,
     and its reason carries the other alert's.
     """
-    by_class, known = _by_class(fills), drug_classes()
-    open_alerts = open_alerts or {}
+    open_alerts, known = open_alerts or {}, drug_classes()
     out: list[Detection] = []
     low: list[Detection] = []
-    for name in sorted(by_class):
-        cls, class_fills = known.get(name), by_class[name]
-        if cls is None:
-            continue
-        last = max(class_fills, key=lambda f: f.filled_on)
-        ends = run_out(class_fills)
-        if ends is not None and (today - ends).days > grace_days:
-            late = (today - ends).days
-            linked = sorted(k for k in cls.relevant if k in open_alerts)
+    for c in class_summaries(fills, today=today, grace_days=grace_days):
+        if c.overdue:
+            late = (today - c.runs_out).days
+            linked = sorted(k for k in known[c.name].relevant if k in open_alerts)
             also = "".join(f" With the open {k.value} alert: {open_alerts[k]}" for k in linked)
             out.append(
                 Detection(
@@ -107,18 +101,17 @@ def refill_detections(
                     severity=Severity.HIGH if linked else Severity.MEDIUM,
                     source="rule:refill_overdue",
                     measure=None,
-                    observed={"days_without_supply": late, "last_days_supply": last.days_supply},
+                    observed={"days_without_supply": late, "last_days_supply": c.last_days_supply},
                     baseline={"grace_days": grace_days},
-                    window_start=_midnight(last.filled_on),
+                    window_start=_midnight(c.last_filled_on),
                     window_end=_midnight(today),
-                    reason=f"{cls.label}: {last.drug} last filled {last.filled_on} for "
-                    f"{last.days_supply} days ran out on {ends}: {late} days without supply "
-                    f"(grace {grace_days}).{also}",
+                    reason=f"{c.label}: {c.last_drug} last filled {c.last_filled_on} for "
+                    f"{c.last_days_supply} days ran out on {c.runs_out}: {late} days without "
+                    f"supply (grace {grace_days}).{also}",
                 )
             )
-        start = today - timedelta(days=PERIOD_DAYS - 1)
-        result = pdc(class_fills, period_start=start, period_end=today)
-        if result is not None and result.adherent(cls.pdc_threshold) is False:
+        result = c.pdc
+        if result is not None and result.adherent(c.threshold) is False:
             low.append(
                 Detection(
                     patient_id=patient_id,
@@ -127,12 +120,12 @@ def refill_detections(
                     source="rule:pdc",
                     measure=None,
                     observed={"pdc": round(result.pdc, 3), "covered_days": result.covered_days},
-                    baseline={"threshold": cls.pdc_threshold, "period_days": result.period_days},
+                    baseline={"threshold": c.threshold, "period_days": result.period_days},
                     window_start=_midnight(result.index_date),
                     window_end=_midnight(today),
-                    reason=f"{cls.label}: {result.covered_days} of {result.period_days} days "
+                    reason=f"{c.label}: {result.covered_days} of {result.period_days} days "
                     f"covered since {result.index_date} (PDC {result.pdc:.0%}, adherent from "
-                    f"{cls.pdc_threshold:.0%}).",
+                    f"{c.threshold:.0%}).",
                 )
             )
     out.sort(key=lambda d: d.severity is not Severity.HIGH)
@@ -163,7 +156,7 @@ def class_summaries(
     for name in sorted(set(by_class) & set(known)):
         cls, class_fills = known[name], by_class[name]
         last = max(class_fills, key=lambda f: (f.filled_on, f.drug))
-        ends = run_out(class_fills) or last.filled_on
+        ends = run_out(class_fills)
         start = today - timedelta(days=PERIOD_DAYS - 1)
         out.append(
             ClassSummary(
@@ -174,8 +167,8 @@ def class_summaries(
                 last_drug=last.drug,
                 last_filled_on=last.filled_on,
                 last_days_supply=last.days_supply,
-                runs_out=ends,
-                overdue=(today - ends).days > grace_days,
+                runs_out=ends or last.filled_on,
+                overdue=ends is not None and (today - ends).days > grace_days,
             )
         )
     return out

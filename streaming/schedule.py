@@ -44,6 +44,25 @@ def raises_evidence(current: Severity | None, new: Severity) -> bool:
     return current is None or severity_rank(new) > severity_rank(current)
 
 
+def record_if_raised(
+    conn: Conn,
+    *,
+    detection: Detection,
+    unresolved: dict[tuple[UUID, AlertKind], Severity],
+    now: datetime,
+) -> bool:
+    """Record ``detection`` if it opens its kind or raises the unresolved alert's severity.
+
+    ``unresolved`` (severity per patient and kind) is kept up to date.
+    """
+    key = (detection.patient_id, detection.kind)
+    if not raises_evidence(unresolved.get(key), detection.severity):
+        return False
+    record_detection(conn, detection=detection, now=now)
+    unresolved[key] = detection.severity
+    return True
+
+
 def _offline_detections(conn: Conn, *, now: datetime, after: timedelta) -> list[Detection]:
     found = []
     for gateway_id, since, patient_id in conn.execute(
@@ -171,12 +190,7 @@ def run_adherence_checks(
     for detection in adherence_detections(
         conn, now=now, gateway_offline_after=gateway_offline_after, patient_ids=patient_ids
     ):
-        current = unresolved.get((detection.patient_id, detection.kind))
-        if not raises_evidence(current, detection.severity):
-            continue
-        record_detection(conn, detection=detection, now=now)
-        unresolved[(detection.patient_id, detection.kind)] = detection.severity
-        recorded += 1
+        recorded += record_if_raised(conn, detection=detection, unresolved=unresolved, now=now)
     return recorded
 
 
