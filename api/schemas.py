@@ -81,6 +81,20 @@ class GatewayCreated(BaseModel):
     status_topic: str
 
 
+class FeedIn(_Body):
+    label: str | None = Field(default=None, max_length=200)
+
+
+class FeedCreated(BaseModel):
+    id: str
+    label: str | None
+    mqtt_username: str
+    mqtt_password: str = Field(description="Shown once; store it in the pharmacy's system.")
+    client_id: str
+    dispenses_topic: str
+    errors_topic: str
+
+
 class DeviceIn(_Body):
     serial: str = Field(pattern=r"^[A-Za-z0-9._:-]{1,64}$")
     kind: DeviceKind

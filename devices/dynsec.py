@@ -7,10 +7,13 @@ answer is matched to its command even when other admin sessions are active.
 
 Gateways get a role of their own whose ACLs confine them to their topic tree
 (see :func:`gateway_acls`), and a client whose MQTT client id must equal its
-username, the gateway id. The hub's clients share the ``lastmile-hub`` role.
+username, the gateway id; pharmacy feeds likewise (:func:`feed_acls`). The
+hub's clients share the ``lastmile-hub`` role (:mod:`devices.credentials`).
 
 >>> [acl.topic for acl in gateway_acls("gw-1") if acl.acltype == "subscribeLiteral"]
 ['lastmile/v1/gateways/gw-1/errors']
+>>> [acl.topic for acl in feed_acls("ph-1") if acl.acltype == "publishClientSend"]
+['lastmile/v1/pharmacies/ph-1/dispenses']
 """
 
 from __future__ import annotations
@@ -45,7 +48,8 @@ CONTROL_TOPIC = "$CONTROL/dynamic-security/v1"
 RESPONSE_TOPIC = CONTROL_TOPIC + "/response"
 HUB_ROLE = "lastmile-hub"
 GATEWAY_ROLE_PREFIX = "gateway:"
-_GATEWAY_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}")
+FEED_ROLE_PREFIX = "pharmacy:"
+_CLIENT_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}")
 
 AclType = Literal[
     "publishClientSend",
@@ -114,9 +118,23 @@ def gateway_acls(gateway_id: str) -> tuple[Acl, ...]:
     )
 
 
-def _check_gateway_id(gateway_id: str) -> None:
-    if not _GATEWAY_ID.fullmatch(gateway_id):
-        raise DynsecError(f"invalid gateway id {gateway_id!r}: letters, digits and _.:- only")
+def feed_role(feed_id: str) -> str:
+    return FEED_ROLE_PREFIX + feed_id
+
+
+def feed_acls(feed_id: str) -> tuple[Acl, ...]:
+    """Publish only its own ``dispenses`` topic; read only its own ``errors``."""
+    root = f"lastmile/v1/pharmacies/{feed_id}"
+    return (
+        Acl("publishClientSend", f"{root}/dispenses"),
+        Acl("subscribeLiteral", f"{root}/errors"),
+        Acl("publishClientReceive", f"{root}/errors"),
+    )
+
+
+def _check_id(client_id: str) -> None:
+    if not _CLIENT_ID.fullmatch(client_id):
+        raise DynsecError(f"invalid client id {client_id!r}: letters, digits and _.:- only")
 
 
 class DynsecClient:
@@ -255,22 +273,21 @@ class DynsecClient:
         if len(present) != len(wanted) or len(current) != len(present):
             logger.info("dynsec_role_updated role=%s", name)
 
-    def create_gateway_client(
-        self, gateway_id: str, password: str, *, replace: bool = False
+    def create_confined_client(
+        self, username: str, password: str, *, role: str, acls: tuple[Acl, ...], replace: bool
     ) -> None:
-        """Create the gateway's role and client (username = client id = gateway id).
+        """Create ``role`` with ``acls`` and a client (username = client id) holding it.
 
         An existing client raises :class:`DynsecAlreadyExistsError` unless
         ``replace``, which resets its password, client id and roles (and so
         disconnects it).
         """
-        _check_gateway_id(gateway_id)
-        role = gateway_role(gateway_id)
-        self.ensure_role(role, gateway_acls(gateway_id))
+        _check_id(username)
+        self.ensure_role(role, acls)
         client = {
-            "username": gateway_id,
+            "username": username,
             "password": password,
-            "clientid": gateway_id,
+            "clientid": username,
             "roles": [{"rolename": role, "priority": 0}],
         }
         try:
@@ -279,15 +296,36 @@ class DynsecClient:
             if not replace:
                 raise
             self.command("modifyClient", **client)
-            self.enable_client(gateway_id)
-        logger.info("dynsec_gateway_client gateway_id=%s replaced=%s", gateway_id, replace)
+            self.enable_client(username)
+        logger.info(
+            "dynsec_confined_client username=%s role=%s replaced=%s", username, role, replace
+        )
+
+    def create_gateway_client(
+        self, gateway_id: str, password: str, *, replace: bool = False
+    ) -> None:
+        """The gateway's role and client (username = client id = gateway id)."""
+        role = gateway_role(gateway_id)
+        self.create_confined_client(
+            gateway_id, password, role=role, acls=gateway_acls(gateway_id), replace=replace
+        )
+
+    def create_feed_client(self, feed_id: str, password: str, *, replace: bool = False) -> None:
+        """A pharmacy feed's role and client (username = client id = feed id)."""
+        role = feed_role(feed_id)
+        self.create_confined_client(
+            feed_id, password, role=role, acls=feed_acls(feed_id), replace=replace
+        )
+
+    def delete_confined_client(self, username: str, role: str) -> None:
+        """Delete a client and its role (either may be gone already)."""
+        _check_id(username)
+        self.delete_client(username, missing_ok=True)
+        with contextlib.suppress(DynsecNotFoundError):
+            self.command("deleteRole", rolename=role)
 
     def delete_gateway_client(self, gateway_id: str) -> None:
-        """Delete the gateway's client and role (either may be gone already)."""
-        _check_gateway_id(gateway_id)
-        self.delete_client(gateway_id, missing_ok=True)
-        with contextlib.suppress(DynsecNotFoundError):
-            self.command("deleteRole", rolename=gateway_role(gateway_id))
+        self.delete_confined_client(gateway_id, gateway_role(gateway_id))
 
     def set_client_password(self, username: str, password: str) -> None:
         self.command("setClientPassword", username=username, password=password)
@@ -322,71 +360,3 @@ def _result(command: str, response: dict[str, Any]) -> dict[str, Any]:
         raise DynsecCommandError(command, text)
     data: dict[str, Any] = response.get("data") or {}
     return data
-
-
-def login_works(
-    *,
-    host: str,
-    port: int,
-    username: str,
-    password: str,
-    client_id: str = "",
-    timeout_s: float = 5.0,
-) -> bool:
-    """Whether the broker accepts these credentials (an MQTT 3.1.1 connect and disconnect)."""
-    probe = mqtt.Client(
-        CallbackAPIVersion.VERSION2,
-        client_id=client_id or f"lastmile-probe-{uuid.uuid4().hex[:12]}",
-        protocol=mqtt.MQTTv311,
-    )
-    probe.username_pw_set(username, password)
-    answers: list[ReasonCode] = []
-    probe.on_connect = lambda _c, _u, _f, reason, _p: answers.append(reason)
-    try:
-        probe.connect(host, port, keepalive=10)
-    except OSError as exc:
-        raise DynsecConnectionError(f"cannot connect to broker {host}:{port}: {exc}") from exc
-    deadline = time.monotonic() + timeout_s
-    try:
-        while not answers and time.monotonic() < deadline:
-            probe.loop(timeout=0.1)
-    finally:
-        probe.disconnect()
-    if not answers:
-        raise DynsecTimeoutError(f"no CONNACK from {host}:{port} within {timeout_s:.0f}s")
-    return not answers[0].is_failure
-
-
-def ensure_hub_client(settings: Settings) -> None:
-    """Make the hub's MQTT user exist with the ``lastmile-hub`` role and the settings' password.
-
-    Idempotent, and it leaves connected hub clients alone when nothing needs to
-    change (the plugin disconnects a client whose password or roles change).
-    Also makes the default ACL access deny publishing and subscribing.
-    """
-    username = settings.mqtt_hub_username
-    password = settings.mqtt_hub_password.get_secret_value()
-    if not password:
-        raise DynsecError("mqtt_hub_password is empty")
-    roles = [{"rolename": HUB_ROLE, "priority": 0}]
-    with DynsecClient.from_settings(settings) as dynsec:
-        dynsec.ensure_default_acl_access()
-        dynsec.ensure_role(HUB_ROLE, HUB_ACLS)
-        try:
-            dynsec.command("createClient", username=username, password=password, roles=roles)
-            logger.info("dynsec_hub_client_created username=%s", username)
-            return
-        except DynsecAlreadyExistsError:
-            pass
-        client = dynsec.get_client(username)
-        role_names = [role.get("rolename") for role in client.get("roles", [])]
-        if role_names != [HUB_ROLE] or client.get("clientid"):
-            dynsec.command("modifyClient", username=username, clientid="", roles=roles)
-            logger.info("dynsec_hub_client_roles_reset username=%s", username)
-        if client.get("disabled"):
-            dynsec.enable_client(username)
-        if not login_works(
-            host=settings.mqtt_host, port=settings.mqtt_port, username=username, password=password
-        ):
-            dynsec.set_client_password(username, password)
-            logger.info("dynsec_hub_client_password_set username=%s", username)

@@ -18,6 +18,16 @@ class Gateway:
 
 
 @dataclass(frozen=True, slots=True)
+class PharmacyFeed:
+    """A pharmacy's dispense feed over MQTT; its id is its MQTT username and client id."""
+
+    id: str
+    label: str | None
+    status: str
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
 class Device:
     id: int
     serial: str

@@ -94,7 +94,7 @@ def api(host: str | None, port: int | None) -> None:
 )
 def up(patients: int, days: int, speed: float, external_services: bool) -> None:
     """Start services, ingest, API and a simulated cohort (Ctrl-C stops)."""
-    from devices.dynsec import ensure_hub_client
+    from devices.credentials import ensure_hub_client
     from hub.run import run_hub
     from hub.services import up as services_up
 

@@ -27,15 +27,24 @@ class Stored:
 
 
 def insert_dispenses(
-    conn: Conn, *, dispenses: Sequence[Dispense], source: Source, received_at: datetime
+    conn: Conn,
+    *,
+    dispenses: Sequence[Dispense],
+    source: Source,
+    received_at: datetime,
+    feed_id: str | None = None,
 ) -> Stored:
-    """Store new dispenses (a known idempotency key is a duplicate, skipped)."""
+    """Store new dispenses (a known idempotency key is a duplicate, skipped).
+
+    ``feed_id`` is the pharmacy feed that sent them over MQTT.
+    """
     if not dispenses:
         return Stored(0, 0, 0, {})
     rows = conn.execute(
         queries["insert_dispenses"],
         {
             "source": source,
+            "feed_id": feed_id,
             "received_at": received_at,
             "keys": [d.dedup_key for d in dispenses],
             "identifiers": [d.identifier for d in dispenses],

@@ -70,7 +70,7 @@ class Modality(enum.StrEnum):
 
 
 class RejectionCode(enum.StrEnum):
-    """Machine-readable reasons a reading was not stored (contract section 1)."""
+    """Machine-readable reasons a reading or dispense was not stored (contract sections 1, 2)."""
 
     MALFORMED_JSON = "malformed_json"
     SCHEMA_INVALID = "schema_invalid"
@@ -84,6 +84,8 @@ class RejectionCode(enum.StrEnum):
     MEASURE_NOT_FOR_DEVICE = "measure_not_for_device"
     DEVICE_DISABLED = "device_disabled"
     TOPIC_INVALID = "topic_invalid"
+    UNKNOWN_FEED = "unknown_feed"
+    FEED_DISABLED = "feed_disabled"
     STATISTIC_UNSUPPORTED = "statistic_unsupported"
     INTERNAL_ERROR = "internal_error"
 

@@ -13,7 +13,7 @@ from hub.db import Conn
 from hub.domain import Rejection, RejectionCode
 from hub.sql import queries
 from ingest.models import DeadLetter, Received
-from ingest.topics import parse_readings_topic
+from ingest.topics import parse_dispenses_topic, parse_readings_topic
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +36,7 @@ def quarantine(conn: Conn, *, message: Received, detail: str) -> None:
         topic.gateway_id if topic else None,
         topic.device_serial if topic else None,
         rejection,
+        feed_id=parse_dispenses_topic(message.topic),
     )
     record_dead_letter(conn, letter)
 
@@ -87,6 +88,7 @@ def record_dead_letters(conn: Conn, letters: Sequence[DeadLetter]) -> list[DeadL
                 "topic": msg.topic,
                 "gateway_id": letter.gateway_id,
                 "device_serial": letter.device_serial,
+                "feed_id": letter.feed_id,
                 "header_id": rejection.header_id,
                 "item_index": rejection.index,
                 "code": rejection.code.value,
@@ -97,11 +99,12 @@ def record_dead_letters(conn: Conn, letters: Sequence[DeadLetter]) -> list[DeadL
         )
         recorded.append(letter)
         log.info(
-            "reading rejected",
+            "dispense rejected" if letter.feed_id else "reading rejected",
             extra={
                 "code": rejection.code.value,
                 "gateway_id": letter.gateway_id,
                 "device_serial": letter.device_serial,
+                "feed_id": letter.feed_id,
                 "header_id": rejection.header_id,
             },
         )

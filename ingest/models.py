@@ -23,9 +23,14 @@ class Received:
 
 @dataclass(frozen=True, slots=True)
 class DeadLetter:
-    """A message, or one data point of it, that is not stored, and why."""
+    """A message, or one data point or dispense of it, that is not stored, and why.
+
+    A reading's is told to its gateway; a dispense's (``feed_id`` set) to its
+    pharmacy feed.
+    """
 
     message: Received
     gateway_id: str | None
     device_serial: str | None
     rejection: Rejection
+    feed_id: str | None = None

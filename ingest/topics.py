@@ -1,4 +1,4 @@
-"""The hub's MQTT topics (contract section 1) and the subscriptions as data."""
+"""The hub's MQTT topics (contract sections 1 and 2) and the subscriptions as data."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from dataclasses import dataclass
 ROOT = "lastmile/v1"
 READINGS_FILTER = f"{ROOT}/gateways/+/devices/+/readings"
 STATUS_FILTER = f"{ROOT}/gateways/+/status"
+DISPENSES_FILTER = f"{ROOT}/pharmacies/+/dispenses"
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,6 +26,14 @@ def errors_topic(gateway_id: str) -> str:
 
 def status_topic(gateway_id: str) -> str:
     return f"{ROOT}/gateways/{gateway_id}/status"
+
+
+def dispenses_topic(feed_id: str) -> str:
+    return f"{ROOT}/pharmacies/{feed_id}/dispenses"
+
+
+def feed_errors_topic(feed_id: str) -> str:
+    return f"{ROOT}/pharmacies/{feed_id}/errors"
 
 
 def parse_readings_topic(topic: str) -> ReadingsTopic | None:
@@ -62,6 +71,24 @@ def parse_status_topic(topic: str) -> str | None:
     return None
 
 
+def parse_dispenses_topic(topic: str) -> str | None:
+    """The feed id of a pharmacy dispenses topic; None if it is not one.
+
+    >>> parse_dispenses_topic("lastmile/v1/pharmacies/ph-1a2b3c4d/dispenses")
+    'ph-1a2b3c4d'
+    >>> parse_dispenses_topic("lastmile/v1/pharmacies/ph-1a2b3c4d/errors") is None
+    True
+    """
+    parts = topic.split("/")
+    if (
+        len(parts) == 5
+        and parts[:3] == ["lastmile", "v1", "pharmacies"]
+        and parts[4] == "dispenses"
+    ):
+        return parts[3] or None
+    return None
+
+
 @dataclass(frozen=True, slots=True)
 class Subscription:
     """One topic filter the ingest worker subscribes to, and what handles it."""
@@ -74,4 +101,5 @@ class Subscription:
 SUBSCRIPTIONS: tuple[Subscription, ...] = (
     Subscription(topic_filter=READINGS_FILTER, qos=1, handler="readings"),
     Subscription(topic_filter=STATUS_FILTER, qos=1, handler="status"),
+    Subscription(topic_filter=DISPENSES_FILTER, qos=1, handler="dispenses"),
 )

@@ -123,6 +123,11 @@ class Validator:
         }
         self._generic = reference_validator(None, None)
 
+    @property
+    def max_bytes(self) -> int:
+        """The largest payload accepted."""
+        return self._max_bytes
+
     def parse(self, payload: bytes, *, now: datetime) -> ParsedMessage:
         """Validate and normalize one MQTT payload. Never raises for any payload.
 

@@ -43,7 +43,7 @@ from hub.settings import Settings
 from hub.sql import queries
 from ingest.batches import BatchStore, InFlight
 from ingest.models import Received
-from ingest.topics import SUBSCRIPTIONS, errors_topic
+from ingest.topics import SUBSCRIPTIONS, errors_topic, feed_errors_topic
 from ingest.validation import Validator
 from ingest.writer import BatchResult
 from streaming.schedule import AdherenceScheduler, ArrivalChecks
@@ -58,6 +58,7 @@ class WorkerStats:
     messages: int = 0
     stored: int = 0
     rejected: int = 0
+    dispenses: int = 0
     batches: int = 0
     db_retries: int = 0
 
@@ -65,6 +66,7 @@ class WorkerStats:
         self.messages += result.messages
         self.stored += result.stored
         self.rejected += result.rejected
+        self.dispenses += result.dispenses
         self.batches += 1
 
 
@@ -319,9 +321,19 @@ class IngestWorker:
         except psycopg.OperationalError:
             self._store.drop_connection()
             return
-        for dl_id, gateway_id, serial, header_id, code, detail in rows:
+        for dl_id, gateway_id, serial, feed_id, header_id, index, code, detail in rows:
             if dl_id in waiting:
                 continue
-            body = {"header_id": header_id, "device_serial": serial, "code": code, "detail": detail}
-            info = self._client.publish(errors_topic(str(gateway_id)), orjson.dumps(body), qos=1)
+            if feed_id is not None:
+                topic = feed_errors_topic(str(feed_id))
+                body = {"dispense_id": header_id, "index": index, "code": code, "detail": detail}
+            else:
+                topic = errors_topic(str(gateway_id))
+                body = {
+                    "header_id": header_id,
+                    "device_serial": serial,
+                    "code": code,
+                    "detail": detail,
+                }
+            info = self._client.publish(topic, orjson.dumps(body), qos=1)
             self._unconfirmed.append((info, int(dl_id)))

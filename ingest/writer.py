@@ -1,4 +1,4 @@
-"""Turn a batch of received MQTT messages into stored readings and dead letters.
+"""Turn a batch of received MQTT messages into stored readings, dispenses and dead letters.
 
 Three steps: :func:`parse_batch` (no database), :func:`store_batch` and
 :func:`finish_batch`, both in one transaction that the caller owns; between
@@ -8,7 +8,8 @@ Valid points go through a binary COPY into a staging table and then
 ``INSERT … ON CONFLICT DO NOTHING`` into the hypertable (so redelivered and
 resent readings are stored once); every point that is not stored gets
 exactly one dead-letter row, which the worker later publishes on the
-gateway's errors topic.
+gateway's errors topic. Pharmacy dispenses in the batch are stored by
+:mod:`ingest.pharmacy_mqtt` in the same transaction.
 """
 
 from __future__ import annotations
@@ -33,8 +34,10 @@ from hub.sql import queries
 from ingest.dead_letters import record_dead_letters
 from ingest.directory import DeviceDirectory
 from ingest.models import DeadLetter, Received
-from ingest.topics import parse_readings_topic, parse_status_topic
+from ingest.pharmacy_mqtt import FeedMessage, parse_feed_message, store_feed_messages
+from ingest.topics import parse_dispenses_topic, parse_readings_topic, parse_status_topic
 from ingest.validation import Validator
+from streaming.refill_checks import run_refill_checks
 from streaming.scorer import Scorer
 from streaming.service import write_checkpoints
 
@@ -49,6 +52,8 @@ class BatchResult:
     rejected: int = 0
     alerts_opened: int = 0
     evidence: int = 0
+    #: Pharmacy dispenses stored (held ones included).
+    dispenses: int = 0
     codes: dict[str, int] = field(default_factory=dict)
 
 
@@ -66,19 +71,26 @@ class ParsedBatch:
     statuses: list[tuple[Received, str]]
     points: list[tuple[Received, str, str, tuple[tuple[int, ParsedPoint], ...]]]
     dead: list[DeadLetter]
+    feeds: list[FeedMessage]
 
 
 def parse_batch(batch: Sequence[Received], *, validator: Validator) -> ParsedBatch:
     """Parse and validate every message of ``batch`` (no database, no side effects)."""
-    parsed = ParsedBatch(len(batch), [], [], [])
+    parsed = ParsedBatch(len(batch), [], [], [], [])
     for msg in batch:
+        feed_id = parse_dispenses_topic(msg.topic)
+        if feed_id is not None:
+            feed, dead = parse_feed_message(msg, feed_id, max_bytes=validator.max_bytes)
+            parsed.feeds.append(feed)
+            parsed.dead.extend(dead)
+            continue
         topic = parse_readings_topic(msg.topic)
         status_of = parse_status_topic(msg.topic) if topic is None else None
         if status_of is not None:
             parsed.statuses.append((msg, status_of))
             continue
         if topic is None:
-            rejection = Rejection(RejectionCode.TOPIC_INVALID, "not a readings topic")
+            rejection = Rejection(RejectionCode.TOPIC_INVALID, "not a readings or dispenses topic")
             parsed.dead.append(DeadLetter(msg, None, None, rejection))
             continue
         message = validator.parse(msg.payload, now=msg.received_at)
@@ -181,6 +193,8 @@ def store_batch(
             if not speculative or len(returned) != len(rows):
                 scorer.submit(returned)
             stored.scoring = True
+    if parsed.feeds:
+        _store_dispenses(conn, parsed.feeds, stored, dead)
     for letter in record_dead_letters(conn, dead):
         result.rejected += 1
         name = letter.rejection.code.value
@@ -202,6 +216,21 @@ def finish_batch(conn: Conn, *, stored: StoredBatch, scorer: Scorer | None) -> B
         conn, checkpoints=scored.checkpoints, code_version=scored.code_version, now=stored.latest
     )
     return result
+
+
+def _store_dispenses(
+    conn: Conn, feeds: list[FeedMessage], stored: StoredBatch, dead: list[DeadLetter]
+) -> None:
+    """Store the batch's pharmacy dispenses; the fills' patients get their refills checked."""
+    latest = max(feed.message.received_at for feed in feeds)
+    outcome = store_feed_messages(conn, messages=feeds, received_at=latest)
+    dead.extend(outcome.dead)
+    stored.result.dispenses += outcome.stored
+    if outcome.patient_ids:
+        # A refill may end an overdue alert, or a late one show a new one.
+        stored.result.evidence += run_refill_checks(
+            conn, now=latest, patient_ids=outcome.patient_ids
+        )
 
 
 def _record_status(conn: Conn, msg: Received, gateway_id: str) -> Rejection | None:

@@ -8,7 +8,7 @@ import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, Self
 
 import orjson
 import paho.mqtt.client as mqtt
@@ -17,7 +17,7 @@ from fastapi.testclient import TestClient
 from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
 
 from hub.settings import Settings
-from ingest.topics import errors_topic, readings_topic
+from ingest.topics import dispenses_topic, errors_topic, feed_errors_topic, readings_topic
 
 
 @dataclass(frozen=True)
@@ -98,7 +98,7 @@ class GatewayClient:
     _connected: threading.Event = field(default_factory=threading.Event)
     connect_reason: Any = None
 
-    def __enter__(self) -> GatewayClient:
+    def __enter__(self) -> Self:
         kwargs: dict[str, Any] = {}
         if self.protocol == MQTTProtocolVersion.MQTTv311:
             kwargs["clean_session"] = True
@@ -152,6 +152,32 @@ class GatewayClient:
         assert self._client is not None
         self._client.disconnect()
         self._client.loop_stop()
+
+
+class FeedClient(GatewayClient):
+    """A paho client acting as one pharmacy feed: sends dispenses, collects its errors."""
+
+    def _on_connect(
+        self, client: mqtt.Client, userdata: object, flags: Any, reason: Any, props: Any
+    ) -> None:
+        self.connect_reason = reason
+        if not reason.is_failure:
+            client.subscribe(feed_errors_topic(self.gateway_id), qos=1)
+        self._connected.set()
+
+    def send(self, payload: Any, *, timeout: float = 20) -> None:
+        """Publish on the feed's dispenses topic and wait for the broker's PUBACK."""
+        info = self.publish("", payload, topic=dispenses_topic(self.gateway_id))
+        info.wait_for_publish(timeout)
+        assert info.is_published(), "broker did not acknowledge a publish"
+
+
+def provision_feed(api: TestClient, label: str = "test pharmacy") -> tuple[str, str]:
+    """A pharmacy feed provisioned over the API: (feed id, password)."""
+    made = api.post("/api/v1/pharmacy/feeds", json={"label": label})
+    assert made.status_code == 201, made.text
+    body = made.json()
+    return body["mqtt_username"], body["mqtt_password"]
 
 
 def wait_until(

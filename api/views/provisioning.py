@@ -1,4 +1,4 @@
-"""Provisioning: enroll patients, provision gateways, register devices."""
+"""Provisioning: enroll patients, provision gateways and pharmacy feeds, register devices."""
 
 from __future__ import annotations
 
@@ -11,16 +11,25 @@ from api.deps import AdminDep, ConnDep, SettingsDep
 from api.schemas import (
     DeviceIn,
     DeviceOut,
+    FeedCreated,
+    FeedIn,
     GatewayCreated,
     GatewayIn,
     IdentifierIn,
     PatientIn,
     PatientOut,
 )
+from devices import feeds
 from devices import service as devices
-from devices.credentials import provision_gateway_credentials
+from devices.credentials import provision_feed_credentials, provision_gateway_credentials
 from hub import patients
-from ingest.topics import errors_topic, readings_topic, status_topic
+from ingest.topics import (
+    dispenses_topic,
+    errors_topic,
+    feed_errors_topic,
+    readings_topic,
+    status_topic,
+)
 
 router = APIRouter(prefix="/api/v1", dependencies=[AdminDep])
 
@@ -73,6 +82,25 @@ def provision_gateway(body: GatewayIn, conn: ConnDep, settings: SettingsDep) -> 
         readings_topic=readings_topic(gateway.id, "{device_serial}"),
         errors_topic=errors_topic(gateway.id),
         status_topic=status_topic(gateway.id),
+    )
+
+
+@router.post("/pharmacy/feeds", status_code=status.HTTP_201_CREATED, response_model=FeedCreated)
+def provision_feed(body: FeedIn, conn: ConnDep, settings: SettingsDep) -> FeedCreated:
+    """A pharmacy feed for dispenses over MQTT: its credentials, shown once."""
+    feed = feeds.create_feed(conn, feed_id=feeds.new_feed_id(), label=body.label)
+    password = secrets.token_urlsafe(24)
+    # As for a gateway: credentials without a committed feed publish nothing
+    # the worker stores (its dispenses are rejected as unknown_feed).
+    provision_feed_credentials(settings, feed_id=feed.id, password=password)
+    return FeedCreated(
+        id=feed.id,
+        label=feed.label,
+        mqtt_username=feed.id,
+        mqtt_password=password,
+        client_id=feed.id,
+        dispenses_topic=dispenses_topic(feed.id),
+        errors_topic=feed_errors_topic(feed.id),
     )
 
 

@@ -14,7 +14,7 @@ import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from devices.dynsec import ensure_hub_client
+from devices.credentials import ensure_hub_client
 from devices.exceptions import DynsecError
 from hub.services.exceptions import MosquittoError
 from hub.services.install import ensure_installed

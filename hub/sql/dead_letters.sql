@@ -1,8 +1,8 @@
 -- name: insert_dead_letter
-INSERT INTO dead_letters (received_at, topic, gateway_id, device_serial, header_id, item_index,
-                          code, detail, payload, payload_sha256)
-VALUES (%(received_at)s, %(topic)s, %(gateway_id)s, %(device_serial)s, %(header_id)s,
-        %(item_index)s, %(code)s, %(detail)s, %(payload)s, %(payload_sha256)s);
+INSERT INTO dead_letters (received_at, topic, gateway_id, device_serial, feed_id, header_id,
+                          item_index, code, detail, payload, payload_sha256)
+VALUES (%(received_at)s, %(topic)s, %(gateway_id)s, %(device_serial)s, %(feed_id)s,
+        %(header_id)s, %(item_index)s, %(code)s, %(detail)s, %(payload)s, %(payload_sha256)s);
 
 -- A redelivered message (MQTT DUP flag) whose rejection was already recorded
 -- is not recorded twice.
@@ -15,9 +15,9 @@ SELECT EXISTS (
 );
 
 -- name: pending_rejections
-SELECT id, gateway_id, device_serial, header_id, code, detail
+SELECT id, gateway_id, device_serial, feed_id, header_id, item_index, code, detail
 FROM dead_letters
-WHERE notified_at IS NULL AND gateway_id IS NOT NULL
+WHERE notified_at IS NULL AND (gateway_id IS NOT NULL OR feed_id IS NOT NULL)
 ORDER BY id
 LIMIT %(limit)s;
 

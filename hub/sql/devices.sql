@@ -32,3 +32,18 @@ WHERE id = %(id)s AND (presence_at IS NULL OR presence_at <= %(at)s)
 
 -- name: gateway_presence
 SELECT presence FROM gateways WHERE id = %(id)s;
+
+-- name: insert_pharmacy_feed
+INSERT INTO pharmacy_feeds (id, label) VALUES (%(id)s, %(label)s)
+RETURNING id, label, status, created_at;
+
+-- name: pharmacy_feed_statuses
+SELECT id, status FROM pharmacy_feeds WHERE id = ANY(%(ids)s);
+
+-- name: set_pharmacy_feed_status
+UPDATE pharmacy_feeds SET status = %(status)s WHERE id = %(id)s
+RETURNING id, label, status, created_at;
+
+-- name: touch_pharmacy_feeds
+UPDATE pharmacy_feeds SET last_seen_at = greatest(last_seen_at, %(seen_at)s)
+WHERE id = ANY(%(ids)s);

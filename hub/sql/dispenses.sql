@@ -3,9 +3,9 @@
 -- matched here when the identifier is known, else held (patient_id NULL).
 INSERT INTO dispenses (dedup_key, source, identifier, patient_system, patient_value,
                        patient_id, code_system, code, medication, drug, classes,
-                       filled_on, days_supply, quantity, received_at)
+                       filled_on, days_supply, quantity, received_at, feed_id)
 SELECT t.k, %(source)s, t.i, t.ps, t.pv, pi.patient_id, t.cs, t.c, t.m, t.d,
-       string_to_array(t.cl, ','), t.f, t.s, t.q, %(received_at)s
+       string_to_array(t.cl, ','), t.f, t.s, t.q, %(received_at)s, %(feed_id)s::text
 FROM unnest(%(keys)s::text[], %(identifiers)s::text[], %(patient_systems)s::text[],
             %(patient_values)s::text[], %(code_systems)s::text[], %(codes)s::text[],
             %(medications)s::text[], %(drugs)s::text[], %(classes)s::text[],

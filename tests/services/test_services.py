@@ -21,7 +21,8 @@ import pytest
 from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
 from paho.mqtt.reasoncodes import ReasonCode
 
-from devices.dynsec import DynsecClient, login_works
+from devices.credentials import login_works
+from devices.dynsec import DynsecClient, feed_role
 from devices.exceptions import DynsecAlreadyExistsError
 from hub.services import SecretsError, ensure_secrets, status, up
 from hub.services.mosquitto_conf import render_conf
@@ -180,6 +181,39 @@ def test_gateway_publishes_only_under_its_own_topics(
         assert gateway.subscribe("lastmile/v1/gateways/+/devices/+/readings").is_failure
     finally:
         gateway.close()
+
+
+def test_pharmacy_feed_publishes_only_its_own_dispenses(
+    settings: Settings, gateways: dict[str, str], hub_session: Session
+) -> None:
+    feed_a, feed_b = (f"ph-test-{uuid.uuid4().hex[:12]}" for _ in range(2))
+    password = uuid.uuid4().hex
+    with DynsecClient.from_settings(settings) as dynsec:
+        dynsec.create_feed_client(feed_a, password)
+    own = f"lastmile/v1/pharmacies/{feed_a}/dispenses"
+    forged = f"lastmile/v1/pharmacies/{feed_b}/dispenses"
+    assert not hub_session.subscribe("lastmile/v1/pharmacies/+/dispenses").is_failure
+    assert not hub_session.subscribe(readings_topic("+", "+")).is_failure
+    feed = Session(settings, username=feed_a, password=password, client_id=feed_a)
+    try:
+        assert not feed.connack.is_failure
+        # Denied ones first (see the gateway test above for why this order).
+        feed.publish(forged, b"forged")
+        feed.publish(readings_topic(next(iter(gateways))), b"forged reading")
+        feed.publish(f"lastmile/v1/pharmacies/{feed_a}/errors", b"forged error")
+        feed.publish(own, b"own")
+        received = hub_session.messages.get(timeout=TIMEOUT_S)
+        assert (received.topic, received.payload) == (own, b"own")
+        time.sleep(0.2)
+        assert hub_session.messages.empty()
+        assert not feed.subscribe(f"lastmile/v1/pharmacies/{feed_a}/errors").is_failure
+        assert feed.subscribe(f"lastmile/v1/pharmacies/{feed_b}/errors").is_failure
+        assert feed.subscribe("lastmile/v1/pharmacies/+/dispenses").is_failure
+    finally:
+        feed.close()
+        with DynsecClient.from_settings(settings) as dynsec:
+            dynsec.delete_confined_client(feed_a, feed_role(feed_a))
+    assert not can_login(settings, feed_a, password, client_id=feed_a)
 
 
 def test_hub_subscriptions(hub_session: Session) -> None:

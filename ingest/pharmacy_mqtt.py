@@ -1,0 +1,179 @@
+"""Pharmacy dispenses over MQTT: ``lastmile/v1/pharmacies/{feed_id}/dispenses``.
+
+A message is one FHIR R4 ``MedicationDispense``, a JSON array of up to
+:data:`MAX_DISPENSES` of them, or a FHIR ``Bundle`` whose entries are. Each
+resource goes through the one validation path (:func:`ingest.dispenses.parse_dispense`)
+that HTTP and CSV use too, and lands in the same ``dispenses`` table with the
+same idempotency key, so a dispense sent over MQTT and again over HTTP counts
+once.
+
+The ingest worker handles these messages beside readings, in the same batch
+transaction, acknowledged after the commit: :func:`parse_feed_message` (no
+database) and :func:`store_feed_messages` (in the caller's transaction).
+Every dispense that is not stored gets one dead letter, published on the
+feed's ``errors`` topic as ``{"dispense_id", "index", "code", "detail"}``.
+A duplicate is not an error: it is simply not stored again.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections import defaultdict
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from typing import Any
+from uuid import UUID
+
+import orjson
+
+from devices.feeds import feed_statuses, touch_feeds
+from hub.db import Conn
+from hub.dispenses import insert_dispenses
+from hub.domain import Dispense, Rejection, RejectionCode
+from ingest.dispenses import parse_dispense
+from ingest.models import DeadLetter, Received
+
+#: Dispenses accepted in one message (as for readings, contract section 1).
+MAX_DISPENSES = 500
+
+#: The earliest local time of day anywhere is UTC+14: a fill dated that far
+#: ahead of the UTC date is not in the future where the pharmacy is.
+_LATEST_OFFSET = timedelta(hours=14)
+
+
+def latest_fill_date(now: datetime) -> date:
+    """The latest fill date that is not in the future somewhere on Earth at ``now``.
+
+    >>> from datetime import UTC
+    >>> latest_fill_date(datetime(2026, 11, 22, 22, 0, tzinfo=UTC))
+    datetime.date(2026, 11, 23)
+    """
+    return (now + _LATEST_OFFSET).date()
+
+
+@dataclass(frozen=True, slots=True)
+class FeedMessage:
+    """The valid dispenses of one message: (index in the message, reference, dispense)."""
+
+    message: Received
+    feed_id: str
+    dispenses: tuple[tuple[int | None, str | None, Dispense], ...]
+
+
+def _reference(resource: Mapping[str, Any]) -> str | None:
+    """How the feed names a dispense: its first identifier's value, else its id."""
+    identifiers = resource.get("identifier")
+    if isinstance(identifiers, list):
+        for ident in identifiers:
+            if isinstance(ident, dict) and isinstance(ident.get("value"), str):
+                return str(ident["value"])
+    ident = resource.get("id")
+    return ident if isinstance(ident, str) else None
+
+
+def _resources(document: object) -> list[object] | Rejection:
+    """The resources a payload carries, or why it carries none."""
+    if isinstance(document, dict):
+        if document.get("resourceType") != "Bundle":
+            return [document]
+        entries = document.get("entry") or []
+        if not isinstance(entries, list):
+            return Rejection(RejectionCode.SCHEMA_INVALID, "Bundle.entry must be a list")
+        return [e.get("resource") if isinstance(e, dict) else None for e in entries]
+    if isinstance(document, list):
+        return list(document)
+    return Rejection(
+        RejectionCode.SCHEMA_INVALID,
+        "expected a MedicationDispense, an array of them, or a Bundle",
+    )
+
+
+def parse_feed_message(
+    msg: Received, feed_id: str, *, max_bytes: int
+) -> tuple[FeedMessage, list[DeadLetter]]:
+    """Validate every dispense of ``msg`` (no database, no side effects)."""
+    valid: list[tuple[int | None, str | None, Dispense]] = []
+    dead: list[DeadLetter] = []
+
+    def reject(rejection: Rejection) -> None:
+        dead.append(DeadLetter(msg, None, None, rejection, feed_id=feed_id))
+
+    if len(msg.payload) > max_bytes:
+        detail = f"payload of {len(msg.payload)} bytes exceeds the limit of {max_bytes} bytes"
+        reject(Rejection(RejectionCode.PAYLOAD_TOO_LARGE, detail))
+        return FeedMessage(msg, feed_id, ()), dead
+    try:
+        document = orjson.loads(msg.payload)
+    except orjson.JSONDecodeError as exc:
+        reject(Rejection(RejectionCode.MALFORMED_JSON, f"not JSON: {exc}"))
+        return FeedMessage(msg, feed_id, ()), dead
+    resources = _resources(document)
+    if isinstance(resources, Rejection):
+        reject(resources)
+        return FeedMessage(msg, feed_id, ()), dead
+    if len(resources) > MAX_DISPENSES:
+        detail = f"{len(resources)} dispenses; at most {MAX_DISPENSES} per message"
+        reject(Rejection(RejectionCode.PAYLOAD_TOO_LARGE, detail))
+        return FeedMessage(msg, feed_id, ()), dead
+    single = isinstance(document, dict) and document.get("resourceType") != "Bundle"
+    today = latest_fill_date(msg.received_at)
+    for position, resource in enumerate(resources):
+        index = None if single else position
+        if not isinstance(resource, dict):
+            reject(Rejection(RejectionCode.SCHEMA_INVALID, "not a JSON object", index=index))
+            continue
+        ref = _reference(resource)
+        outcome = parse_dispense(resource, today=today)
+        if isinstance(outcome, Rejection):
+            reject(dataclasses.replace(outcome, header_id=ref, index=index))
+        else:
+            valid.append((index, ref, outcome))
+    return FeedMessage(msg, feed_id, tuple(valid)), dead
+
+
+@dataclass(slots=True)
+class FeedOutcome:
+    """What a batch's feed messages did."""
+
+    stored: int = 0
+    held: int = 0
+    duplicates: int = 0
+    #: Patients with new fills (whose refills to check).
+    patient_ids: set[UUID] = field(default_factory=set)
+    dead: list[DeadLetter] = field(default_factory=list)
+
+
+def store_feed_messages(
+    conn: Conn, *, messages: Sequence[FeedMessage], received_at: datetime
+) -> FeedOutcome:
+    """Store the valid dispenses of active feeds, in the caller's transaction.
+
+    A feed that is not provisioned (or was deleted) or is disabled has its
+    dispenses rejected (``unknown_feed``, ``feed_disabled``), one by one.
+    """
+    outcome = FeedOutcome()
+    statuses = feed_statuses(conn, feed_ids=(m.feed_id for m in messages))
+    by_feed: dict[str, list[Dispense]] = defaultdict(list)
+    for m in messages:
+        status = statuses.get(m.feed_id)
+        if status == "active":
+            by_feed[m.feed_id].extend(d for _, _, d in m.dispenses)
+            continue
+        if status is None:
+            code, detail = RejectionCode.UNKNOWN_FEED, f"pharmacy feed {m.feed_id} is not known"
+        else:
+            code, detail = RejectionCode.FEED_DISABLED, f"pharmacy feed {m.feed_id} is disabled"
+        for index, ref, _ in m.dispenses:
+            rejection = Rejection(code, detail, header_id=ref, index=index)
+            outcome.dead.append(DeadLetter(m.message, None, None, rejection, feed_id=m.feed_id))
+    for feed_id, dispenses in by_feed.items():
+        done = insert_dispenses(
+            conn, dispenses=dispenses, source="mqtt", received_at=received_at, feed_id=feed_id
+        )
+        outcome.stored += done.stored
+        outcome.held += done.held
+        outcome.duplicates += done.duplicates
+        outcome.patient_ids.update(p for p in done.new.values() if p is not None)
+    touch_feeds(conn, feed_ids=by_feed, seen_at=received_at)
+    return outcome
