@@ -8,13 +8,18 @@ validated with ``fhir.resources`` (the R4B models, whose
 * only a ``completed`` dispense is a fill;
 * the patient is ``subject.identifier`` (system and value);
 * the fill date is ``whenHandedOver`` (a date, or a date-time whose date is
-  taken), not in the future;
+  taken), not in the future anywhere on Earth (:func:`latest_fill_date`);
 * ``daysSupply`` is required (PDC cannot count a fill without it) and must be
   a positive whole number of days;
 * the medication is ``medicationCodeableConcept``: an RxNorm or NDC coding
   and/or a text; its classes come from the ingredient names in its text or
-  coding display (:func:`streaming.medications.classify`). An unknown drug
-  is stored, unclassified, and reported, never rejected.
+  coding display (:func:`streaming.medications.classify`), else from its
+  code's name in the bundled code table
+  (:func:`streaming.medications.classify_code`; at insert, a code the
+  deployment loaded with ``lastmile import rxnorm`` is looked up too). An NDC
+  is kept in its 11-digit form when it can be had unambiguously
+  (:func:`streaming.medications.normalize_ndc`). An unknown drug is stored,
+  unclassified, and reported, never rejected.
 
 Each failure is one :class:`~hub.domain.Rejection` with a contract code.
 """
@@ -22,19 +27,35 @@ Each failure is one :class:`~hub.domain.Rejection` with a contract code.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from fhir.resources.R4B.medicationdispense import MedicationDispense
 from pydantic import ValidationError
 
 from hub.domain import Dispense, Rejection, RejectionCode
-from streaming.medications import classify
+from streaming.medications import classify, classify_code, normalize_code
 
 RXNORM = "http://www.nlm.nih.gov/research/umls/rxnorm"
 NDC = "http://hl7.org/fhir/sid/ndc"
 #: Short names accepted in CSV files for the code systems.
 CODE_SYSTEMS = {"rxnorm": RXNORM, "ndc": NDC}
+_SHORT_NAMES = {uri: name for name, uri in CODE_SYSTEMS.items()}
+
+
+#: The earliest local time of day anywhere is UTC+14: a fill dated that far
+#: ahead of the UTC date is not in the future where the pharmacy is.
+_LATEST_OFFSET = timedelta(hours=14)
+
+
+def latest_fill_date(now: datetime) -> date:
+    """The latest fill date that is not in the future somewhere on Earth at ``now``.
+
+    >>> from datetime import UTC
+    >>> latest_fill_date(datetime(2026, 11, 22, 22, 0, tzinfo=UTC))
+    datetime.date(2026, 11, 23)
+    """
+    return (now + _LATEST_OFFSET).date()
 
 
 def _invalid(detail: str) -> Rejection:
@@ -80,7 +101,11 @@ def parse_dispense(resource: Mapping[str, Any], *, today: date) -> Dispense | Re
     text = concept.text or next((c.display for c in concept.coding or () if c.display), None)
     if coding is None and not text:
         return _invalid("medicationCodeableConcept: an RxNorm or NDC code, or a text, is required")
+    system = _SHORT_NAMES[str(coding.system)] if coding is not None else ""
+    code = normalize_code(system, str(coding.code)) if coding is not None else None
     found = classify(text or "")
+    if not found.ingredients and code:
+        found = classify_code(system, code)
     ident = next((i for i in md.identifier or () if i.value), None)
     quantity = md.quantity.value if md.quantity is not None else None
     return Dispense(
@@ -88,7 +113,7 @@ def parse_dispense(resource: Mapping[str, Any], *, today: date) -> Dispense | Re
         patient_system=str(subject.system),
         patient_value=str(subject.value),
         code_system=str(coding.system) if coding is not None else None,
-        code=str(coding.code) if coding is not None else None,
+        code=code,
         medication=text,
         drug=found.drug,
         classes=found.classes,

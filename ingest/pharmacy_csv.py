@@ -33,7 +33,7 @@ from uuid import UUID
 from hub.db import Conn
 from hub.dispenses import insert_dispenses
 from hub.domain import Dispense, Rejection, RejectionCode
-from ingest.dispenses import CODE_SYSTEMS, parse_dispense
+from ingest.dispenses import CODE_SYSTEMS, latest_fill_date, parse_dispense
 from streaming.refill_checks import run_refill_checks
 
 REQUIRED = (
@@ -136,7 +136,7 @@ def import_rows(
     today: date | None = None,
 ) -> Iterator[ImportPart]:
     """Validate and store ``rows`` batch by batch in the caller's transaction."""
-    today = today or datetime.now(UTC).date()
+    today = today or latest_fill_date(datetime.now(UTC))
     part, good = ImportPart(), list[Dispense]()
     for line, row in rows:
         part.rows += 1

@@ -21,7 +21,7 @@ import dataclasses
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import datetime
 from typing import Any
 from uuid import UUID
 
@@ -31,25 +31,11 @@ from devices.feeds import feed_statuses, touch_feeds
 from hub.db import Conn
 from hub.dispenses import insert_dispenses
 from hub.domain import Dispense, Rejection, RejectionCode
-from ingest.dispenses import parse_dispense
+from ingest.dispenses import latest_fill_date, parse_dispense
 from ingest.models import DeadLetter, Received
 
 #: Dispenses accepted in one message (as for readings, contract section 1).
 MAX_DISPENSES = 500
-
-#: The earliest local time of day anywhere is UTC+14: a fill dated that far
-#: ahead of the UTC date is not in the future where the pharmacy is.
-_LATEST_OFFSET = timedelta(hours=14)
-
-
-def latest_fill_date(now: datetime) -> date:
-    """The latest fill date that is not in the future somewhere on Earth at ``now``.
-
-    >>> from datetime import UTC
-    >>> latest_fill_date(datetime(2026, 11, 22, 22, 0, tzinfo=UTC))
-    datetime.date(2026, 11, 23)
-    """
-    return (now + _LATEST_OFFSET).date()
 
 
 @dataclass(frozen=True, slots=True)

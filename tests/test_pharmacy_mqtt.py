@@ -13,10 +13,10 @@ from fastapi.testclient import TestClient
 
 from devices.feeds import set_feed_status
 from hub.settings import Settings
-from ingest.dispenses import RXNORM
+from ingest.dispenses import RXNORM, latest_fill_date
 from ingest.models import Received
 from ingest.pharmacy_csv import import_rows, read_rows
-from ingest.pharmacy_mqtt import MAX_DISPENSES, latest_fill_date, parse_feed_message
+from ingest.pharmacy_mqtt import MAX_DISPENSES, parse_feed_message
 from tests.conftest import RunningWorker, start_worker
 from tests.support import FeedClient, count, provision_feed, wait_until
 from tests.test_dispenses import dispense

@@ -19,7 +19,7 @@ from api.exceptions import BadRequestError, PayloadTooLargeError
 from api.schemas import DispenseOutcome, DispenseReport
 from hub.dispenses import insert_dispenses
 from hub.domain import Dispense, Rejection, RejectionCode
-from ingest.dispenses import parse_dispense
+from ingest.dispenses import latest_fill_date, parse_dispense
 from streaming.refill_checks import run_refill_checks
 
 router = APIRouter(prefix="/api/v1", dependencies=[AdminDep])
@@ -82,7 +82,7 @@ def post_dispenses(request: Request, body: BodyDep, conn: ConnDep) -> DispenseRe
     if len(resources) > MAX_ENTRIES:
         detail = f"{len(resources):,} entries; at most {MAX_ENTRIES:,} per request"
         raise BadRequestError("payload_too_large", detail)
-    today = datetime.now(UTC).date()
+    today = latest_fill_date(datetime.now(UTC))
     parsed: list[Dispense | Rejection] = []
     for resource in resources:
         if isinstance(resource, Rejection):
