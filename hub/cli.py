@@ -222,6 +222,30 @@ def import_dispenses(path: Path, batch_size: int) -> None:
         click.echo(f"  ... and {len(rejected) - 50:,} more")
 
 
+@import_.command("rxnorm")
+@click.argument("directory", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--batch-size", default=5000, show_default=True)
+def import_rxnorm(directory: Path, batch_size: int) -> None:
+    """Load a full RxNorm release (its RRF files) so that a code alone classifies a drug."""
+    from ingest.pharmacy_csv import check_refills
+    from ingest.rxnorm import RxnormFormatError, load_rxnorm
+
+    with connect_db(_settings()) as conn:
+        try:
+            done = load_rxnorm(conn, directory, batch_size=batch_size)
+        except RxnormFormatError as exc:
+            raise click.ClickException(str(exc)) from exc
+        conn.commit()
+        alerts = 0
+        for recorded in check_refills(conn, done.patients):
+            conn.commit()
+            alerts += recorded
+    click.echo(
+        f"{done.summary()}; refill checks of {len(done.patients):,} patients "
+        f"recorded {alerts:,} alerts"
+    )
+
+
 @main.group()
 def bench() -> None:
     """Benchmarks that print figures (run from a source checkout)."""

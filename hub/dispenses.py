@@ -10,6 +10,7 @@ from uuid import UUID
 
 from hub.db import Conn
 from hub.domain import Dispense
+from hub.drug_codes import classify_by_loaded_codes
 from hub.sql import queries
 
 Source = Literal["mqtt", "http", "csv"]
@@ -24,6 +25,8 @@ class Stored:
     duplicates: int
     #: The idempotency key of each new row, and its patient (None: held).
     new: Mapping[str, UUID | None] = field(default_factory=dict)
+    #: Dispenses of the batch that only a loaded drug code (``drug_codes``) classified.
+    by_loaded_code: int = 0
 
 
 def insert_dispenses(
@@ -36,10 +39,13 @@ def insert_dispenses(
 ) -> Stored:
     """Store new dispenses (a known idempotency key is a duplicate, skipped).
 
-    ``feed_id`` is the pharmacy feed that sent them over MQTT.
+    ``feed_id`` is the pharmacy feed that sent them over MQTT. A dispense of
+    no known drug whose code the deployment loaded (``lastmile import rxnorm``)
+    is stored with that code's drug and classes.
     """
     if not dispenses:
         return Stored(0, 0, 0, {})
+    dispenses, by_loaded_code = classify_by_loaded_codes(conn, dispenses=dispenses)
     rows = conn.execute(
         queries["insert_dispenses"],
         {
@@ -62,7 +68,7 @@ def insert_dispenses(
     ).fetchall()
     new = {str(key): patient_id for key, patient_id in rows}
     held = sum(1 for patient_id in new.values() if patient_id is None)
-    return Stored(len(rows), held, len(dispenses) - len(rows), new)
+    return Stored(len(rows), held, len(dispenses) - len(rows), new, by_loaded_code)
 
 
 def match_held_dispenses(conn: Conn, *, patient_id: UUID) -> int:

@@ -11,11 +11,21 @@ no known ingredient is not an error: it is stored and reported unclassified.
 The *drug* of a dispense, for PDC's same-drug rule, is its set of
 ingredients under one spelling each (``torasemide`` is ``torsemide``).
 
+A medication that carries only a code is classified by the code's name:
+``drug_codes.csv`` (its sources are named in the file) maps RxNorm concept
+ids and NDCs to their names, and the name goes through :func:`classify`, so
+the ingredient table stays the one source of classes. An NDC is keyed in
+its 11-digit form (:func:`normalize_ndc`).
+
 >>> m = classify("Lisinopril / Hydrochlorothiazide 20-12.5 MG Oral Tablet")
 >>> m.drug, sorted(m.classes)
 ('hydrochlorothiazide+lisinopril', ['ras_antagonists', 'thiazide_diuretics'])
 >>> classify("Acetaminophen 500 MG").classes
 frozenset()
+>>> classify_code("rxnorm", "313988").drug
+'furosemide'
+>>> normalize_ndc("1234-5678-90")
+'01234567890'
 """
 
 from __future__ import annotations
@@ -34,8 +44,17 @@ from streaming.models import AlertKind
 DATA = Path(__file__).parent / "data"
 CLASSES_CSV = DATA / "drug_classes.csv"
 CLASSES_TOML = DATA / "drug_classes.toml"
+CODES_CSV = DATA / "drug_codes.csv"
+
+#: The code systems of ``drug_codes.csv``: RxNorm concept ids and NDCs.
+CODE_SYSTEMS = ("rxnorm", "ndc")
 
 _WORD = re.compile(r"[a-z]+")
+# ASCII digits only: ``\d`` would take any script's digits.
+_NDC_11 = re.compile(r"[0-9]{11}")
+_NDC_HYPHENATED = re.compile(r"([0-9]{4,5})-([0-9]{3,4})-([0-9]{1,2})")
+#: Segment lengths (labeler, product, package) an NDC is printed in.
+_NDC_LAYOUTS = frozenset({(4, 4, 2), (5, 3, 2), (5, 4, 1), (5, 4, 2)})
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,3 +135,58 @@ def classify(text: str) -> Medication:
         ingredients=tuple(sorted({i.canonical for i in found})),
         classes=frozenset(c for i in found for c in i.classes),
     )
+
+
+_UNKNOWN = Medication(ingredients=(), classes=frozenset())
+
+
+def normalize_ndc(code: str) -> str | None:
+    """An NDC as 11 digits (5-4-2) without hyphens, or None when that is ambiguous.
+
+    The rule: 11 digits, bare or hyphenated 5-4-2, are already normal. A
+    10-digit NDC is printed 4-4-2, 5-3-2 or 5-4-1; its short segment gets a
+    leading zero (``1234-5678-90`` is ``01234567890``, ``12345-678-90`` is
+    ``12345067890``, ``12345-6789-0`` is ``12345678900``). Ten bare digits
+    could be any of the three, so they are not normalised (None), nor is
+    anything else.
+    """
+    text = code.strip()
+    if _NDC_11.fullmatch(text):
+        return text
+    match = _NDC_HYPHENATED.fullmatch(text)
+    if match is None:
+        return None
+    labeler, product, package = match.groups()
+    if (len(labeler), len(product), len(package)) not in _NDC_LAYOUTS:
+        return None
+    return labeler.zfill(5) + product.zfill(4) + package.zfill(2)
+
+
+def normalize_code(system: str, code: str) -> str:
+    """A code as the code tables key it: an NDC in 11 digits when unambiguous, else trimmed."""
+    text = code.strip()
+    if system == "ndc":
+        return normalize_ndc(text) or text
+    return text
+
+
+@functools.cache
+def drug_codes() -> Mapping[tuple[str, str], str]:
+    """The bundled code table: (system, code) → the code's name."""
+    with CODES_CSV.open(newline="", encoding="utf-8") as f:
+        rows = list(csv.DictReader(line for line in f if not line.startswith("#")))
+    return MappingProxyType(
+        {
+            (row["system"], normalize_code(row["system"], row["code"])): row["name"].strip()
+            for row in rows
+        }
+    )
+
+
+def classify_code(system: str, code: str) -> Medication:
+    """The ingredients and classes of a coded medication, from its name in the bundled table.
+
+    ``system`` is ``rxnorm`` or ``ndc``; an unknown code has neither.
+    """
+    name = drug_codes().get((system, normalize_code(system, code)))
+    return classify(name) if name is not None else _UNKNOWN

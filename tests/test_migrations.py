@@ -88,6 +88,32 @@ def test_readings_is_a_hypertable_with_a_not_null_natural_key(
         )
 
 
+def test_drug_codes_are_keyed_by_system_and_code(empty_db: psycopg.Connection[Any]) -> None:
+    migrate(empty_db)
+    key = empty_db.execute(
+        """SELECT a.attname FROM pg_constraint c
+           JOIN pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = ANY(c.conkey)
+           WHERE c.conrelid = 'drug_codes'::regclass AND c.contype = 'p' ORDER BY a.attname"""
+    ).fetchall()
+    assert key == [("code",), ("system",)]
+    columns = empty_db.execute(
+        """SELECT column_name, data_type FROM information_schema.columns
+           WHERE table_name = 'drug_codes' ORDER BY ordinal_position"""
+    ).fetchall()
+    assert columns == [
+        ("system", "text"),
+        ("code", "text"),
+        ("name", "text"),
+        ("drug", "text"),
+        ("classes", "ARRAY"),
+    ]
+    index = empty_db.execute(
+        "SELECT indexdef FROM pg_indexes WHERE indexname = 'dispenses_unclassified'"
+    ).fetchone()
+    assert index is not None
+    assert "WHERE (drug = ''::text)" in index[0]
+
+
 def test_a_changed_migration_is_refused(empty_db: psycopg.Connection[Any]) -> None:
     migrate(empty_db)
     empty_db.execute("UPDATE schema_migrations SET checksum = 'edited' WHERE version = 1")
