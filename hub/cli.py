@@ -227,8 +227,9 @@ def import_dispenses(path: Path, batch_size: int) -> None:
 @click.option("--batch-size", default=5000, show_default=True)
 def import_rxnorm(directory: Path, batch_size: int) -> None:
     """Load a full RxNorm release (its RRF files) so that a code alone classifies a drug."""
+    from ingest.exceptions import RxnormFormatError
     from ingest.pharmacy_csv import check_refills
-    from ingest.rxnorm import RxnormFormatError, load_rxnorm
+    from ingest.rxnorm import load_rxnorm
 
     with connect_db(_settings()) as conn:
         try:

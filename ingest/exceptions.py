@@ -8,8 +8,10 @@ derives from it::
      │                        outside the bundle, or uses a keyword we do not vet
      ├── ValidatorUsageError  (also ValueError) a Validator built or called with
      │                        bad arguments: negative limits, a naive ``now``
-     └── PointRejectedError   internal: one data point is not stored; carries the
-                              rejection code and detail, never leaves ``parse``
+     ├── PointRejectedError   internal: one data point is not stored; carries the
+     │                        rejection code and detail, never leaves ``parse``
+     └── RxnormFormatError    (also ValueError) an RxNorm release file is missing or
+                              is not RRF as RxNorm ships it (``lastmile import rxnorm``)
 
 Bad payloads are *not* exceptions for callers:
 :meth:`ingest.validation.Validator.parse` never raises for any payload, it
@@ -48,3 +50,7 @@ class PointRejectedError(IngestError):
         super().__init__(f"{code.value}: {detail}")
         self.code = code
         self.detail = detail
+
+
+class RxnormFormatError(IngestError, ValueError):
+    """An RxNorm release file is missing or is not RRF as RxNorm ships it."""

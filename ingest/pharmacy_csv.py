@@ -159,6 +159,7 @@ def import_rows(
 def _store(conn: Conn, part: ImportPart, good: list[Dispense]) -> ImportPart:
     done = insert_dispenses(conn, dispenses=good, source="csv", received_at=datetime.now(UTC))
     part.stored, part.held, part.duplicates = done.stored, done.held, done.duplicates
+    part.unclassified -= done.by_loaded_code  # classified by the loaded RxNorm table
     part.patients = {p for p in done.new.values() if p is not None}
     return part
 

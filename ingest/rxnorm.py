@@ -30,7 +30,7 @@ from uuid import UUID
 from hub.db import Conn
 from hub.drug_codes import DrugCode, reclassify_dispenses, upsert_drug_codes
 from ingest.dispenses import NDC, RXNORM
-from ingest.exceptions import IngestError
+from ingest.exceptions import RxnormFormatError
 from streaming.medications import classify, normalize_code
 
 #: RxNorm term types kept: ingredients (plain, precise, multiple), clinical
@@ -38,10 +38,6 @@ from streaming.medications import classify, normalize_code
 TERM_TYPES = frozenset({"IN", "PIN", "MIN", "SCD", "SBD", "GPCK", "BPCK"})
 CONSO_COLUMNS = 18
 SAT_COLUMNS = 13
-
-
-class RxnormFormatError(IngestError, ValueError):
-    """A release file is missing or is not RRF as RxNorm ships it."""
 
 
 @dataclass(slots=True)

@@ -22,7 +22,8 @@ from hub.domain import Dispense
 from hub.drug_codes import DrugCode, upsert_drug_codes
 from hub.settings import Settings
 from ingest.dispenses import NDC, RXNORM, parse_dispense
-from ingest.rxnorm import RxnormFormatError, load_rxnorm
+from ingest.exceptions import RxnormFormatError
+from ingest.rxnorm import load_rxnorm
 from tests.support import count
 
 TODAY = date(2026, 3, 1)
