@@ -1,4 +1,4 @@
-"""The FastAPI application: provisioning and readings (coordinators come later)."""
+"""The FastAPI application: coordinators and their patients, provisioning, pharmacy feeds."""
 
 from __future__ import annotations
 
@@ -7,8 +7,9 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
+from api.audit import AuditMiddleware
 from api.exceptions import install_handlers
-from api.views import adherence, pharmacy, provisioning, readings
+from api.views import adherence, auth, patients, pharmacy, provisioning, push, readings
 from hub.db import connect, make_pool, migrate
 from hub.settings import Settings
 
@@ -33,10 +34,14 @@ def create_app(settings: Settings) -> FastAPI:
     )
     app.state.settings = settings
     install_handlers(app)
+    app.add_middleware(AuditMiddleware)
+    app.include_router(auth.router)
+    app.include_router(patients.router)
     app.include_router(provisioning.router)
     app.include_router(readings.router)
     app.include_router(pharmacy.router)
     app.include_router(adherence.router)
+    app.include_router(push.router)
 
     @app.get("/healthz", include_in_schema=False)
     def healthz() -> dict[str, str]:

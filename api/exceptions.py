@@ -4,7 +4,10 @@ Tree::
 
     ApiError
     ├── BadRequestError       a request that is well-formed JSON but asks for nonsense (400)
-    └── PayloadTooLargeError  a body larger than the route accepts (413)
+    ├── UnauthorizedError     no valid credentials (401, with ``WWW-Authenticate: Bearer``)
+    ├── ForbiddenError        a valid caller whose role may not do this (403)
+    ├── PayloadTooLargeError  a body larger than the route accepts (413)
+    └── TooManyRequestsError  too many attempts; try again after ``retry_after_s`` (429)
 
 Errors from other packages are mapped here too: ``hub.exceptions.NotFoundError`` →
 404, ``ConflictError`` → 409, ``devices`` broker failures → 503. Every error body is
@@ -41,6 +44,22 @@ class PayloadTooLargeError(ApiError):
     status_code = status.HTTP_413_CONTENT_TOO_LARGE
 
 
+class UnauthorizedError(ApiError):
+    status_code = status.HTTP_401_UNAUTHORIZED
+
+
+class ForbiddenError(ApiError):
+    status_code = status.HTTP_403_FORBIDDEN
+
+
+class TooManyRequestsError(ApiError):
+    status_code = status.HTTP_429_TOO_MANY_REQUESTS
+
+    def __init__(self, code: str, detail: str, *, retry_after_s: int) -> None:
+        super().__init__(code, detail)
+        self.retry_after_s = retry_after_s
+
+
 def _body(code: str, detail: object, status_code: int) -> JSONResponse:
     return JSONResponse({"code": code, "detail": detail}, status_code=status_code)
 
@@ -48,7 +67,12 @@ def _body(code: str, detail: object, status_code: int) -> JSONResponse:
 def install_handlers(app: FastAPI) -> None:
     @app.exception_handler(ApiError)
     async def _api_error(request: Request, exc: ApiError) -> JSONResponse:
-        return _body(exc.code, exc.detail, exc.status_code)
+        response = _body(exc.code, exc.detail, exc.status_code)
+        if isinstance(exc, UnauthorizedError):
+            response.headers["WWW-Authenticate"] = "Bearer"
+        if isinstance(exc, TooManyRequestsError):
+            response.headers["Retry-After"] = str(exc.retry_after_s)
+        return response
 
     @app.exception_handler(NotFoundError)
     async def _not_found(request: Request, exc: NotFoundError) -> JSONResponse:

@@ -27,6 +27,12 @@ class IdentifierIn(_Body):
 
 class PatientIn(_Body):
     identifiers: list[IdentifierIn] = Field(default_factory=list, max_length=20)
+    coordinators: list[UUID] = Field(
+        default_factory=list,
+        max_length=20,
+        description="Users (coordinators or supervisors) whose panel the patient joins; "
+        "a coordinator enrolling a patient without naming any joins it themself.",
+    )
     pathway: Pathway = "default"
     discharge_date: date | None = None
     timezone: str = Field(
@@ -64,6 +70,38 @@ class PatientOut(BaseModel):
     enrolled_at: datetime
     timezone: str
     threshold_overrides: dict[str, float | int | str]
+    coordinators: list[UUID]
+
+
+class CoordinatorsIn(_Body):
+    coordinators: list[UUID] = Field(min_length=1, max_length=20)
+
+
+class TokenOut(BaseModel):
+    access_token: str
+    token_type: Literal["bearer"] = "bearer"  # noqa: S105 (the OAuth2 token type)
+    expires_in: int = Field(description="Seconds until the token expires (if used).")
+
+
+class PasswordChangeIn(_Body):
+    current_password: str = Field(min_length=1, max_length=1024)
+    new_password: str = Field(min_length=12, max_length=1024)
+
+
+class UserIn(_Body):
+    username: str = Field(pattern=r"^[a-z0-9][a-z0-9._@-]{2,63}$")
+    password: str = Field(min_length=12, max_length=1024)
+    role: Literal["coordinator", "supervisor", "admin"]
+    display_name: str | None = Field(default=None, max_length=200)
+    supervisor_id: UUID | None = None
+
+
+class UserOut(BaseModel):
+    id: UUID | None
+    username: str
+    role: str
+    display_name: str | None = None
+    supervisor_id: UUID | None = None
 
 
 class GatewayIn(_Body):

@@ -285,6 +285,7 @@ def bench_pharmacy(rows: int, patients: int) -> None:
 
 
 def _attach_optional() -> None:
+    from api.cli import audit_group, users
     from hub.services.cli import services
     from simulators.cli import simulate
     from simulators.eval_cli import eval_command
@@ -292,6 +293,8 @@ def _attach_optional() -> None:
     main.add_command(services)
     main.add_command(simulate)
     main.add_command(eval_command)
+    main.add_command(users)
+    main.add_command(audit_group)
 
 
 _attach_optional()

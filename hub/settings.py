@@ -64,6 +64,13 @@ class Settings(BaseSettings):
     api_host: str = "127.0.0.1"
     api_port: int = 8808
     admin_token: SecretStr = SecretStr("")
+    #: Coordinators' bearer tokens: absolute lifetime, and idle time that ends one.
+    token_lifetime_s: int = 8 * 3600
+    auth_idle_timeout_s: int = 30 * 60
+    #: Failed logins allowed per user name, and per client address, in the window.
+    login_max_failures: int = 5
+    login_max_failures_per_client: int = 20
+    login_window_s: int = 15 * 60
 
     # Ingest.
     ingest_batch_size: int = Field(default=1000, ge=1, le=20000)
@@ -79,6 +86,21 @@ class Settings(BaseSettings):
     adherence_on_arrival: bool = True
     max_points_per_message: int = 500
     max_message_bytes: int = 1_048_576
+
+    # Web Push to coordinators (alerts/pusher.py); the VAPID key pair is kept
+    # in the data folder (alerts/vapid.py).
+    #: The VAPID ``sub`` claim: how a push service reaches the operator.
+    vapid_subject: str = Field(default="mailto:ops@lastmile.invalid", pattern=r"^(mailto:|https:)")
+    push_timeout_s: float = Field(default=10.0, gt=0, le=120)
+    push_ttl_s: int = Field(default=12 * 3600, gt=0)
+    push_ttl_critical_s: int = Field(default=3600, gt=0)
+    push_max_attempts: int = Field(default=5, ge=1, le=50)
+    push_backoff_s: float = Field(default=30.0, gt=0)
+    push_backoff_max_s: float = Field(default=3600.0, gt=0)
+    push_batch_size: int = Field(default=50, ge=1, le=1000)
+    push_poll_s: float = Field(default=2.0, gt=0)
+    #: Accept plain-http push endpoints (a fake push service on loopback in tests).
+    push_allow_http_endpoints: bool = False
 
     @model_validator(mode="after")
     def _refuse_weak_secrets(self) -> Settings:

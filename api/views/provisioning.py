@@ -1,9 +1,8 @@
-"""Provisioning: enroll patients, provision gateways and pharmacy feeds, register devices."""
+"""Provisioning (admins only): gateways and pharmacy feeds with their credentials, devices."""
 
 from __future__ import annotations
 
 import secrets
-from uuid import UUID
 
 from fastapi import APIRouter, status
 
@@ -15,9 +14,6 @@ from api.schemas import (
     FeedIn,
     GatewayCreated,
     GatewayIn,
-    IdentifierIn,
-    PatientIn,
-    PatientOut,
 )
 from devices import feeds
 from devices import service as devices
@@ -32,36 +28,6 @@ from ingest.topics import (
 )
 
 router = APIRouter(prefix="/api/v1", dependencies=[AdminDep])
-
-
-def _patient_out(patient: patients.Patient) -> PatientOut:
-    return PatientOut(
-        id=patient.id,
-        identifiers=[IdentifierIn(system=i.system, value=i.value) for i in patient.identifiers],
-        pathway=patient.pathway,
-        discharge_date=patient.discharge_date,
-        enrolled_at=patient.enrolled_at,
-        timezone=patient.timezone,
-        threshold_overrides=dict(patient.threshold_overrides),
-    )
-
-
-@router.post("/patients", status_code=status.HTTP_201_CREATED, response_model=PatientOut)
-def enroll_patient(body: PatientIn, conn: ConnDep) -> PatientOut:
-    patient = patients.enroll_patient(
-        conn,
-        pathway=body.pathway,
-        discharge_date=body.discharge_date,
-        identifiers=[patients.Identifier(system=i.system, value=i.value) for i in body.identifiers],
-        timezone=body.timezone,
-        threshold_overrides=body.threshold_overrides,
-    )
-    return _patient_out(patient)
-
-
-@router.get("/patients/{patient_id}", response_model=PatientOut)
-def get_patient(patient_id: UUID, conn: ConnDep) -> PatientOut:
-    return _patient_out(patients.get_patient(conn, patient_id=patient_id))
 
 
 @router.post("/gateways", status_code=status.HTTP_201_CREATED, response_model=GatewayCreated)

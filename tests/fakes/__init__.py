@@ -1,0 +1,1 @@
+"""Fakes of third-party network services, as real servers on loopback."""

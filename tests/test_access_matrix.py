@@ -1,0 +1,99 @@
+"""Coordinator A calling any id-bearing route with coordinator B's object gets 404.
+
+The matrix is checked against the app's own route table (its OpenAPI
+document, where every API route is listed): a new route with a
+patient, alert, device or subscription id (or any other object id) that is
+not in :data:`CALLS` fails the first test, so it cannot ship unchecked.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+from uuid import UUID
+
+import psycopg
+import pytest
+from fastapi.testclient import TestClient
+
+from tests.api_support import Caller, caller, enroll
+from tests.fakes.webpush_protocol import BrowserSubscription
+
+pytestmark = pytest.mark.services
+
+#: Path parameters that name an object someone owns.
+ID_PARAMS = frozenset(
+    {"patient_id", "alert_id", "device_id", "serial", "subscription_id", "gateway_id", "feed_id"}
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Objects:
+    """What coordinator B owns."""
+
+    patient_id: UUID
+    subscription_id: int
+
+
+Call = Callable[[TestClient, Objects, Caller], Any]
+
+CALLS: dict[tuple[str, str], Call] = {
+    ("GET", "/api/v1/patients/{patient_id}"): lambda api, b, a: api.get(
+        f"/api/v1/patients/{b.patient_id}", headers=a.headers
+    ),
+    ("PUT", "/api/v1/patients/{patient_id}/coordinators"): lambda api, b, a: api.put(
+        f"/api/v1/patients/{b.patient_id}/coordinators",
+        json={"coordinators": [str(a.id)]},
+        headers=a.headers,
+    ),
+    ("GET", "/api/v1/patients/{patient_id}/readings"): lambda api, b, a: api.get(
+        f"/api/v1/patients/{b.patient_id}/readings?measure=body-weight", headers=a.headers
+    ),
+    ("GET", "/api/v1/patients/{patient_id}/adherence"): lambda api, b, a: api.get(
+        f"/api/v1/patients/{b.patient_id}/adherence", headers=a.headers
+    ),
+    ("DELETE", "/api/v1/push/subscriptions/{subscription_id}"): lambda api, b, a: api.delete(
+        f"/api/v1/push/subscriptions/{b.subscription_id}", headers=a.headers
+    ),
+}
+
+
+def _id_routes(api: TestClient) -> set[tuple[str, str]]:
+    """Every (method, path) of the app's route table, as its OpenAPI document lists it."""
+    paths: dict[str, dict[str, Any]] = api.app.openapi()["paths"]  # type: ignore[attr-defined]
+    return {
+        (method.upper(), path)
+        for path, operations in paths.items()
+        if ID_PARAMS & set(re.findall(r"{(\w+)", path))
+        for method in operations
+    }
+
+
+def test_every_id_bearing_route_is_in_the_matrix(api: TestClient) -> None:
+    assert _id_routes(api) == set(CALLS)
+
+
+def test_another_coordinators_objects_answer_404_like_missing_ones(
+    api: TestClient, conn: psycopg.Connection[Any]
+) -> None:
+    a = caller(api, conn, "ann")
+    b = caller(api, conn, "bob")
+    browser = BrowserSubscription("https://push.example.com/wpush/v2/b", "")
+    keys = {"p256dh": browser.p256dh, "auth": browser.auth}
+    subscribed = api.post(
+        "/api/v1/push/subscriptions",
+        json={"endpoint": browser.endpoint, "keys": keys},
+        headers=b.headers,
+    )
+    assert subscribed.status_code == 201, subscribed.text
+    theirs = Objects(patient_id=enroll(api, b, "SIM-B"), subscription_id=subscribed.json()["id"])
+    nobodys = Objects(patient_id=UUID(int=1), subscription_id=2**62)
+    for key, call in CALLS.items():
+        for objects in (theirs, nobodys):
+            got = call(api, objects, a)
+            assert (got.status_code, got.json()["code"]) == (404, "not_found"), key
+    for key, call in CALLS.items():
+        # And B, whose object it is, is let in (the route works at all).
+        assert call(api, theirs, b).status_code in (200, 204, 403), key

@@ -1,0 +1,127 @@
+"""The audit log: one row per request and auth event, append-only, tamper-evident."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import psycopg
+import pytest
+from click.testing import CliRunner
+from fastapi.testclient import TestClient
+
+from api import audit
+from hub.cli import main
+from hub.settings import Settings
+from tests.api_support import PASSWORD, caller, enroll
+
+pytestmark = pytest.mark.services
+
+
+def _rows(conn: psycopg.Connection[Any]) -> list[tuple[Any, ...]]:
+    conn.commit()  # a fresh snapshot
+    return conn.execute(
+        "SELECT actor, actor_role, action, patient_id, outcome, request_id FROM audit_log"
+        " ORDER BY id"
+    ).fetchall()
+
+
+def test_a_scripted_session_leaves_one_row_per_request_and_auth_event(
+    api: TestClient, conn: psycopg.Connection[Any]
+) -> None:
+    ann = caller(api, conn, "ann")  # one login
+    bob = caller(api, conn, "bob")  # another
+    bobs = enroll(api, bob, "SIM-B")
+    before = len(_rows(conn))
+    wrong = api.post("/api/v1/auth/token", data={"username": "ann", "password": "nope nope"})
+    anns = enroll(api, ann, "SIM-A")
+    read = api.get(f"/api/v1/patients/{anns}", headers={**ann.headers, "X-Request-ID": "req-42"})
+    api.get(f"/api/v1/patients/{anns}/readings?measure=body-weight", headers=ann.headers)
+    denied = api.get(f"/api/v1/patients/{bobs}/adherence", headers=ann.headers)
+    anonymous = api.get(f"/api/v1/patients/{anns}", headers={"Authorization": ""})
+    api.post("/api/v1/auth/logout", headers=ann.headers)
+    assert (wrong.status_code, read.status_code, denied.status_code, anonymous.status_code) == (
+        401, 200, 404, 401,
+    )  # fmt: skip
+    assert read.headers["X-Request-ID"] == "req-42"
+    rows = _rows(conn)[before:]
+    assert [(r[0], r[1], r[2], r[3], r[4]) for r in rows] == [
+        ("ann", None, "auth.login", None, 401),
+        ("ann", "coordinator", "POST /api/v1/patients", None, 201),
+        ("ann", "coordinator", "GET /api/v1/patients/{patient_id}", anns, 200),
+        ("ann", "coordinator", "GET /api/v1/patients/{patient_id}/readings", anns, 200),
+        ("ann", "coordinator", "GET /api/v1/patients/{patient_id}/adherence", bobs, 404),
+        ("anonymous", None, "GET /api/v1/patients/{patient_id}", anns, 401),
+        ("ann", "coordinator", "auth.logout", None, 204),
+    ]
+    assert rows[2][5] == "req-42"
+    assert len({r[5] for r in rows}) == len(rows)  # a request id each
+
+
+def test_the_application_cannot_change_or_remove_audit_rows(
+    api: TestClient, conn: psycopg.Connection[Any]
+) -> None:
+    caller(api, conn, "ann")
+    for statement in (
+        "UPDATE audit_log SET outcome = 200",
+        "DELETE FROM audit_log",
+        "TRUNCATE audit_log",
+    ):
+        with pytest.raises(psycopg.errors.InsufficientPrivilege):
+            conn.execute(statement)
+        conn.rollback()
+    assert len(_rows(conn)) == 1
+
+
+def _tamper(conn: psycopg.Connection[Any], sql: str) -> None:
+    """Change the log behind the triggers' back, as only a database superuser could."""
+    conn.execute("SET session_replication_role = replica")
+    conn.execute(sql)
+    conn.execute("SET session_replication_role = origin")
+    conn.commit()
+
+
+def _verify(settings: Settings) -> tuple[int, str]:
+    result = CliRunner().invoke(main, ["audit", "verify"], env=settings.subprocess_env())
+    return result.exit_code, result.output
+
+
+@pytest.mark.parametrize(
+    ("change", "kind"),
+    [
+        ("UPDATE audit_log SET outcome = 500 WHERE id = {id}", "content"),
+        ("UPDATE audit_log SET actor = 'mallory' WHERE id = {id}", "content"),
+        ("DELETE FROM audit_log WHERE id = {id}", "link"),
+    ],
+    ids=["outcome", "actor", "removed"],
+)
+def test_a_changed_or_removed_row_breaks_the_chain(
+    api: TestClient, conn: psycopg.Connection[Any], settings: Settings, change: str, kind: str
+) -> None:
+    ann = caller(api, conn, "ann")
+    for _ in range(3):
+        api.get("/api/v1/auth/me", headers=ann.headers)
+    assert audit.verify(conn).intact
+    code, output = _verify(settings)
+    assert code == 0, output
+    assert "4 rows" in output
+    assert "audit log intact" in output
+    ids = [r[0] for r in conn.execute("SELECT id FROM audit_log ORDER BY id").fetchall()]
+    target = ids[2]
+    _tamper(conn, change.format(id=target))
+    report = audit.verify(conn)
+    expected = target if kind == "content" else ids[3]
+    assert report.breaks[:1] == [(expected, kind)]
+    code, output = _verify(settings)
+    assert code == 1
+    assert f"row {expected}" in output
+
+
+def test_failed_logins_are_counted_from_the_log(
+    api: TestClient, conn: psycopg.Connection[Any]
+) -> None:
+    caller(api, conn, "ann")
+    for password in ("bad one", "bad two", PASSWORD):
+        api.post("/api/v1/auth/token", data={"username": "ann", "password": password})
+    since = datetime.now(UTC) - timedelta(minutes=1)
+    assert audit.failed_logins(conn, username="ann", client="testclient", since=since) == (2, 2)
