@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import signal
 import threading
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from types import FrameType
 
@@ -13,17 +14,26 @@ import paho.mqtt.client as mqtt
 from hub.settings import load_settings
 from simulators.cohort import build_cohort
 from simulators.exceptions import SimulatorError
-from simulators.provision import provision_cohort
+from simulators.provision import provision_cohort, provision_feed
 from simulators.publisher import SimulationStats, run_simulation
 
 
-def _line(stats: SimulationStats) -> str:
-    rejected = ", ".join(f"{code}={n}" for code, n in sorted(stats.rejections.items()))
+def _codes(counts: Mapping[str, int]) -> str:
+    listed = ", ".join(f"{code}={n}" for code, n in sorted(counts.items()))
+    return f" [{listed}]" if listed else ""
+
+
+def _line(stats: SimulationStats, *, pharmacy: bool) -> str:
+    fills = (
+        f", fills {stats.fills} (acked {stats.fills_acked}, {stats.fill_messages} messages), "
+        f"fill rejections {stats.fill_errors}{_codes(stats.fill_rejections)}"
+    )
     return (
         f"published {stats.published} (acked {stats.acked}), points {stats.points} "
         f"(valid {stats.valid_points}), malformed {stats.malformed}, "
         f"late batches {stats.late_batches}, rejections {stats.errors_received}"
-        + (f" [{rejected}]" if rejected else "")
+        + _codes(stats.rejections)
+        + (fills if pharmacy else "")
         + f" in {stats.elapsed_s:.1f} s"
     )
 
@@ -52,6 +62,12 @@ def _line(stats: SimulationStats) -> str:
     "--mqtt-protocol", type=click.Choice(["3.1.1", "5"]), default="3.1.1", show_default=True
 )
 @click.option("--follow", is_flag=True, help="Keep going in real time after the backfill.")
+@click.option(
+    "--pharmacy/--no-pharmacy",
+    default=True,
+    show_default=True,
+    help="Provision a pharmacy feed and send the cohort's simulated refills over it.",
+)
 def simulate(
     patients: int,
     days: int,
@@ -64,11 +80,13 @@ def simulate(
     mqtt_port: int | None,
     mqtt_protocol: str,
     follow: bool,
+    pharmacy: bool,
 ) -> None:
     """Enroll simulated patients, provision their gateways and devices, publish their readings.
 
     Simulated patients only. The backfill covers the DAYS before now; rejections
-    the hub sends back are counted by code.
+    the hub sends back are counted by code. Unless --no-pharmacy, a simulated
+    pharmacy sends the patients' refills (FHIR MedicationDispense) on one feed.
     """
     settings = load_settings()
     end = datetime.now(UTC).replace(microsecond=0)
@@ -85,13 +103,16 @@ def simulate(
         stop.set()
 
     previous = signal.signal(signal.SIGINT, on_signal)
+    api_url = api_url or f"http://{settings.api_host}:{settings.api_port}"
+    admin_token = admin_token or settings.admin_token.get_secret_value()
     try:
-        provisioned = provision_cohort(
-            cohort,
-            api_url=api_url or f"http://{settings.api_host}:{settings.api_port}",
-            admin_token=admin_token or settings.admin_token.get_secret_value(),
-        )
+        provisioned = provision_cohort(cohort, api_url=api_url, admin_token=admin_token)
         click.echo(f"provisioned {len(provisioned.gateways)} gateways")
+        feed = None
+        if pharmacy:
+            label = f"simulated pharmacy {prefix}"
+            feed = provision_feed(label=label, api_url=api_url, admin_token=admin_token)
+            click.echo(f"provisioned pharmacy feed {feed.feed_id}")
         stats = run_simulation(
             cohort,
             provisioned,
@@ -102,10 +123,11 @@ def simulate(
             follow=follow,
             stop=stop,
             keepalive_s=settings.mqtt_keepalive_s,
-            on_progress=lambda s: click.echo(_line(s)),
+            on_progress=lambda s: click.echo(_line(s, pharmacy=pharmacy)),
+            feed=feed,
         )
     except SimulatorError as exc:
         raise click.ClickException(str(exc)) from exc
     finally:
         signal.signal(signal.SIGINT, previous)
-    click.echo(("stopped: " if stop.is_set() else "done: ") + _line(stats))
+    click.echo(("stopped: " if stop.is_set() else "done: ") + _line(stats, pharmacy=pharmacy))

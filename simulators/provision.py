@@ -4,14 +4,17 @@ For each simulated patient: ``POST /api/v1/patients`` (identifier system
 ``urn:lastmile:sim``), ``POST /api/v1/gateways`` (whose answer carries the MQTT
 password, shown once), then ``POST /api/v1/devices`` for each device. The
 result maps each simulated gateway key to the hub's gateway id and password.
+:func:`provision_feed` registers the simulated pharmacy's feed
+(``POST /api/v1/pharmacy/feeds``, contract section 2).
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import httpx
 
@@ -22,6 +25,24 @@ from simulators.models import SimPatient
 log = logging.getLogger(__name__)
 
 SIM_IDENTIFIER_SYSTEM = "urn:lastmile:sim"
+
+
+class ApiResponse(Protocol):
+    @property
+    def status_code(self) -> int: ...
+
+    @property
+    def text(self) -> str: ...
+
+    def json(self) -> Any: ...
+
+
+class ApiClient(Protocol):
+    """What registering needs of an HTTP client: an ``httpx.Client`` or a test client like one."""
+
+    def post(
+        self, url: str, *, json: Any = None, headers: Mapping[str, str] | None = None
+    ) -> ApiResponse: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,7 +85,7 @@ def provision_cohort(
     *,
     api_url: str,
     admin_token: str,
-    client: httpx.Client | None = None,
+    client: ApiClient | None = None,
     timeout_s: float = 30.0,
 ) -> ProvisionedCohort:
     """Enroll every patient of ``cohort``, provision their gateways, register their devices.
@@ -74,15 +95,68 @@ def provision_cohort(
     with a :class:`~simulators.exceptions.ProvisioningError`; what was
     registered before it stays registered.
     """
-    headers = {"Authorization": f"Bearer {admin_token}"}
+    with _session(api_url, client, timeout_s) as session:
+        return _provision_all(session, cohort, _bearer(admin_token))
+
+
+@dataclass(frozen=True, slots=True)
+class ProvisionedFeed:
+    """What the hub gave the simulated pharmacy's feed; ``password`` is known nowhere else."""
+
+    feed_id: str
+    password: str
+    mqtt_username: str
+    client_id: str
+    dispenses_topic: str
+    errors_topic: str
+
+    def __repr__(self) -> str:
+        return f"ProvisionedFeed(feed_id={self.feed_id!r}, password='***')"
+
+
+def provision_feed(
+    *,
+    label: str,
+    api_url: str,
+    admin_token: str,
+    client: ApiClient | None = None,
+    timeout_s: float = 30.0,
+) -> ProvisionedFeed:
+    """Provision one pharmacy feed (``client`` as for :func:`provision_cohort`)."""
+    path = "/api/v1/pharmacy/feeds"
+    with _session(api_url, client, timeout_s) as session:
+        feed = _post(session, path, {"label": label}, _bearer(admin_token))
+    made = {
+        name: _field(feed, name, path)
+        for name in ("id", "mqtt_password", "dispenses_topic", "errors_topic")
+    }
+    log.info("pharmacy feed provisioned", extra={"feed_id": made["id"]})
+    return ProvisionedFeed(
+        feed_id=made["id"],
+        password=made["mqtt_password"],
+        mqtt_username=str(feed.get("mqtt_username") or made["id"]),
+        client_id=str(feed.get("client_id") or made["id"]),
+        dispenses_topic=made["dispenses_topic"],
+        errors_topic=made["errors_topic"],
+    )
+
+
+@contextmanager
+def _session(api_url: str, client: ApiClient | None, timeout_s: float) -> Iterator[ApiClient]:
+    """``client`` if given, else one of our own for ``api_url``, closed after."""
     if client is not None:
-        return _provision_all(client, cohort, headers)
+        yield client
+        return
     with httpx.Client(base_url=api_url, timeout=timeout_s) as own:
-        return _provision_all(own, cohort, headers)
+        yield own
+
+
+def _bearer(admin_token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {admin_token}"}
 
 
 def _provision_all(
-    client: httpx.Client, cohort: Cohort, headers: Mapping[str, str]
+    client: ApiClient, cohort: Cohort, headers: Mapping[str, str]
 ) -> ProvisionedCohort:
     gateways: dict[str, ProvisionedGateway] = {}
     for patient in cohort.patients:
@@ -99,7 +173,7 @@ def _provision_all(
 
 
 def provision_patient(
-    client: httpx.Client, patient: SimPatient, *, headers: Mapping[str, str]
+    client: ApiClient, patient: SimPatient, *, headers: Mapping[str, str]
 ) -> ProvisionedGateway:
     """Register one simulated patient, their gateway and their devices."""
     enrolled = _post(
@@ -148,7 +222,7 @@ def _label(patient: SimPatient) -> str:
 
 
 def _post(
-    client: httpx.Client, path: str, body: Mapping[str, Any], headers: Mapping[str, str]
+    client: ApiClient, path: str, body: Mapping[str, Any], headers: Mapping[str, str]
 ) -> dict[str, Any]:
     try:
         response = client.post(path, json=body, headers=headers)

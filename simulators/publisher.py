@@ -4,6 +4,10 @@ Each gateway connects with the credentials the hub provisioned (user name and
 client id = gateway id), sets its Last Will (``offline``, retained, QoS 1) on
 its status topic, publishes ``online`` (retained) on connect, subscribes to its
 ``errors`` topic, and publishes its readings at QoS 1 (contract section 1).
+With a provisioned pharmacy feed, one more client (MQTT 3.1.1, user name and
+client id = feed id) publishes the cohort's fills (:mod:`simulators.pharmacy`)
+at QoS 1 as JSON arrays on the feed's ``dispenses`` topic and counts the
+rejections on its ``errors`` topic (contract section 2).
 
 Playback is real time (``speed=1``), accelerated (``speed=43_200`` plays 30
 days in a minute) or as fast as possible (``speed=0``). With ``follow`` the
@@ -12,6 +16,8 @@ cohort keeps going in real time after its window, until ``stop`` is set.
 
 from __future__ import annotations
 
+import functools
+import heapq
 import logging
 import threading
 import time
@@ -19,18 +25,16 @@ from collections import Counter
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import Unpack
 
-import orjson
 import paho.mqtt.client as mqtt
-from paho.mqtt.enums import CallbackAPIVersion
-from paho.mqtt.properties import Properties
-from paho.mqtt.reasoncodes import ReasonCode
 
 from ingest.topics import errors_topic, readings_topic, status_topic
 from simulators.cohort import Cohort
-from simulators.exceptions import ConnectRefusedError, MqttError
 from simulators.models import EventKind, SimEvent
-from simulators.provision import ProvisionedCohort, ProvisionedGateway
+from simulators.mqttlink import CountingLink, LinkArgs
+from simulators.pharmacy import CohortPharmacy, FillBatch, draw_pharmacy
+from simulators.provision import ProvisionedCohort, ProvisionedFeed, ProvisionedGateway
 
 log = logging.getLogger(__name__)
 
@@ -39,7 +43,7 @@ _FOLLOW_STEP = timedelta(hours=1)
 
 @dataclass(frozen=True, slots=True)
 class SimulationStats:
-    """What a simulation sent and heard back."""
+    """What a simulation sent and heard back (``fill*``: the pharmacy feed's dispenses)."""
 
     published: int
     acked: int
@@ -50,6 +54,22 @@ class SimulationStats:
     malformed: int
     late_batches: int
     elapsed_s: float
+    fills: int = 0
+    fills_acked: int = 0
+    fill_messages: int = 0
+    fill_errors: int = 0
+    fill_rejections: Mapping[str, int] = field(default_factory=dict)
+
+
+@dataclass
+class _Flow:
+    """What one link sent (items, messages) and heard back (acked items, rejections)."""
+
+    sent: int = 0
+    messages: int = 0
+    acked: int = 0
+    errors: int = 0
+    rejections: Counter[str] = field(default_factory=Counter)
 
 
 @dataclass
@@ -57,10 +77,8 @@ class _Tally:
     """Counters shared by the publishing thread and paho's network threads."""
 
     lock: threading.Lock = field(default_factory=threading.Lock)
-    published: int = 0
-    acked: int = 0
-    errors: int = 0
-    rejections: Counter[str] = field(default_factory=Counter)
+    readings: _Flow = field(default_factory=_Flow)
+    fills: _Flow = field(default_factory=_Flow)
     points: int = 0
     valid_points: int = 0
     malformed: int = 0
@@ -70,116 +88,73 @@ class _Tally:
     def snapshot(self, elapsed_s: float) -> SimulationStats:
         with self.lock:
             return SimulationStats(
-                published=self.published,
-                acked=self.acked,
-                errors_received=self.errors,
-                rejections=dict(self.rejections),
+                published=self.readings.sent,
+                acked=self.readings.acked,
+                errors_received=self.readings.errors,
+                rejections=dict(self.readings.rejections),
                 points=self.points,
                 valid_points=self.valid_points,
                 malformed=self.malformed,
                 late_batches=self.late_batches,
                 elapsed_s=elapsed_s,
+                fills=self.fills.sent,
+                fills_acked=self.fills.acked,
+                fill_messages=self.fills.messages,
+                fill_errors=self.fills.errors,
+                fill_rejections=dict(self.fills.rejections),
             )
 
+    def outstanding(self) -> bool:
+        with self.lock:
+            return any(f.acked < f.sent for f in (self.readings, self.fills))
 
-class _GatewayLink:
+
+class _TalliedLink(CountingLink):
+    """A link that counts into one flow of the tally."""
+
+    def __init__(self, *, tally: _Tally, flow: _Flow, **link: Unpack[LinkArgs]) -> None:
+        super().__init__(lock=tally.lock, **link)
+        self.tally = tally
+        self.flow = flow
+
+    def acked(self, items: int) -> None:
+        self.flow.acked += items
+
+    def rejected(self, code: str) -> None:
+        self.flow.errors += 1
+        self.flow.rejections[code] += 1
+        self.tally.last_error_at = time.monotonic()
+
+    def send_items(self, topic: str, payload: bytes, items: int) -> None:
+        self.publish(topic, payload, items=items)
+        with self.tally.lock:
+            self.flow.sent += items
+            self.flow.messages += 1
+
+
+class _GatewayLink(_TalliedLink):
     """One simulated gateway's MQTT connection."""
 
     def __init__(self, gateway: ProvisionedGateway, tally: _Tally, protocol: int) -> None:
-        self.gateway = gateway
-        self.tally = tally
-        self.protocol = protocol
-        self.connected = threading.Event()
-        self.refused: str | None = None
-        # mid -> whether it is a reading; acks that beat publish() back are parked.
-        self._pending: dict[int, bool] = {}
-        self._early: set[int] = set()
-        v5 = protocol == mqtt.MQTTv5
-        self.client = mqtt.Client(
-            CallbackAPIVersion.VERSION2,
+        super().__init__(
+            tally=tally,
+            flow=tally.readings,
             client_id=gateway.client_id,
-            protocol=mqtt.MQTTv5 if v5 else mqtt.MQTTv311,
-            clean_session=None if v5 else True,
+            username=gateway.mqtt_username,
+            password=gateway.password,
+            errors_topic=errors_topic(gateway.gateway_id),
+            protocol=protocol,
         )
-        self.client.username_pw_set(gateway.mqtt_username, gateway.password)
+        self.gateway = gateway
         self.client.will_set(status_topic(gateway.gateway_id), b"offline", qos=1, retain=True)
-        self.client.max_inflight_messages_set(100)
-        self.client.on_connect = self._on_connect
-        self.client.on_publish = self._on_publish
-        self.client.on_message = self._on_message
 
-    def start(self, host: str, port: int, keepalive_s: int) -> None:
-        self.client.connect_async(host, port, keepalive=keepalive_s)
-        self.client.loop_start()
-
-    def _on_connect(
-        self,
-        client: mqtt.Client,
-        _userdata: object,
-        _flags: mqtt.ConnectFlags,
-        reason: ReasonCode,
-        _props: Properties | None,
-    ) -> None:
-        if reason.is_failure:
-            self.refused = str(reason)
-            log.error(
-                "gateway connect refused",
-                extra={"gateway_id": self.gateway.gateway_id, "reason": str(reason)},
-            )
-            return
-        client.subscribe(errors_topic(self.gateway.gateway_id), qos=1)
-        self._publish(status_topic(self.gateway.gateway_id), b"online", retain=True, reading=False)
-        self.connected.set()
-
-    def _on_publish(
-        self,
-        _client: mqtt.Client,
-        _userdata: object,
-        mid: int,
-        _reason: ReasonCode,
-        _props: Properties | None,
-    ) -> None:
-        with self.tally.lock:
-            reading = self._pending.pop(mid, None)
-            if reading is None:
-                self._early.add(mid)
-            elif reading:
-                self.tally.acked += 1
-
-    def _on_message(self, _client: mqtt.Client, _userdata: object, msg: mqtt.MQTTMessage) -> None:
-        try:
-            error = orjson.loads(msg.payload)
-            code = str(error.get("code", "unknown")) if isinstance(error, dict) else "unparseable"
-        except orjson.JSONDecodeError:
-            error, code = {}, "unparseable"
-        with self.tally.lock:
-            self.tally.errors += 1
-            self.tally.rejections[code] += 1
-            self.tally.last_error_at = time.monotonic()
-        log.info(
-            "gateway rejection",
-            extra={
-                "gateway_id": self.gateway.gateway_id,
-                "device_serial": error.get("device_serial") if isinstance(error, dict) else None,
-                "header_id": error.get("header_id") if isinstance(error, dict) else None,
-                "code": code,
-            },
-        )
-
-    def _publish(self, topic: str, payload: bytes, *, retain: bool, reading: bool) -> None:
-        info = self.client.publish(topic, payload, qos=1, retain=retain)
-        with self.tally.lock:
-            if info.mid in self._early:
-                self._early.discard(info.mid)
-                self.tally.acked += int(reading)
-            else:
-                self._pending[info.mid] = reading
+    def on_connected(self) -> None:
+        self.publish(status_topic(self.gateway.gateway_id), b"online", items=0, retain=True)
 
     def send(self, event: SimEvent) -> None:
         topic = readings_topic(self.gateway.gateway_id, event.device_serial)
-        self._publish(topic, event.payload, retain=False, reading=True)
+        self.send_items(topic, event.payload, 1)
         with self.tally.lock:
-            self.tally.published += 1
             self.tally.points += event.n_points
             self.tally.valid_points += event.n_valid
             self.tally.malformed += int(event.kind is EventKind.MALFORMED)
@@ -195,8 +170,20 @@ class _GatewayLink:
                     "offline status not sent",
                     extra={"gateway_id": self.gateway.gateway_id, "cause": str(exc)},
                 )
-        self.client.disconnect()
-        self.client.loop_stop()
+        super().close()
+
+
+def _feed_link(feed: ProvisionedFeed, tally: _Tally) -> _TalliedLink:
+    """The simulated pharmacy's feed: MQTT 3.1.1, one JSON array of dispenses per message."""
+    return _TalliedLink(
+        tally=tally,
+        flow=tally.fills,
+        client_id=feed.client_id,
+        username=feed.mqtt_username,
+        password=feed.password,
+        errors_topic=feed.errors_topic,
+        protocol=mqtt.MQTTv311,
+    )
 
 
 def run_simulation(
@@ -216,13 +203,17 @@ def run_simulation(
     errors_grace_s: float = 2.0,
     on_progress: Callable[[SimulationStats], None] | None = None,
     progress_every_s: float = 5.0,
+    feed: ProvisionedFeed | None = None,
 ) -> SimulationStats:
     """Publish the cohort's window of events, then (``follow``) keep going in real time.
 
-    Waits for every gateway to connect (a refusal raises
-    :class:`~simulators.exceptions.ConnectRefusedError`), plays the events, waits
-    up to ``drain_timeout_s`` for the broker's acknowledgements and then until
-    no rejection has arrived for ``errors_grace_s``, and disconnects cleanly.
+    Waits for every gateway (and the pharmacy ``feed``, if given) to connect (a
+    refusal raises :class:`~simulators.exceptions.ConnectRefusedError`), plays
+    the events, waits up to ``drain_timeout_s`` for the broker's
+    acknowledgements and then until no rejection has arrived for
+    ``errors_grace_s``, and disconnects cleanly. With a ``feed``, the cohort's
+    pharmacy fills (:func:`simulators.pharmacy.draw_pharmacy`) are played on
+    the same clock: a fill is sent on the hour after it is handed over.
     """
     if speed < 0:
         msg = f"speed must be >= 0, got {speed}"
@@ -236,37 +227,38 @@ def run_simulation(
     links = {
         key: _GatewayLink(provisioned.gateways[key], tally, protocol) for key in cohort.gateways
     }
+    feed_link = _feed_link(feed, tally) if feed is not None else None
+    plan = draw_pharmacy(cohort) if feed is not None else None
+    every: list[CountingLink] = [*links.values(), *([feed_link] if feed_link else [])]
+
+    def send(event: SimEvent | FillBatch) -> None:
+        if isinstance(event, FillBatch):
+            if feed_link is not None and feed is not None:
+                feed_link.send_items(feed.dispenses_topic, event.payload, len(event.fills))
+        else:
+            links[event.gateway_key].send(event)
+
     started = time.monotonic()
     try:
-        for link in links.values():
+        for link in every:
             link.start(host, port, keepalive_s)
-        _wait_connected(links, connect_timeout_s)
+        for link in every:
+            link.wait_connected(started + connect_timeout_s)
         log.info("simulation started", extra={"gateways": len(links), "speed": speed})
         reporter = _Reporter(tally, started, on_progress, progress_every_s, last=started)
-        backfill = _Schedule(speed=speed, origin=cohort.start)
-        _play(cohort.events(), links, tally, backfill, stop, max_outstanding, reporter)
+        play = functools.partial(
+            _play, send=send, tally=tally, stop=stop, limit=max_outstanding, reporter=reporter
+        )
+        play(_window(cohort, plan, cohort.start, cohort.end), _Schedule(speed, cohort.start))
         if follow:
-            live = _Schedule(speed=1.0, origin=None)
-            _play(_follow(cohort, stop), links, tally, live, stop, max_outstanding, reporter)
+            play(_follow(cohort, plan, stop), _Schedule(1.0, None))
         _drain(tally, drain_timeout_s, errors_grace_s)
     finally:
-        for link in links.values():
+        for link in every:
             link.close()
     stats = tally.snapshot(time.monotonic() - started)
     log.info("simulation finished", extra={"published": stats.published, "acked": stats.acked})
     return stats
-
-
-def _wait_connected(links: Mapping[str, _GatewayLink], timeout_s: float) -> None:
-    deadline = time.monotonic() + timeout_s
-    for link in links.values():
-        while not link.connected.wait(0.05):
-            if link.refused is not None:
-                msg = f"gateway {link.gateway.gateway_id} refused: {link.refused}"
-                raise ConnectRefusedError(msg, code=-1)
-            if time.monotonic() > deadline:
-                msg = f"gateway {link.gateway.gateway_id} did not connect in {timeout_s:g} s"
-                raise MqttError(msg)
 
 
 @dataclass
@@ -299,13 +291,24 @@ class _Schedule:
         return wall0 + (due - self.origin).total_seconds() / self.speed - time.monotonic()
 
 
+def _window(
+    cohort: Cohort, plan: CohortPharmacy | None, lo: datetime, hi: datetime
+) -> Iterator[SimEvent | FillBatch]:
+    """The readings and (with a ``plan``) the pharmacy's messages due in ``[lo, hi)``."""
+    streams: list[Iterator[SimEvent | FillBatch]] = [cohort.events(lo, hi)]
+    if plan is not None:
+        streams.append(plan.batches(lo, hi))
+    return heapq.merge(*streams, key=lambda e: e.due)
+
+
 def _play(
-    events: Iterator[SimEvent],
-    links: Mapping[str, _GatewayLink],
-    tally: _Tally,
+    events: Iterator[SimEvent | FillBatch],
     schedule: _Schedule,
+    *,
+    send: Callable[[SimEvent | FillBatch], None],
+    tally: _Tally,
     stop: threading.Event,
-    max_outstanding: int,
+    limit: int,
     reporter: _Reporter,
 ) -> None:
     """Send each event when the schedule says it is due, until ``stop`` is set."""
@@ -318,16 +321,18 @@ def _play(
                 return
             delay -= step
             reporter.tick()
-        while tally.published - tally.acked > max_outstanding:
+        while tally.readings.sent - tally.readings.acked > limit:
             if stop.wait(0.01):
                 return
         if stop.is_set():
             return
-        links[event.gateway_key].send(event)
+        send(event)
         reporter.tick()
 
 
-def _follow(cohort: Cohort, stop: threading.Event) -> Iterator[SimEvent]:
+def _follow(
+    cohort: Cohort, plan: CohortPharmacy | None, stop: threading.Event
+) -> Iterator[SimEvent | FillBatch]:
     """The cohort's events after its window, an hour at a time, until stopped."""
     lo = cohort.end
     while not stop.is_set():
@@ -335,18 +340,23 @@ def _follow(cohort: Cohort, stop: threading.Event) -> Iterator[SimEvent]:
         ahead_s = (lo - datetime.now(UTC)).total_seconds() - _FOLLOW_STEP.total_seconds()
         if ahead_s > 0 and stop.wait(ahead_s):
             return
-        yield from cohort.events(lo, lo + _FOLLOW_STEP)
+        yield from _window(cohort, plan, lo, lo + _FOLLOW_STEP)
         lo += _FOLLOW_STEP
 
 
 def _drain(tally: _Tally, drain_timeout_s: float, errors_grace_s: float) -> None:
     deadline = time.monotonic() + drain_timeout_s
-    while tally.acked < tally.published and time.monotonic() < deadline:
+    while tally.outstanding() and time.monotonic() < deadline:
         time.sleep(0.05)
-    if tally.acked < tally.published:
+    if tally.outstanding():
         log.warning(
-            "not every reading was acknowledged",
-            extra={"published": tally.published, "acked": tally.acked},
+            "not every message was acknowledged",
+            extra={
+                "published": tally.readings.sent,
+                "acked": tally.readings.acked,
+                "fills": tally.fills.sent,
+                "fills_acked": tally.fills.acked,
+            },
         )
     quiet_since = time.monotonic()
     while True:
