@@ -31,7 +31,8 @@ def record_detection(conn: Conn, *, detection: Detection, now: datetime) -> Reco
     """Open an alert for the detection, or attach it to the unresolved one of its kind.
 
     The alert's severity only rises: evidence of a higher severity escalates
-    it (and its headline reason); lower-severity evidence is kept as evidence.
+    it; evidence of the same or a higher severity becomes its headline reason;
+    lower-severity evidence is kept as evidence.
     """
     key = {"patient_id": detection.patient_id, "kind": detection.kind.value}
     row = conn.execute(queries["unresolved_alert_for_update"], key).fetchone()
@@ -52,8 +53,11 @@ def record_detection(conn: Conn, *, detection: Detection, now: datetime) -> Reco
     else:
         alert_id = int(row[0])
         current = Severity(row[1])
-        if severity_rank(detection.severity) > severity_rank(current):
-            escalated = True
+        rank, current_rank = severity_rank(detection.severity), severity_rank(current)
+        if rank >= current_rank:
+            # The headline follows the newest evidence at the alert's severity
+            # (a refill alert names the class overdue now, not the first one).
+            escalated = rank > current_rank
             conn.execute(
                 queries["escalate_alert"],
                 {

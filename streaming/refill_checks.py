@@ -5,7 +5,8 @@ asks :func:`streaming.refills.refill_detections` what they show (beside the
 patient's open alerts: an overdue class bearing on one is ``high``), records
 what opens a kind or raises its severity (as the non-adherence pass does), and
 resolves a patient's ``refill_overdue`` alert once no class is overdue any
-more: the refill that arrived ends it.
+more (the refill that arrived ends it), and a ``low_pdc`` alert once no
+class's PDC is below its threshold.
 """
 
 from __future__ import annotations
@@ -15,15 +16,34 @@ from collections.abc import Collection
 from datetime import UTC, datetime, timedelta
 from uuid import UUID
 
-from alerts.service import resolve_automatically
+from alerts.service import record_detection, resolve_automatically
 from hub.db import Conn
 from hub.sql import queries
-from streaming.models import AlertKind, Severity
+from streaming.models import AlertKind, Detection, Severity
 from streaming.refills import DEFAULT_GRACE_DAYS, PERIOD_DAYS, ClassFill, refill_detections
 from streaming.schedule import record_if_raised
 
 #: How far back fills are read: the PDC period and a year of supply before it.
 LOOKBACK_DAYS = PERIOD_DAYS + 366
+
+
+def _class_of(reason: str) -> str:
+    """The class label a refill reason starts with (``"Loop diuretics: …"``)."""
+    return reason.split(":", 1)[0]
+
+
+def _renamed(
+    conn: Conn, found: list[Detection], open_reasons: dict[AlertKind, str], *, now: datetime
+) -> int:
+    """Give an open overdue alert the class overdue now, if the one it names was refilled."""
+    current = open_reasons.get(AlertKind.REFILL_OVERDUE)
+    overdue = [d for d in found if d.kind is AlertKind.REFILL_OVERDUE]
+    if current is None or not overdue:
+        return 0
+    if any(_class_of(d.reason) == _class_of(current) for d in overdue):
+        return 0
+    record_detection(conn, detection=overdue[0], now=now)
+    return 1
 
 
 def run_refill_checks(
@@ -63,9 +83,10 @@ def run_refill_checks(
         )
         for d in found:
             recorded += record_if_raised(conn, detection=d, unresolved=unresolved, now=now)
-        overdue = any(d.kind is AlertKind.REFILL_OVERDUE for d in found)
-        if not overdue and (patient_id, AlertKind.REFILL_OVERDUE) in unresolved:
-            resolve_automatically(
-                conn, patient_id=patient_id, kind=AlertKind.REFILL_OVERDUE, now=now
-            )
+        recorded += _renamed(conn, found, deteriorating.get(patient_id, {}), now=now)
+        for kind in (AlertKind.REFILL_OVERDUE, AlertKind.LOW_PDC):
+            # A refill ends an overdue class; enough covered days end a low PDC.
+            still = any(d.kind is kind for d in found)
+            if not still and (patient_id, kind) in unresolved:
+                resolve_automatically(conn, patient_id=patient_id, kind=kind, now=now)
     return recorded

@@ -131,3 +131,47 @@ def test_a_body_over_the_limit_is_refused_with_413(api: TestClient) -> None:
     big = b"x" * (32 * 1024 * 1024 + 1)
     got = api.post(URL, content=big, headers={"Content-Type": "application/x-ndjson"})
     assert (got.status_code, got.json()["code"]) == (413, "payload_too_large")
+
+
+def _post(api: TestClient, *resources: dict[str, Any]) -> None:
+    got = api.post(
+        URL, content=bundle(*resources), headers={"Content-Type": "application/fhir+json"}
+    )
+    assert got.status_code == 200, got.text
+
+
+def _fill(rx: str, days_ago: int, text: str = "Furosemide 40 MG Oral Tablet") -> dict[str, Any]:
+    when = (datetime.now(UTC).date() - timedelta(days=days_ago)).isoformat()
+    return dispense(
+        identifier=[{"system": "urn:pharmacy:test", "value": rx}],
+        whenHandedOver=when,
+        medicationCodeableConcept={"text": text},
+    )
+
+
+def test_a_low_pdc_alert_ends_when_the_covered_days_recover(
+    api: TestClient, conn: psycopg.Connection[Any]
+) -> None:
+    api.post("/api/v1/patients", json={"identifiers": [{"system": "urn:mrn", "value": "SIM-1"}]})
+    _post(api, _fill("RX-1", 120), _fill("RX-2", 60))  # 60 of 121 days covered
+    open_kinds = "SELECT kind FROM alerts WHERE status <> 'resolved' ORDER BY kind"
+    assert [r[0] for r in conn.execute(open_kinds)] == ["low_pdc", "refill_overdue"]
+    _post(api, _fill("RX-3", 90), _fill("RX-4", 30), _fill("RX-5", 0))  # now every day
+    assert conn.execute(open_kinds).fetchall() == []
+
+
+def test_the_overdue_alert_names_the_class_overdue_now(
+    api: TestClient, conn: psycopg.Connection[Any]
+) -> None:
+    api.post("/api/v1/patients", json={"identifiers": [{"system": "urn:mrn", "value": "SIM-1"}]})
+    _post(api, _fill("RX-1", 60))
+    reason = "SELECT reason FROM alerts WHERE kind = 'refill_overdue' AND status = 'open'"
+    first = conn.execute(reason).fetchone()
+    assert first is not None
+    assert "furosemide" in first[0]
+    # The diuretic is refilled; meanwhile a beta-blocker ran out.
+    _post(api, _fill("RX-2", 0), _fill("RX-3", 50, "Metoprolol succinate 50 MG"))
+    now = conn.execute(reason).fetchone()
+    assert now is not None
+    assert "metoprolol" in now[0]
+    assert "furosemide" not in now[0]
