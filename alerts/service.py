@@ -2,7 +2,8 @@
 
 Repository functions: keyword-only, take the connection, never commit. The
 ingest worker calls :func:`record_detection` in the same transaction as the
-readings that caused the detection.
+readings that caused the detection; the alert's events and its pushes to the
+patient's coordinators (:mod:`alerts.lifecycle`) are written there too.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from uuid import UUID
 from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 
+from alerts.lifecycle import notify_panel, record_event
 from hub.db import Conn
 from hub.sql import queries
 from streaming.models import AlertKind, Detection, Severity, severity_rank
@@ -50,6 +52,14 @@ def record_detection(conn: Conn, *, detection: Detection, now: datetime) -> Reco
         ).fetchone()
         assert inserted is not None
         alert_id, opened = int(inserted[0]), True
+        record_event(
+            conn,
+            alert_id=alert_id,
+            event="opened",
+            now=now,
+            to_status="open",
+            detail={"severity": detection.severity.value},
+        )
     else:
         alert_id = int(row[0])
         current = Severity(row[1])
@@ -66,8 +76,18 @@ def record_detection(conn: Conn, *, detection: Detection, now: datetime) -> Reco
                     "source": detection.source,
                     "reason": detection.reason,
                     "now": now,
+                    "raised": escalated,
                 },
             )
+            if escalated:
+                record_event(
+                    conn,
+                    alert_id=alert_id,
+                    event="severity_raised",
+                    now=now,
+                    to_status="open",
+                    detail={"from": current.value, "to": detection.severity.value},
+                )
         else:
             conn.execute(queries["touch_alert"], {"id": alert_id, "now": now})
     conn.execute(
@@ -85,6 +105,14 @@ def record_detection(conn: Conn, *, detection: Detection, now: datetime) -> Reco
             "reason": detection.reason,
         },
     )
+    if opened or escalated:
+        notify_panel(
+            conn,
+            alert_id=alert_id,
+            patient_id=detection.patient_id,
+            severity=detection.severity,
+            now=now,
+        )
     return Recorded(alert_id=alert_id, opened=opened, escalated=escalated)
 
 
@@ -97,4 +125,10 @@ def recent_alerts(conn: Conn, *, limit: int) -> list[dict[str, Any]]:
 def resolve_automatically(conn: Conn, *, patient_id: UUID, kind: AlertKind, now: datetime) -> bool:
     """Resolve the patient's unresolved alert of ``kind``, if any (its condition is gone)."""
     params = {"patient_id": patient_id, "kind": kind.value, "now": now}
-    return conn.execute(queries["resolve_alert_automatically"], params).fetchone() is not None
+    row = conn.execute(queries["resolve_alert_automatically"], params).fetchone()
+    if row is None:
+        return False
+    record_event(
+        conn, alert_id=int(row[0]), event="resolved_automatically", now=now, to_status="resolved"
+    )
+    return True

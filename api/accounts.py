@@ -165,6 +165,21 @@ def change_password(conn: Conn, *, user_id: UUID, current: str, new: str, now: d
     return True
 
 
+def reset_password(conn: Conn, *, user_id: UUID, new: str, now: datetime) -> None:
+    """Set a password without the current one (an admin's reset); every token is revoked."""
+    check_password_strength(new)
+    conn.execute(
+        queries["set_password"], {"id": user_id, "password_hash": _HASHER.hash(new), "now": now}
+    )
+    conn.execute(queries["revoke_user_tokens"], {"user_id": user_id, "now": now})
+
+
+def user_by_name(conn: Conn, *, username: str) -> User | None:
+    with conn.cursor(row_factory=dict_row) as cur:
+        row = cur.execute(queries["user_by_username"], {"username": username}).fetchone()
+    return _user(row) if row is not None else None
+
+
 def _sha(token: str) -> bytes:
     return hashlib.sha256(token.encode()).digest()
 

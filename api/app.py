@@ -9,7 +9,18 @@ from fastapi import FastAPI
 
 from api.audit import AuditMiddleware
 from api.exceptions import install_handlers
-from api.views import adherence, auth, patients, pharmacy, provisioning, push, readings
+from api.views import (
+    adherence,
+    alerts,
+    auth,
+    dashboard,
+    patients,
+    pharmacy,
+    provisioning,
+    push,
+    readings,
+    worklist,
+)
 from hub.db import connect, make_pool, migrate
 from hub.settings import Settings
 
@@ -42,6 +53,9 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(pharmacy.router)
     app.include_router(adherence.router)
     app.include_router(push.router)
+    app.include_router(alerts.router)
+    app.include_router(dashboard.router)
+    app.include_router(worklist.router)
 
     @app.get("/healthz", include_in_schema=False)
     def healthz() -> dict[str, str]:

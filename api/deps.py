@@ -44,7 +44,9 @@ def get_conn(request: Request) -> Iterator[psycopg.Connection[Any]]:
 
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]
-ConnDep = Annotated[psycopg.Connection[Any], Depends(get_conn)]
+# scope="function": committed before the answer is sent, so a client that acts on
+# the answer (a browser using the token it was just given) sees what it reports.
+ConnDep = Annotated[psycopg.Connection[Any], Depends(get_conn, scope="function")]
 
 
 def current_principal(

@@ -10,12 +10,15 @@ Tree::
     └── TooManyRequestsError  too many attempts; try again after ``retry_after_s`` (429)
 
 Errors from other packages are mapped here too: ``hub.exceptions.NotFoundError`` →
-404, ``ConflictError`` → 409, ``devices`` broker failures → 503. Every error body is
+404, ``ConflictError`` → 409, ``devices`` broker failures → 503, and a value the
+database cannot hold (``psycopg.DataError``: a NUL character in a text, a
+number out of range) → 400 ``invalid_value``. Every error body is
 ``{"code": ..., "detail": ...}``.
 """
 
 from __future__ import annotations
 
+import psycopg
 from fastapi import FastAPI, Request, status
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -81,6 +84,11 @@ def install_handlers(app: FastAPI) -> None:
     @app.exception_handler(ConflictError)
     async def _conflict(request: Request, exc: ConflictError) -> JSONResponse:
         return _body("conflict", str(exc), status.HTTP_409_CONFLICT)
+
+    @app.exception_handler(psycopg.DataError)
+    async def _bad_value(request: Request, exc: psycopg.DataError) -> JSONResponse:
+        detail = "a value the database cannot store (e.g. a NUL character, or out of range)"
+        return _body("invalid_value", detail, status.HTTP_400_BAD_REQUEST)
 
     @app.exception_handler(DevicesError)
     async def _broker(request: Request, exc: DevicesError) -> JSONResponse:

@@ -2,14 +2,23 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from datetime import date, datetime
-from typing import Literal
+from typing import Annotated, Literal
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    field_validator,
+    model_validator,
+)
 
 from hub.domain import DeviceKind, Measure
 from hub.patients import check_timezone
+from streaming.discharge_risk import DischargeInputs, DischargeRiskError
 from streaming.exceptions import PathwayError
 from streaming.pathways import get_pathway
 
@@ -25,6 +34,51 @@ class IdentifierIn(_Body):
     value: str = Field(min_length=1, max_length=200)
 
 
+class DischargeInputsIn(_Body):
+    """The index stay as known at enrollment (LACE and HOSPITAL inputs); all optional."""
+
+    length_of_stay_days: int | None = Field(
+        default=None, ge=0, le=3650, description="Whole days from admission to discharge."
+    )
+    acute_admission: bool | None = Field(
+        default=None, description="LACE acuity: an emergent (not elective) admission."
+    )
+    charlson_index: int | None = Field(default=None, ge=0, le=40)
+    ed_visits_6m: int | None = Field(
+        default=None, ge=0, le=365, description="ED visits in the 6 months before admission."
+    )
+    haemoglobin_g_dl: float | None = Field(default=None, gt=0, le=30, description="At discharge.")
+    sodium_mmol_l: float | None = Field(default=None, ge=80, le=200, description="At discharge.")
+    oncology_discharge: bool | None = None
+    procedure_during_stay: bool | None = None
+    admissions_12m: int | None = Field(
+        default=None, ge=0, le=365, description="Admissions in the 12 months before this one."
+    )
+    nonelective_admission: bool | None = Field(
+        default=None,
+        description="HOSPITAL's urgent/emergent index admission; default: acute_admission.",
+    )
+
+    def to_inputs(self) -> DischargeInputs:
+        return DischargeInputs(**self.model_dump())
+
+    @classmethod
+    def of(cls, inputs: DischargeInputs) -> DischargeInputsIn:
+        """The stored inputs as they were (checked when they came in)."""
+        return cls.model_construct(**asdict(inputs))
+
+    @model_validator(mode="after")
+    def _scorable(self) -> DischargeInputsIn:
+        try:
+            self.to_inputs()
+        except DischargeRiskError as exc:
+            raise ValueError(str(exc)) from exc
+        return self
+
+
+Condition = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+
+
 class PatientIn(_Body):
     identifiers: list[IdentifierIn] = Field(default_factory=list, max_length=20)
     coordinators: list[UUID] = Field(
@@ -34,7 +88,15 @@ class PatientIn(_Body):
         "a coordinator enrolling a patient without naming any joins it themself.",
     )
     pathway: Pathway = "default"
+    conditions: list[Condition] = Field(
+        default_factory=list, max_length=50, description="Conditions, free text or codes."
+    )
     discharge_date: date | None = None
+    discharge_inputs: DischargeInputsIn = Field(
+        default_factory=DischargeInputsIn,
+        description="The index stay; LACE, HOSPITAL and the discharge risk are computed "
+        "from it at enrollment (a score missing an input is not computed).",
+    )
     timezone: str = Field(
         default="UTC",
         max_length=64,
@@ -66,7 +128,14 @@ class PatientOut(BaseModel):
     id: UUID
     identifiers: list[IdentifierIn]
     pathway: Pathway
+    conditions: list[str]
     discharge_date: date | None
+    discharge_inputs: DischargeInputsIn
+    lace: int | None = Field(description="LACE index 0-19; null when an input is missing.")
+    hospital: int | None = Field(description="HOSPITAL score 0-13; null when an input is missing.")
+    discharge_risk: float | None = Field(
+        description="0..1 ranking number: the mean of LACE/19 and HOSPITAL/13 (those computed)."
+    )
     enrolled_at: datetime
     timezone: str
     threshold_overrides: dict[str, float | int | str]

@@ -113,8 +113,7 @@ def run(settings: Settings, *, rows: int, patients: int) -> None:
             conn.commit()
     seconds_import = time.perf_counter() - t0
     with connect(bench) as conn:
-        conn.execute("DELETE FROM alert_evidence")
-        conn.execute("DELETE FROM alerts")
+        conn.execute("TRUNCATE alerts, alert_evidence, alert_events, push_outbox")
         conn.commit()
         t1 = time.perf_counter()
         recorded = run_refill_checks(conn, now=datetime.now(UTC))

@@ -7,8 +7,9 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import date, datetime
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import psycopg
@@ -19,6 +20,7 @@ from hub.db import Conn
 from hub.dispenses import match_held_dispenses
 from hub.exceptions import ConflictError, NotFoundError
 from hub.sql import queries
+from streaming.discharge_risk import DischargeInputs, discharge_risk
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,6 +40,15 @@ class Patient:
     timezone: str = "UTC"
     #: Overrides of the pathway's values (``streaming.pathways``), validated by the caller.
     threshold_overrides: Mapping[str, float | int | str] = field(default_factory=dict)
+    #: Conditions as given at enrollment (free text or codes).
+    conditions: tuple[str, ...] = ()
+    #: What was known about the index stay at enrollment.
+    discharge_inputs: DischargeInputs = field(default_factory=DischargeInputs)
+    #: LACE index and HOSPITAL score of the index stay; None when an input was missing.
+    lace: int | None = None
+    hospital: int | None = None
+    #: ``streaming.discharge_risk.discharge_risk``'s 0..1 ranking number, None if no score.
+    discharge_risk: float | None = None
 
 
 def enroll_patient(
@@ -48,21 +59,32 @@ def enroll_patient(
     identifiers: Sequence[Identifier],
     timezone: str = "UTC",
     threshold_overrides: Mapping[str, float | int | str] | None = None,
+    conditions: Sequence[str] = (),
+    discharge_inputs: DischargeInputs | None = None,
 ) -> Patient:
     """Create a patient with its identifiers; a known identifier is a conflict.
 
-    Dispenses held for one of the identifiers become the patient's.
+    Dispenses held for one of the identifiers become the patient's. The LACE
+    index, HOSPITAL score and discharge risk of ``discharge_inputs`` are
+    computed here, once, and stored with the inputs.
 
     ``timezone`` must be an IANA name this system knows (:class:`ValueError`);
     ``threshold_overrides`` are checked against the pathway by the caller.
     """
     check_timezone(timezone)
+    inputs = discharge_inputs or DischargeInputs()
+    risk = discharge_risk(inputs)
     params = {
         "id": uuid.uuid4(),
         "pathway": pathway,
         "discharge_date": discharge_date,
         "timezone": timezone,
         "threshold_overrides": Jsonb(dict(threshold_overrides or {})),
+        "conditions": list(conditions),
+        "discharge_inputs": Jsonb({k: v for k, v in asdict(inputs).items() if v is not None}),
+        "lace": risk.lace.total,
+        "hospital": risk.hospital.total,
+        "discharge_risk": risk.risk,
     }
     with conn.cursor(row_factory=dict_row) as cur:
         try:
@@ -77,7 +99,7 @@ def enroll_patient(
                 match_held_dispenses(conn, patient_id=row["id"])
         except psycopg.errors.UniqueViolation as exc:
             raise ConflictError("an identifier is already given to another patient") from exc
-    return Patient(**row, identifiers=tuple(identifiers))
+    return _patient(row, identifiers)
 
 
 def check_timezone(name: str) -> str:
@@ -99,4 +121,15 @@ def get_patient(conn: Conn, *, patient_id: uuid.UUID) -> Patient:
         if row is None:
             raise NotFoundError(f"patient {patient_id}")
         idents = cur.execute(queries["patient_identifiers"], {"patient_id": patient_id}).fetchall()
-    return Patient(**row, identifiers=tuple(Identifier(**i) for i in idents))
+    return _patient(row, [Identifier(**i) for i in idents])
+
+
+def _patient(row: Mapping[str, Any], identifiers: Sequence[Identifier]) -> Patient:
+    return Patient(
+        **{
+            **row,
+            "conditions": tuple(row["conditions"]),
+            "discharge_inputs": DischargeInputs(**row["discharge_inputs"]),
+        },
+        identifiers=tuple(identifiers),
+    )

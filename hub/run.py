@@ -1,8 +1,8 @@
 """``lastmile up``: the whole hub on one machine, for a demo or development.
 
 Starts the private services, applies migrations, then supervises the ingest
-worker, the API and a simulated cohort as child processes (restarting one that
-dies), until SIGINT/SIGTERM.
+worker, the API, the notifier (Web Push and escalation) and a simulated
+cohort as child processes (restarting one that dies), until SIGINT/SIGTERM.
 """
 
 from __future__ import annotations
@@ -54,10 +54,15 @@ def run_hub(
 ) -> None:
     with connect(settings) as conn:
         migrate(conn)
+    from api.demo import ensure_demo_login
+
+    demo_user, demo_password = ensure_demo_login(settings)
     ingest = Child("ingest", ["ingest"])
     api = Child("api", ["api"])
-    children = [ingest, api]
+    notify = Child("notify", ["notify"])
+    children = [ingest, api, notify]
     ingest.start()
+    notify.start()
     api.start()
     if not _wait_for_api(settings):
         click.echo("the API did not come up; see the log above", err=True)
@@ -72,6 +77,8 @@ def run_hub(
             "--speed",
             str(speed),
             "--follow",
+            "--coordinator",
+            demo_user,
         ],
     )
     simulator.start()
@@ -79,6 +86,8 @@ def run_hub(
     base = f"http://{settings.api_host}:{settings.api_port}"
     click.echo(
         "\nLastmile is running.\n"
+        f"  Dashboard:          {base}/   log in as {demo_user} / {demo_password}\n"
+        f"                      (also in {settings.data_dir / 'demo-login.txt'})\n"
         f"  API and its docs:   {base}/docs   (OpenAPI: {base}/openapi.json)\n"
         f"  MQTT broker:        {settings.mqtt_host}:{settings.mqtt_port} (no anonymous access)\n"
         f"  PostgreSQL:         {settings.pg_host}:{settings.pg_port} db {settings.pg_database}\n"

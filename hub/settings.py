@@ -101,6 +101,9 @@ class Settings(BaseSettings):
     push_poll_s: float = Field(default=2.0, gt=0)
     #: Accept plain-http push endpoints (a fake push service on loopback in tests).
     push_allow_http_endpoints: bool = False
+    #: A critical alert nobody acknowledged this long escalates, and again each time.
+    escalation_after_s: int = Field(default=15 * 60, gt=0)
+    escalation_check_s: float = Field(default=30.0, gt=0)
 
     @model_validator(mode="after")
     def _refuse_weak_secrets(self) -> Settings:

@@ -63,6 +63,11 @@ def _line(stats: SimulationStats, *, pharmacy: bool) -> str:
 )
 @click.option("--follow", is_flag=True, help="Keep going in real time after the backfill.")
 @click.option(
+    "--coordinator",
+    multiple=True,
+    help="User name whose panel the simulated patients join (repeatable).",
+)
+@click.option(
     "--pharmacy/--no-pharmacy",
     default=True,
     show_default=True,
@@ -80,6 +85,7 @@ def simulate(
     mqtt_port: int | None,
     mqtt_protocol: str,
     follow: bool,
+    coordinator: tuple[str, ...],
     pharmacy: bool,
 ) -> None:
     """Enroll simulated patients, provision their gateways and devices, publish their readings.
@@ -106,7 +112,9 @@ def simulate(
     api_url = api_url or f"http://{settings.api_host}:{settings.api_port}"
     admin_token = admin_token or settings.admin_token.get_secret_value()
     try:
-        provisioned = provision_cohort(cohort, api_url=api_url, admin_token=admin_token)
+        provisioned = provision_cohort(
+            cohort, api_url=api_url, admin_token=admin_token, coordinators=coordinator
+        )
         click.echo(f"provisioned {len(provisioned.gateways)} gateways")
         feed = None
         if pharmacy:

@@ -11,7 +11,7 @@ result maps each simulated gateway key to the hub's gateway id and password.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -43,6 +43,8 @@ class ApiClient(Protocol):
     def post(
         self, url: str, *, json: Any = None, headers: Mapping[str, str] | None = None
     ) -> ApiResponse: ...
+
+    def get(self, url: str, *, headers: Mapping[str, str] | None = None) -> ApiResponse: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,8 +89,11 @@ def provision_cohort(
     admin_token: str,
     client: ApiClient | None = None,
     timeout_s: float = 30.0,
+    coordinators: Sequence[str] = (),
 ) -> ProvisionedCohort:
     """Enroll every patient of ``cohort``, provision their gateways, register their devices.
+
+    ``coordinators`` are user names whose panel the patients join.
 
     ``client`` (for tests, or to reuse a pool) must already point at the API;
     otherwise one is made for ``api_url``. The first refusal stops everything
@@ -96,7 +101,21 @@ def provision_cohort(
     registered before it stays registered.
     """
     with _session(api_url, client, timeout_s) as session:
-        return _provision_all(session, cohort, _bearer(admin_token))
+        headers = _bearer(admin_token)
+        ids = _user_ids(session, coordinators, headers) if coordinators else []
+        return _provision_all(session, cohort, headers, ids)
+
+
+def _user_ids(client: ApiClient, usernames: Sequence[str], headers: Mapping[str, str]) -> list[str]:
+    """The ids of users named ``usernames`` (``GET /api/v1/users``)."""
+    response = client.get("/api/v1/users", headers=dict(headers))
+    if response.status_code != 200:
+        raise ProvisioningError(f"GET /api/v1/users answered {response.status_code}")
+    by_name = {str(u["username"]): str(u["id"]) for u in response.json()}
+    missing = [name for name in usernames if name not in by_name]
+    if missing:
+        raise ProvisioningError(f"no such user: {', '.join(missing)}")
+    return [by_name[name] for name in usernames]
 
 
 @dataclass(frozen=True, slots=True)
@@ -156,11 +175,13 @@ def _bearer(admin_token: str) -> dict[str, str]:
 
 
 def _provision_all(
-    client: ApiClient, cohort: Cohort, headers: Mapping[str, str]
+    client: ApiClient, cohort: Cohort, headers: Mapping[str, str], coordinators: Sequence[str]
 ) -> ProvisionedCohort:
     gateways: dict[str, ProvisionedGateway] = {}
     for patient in cohort.patients:
-        gateways[patient.gateway_key] = provision_patient(client, patient, headers=headers)
+        gateways[patient.gateway_key] = provision_patient(
+            client, patient, headers=headers, coordinators=coordinators
+        )
     log.info(
         "cohort provisioned",
         extra={
@@ -173,19 +194,21 @@ def _provision_all(
 
 
 def provision_patient(
-    client: ApiClient, patient: SimPatient, *, headers: Mapping[str, str]
+    client: ApiClient,
+    patient: SimPatient,
+    *,
+    headers: Mapping[str, str],
+    coordinators: Sequence[str] = (),
 ) -> ProvisionedGateway:
-    """Register one simulated patient, their gateway and their devices."""
-    enrolled = _post(
-        client,
-        "/api/v1/patients",
-        {
-            "identifiers": [{"system": SIM_IDENTIFIER_SYSTEM, "value": patient.sim_id}],
-            "pathway": patient.pathway.value,
-            "discharge_date": patient.discharge_date.isoformat(),
-        },
-        headers,
-    )
+    """Register one simulated patient (on ``coordinators``' panels), their gateway and devices."""
+    body: dict[str, Any] = {
+        "identifiers": [{"system": SIM_IDENTIFIER_SYSTEM, "value": patient.sim_id}],
+        "pathway": patient.pathway.value,
+        "discharge_date": patient.discharge_date.isoformat(),
+    }
+    if coordinators:
+        body["coordinators"] = list(coordinators)
+    enrolled = _post(client, "/api/v1/patients", body, headers)
     patient_id = _field(enrolled, "id", "/api/v1/patients")
     gateway = _post(client, "/api/v1/gateways", {"label": _label(patient)}, headers)
     gateway_id = _field(gateway, "id", "/api/v1/gateways")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import UUID
 
@@ -12,6 +12,8 @@ from fastapi.testclient import TestClient
 
 from api import accounts
 from api.accounts import Role
+from hub.domain import Measure
+from streaming.models import AlertKind, Detection, Severity
 
 PASSWORD = "correct horse battery staple"
 
@@ -75,3 +77,22 @@ def enroll(api: TestClient, who: Caller, mrn: str) -> UUID:
     )
     assert made.status_code == 201, made.text
     return UUID(made.json()["id"])
+
+
+def detection(
+    patient_id: UUID, severity: Severity = Severity.MEDIUM, kind: AlertKind = AlertKind.WEIGHT_GAIN
+) -> Detection:
+    """A simulated weight-gain detection for the patient (values are made up)."""
+    now = datetime.now(UTC)
+    return Detection(
+        patient_id=patient_id,
+        kind=kind,
+        severity=severity,
+        source="model:weight_drift",
+        measure=Measure.BODY_WEIGHT,
+        observed={"weight": 84.0},
+        baseline={"level": 81.5},
+        window_start=now - timedelta(days=5),
+        window_end=now,
+        reason="Daily weight 84.0 kg has crept 2.5 kg above the personal baseline.",
+    )

@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
@@ -18,7 +19,8 @@ import psycopg
 import pytest
 from fastapi.testclient import TestClient
 
-from tests.api_support import Caller, caller, enroll
+from alerts.service import record_detection
+from tests.api_support import Caller, caller, detection, enroll
 from tests.fakes.webpush_protocol import BrowserSubscription
 
 pytestmark = pytest.mark.services
@@ -35,9 +37,18 @@ class Objects:
 
     patient_id: UUID
     subscription_id: int
+    alert_id: int
 
 
 Call = Callable[[TestClient, Objects, Caller], Any]
+
+
+def _alert_action(action: str, body: dict[str, Any]) -> Call:
+    def call(api: TestClient, b: Objects, a: Caller) -> Any:
+        return api.post(f"/api/v1/alerts/{b.alert_id}/{action}", json=body, headers=a.headers)
+
+    return call
+
 
 CALLS: dict[tuple[str, str], Call] = {
     ("GET", "/api/v1/patients/{patient_id}"): lambda api, b, a: api.get(
@@ -54,6 +65,21 @@ CALLS: dict[tuple[str, str], Call] = {
     ("GET", "/api/v1/patients/{patient_id}/adherence"): lambda api, b, a: api.get(
         f"/api/v1/patients/{b.patient_id}/adherence", headers=a.headers
     ),
+    ("GET", "/api/v1/patients/{patient_id}/thresholds"): lambda api, b, a: api.get(
+        f"/api/v1/patients/{b.patient_id}/thresholds", headers=a.headers
+    ),
+    ("GET", "/api/v1/alerts/{alert_id}"): lambda api, b, a: api.get(
+        f"/api/v1/alerts/{b.alert_id}", headers=a.headers
+    ),
+    **{
+        ("POST", f"/api/v1/alerts/{{alert_id}}/{action}"): _alert_action(action, body)
+        for action, body in (
+            ("ack", {}),
+            ("resolve", {}),
+            ("snooze", {"minutes": 30}),
+            ("notes", {"note": "called the patient"}),
+        )
+    },
     ("DELETE", "/api/v1/push/subscriptions/{subscription_id}"): lambda api, b, a: api.delete(
         f"/api/v1/push/subscriptions/{b.subscription_id}", headers=a.headers
     ),
@@ -88,12 +114,15 @@ def test_another_coordinators_objects_answer_404_like_missing_ones(
         headers=b.headers,
     )
     assert subscribed.status_code == 201, subscribed.text
-    theirs = Objects(patient_id=enroll(api, b, "SIM-B"), subscription_id=subscribed.json()["id"])
-    nobodys = Objects(patient_id=UUID(int=1), subscription_id=2**62)
+    patient = enroll(api, b, "SIM-B")
+    alert = record_detection(conn, detection=detection(patient), now=datetime.now(UTC))
+    conn.commit()
+    theirs = Objects(patient, subscribed.json()["id"], alert.alert_id)
+    nobodys = Objects(UUID(int=1), 2**62, 2**62)
     for key, call in CALLS.items():
         for objects in (theirs, nobodys):
             got = call(api, objects, a)
             assert (got.status_code, got.json()["code"]) == (404, "not_found"), key
     for key, call in CALLS.items():
         # And B, whose object it is, is let in (the route works at all).
-        assert call(api, theirs, b).status_code in (200, 204, 403), key
+        assert call(api, theirs, b).status_code in (200, 204, 403, 409), key

@@ -11,7 +11,7 @@ from api import accounts
 from api.accounts import Role
 from api.deps import ConnDep, CurrentUserDep, PatientIdDep
 from api.exceptions import ForbiddenError
-from api.schemas import CoordinatorsIn, IdentifierIn, PatientIn, PatientOut
+from api.schemas import CoordinatorsIn, DischargeInputsIn, IdentifierIn, PatientIn, PatientOut
 from hub import patients
 from hub.db import Conn
 
@@ -23,7 +23,12 @@ def _patient_out(conn: Conn, patient: patients.Patient) -> PatientOut:
         id=patient.id,
         identifiers=[IdentifierIn(system=i.system, value=i.value) for i in patient.identifiers],
         pathway=patient.pathway,
+        conditions=list(patient.conditions),
         discharge_date=patient.discharge_date,
+        discharge_inputs=DischargeInputsIn.of(patient.discharge_inputs),
+        lace=patient.lace,
+        hospital=patient.hospital,
+        discharge_risk=patient.discharge_risk,
         enrolled_at=patient.enrolled_at,
         timezone=patient.timezone,
         threshold_overrides=dict(patient.threshold_overrides),
@@ -40,6 +45,8 @@ def enroll_patient(body: PatientIn, conn: ConnDep, principal: CurrentUserDep) ->
         identifiers=[patients.Identifier(system=i.system, value=i.value) for i in body.identifiers],
         timezone=body.timezone,
         threshold_overrides=body.threshold_overrides,
+        conditions=body.conditions,
+        discharge_inputs=body.discharge_inputs.to_inputs(),
     )
     coordinators = list(body.coordinators)
     if not coordinators and principal.role is not Role.ADMIN and principal.user_id is not None:

@@ -13,6 +13,7 @@ import time
 import click
 
 from hub.services.exceptions import ServicesError
+from hub.services.install import ensure_test_packages
 from hub.services.lifecycle import down, status, up
 from hub.settings import Settings, load_settings
 
@@ -42,10 +43,17 @@ def services() -> None:
 
 
 @services.command("up")
+@click.option(
+    "--test-tools",
+    is_flag=True,
+    help="Also install what the test suite drives (headless Chromium for the dashboard).",
+)
 @click.pass_context
-def up_command(ctx: click.Context) -> None:
+def up_command(ctx: click.Context, test_tools: bool) -> None:
     """Install what is missing, then start both services (idempotent)."""
     try:
+        if test_tools:
+            ensure_test_packages()
         settings = up(_settings(ctx))
     except ServicesError as exc:
         raise click.ClickException(str(exc)) from exc

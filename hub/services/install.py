@@ -43,6 +43,11 @@ BUILD_PACKAGES: tuple[str, ...] = (
     "debian-archive-keyring",
 )
 
+#: Packages the test suite drives, installed by ``lastmile services up --test-tools``
+#: (``scripts/test``): the dashboard's end-to-end test runs Debian's headless
+#: Chromium through Playwright (never a browser build of Playwright's own).
+TEST_PACKAGES: tuple[str, ...] = ("chromium", "fonts-liberation", "fonts-dejavu-core")
+
 #: Names under which distributions package TimescaleDB for PostgreSQL 15.
 TIMESCALEDB_PACKAGES: tuple[str, ...] = ("postgresql-15-timescaledb", "timescaledb-2-postgresql-15")
 
@@ -159,4 +164,11 @@ def ensure_installed(settings: Settings) -> list[str]:
         apt.actions.append("built timescaledb from Debian's source package")
     if not timescaledb_installed():
         raise InstallError("TimescaleDB is still not installed for PostgreSQL 15")
+    return apt.actions
+
+
+def ensure_test_packages() -> list[str]:
+    """Install what only the tests need (:data:`TEST_PACKAGES`); return what was done."""
+    apt = _Apt()
+    apt.install(missing_packages(TEST_PACKAGES))
     return apt.actions

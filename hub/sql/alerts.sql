@@ -4,14 +4,22 @@ WHERE patient_id = %(patient_id)s AND kind = %(kind)s AND status <> 'resolved'
 FOR UPDATE;
 
 -- name: insert_alert
-INSERT INTO alerts (patient_id, kind, severity, source, reason, opened_at, updated_at)
-VALUES (%(patient_id)s, %(kind)s, %(severity)s, %(source)s, %(reason)s, %(now)s, %(now)s)
+INSERT INTO alerts (patient_id, kind, severity, source, reason, opened_at, updated_at,
+                    critical_since)
+VALUES (%(patient_id)s, %(kind)s, %(severity)s, %(source)s, %(reason)s, %(now)s, %(now)s,
+        CASE WHEN %(severity)s = 'critical' THEN %(now)s::timestamptz END)
 RETURNING id;
 
+-- New evidence at the alert's severity or above: its headline. A rise in
+-- severity reopens an acknowledged alert (someone must look again).
 -- name: escalate_alert
 UPDATE alerts SET severity = %(severity)s, source = %(source)s, reason = %(reason)s,
-                  updated_at = %(now)s
-WHERE id = %(id)s;
+                  updated_at = %(now)s,
+                  status = CASE WHEN %(raised)s THEN 'open' ELSE status END,
+                  critical_since = CASE WHEN %(severity)s = 'critical'
+                                        THEN coalesce(critical_since, %(now)s) END
+WHERE id = %(id)s
+RETURNING status;
 
 -- name: touch_alert
 UPDATE alerts SET updated_at = %(now)s WHERE id = %(id)s;
@@ -34,10 +42,97 @@ LIMIT %(limit)s;
 
 -- name: resolve_alert_automatically
 -- The condition behind an unresolved alert is gone (e.g. the refill came).
-UPDATE alerts SET status = 'resolved', resolved_at = %(now)s, updated_at = %(now)s
+UPDATE alerts SET status = 'resolved', resolved_at = %(now)s, updated_at = %(now)s,
+                  snoozed_until = NULL
 WHERE patient_id = %(patient_id)s AND kind = %(kind)s AND status <> 'resolved'
 RETURNING id;
 
 -- name: unresolved_alerts_with_reasons
 SELECT patient_id, kind, severity, reason FROM alerts
 WHERE status <> 'resolved' AND patient_id = ANY(%(patient_ids)s);
+
+-- name: alert_for_update
+SELECT id, patient_id, status, severity, snoozed_until FROM alerts WHERE id = %(id)s FOR UPDATE;
+
+-- name: acknowledge_alert
+UPDATE alerts SET status = 'acknowledged', acknowledged_at = %(now)s, acknowledged_by = %(actor)s,
+                  updated_at = %(now)s
+WHERE id = %(id)s;
+
+-- name: resolve_alert
+UPDATE alerts SET status = 'resolved', resolved_at = %(now)s, resolved_by = %(actor)s,
+                  snoozed_until = NULL, updated_at = %(now)s
+WHERE id = %(id)s;
+
+-- name: snooze_alert
+UPDATE alerts SET snoozed_until = %(until)s, updated_at = %(now)s WHERE id = %(id)s;
+
+-- name: insert_alert_event
+INSERT INTO alert_events (alert_id, at, actor_id, event, from_status, to_status, note, detail)
+VALUES (%(alert_id)s, %(now)s, %(actor)s, %(event)s, %(from_status)s, %(to_status)s, %(note)s,
+        %(detail)s);
+
+-- The alerts of the patients a caller sees (see patient_visible in users.sql).
+-- name: visible_alerts
+SELECT a.id, a.patient_id, a.kind, a.severity, a.status, a.source, a.reason, a.opened_at,
+       a.updated_at, a.acknowledged_at, a.resolved_at, a.snoozed_until, a.escalation_level,
+       (SELECT count(*) FROM alert_evidence e WHERE e.alert_id = a.id) AS evidence_count
+FROM alerts a
+WHERE (%(patient_id)s::uuid IS NULL OR a.patient_id = %(patient_id)s)
+  AND (CASE %(status)s WHEN 'unresolved' THEN a.status <> 'resolved'
+                       WHEN 'all' THEN true
+                       ELSE a.status = %(status)s END)
+  AND (%(all)s OR EXISTS (
+      SELECT 1 FROM patient_coordinators pc JOIN users u ON u.id = pc.user_id
+      WHERE pc.patient_id = a.patient_id
+        AND (pc.user_id = %(user_id)s OR u.supervisor_id = %(user_id)s)))
+ORDER BY CASE a.severity WHEN 'critical' THEN 0 WHEN 'high' THEN 1 WHEN 'medium' THEN 2 ELSE 3 END,
+         (a.snoozed_until IS NOT NULL AND a.snoozed_until > %(now)s),
+         a.opened_at
+LIMIT %(limit)s;
+
+-- name: alert_by_id
+SELECT a.id, a.patient_id, a.kind, a.severity, a.status, a.source, a.reason, a.opened_at,
+       a.updated_at, a.acknowledged_at, a.resolved_at, a.snoozed_until, a.escalation_level,
+       (SELECT count(*) FROM alert_evidence e WHERE e.alert_id = a.id) AS evidence_count
+FROM alerts a WHERE a.id = %(id)s;
+
+-- name: alert_evidence
+SELECT detected_at, source, measure, severity, observed, baseline, window_start, window_end,
+       reason
+FROM alert_evidence WHERE alert_id = %(id)s ORDER BY detected_at, id;
+
+-- name: alert_history
+SELECT e.at, e.event, e.from_status, e.to_status, e.note, e.detail, u.username AS actor
+FROM alert_events e LEFT JOIN users u ON u.id = e.actor_id
+WHERE e.alert_id = %(id)s ORDER BY e.at, e.id;
+
+-- The patient's coordinators: who hears about its alerts.
+-- name: alert_panel
+SELECT pc.user_id FROM patient_coordinators pc WHERE pc.patient_id = %(patient_id)s;
+
+-- Critical alerts nobody acknowledged for `after` since they became critical
+-- or were last escalated; locked so that one notifier escalates each.
+-- name: due_escalations
+SELECT a.id, a.patient_id, a.escalation_level FROM alerts a
+WHERE a.status = 'open' AND a.severity = 'critical'
+  AND coalesce(a.escalated_at, a.critical_since) <= %(due_before)s
+ORDER BY a.critical_since
+FOR UPDATE SKIP LOCKED;
+
+-- Whom an escalation reaches: the supervisors of the patient's coordinators,
+-- or, where there are none, every admin.
+-- name: escalation_recipients
+WITH sup AS (
+    SELECT DISTINCT u.supervisor_id AS id
+    FROM patient_coordinators pc JOIN users u ON u.id = pc.user_id
+    WHERE pc.patient_id = %(patient_id)s AND u.supervisor_id IS NOT NULL
+)
+SELECT id FROM sup
+UNION
+SELECT u.id FROM users u WHERE u.role = 'admin' AND NOT u.disabled AND NOT EXISTS (SELECT 1 FROM sup);
+
+-- name: mark_escalated
+UPDATE alerts SET escalation_level = escalation_level + 1, escalated_at = %(now)s
+WHERE id = %(id)s
+RETURNING escalation_level;

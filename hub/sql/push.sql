@@ -20,11 +20,18 @@ WHERE subscription_id = %(subscription_id)s AND sent_at IS NULL AND failed_at IS
 DELETE FROM push_subscriptions WHERE id = %(id)s;
 
 -- name: enqueue_alert_push
--- One pending push per subscription of the recipients, due at once.
+-- One pending push per subscription of the recipients: due at once when
+-- urgent, else when the recipient's quiet hours end (quiet_until, 0015).
+-- Its TTL counts from then.
 INSERT INTO push_outbox (alert_id, subscription_id, urgency, payload, created_at,
                          next_attempt_at)
-SELECT %(alert_id)s, s.id, %(urgency)s, %(payload)s, %(now)s, %(now)s
+SELECT %(alert_id)s, s.id, %(urgency)s, %(payload)s, d.due, d.due
 FROM push_subscriptions s
+JOIN users u ON u.id = s.user_id
+CROSS JOIN LATERAL (
+    SELECT CASE WHEN %(urgency)s = 'high' THEN %(now)s
+                ELSE quiet_until(%(now)s, u.quiet_start, u.quiet_end, u.timezone) END AS due
+) d
 WHERE s.user_id = ANY(%(user_ids)s)
 ORDER BY s.id
 RETURNING id;

@@ -92,8 +92,19 @@ def _subscribe(
     user_id: uuid.UUID | None = None,
 ) -> tuple[uuid.UUID, int, BrowserSubscription]:
     browser = service.subscribe(name, *script, application_server_key=vapid.application_server_key)
-    user = user_id or uuid.uuid4()
+    user = user_id or _user(conn)
     return user, _register(conn, user, browser), browser
+
+
+def _user(conn: psycopg.Connection[Any]) -> uuid.UUID:
+    """A coordinator account to own subscriptions (its password is never used)."""
+    user = uuid.uuid4()
+    conn.execute(
+        "INSERT INTO users (id, username, role, password_hash, password_changed_at, created_at)"
+        " VALUES (%s, %s, 'coordinator', 'unused', %s, %s)",
+        (user, f"user-{user.hex[:12]}", T0, T0),
+    )
+    return user
 
 
 def _register(conn: psycopg.Connection[Any], user: uuid.UUID, browser: BrowserSubscription) -> int:

@@ -1,0 +1,186 @@
+"""The coordinators' dashboard: static pages under ``/app/`` and the lines its charts draw.
+
+The dashboard is plain HTML, CSS and JavaScript modules in ``api/static``,
+served as they are (no build step, nothing from another origin: the pages'
+Content-Security-Policy allows this origin only). ``/`` redirects to it.
+
+``GET /api/v1/patients/{patient_id}/thresholds`` gives, per measure, the
+effective limits of the patient's pathway (with the patient's overrides) as
+the lines a chart draws; a weight gain is relative to the patient's own
+recent lowest weight, so it is given as a gain over a window instead.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+from uuid import UUID
+
+from fastapi import APIRouter
+from fastapi.responses import RedirectResponse
+from fastapi.staticfiles import StaticFiles
+from pydantic import BaseModel
+from starlette.types import Message, Receive, Scope, Send
+
+from api.deps import ConnDep, PatientIdDep
+from hub import patients
+from hub.domain import CANONICAL_UNIT, Measure
+from streaming.pathways import Thresholds, get_pathway
+
+STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
+
+#: Only this origin: no CDN, no inline script, nothing fetched from elsewhere.
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "connect-src 'self'; worker-src 'self'; manifest-src 'self'; object-src 'none'; "
+    "base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+)
+
+_HEADERS: tuple[tuple[bytes, bytes], ...] = (
+    (b"content-security-policy", CONTENT_SECURITY_POLICY.encode()),
+    (b"x-content-type-options", b"nosniff"),
+    (b"referrer-policy", b"no-referrer"),
+    # Revalidate every time (ETag/Last-Modified make that cheap): a new
+    # release is seen at the next load, never half old and half new.
+    (b"cache-control", b"no-cache"),
+)
+
+
+class DashboardFiles(StaticFiles):
+    """``StaticFiles`` whose answers carry the dashboard's security and cache headers."""
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                names = {name for name, _ in _HEADERS}
+                kept = [(k, v) for k, v in message.get("headers", []) if k.lower() not in names]
+                message["headers"] = kept + list(_HEADERS)
+            await send(message)
+
+        await super().__call__(scope, receive, send_with_headers)
+
+
+router = APIRouter()
+router.mount("/app", DashboardFiles(directory=STATIC_DIR, html=True), name="dashboard")
+
+
+@router.get("/", include_in_schema=False)
+def root() -> RedirectResponse:
+    return RedirectResponse("/app/", status_code=307)
+
+
+class ThresholdLine(BaseModel):
+    """A horizontal line: a reading beyond it breaks a safety limit."""
+
+    key: str
+    label: str
+    value: float
+    #: ``upper``: a reading above (or at) it breaks the limit; ``lower``: below it.
+    bound: Literal["upper", "lower"]
+    #: Which value it applies to: ``value``, or ``value2`` (diastolic pressure).
+    series: Literal["value", "value2"] = "value"
+
+
+class WeightGain(BaseModel):
+    """A gain over the lowest weight within the last ``hours``; drawn above that weight."""
+
+    key: str
+    label: str
+    kg: float
+    hours: float
+
+
+class MeasureThresholds(BaseModel):
+    measure: Measure
+    unit: str
+    lines: list[ThresholdLine]
+    gains: list[WeightGain]
+
+
+class ThresholdsOut(BaseModel):
+    patient_id: UUID
+    pathway: str
+    #: The patient's overrides of the pathway's values, as enrolled.
+    overrides: dict[str, float | int | str]
+    measures: list[MeasureThresholds]
+
+
+def measure_thresholds(limits: Thresholds) -> list[MeasureThresholds]:
+    """The chart lines of ``limits``, one entry per measure.
+
+    >>> chf = get_pathway("CHF").thresholds
+    >>> [(m.measure.value, [line.value for line in m.lines]) for m in measure_thresholds(chf)][1:]
+    [('blood-pressure', [180.0, 120.0, 90.0]), ('oxygen-saturation', [88.0]), \
+('heart-rate', [120.0, 40.0])]
+    """
+
+    def line(
+        key: str,
+        label: str,
+        value: float,
+        bound: Literal["upper", "lower"],
+        series: Literal["value", "value2"] = "value",
+    ) -> ThresholdLine:
+        return ThresholdLine(key=key, label=label, value=value, bound=bound, series=series)
+
+    def entry(
+        measure: Measure, lines: list[ThresholdLine], gains: list[WeightGain] | None = None
+    ) -> MeasureThresholds:
+        return MeasureThresholds(
+            measure=measure, unit=CANONICAL_UNIT[measure], lines=lines, gains=gains or []
+        )
+
+    short_h, week_h = limits.weight_gain_short_hours, limits.weight_gain_week_days * 24
+    return [
+        entry(
+            Measure.BODY_WEIGHT,
+            [],
+            [
+                WeightGain(
+                    key="weight_gain_short_kg",
+                    label=f"+{limits.weight_gain_short_kg:g} kg in {short_h:g} h",
+                    kg=limits.weight_gain_short_kg,
+                    hours=short_h,
+                ),
+                WeightGain(
+                    key="weight_gain_week_kg",
+                    label=f"+{limits.weight_gain_week_kg:g} kg in {week_h / 24:g} days",
+                    kg=limits.weight_gain_week_kg,
+                    hours=week_h,
+                ),
+            ],
+        ),
+        entry(
+            Measure.BLOOD_PRESSURE,
+            [
+                line("systolic_high", "systolic high", limits.systolic_high, "upper"),
+                line("diastolic_high", "diastolic high", limits.diastolic_high, "upper", "value2"),
+                line("systolic_low", "systolic low", limits.systolic_low, "lower"),
+            ],
+        ),
+        entry(
+            Measure.OXYGEN_SATURATION,
+            [line("spo2_low", "SpO2 low", limits.spo2_low, "lower")],
+        ),
+        entry(
+            Measure.HEART_RATE,
+            [
+                line("hr_high", "heart rate high", limits.hr_high, "upper"),
+                line("hr_low", "heart rate low", limits.hr_low, "lower"),
+            ],
+        ),
+    ]
+
+
+@router.get("/api/v1/patients/{patient_id}/thresholds", response_model=ThresholdsOut)
+def patient_thresholds(patient_id: PatientIdDep, conn: ConnDep) -> ThresholdsOut:
+    """The patient's effective safety limits (pathway and overrides) as chart lines."""
+    patient = patients.get_patient(conn, patient_id=patient_id)
+    overrides = dict(patient.threshold_overrides)
+    pathway = get_pathway(patient.pathway).with_overrides(overrides)
+    return ThresholdsOut(
+        patient_id=patient_id,
+        pathway=patient.pathway,
+        overrides=overrides,
+        measures=measure_thresholds(pathway.thresholds),
+    )

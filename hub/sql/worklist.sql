@@ -1,0 +1,54 @@
+-- The high-risk cutoff over ALL enrolled patients: the k-th largest discharge
+-- risk, k = ceil(top_fraction * n) (at least 1), n the patients with a risk;
+-- ties at it are all flagged (streaming.discharge_risk.high_risk_cutoff).
+-- Read down patients_discharge_risk; NULL when no patient has a risk.
+-- name: high_risk_cutoff
+SELECT (
+    SELECT r.discharge_risk FROM patients r
+    WHERE r.discharge_risk IS NOT NULL
+    ORDER BY r.discharge_risk DESC
+    OFFSET (SELECT greatest(ceil(%(top_fraction)s::numeric * count(*)), 1)::bigint - 1
+            FROM patients WHERE discharge_risk IS NOT NULL)
+    LIMIT 1
+) AS risk;
+
+-- The worklist's facts for every patient the caller sees, in one query: the
+-- stored discharge scores, whether the risk is at or above the cutoff, the
+-- identifiers, and the unresolved alerts (as JSON). The priority itself is
+-- computed in alerts/priority.py.
+--
+-- Who is visible is accounts' rule (visible_patient_ids): an admin all, a
+-- coordinator their panel, a supervisor also their coordinators' panels.
+-- An alert's snoozed_until is read through to_jsonb so that the query runs
+-- whether or not the alerts table has that column.
+-- name: worklist_panel
+WITH visible AS (
+    SELECT p.id FROM patients p WHERE %(all)s
+    UNION
+    SELECT pc.patient_id FROM patient_coordinators pc
+    WHERE NOT %(all)s AND pc.user_id IN (
+        SELECT %(user_id)s::uuid
+        UNION ALL
+        SELECT u.id FROM users u WHERE u.supervisor_id = %(user_id)s::uuid)
+)
+SELECT p.id AS patient_id, p.pathway, p.conditions, p.discharge_date, p.timezone,
+       p.discharge_risk, p.lace, p.hospital,
+       coalesce(p.discharge_risk >= %(cutoff)s::float8, false) AS high_risk,
+       coalesce(ids.identifiers, '[]'::jsonb) AS identifiers,
+       coalesce(oa.alerts, '[]'::jsonb) AS alerts
+FROM visible v
+JOIN patients p ON p.id = v.id
+LEFT JOIN LATERAL (
+    SELECT jsonb_agg(jsonb_build_object('system', i.system, 'value', i.value)
+                     ORDER BY i.system, i.value) AS identifiers
+    FROM patient_identifiers i WHERE i.patient_id = p.id
+) ids ON true
+LEFT JOIN LATERAL (
+    SELECT jsonb_agg(jsonb_build_object(
+               'kind', a.kind, 'severity', a.severity, 'status', a.status,
+               'reason', a.reason, 'opened_at', a.opened_at,
+               'snoozed_until', to_jsonb(a) -> 'snoozed_until')
+           ORDER BY a.opened_at, a.id) AS alerts
+    FROM alerts a WHERE a.patient_id = p.id AND a.status <> 'resolved'
+) oa ON true;
+

@@ -1,0 +1,156 @@
+"""The dashboard's files and routes: every asset there, nothing from elsewhere, the limits it draws.
+
+The asset checks read ``api/static`` only (no services): every file the HTML,
+the modules, the stylesheet, the manifest and the service worker refer to
+exists, and no file refers to an http(s) URL outside the app.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from html.parser import HTMLParser
+from pathlib import Path, PurePosixPath
+
+import pytest
+from fastapi.testclient import TestClient
+
+from api.views.dashboard import STATIC_DIR
+
+APP_PREFIX = "/app/"
+#: XML namespace names: identifiers that are never fetched.
+NAMESPACES = frozenset({"http://www.w3.org/2000/svg"})
+URL = re.compile(r"""(?:https?:)?//[A-Za-z0-9.-]+\.[A-Za-z]{2,}[^\s"'`<>)]*""")
+IMPORT = re.compile(r"""(?:\bfrom\s*|\bimport\s*\(?\s*)["'`]([^"'`]+)["'`]""")
+CSS_URL = re.compile(r"""url\(\s*["']?([^"')]+)["']?\s*\)""")
+APP_PATH = re.compile(r"""["'`](/app/[^"'`#?]*\.[a-z]+)["'`]""")
+
+
+class _References(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.refs: list[str] = []
+        self.inline_scripts = 0
+        self.style_attributes = 0
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        values = dict(attrs)
+        self.refs += [v for k, v in attrs if k in {"src", "href"} and v is not None]
+        if tag == "script" and not values.get("src"):
+            self.inline_scripts += 1
+        if "style" in values:
+            self.style_attributes += 1
+
+
+def _static_files() -> list[Path]:
+    return sorted(p for p in STATIC_DIR.rglob("*") if p.is_file())
+
+
+def _target(base: Path, ref: str) -> Path | None:
+    """The file ``ref`` (as written in the file at ``base``) names, or None for a page route."""
+    ref = ref.split("#", 1)[0].split("?", 1)[0]
+    if not ref:
+        return None  # "#worklist": a route of the page itself
+    if ref.startswith(APP_PREFIX):
+        relative = PurePosixPath(ref[len(APP_PREFIX) :])
+        return STATIC_DIR / relative if relative.parts else STATIC_DIR / "index.html"
+    assert not ref.startswith(("/", "http:", "https:")), f"{base.name}: {ref} is outside /app/"
+    return (base.parent / ref).resolve()
+
+
+def _references(path: Path) -> list[str]:
+    text = path.read_text(encoding="utf-8")
+    if path.suffix == ".html":
+        parser = _References()
+        parser.feed(text)
+        return parser.refs
+    if path.suffix == ".js":
+        return IMPORT.findall(text) + APP_PATH.findall(text)
+    if path.suffix == ".css":
+        return CSS_URL.findall(text)
+    if path.suffix == ".webmanifest":
+        manifest = json.loads(text)
+        return [icon["src"] for icon in manifest.get("icons", [])]
+    return []
+
+
+def test_every_referenced_asset_exists() -> None:
+    files = _static_files()
+    assert STATIC_DIR / "index.html" in files
+    assert STATIC_DIR / "sw.js" in files
+    checked = 0
+    for path in files:
+        for ref in _references(path):
+            target = _target(path, ref)
+            if target is None:
+                continue
+            assert target.is_relative_to(STATIC_DIR.resolve()), f"{path.name}: {ref}"
+            assert target.is_file(), f"{path.relative_to(STATIC_DIR)} refers to missing {ref}"
+            checked += 1
+    assert checked >= 15  # the HTML's assets, every module's imports, the worker, the icons
+
+
+def test_no_asset_refers_to_another_origin() -> None:
+    for path in _static_files():
+        text = path.read_text(encoding="utf-8")
+        foreign = set(URL.findall(text)) - NAMESPACES
+        assert not foreign, f"{path.relative_to(STATIC_DIR)} refers to {sorted(foreign)}"
+
+
+def test_the_page_has_no_inline_script_or_style() -> None:
+    parser = _References()
+    parser.feed((STATIC_DIR / "index.html").read_text(encoding="utf-8"))
+    # The Content-Security-Policy allows neither.
+    assert (parser.inline_scripts, parser.style_attributes) == (0, 0)
+
+
+@pytest.mark.services
+def test_root_redirects_to_the_dashboard_served_with_its_headers(api: TestClient) -> None:
+    root = api.get("/", follow_redirects=False)
+    assert (root.status_code, root.headers["location"]) == (307, "/app/")
+    page = api.get("/app/")
+    assert page.status_code == 200
+    assert page.headers["content-type"].startswith("text/html")
+    policy = page.headers["content-security-policy"]
+    assert "default-src 'self'" in policy
+    assert "script-src 'self'" in policy
+    assert page.headers["cache-control"] == "no-cache"
+    module = api.get("/app/js/main.js")
+    assert module.status_code == 200
+    assert "javascript" in module.headers["content-type"]
+    worker = api.get("/app/sw.js")
+    assert worker.status_code == 200
+    assert "notificationclick" in worker.text
+    assert api.get("/app/no-such-file.js").status_code == 404
+    assert api.get("/app/%2e%2e/pyproject.toml").status_code == 404
+
+
+@pytest.mark.services
+def test_thresholds_are_the_pathways_with_the_patients_overrides(api: TestClient) -> None:
+    made = api.post(
+        "/api/v1/patients",
+        json={"pathway": "CHF", "threshold_overrides": {"spo2_low": 86, "systolic_high": 170}},
+    )
+    assert made.status_code == 201, made.text
+    got = api.get(f"/api/v1/patients/{made.json()['id']}/thresholds")
+    assert got.status_code == 200, got.text
+    body = got.json()
+    assert (body["pathway"], body["overrides"]) == ("CHF", {"spo2_low": 86, "systolic_high": 170})
+    lines = {
+        m["measure"]: {line["key"]: (line["value"], line["bound"]) for line in m["lines"]}
+        for m in body["measures"]
+    }
+    assert lines == {
+        "body-weight": {},
+        "blood-pressure": {
+            "systolic_high": (170.0, "upper"),
+            "diastolic_high": (120.0, "upper"),
+            "systolic_low": (90.0, "lower"),
+        },
+        "oxygen-saturation": {"spo2_low": (86.0, "lower")},
+        "heart-rate": {"hr_high": (120.0, "upper"), "hr_low": (40.0, "lower")},
+    }
+    (weight,) = [m for m in body["measures"] if m["measure"] == "body-weight"]
+    assert [(g["kg"], g["hours"]) for g in weight["gains"]] == [(2.0, 72.0), (2.3, 168.0)]
+    missing = api.get("/api/v1/patients/00000000-0000-0000-0000-000000000001/thresholds")
+    assert (missing.status_code, missing.json()["code"]) == (404, "not_found")
