@@ -95,6 +95,8 @@ class IngestWorker:
         self._inbox: queue.SimpleQueue[Received] = queue.SimpleQueue()
         self._generation = 0
         self._connected = threading.Event()
+        #: Subscriptions sent on this connection and not yet granted (SUBACK).
+        self._unacked_subscriptions: set[int] = set()
         if scorer is None and settings.detection_enabled:
             scorer = (
                 ProcessScorer(settings)
@@ -130,7 +132,7 @@ class IngestWorker:
         return self._inbox.qsize() + self._in_hand
 
     def wait_connected(self, timeout: float) -> bool:
-        """Wait until the broker accepted the session and the subscriptions were sent."""
+        """Wait until the broker accepted the session and granted every subscription."""
         return self._connected.wait(timeout)
 
     # -- paho side: nothing but hand-off -------------------------------------
@@ -151,6 +153,7 @@ class IngestWorker:
         client.max_inflight_messages_set(1000)
         client.max_queued_messages_set(0)
         client.on_connect = self._on_connect
+        client.on_subscribe = self._on_subscribe
         client.on_disconnect = self._on_disconnect
         client.on_message = self._on_message
         return client
@@ -167,13 +170,24 @@ class IngestWorker:
             log.error("mqtt connect refused", extra={"reason": str(reason)})
             return
         self._generation += 1
-        for sub in SUBSCRIPTIONS:
-            client.subscribe(sub.topic_filter, qos=sub.qos)
-        self._connected.set()
+        sent = (client.subscribe(sub.topic_filter, qos=sub.qos) for sub in SUBSCRIPTIONS)
+        self._unacked_subscriptions = {mid for _, mid in sent if mid is not None}
         log.info(
             "mqtt connected",
             extra={"session_present": flags.session_present, "generation": self._generation},
         )
+
+    def _on_subscribe(
+        self, client: mqtt.Client, userdata: object, mid: int, reasons: Any, properties: Any
+    ) -> None:
+        if any(getattr(r, "is_failure", False) for r in reasons):
+            log.error("mqtt subscription refused", extra={"reasons": [str(r) for r in reasons]})
+            return
+        self._unacked_subscriptions.discard(mid)
+        if not self._unacked_subscriptions:
+            # Only now does the broker queue for this session what arrives
+            # while the worker is away.
+            self._connected.set()
 
     def _on_disconnect(
         self, client: mqtt.Client, userdata: object, flags: Any, reason: Any, properties: Any
