@@ -13,14 +13,16 @@ clinical. The patient's *lead* alert is the open clinical alert of the highest l
 (critical 4, high 3, medium 2, low 1), the oldest one among equals.
 
 * ``band``: 2 when the lead alert is at the critical level, 1 at the high level, else 0.
-  A band is worth more than everything else together (at most 890 points), so a
+  A band is worth more than everything else together (at most 970 points), so a
   critical alert comes before any high one, and a high one before any patient without.
 * ``alert``: the lead alert's age, 5 points an hour, at most 48 hours (240); plus, in
   band 0, 150 for a medium lead alert or 50 for a low one.
 * ``risk``: 100 * the discharge risk (0..1), plus 100 when the patient is high-risk (the
   top 15 % of all enrolled patients by discharge risk): 0..200.
-* ``adherence``: refill overdue 80, missed readings 60, low PDC 40; half while the alert
-  is acknowledged: 0..180.
+* ``adherence``: refill overdue 80, or 160 when the overdue class bears on an open
+  deterioration alert (the refill alert is then ``high`` and its reason carries the other
+  alert's: no loop diuretic while weight climbs); missed readings 60, low PDC 40; half
+  while the alert is acknowledged: 0..260.
 * ``early``: in the pathway's post-discharge window (30 days), 120 on the day of
   discharge, falling linearly to 0 at its end.
 
@@ -64,6 +66,8 @@ RISK_POINTS, HIGH_RISK_POINTS = 100.0, 100.0
 EARLY_POINTS = 120.0
 #: Points of each non-adherence flag (halved while its alert is acknowledged).
 ADHERENCE_POINTS = {"refill_overdue": 80.0, "missed_readings": 60.0, "low_pdc": 40.0}
+#: A refill overdue beside an open deterioration alert it bears on counts this many times.
+LINKED_REFILL_FACTOR = 2.0
 #: Which flag each non-adherence alert kind raises.
 ADHERENCE_FLAG: dict[str, str] = {
     AlertKind.MISSED_READINGS: "missed_readings",
@@ -154,8 +158,18 @@ def _label(reason: str) -> str:
 _PDC = re.compile(r"PDC (\d+%)")
 
 
+def _linked(flag: str, alert: OpenAlert) -> bool:
+    """A refill alert raised to high: its class bears on an open deterioration alert."""
+    return flag == "refill_overdue" and alert.severity in ("high", "critical")
+
+
 def _adherence_sentence(flag: str, alert: OpenAlert, more: int) -> str:
-    if flag == "refill_overdue":
+    if _linked(flag, alert):
+        with_alert = alert.reason.split(" With the open ", 1)
+        text = f"Refill overdue: {_label(alert.reason)}"
+        if len(with_alert) == 2:
+            text += f", with the open {_short(with_alert[1])}"
+    elif flag == "refill_overdue":
         text = f"Refill overdue: {_label(alert.reason)}"
     elif flag == "low_pdc":
         pdc = _PDC.search(alert.reason)
@@ -216,8 +230,9 @@ def score(p: PatientFacts, *, now: datetime) -> Scored:
             raised.setdefault(flag, []).append(a)
     for flag, alerts in raised.items():
         flags[flag] = True
-        first = min(alerts, key=lambda a: (a.acknowledged, a.opened_at))
+        first = min(alerts, key=lambda a: (a.acknowledged, not _linked(flag, a), a.opened_at))
         weight = ADHERENCE_POINTS[flag] / (2 if first.acknowledged else 1)
+        weight *= LINKED_REFILL_FACTOR if _linked(flag, first) else 1.0
         parts.append((weight, 3, _adherence_sentence(flag, first, len(alerts) - 1)))
     days = days_since_discharge(p, now)
     window = get_pathway(p.pathway).post_discharge_days

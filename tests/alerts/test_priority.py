@@ -254,3 +254,32 @@ def test_counts_cover_every_open_alert(severity: str) -> None:
     counts = severity_counts(alerts, now=NOW)
     assert counts[severity] == 2 + (severity == "low")
     assert counts["acknowledged"] == 1
+
+
+def test_an_overdue_refill_beside_the_alert_it_bears_on_weighs_more_and_says_both() -> None:
+    """Linked to vitals (#4): no loop diuretic while weight climbs."""
+    gain = alert("medium", 5.0)
+    linked = alert(
+        "high",
+        2.0,
+        kind="refill_overdue",
+        reason="Loop diuretics: furosemide last filled 2026-10-01 for 30 days ran out on"
+        " 2026-10-31: 20 days without supply (grace 7). With the open weight_gain alert:"
+        " Weight up 2.4 kg in 72 h (limit 2.0 kg).",
+    )
+    unlinked = alert(
+        "medium",
+        2.0,
+        kind="refill_overdue",
+        reason="Statins: atorvastatin last filled 2026-10-01 for 30 days ran out on 2026-10-31:"
+        " 20 days without supply (grace 7).",
+    )
+    with_link, without = patient(1, gain, linked), patient(2, gain, unlinked)
+    assert [s.patient_id.int for s in rank([without, with_link], now=NOW)] == [1, 2]
+    assert score(with_link, now=NOW).priority - score(without, now=NOW).priority == 80
+    sentences = score(with_link, now=NOW).reasons
+    assert any(
+        s.startswith("Refill overdue: Loop diuretics, with the open weight_gain alert: Weight up")
+        for s in sentences
+    ), sentences
+    assert any(s.startswith("Medium alert open 5 h: Weight up") for s in sentences)
