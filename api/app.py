@@ -21,7 +21,7 @@ from api.views import (
     readings,
     worklist,
 )
-from hub.db import connect, make_pool, migrate
+from hub.db import app_conninfo, connect, ensure_app_role, make_pool, migrate
 from hub.settings import Settings
 
 
@@ -30,7 +30,9 @@ def create_app(settings: Settings) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         with connect(settings) as conn:
             migrate(conn)
-        pool = make_pool(settings)
+            ensure_app_role(conn, settings)
+        # Routes run as the API's role, which cannot change or remove audit rows.
+        pool = make_pool(settings, conninfo=app_conninfo(settings))
         app.state.pool = pool
         try:
             yield

@@ -7,6 +7,7 @@ opens the transaction owns it.
 from __future__ import annotations
 
 import hashlib
+import hmac
 import logging
 import re
 from dataclasses import dataclass
@@ -15,6 +16,7 @@ from typing import Any, LiteralString, cast
 
 import psycopg
 from psycopg import sql
+from psycopg.conninfo import make_conninfo
 from psycopg_pool import ConnectionPool
 
 from hub.exceptions import MigrationError
@@ -81,9 +83,41 @@ def connect(
     )
 
 
-def make_pool(settings: Settings, *, max_size: int | None = None) -> ConnectionPool:
+#: The API's database role (migration 0016): no UPDATE, DELETE or TRUNCATE on
+#: the audit log. Its password is derived from the owner's, so a deployment
+#: has no extra secret to keep.
+APP_ROLE = "lastmile_app"
+
+
+def app_password(settings: Settings) -> str:
+    owner = settings.pg_password.get_secret_value().encode()
+    return hmac.new(owner, APP_ROLE.encode(), hashlib.sha256).hexdigest()
+
+
+def app_conninfo(settings: Settings) -> str:
+    """libpq connection string for the API's role on the hub's database."""
+    return make_conninfo(
+        settings.conninfo_for(settings.pg_database), user=APP_ROLE, password=app_password(settings)
+    )
+
+
+def ensure_app_role(conn: psycopg.Connection[tuple[object, ...]], settings: Settings) -> None:
+    """Let the API's role log in with its password (the owner's connection; commits)."""
+    password = sql.Literal(app_password(settings))
+    with conn.transaction():
+        exists = conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (APP_ROLE,)).fetchone()
+        verb = sql.SQL("ALTER") if exists else sql.SQL("CREATE")
+        conn.execute(
+            sql.SQL("{} ROLE {} LOGIN PASSWORD {}").format(verb, sql.Identifier(APP_ROLE), password)
+        )
+
+
+def make_pool(
+    settings: Settings, *, max_size: int | None = None, conninfo: str | None = None
+) -> ConnectionPool:
+    """A pool on the hub's database, as the owner or as ``conninfo`` says."""
     pool = ConnectionPool(
-        settings.conninfo,
+        conninfo or settings.conninfo,
         min_size=1,
         max_size=max_size or settings.pg_pool_max,
         open=False,

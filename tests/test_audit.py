@@ -12,6 +12,7 @@ from fastapi.testclient import TestClient
 
 from api import audit
 from hub.cli import main
+from hub.db import APP_ROLE, app_conninfo
 from hub.settings import Settings
 from tests.api_support import PASSWORD, caller, enroll
 
@@ -58,16 +59,32 @@ def test_a_scripted_session_leaves_one_row_per_request_and_auth_event(
     assert len({r[5] for r in rows}) == len(rows)  # a request id each
 
 
-def test_the_application_cannot_change_or_remove_audit_rows(
+CHANGES = ("UPDATE audit_log SET outcome = 200", "DELETE FROM audit_log", "TRUNCATE audit_log")
+
+
+def test_the_apis_database_role_cannot_change_or_remove_audit_rows(
+    api: TestClient, conn: psycopg.Connection[Any], settings: Settings
+) -> None:
+    caller(api, conn, "ann")
+    with psycopg.connect(app_conninfo(settings)) as app:
+        assert app.execute("SELECT current_user").fetchone() == (APP_ROLE,)
+        assert app.execute("SELECT count(*) FROM audit_log").fetchone() == (1,)
+        for statement in CHANGES:
+            with pytest.raises(psycopg.errors.InsufficientPrivilege, match="permission denied"):
+                app.execute(statement)
+            app.rollback()
+    # The API's own requests run as that role.
+    pool = api.app.state.pool  # type: ignore[attr-defined]
+    with pool.connection() as pooled:
+        assert pooled.execute("SELECT current_user").fetchone() == (APP_ROLE,)
+
+
+def test_not_even_the_owner_changes_audit_rows_with_the_triggers_on(
     api: TestClient, conn: psycopg.Connection[Any]
 ) -> None:
     caller(api, conn, "ann")
-    for statement in (
-        "UPDATE audit_log SET outcome = 200",
-        "DELETE FROM audit_log",
-        "TRUNCATE audit_log",
-    ):
-        with pytest.raises(psycopg.errors.InsufficientPrivilege):
+    for statement in CHANGES:
+        with pytest.raises(psycopg.errors.InsufficientPrivilege, match="append-only"):
             conn.execute(statement)
         conn.rollback()
     assert len(_rows(conn)) == 1
