@@ -11,6 +11,7 @@ result maps each simulated gateway key to the hub's gateway id and password.
 from __future__ import annotations
 
 import logging
+import random
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -193,6 +194,36 @@ def _provision_all(
     return ProvisionedCohort(gateways=gateways)
 
 
+#: What each pathway's simulated patients were admitted for.
+CONDITIONS = {
+    "CHF": ("heart failure",),
+    "COPD": ("chronic obstructive pulmonary disease",),
+    "HTN": ("hypertension",),
+}
+
+
+def simulated_discharge_inputs(index: int) -> dict[str, Any]:
+    """Made-up LACE and HOSPITAL inputs of the index stay, drawn from the patient's index.
+
+    >>> simulated_discharge_inputs(3) == simulated_discharge_inputs(3)
+    True
+    >>> 1 <= simulated_discharge_inputs(3)["length_of_stay_days"] <= 21
+    True
+    """
+    rng = random.Random(f"discharge-{index}")
+    return {
+        "length_of_stay_days": min(21, 1 + int(rng.expovariate(1 / 4))),
+        "acute_admission": rng.random() < 0.8,
+        "charlson_index": min(8, int(rng.expovariate(1 / 2))),
+        "ed_visits_6m": min(6, int(rng.expovariate(1 / 0.8))),
+        "haemoglobin_g_dl": round(rng.gauss(12.6, 1.6), 1),
+        "sodium_mmol_l": round(rng.gauss(138.0, 3.5), 0),
+        "oncology_discharge": rng.random() < 0.05,
+        "procedure_during_stay": rng.random() < 0.35,
+        "admissions_12m": min(8, int(rng.expovariate(1 / 1.2))),
+    }
+
+
 def provision_patient(
     client: ApiClient,
     patient: SimPatient,
@@ -205,6 +236,8 @@ def provision_patient(
         "identifiers": [{"system": SIM_IDENTIFIER_SYSTEM, "value": patient.sim_id}],
         "pathway": patient.pathway.value,
         "discharge_date": patient.discharge_date.isoformat(),
+        "conditions": list(CONDITIONS.get(patient.pathway.value, ())),
+        "discharge_inputs": simulated_discharge_inputs(patient.index),
     }
     if coordinators:
         body["coordinators"] = list(coordinators)

@@ -1,4 +1,5 @@
-"""Simulated patients join the named coordinators' panels (as ``lastmile up`` asks)."""
+"""Simulated patients join the named coordinators' panels (as ``lastmile up`` asks),
+with made-up conditions and discharge-risk inputs."""
 
 from __future__ import annotations
 
@@ -29,5 +30,8 @@ def test_the_cohort_is_on_the_coordinators_panel(
     seen = api.get("/api/v1/patients", headers=ann.headers).json()
     assert len(seen) == 3
     assert all(p["coordinators"] == [str(ann.id)] for p in seen)
+    # Their (made-up) index stays give the worklist a discharge risk to rank by.
+    assert all(p["lace"] is not None and p["hospital"] is not None for p in seen)
+    assert all(p["conditions"] for p in seen if p["pathway"] != "default")
     with pytest.raises(ProvisioningError, match="no such user: zed"):
         provision_cohort(cohort, api_url="", admin_token=token, client=api, coordinators=["zed"])
