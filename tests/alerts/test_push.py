@@ -37,6 +37,7 @@ from hub import patients
 from hub.domain import Measure
 from hub.settings import Settings
 from streaming.models import AlertKind, Detection, Severity
+from tests.api_support import make_user
 from tests.fakes.push_service import HANG, Answer, FakePushService
 from tests.fakes.webpush_protocol import BrowserSubscription
 
@@ -97,14 +98,8 @@ def _subscribe(
 
 
 def _user(conn: psycopg.Connection[Any]) -> uuid.UUID:
-    """A coordinator account to own subscriptions (its password is never used)."""
-    user = uuid.uuid4()
-    conn.execute(
-        "INSERT INTO users (id, username, role, password_hash, password_changed_at, created_at)"
-        " VALUES (%s, %s, 'coordinator', 'unused', %s, %s)",
-        (user, f"user-{user.hex[:12]}", T0, T0),
-    )
-    return user
+    """A coordinator account to own subscriptions."""
+    return make_user(conn, f"user-{uuid.uuid4().hex[:12]}")
 
 
 def _register(conn: psycopg.Connection[Any], user: uuid.UUID, browser: BrowserSubscription) -> int:
