@@ -174,14 +174,17 @@ def _alpha_rows(now: datetime) -> tuple[list[Row], int, int]:
     in the last three days, and four weighings further back; (rows, days in 30, in 90)."""
     rows: list[Row] = []
     recent = range(28)
+    # Whole UTC days before today (08:00 and 20:00), so that a day's two blood
+    # pressures share its daily bucket whatever the time the test runs.
+    midnight = now.replace(hour=0, minute=0, second=0, microsecond=0)
     for k in recent:
-        at = now - timedelta(days=k, hours=1)
+        at = midnight - timedelta(days=k + 1) + timedelta(hours=8)
         wobble = math.sin(k * 1.3)
         weight = {0: 82.6, 1: 82.0, 2: 81.2}.get(k, 80.0 + 0.2 * wobble)
         rows += [
             (at, Measure.BODY_WEIGHT, weight, None, "kg"),
             (at, Measure.BLOOD_PRESSURE, 128 + 4 * wobble, 79 + 3 * wobble, "mmHg"),
-            (at - timedelta(hours=11), Measure.BLOOD_PRESSURE, 134 + 3 * wobble, 83.0, "mmHg"),
+            (at + timedelta(hours=12), Measure.BLOOD_PRESSURE, 134 + 3 * wobble, 83.0, "mmHg"),
             (at, Measure.OXYGEN_SATURATION, round(95.5 + wobble), None, "%"),
             (at, Measure.HEART_RATE, round(72 + 4 * wobble), None, "beats/min"),
         ]
