@@ -8,13 +8,13 @@ development secrets; it is never committed.
 
 from __future__ import annotations
 
-import os
 import secrets
 from datetime import UTC, datetime
 
 from api import accounts
 from api.accounts import Role
 from hub.db import connect
+from hub.services.secrets import write_private
 from hub.settings import Settings
 
 COORDINATOR = "demo"
@@ -48,7 +48,5 @@ def ensure_demo_login(settings: Settings) -> tuple[str, str]:
         conn.commit()
     if not saved:
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w") as f:
-            f.write(f"{COORDINATOR} {password}\n")
+        write_private(path, f"{COORDINATOR} {password}\n")
     return COORDINATOR, password

@@ -11,8 +11,7 @@ import psycopg
 from fastapi.testclient import TestClient
 
 from alerts.service import record_detection
-from hub.domain import Measure
-from streaming.models import AlertKind, Detection, Severity
+from tests.api_support import detection
 from tests.support import count
 from tests.test_dispenses import dispense
 
@@ -102,19 +101,7 @@ def test_an_overdue_diuretic_during_a_weight_gain_alert_is_high_and_says_both(
     )
     patient_id = UUID(made.json()["id"])
     now = datetime.now(UTC)
-    gain = Detection(
-        patient_id=patient_id,
-        kind=AlertKind.WEIGHT_GAIN,
-        severity=Severity.MEDIUM,
-        source="model:weight_drift",
-        measure=Measure.BODY_WEIGHT,
-        observed={"weight": 84.0},
-        baseline={"level": 81.5},
-        window_start=now - timedelta(days=5),
-        window_end=now,
-        reason="Daily weight 84.0 kg has crept 2.5 kg above the personal baseline.",
-    )
-    record_detection(conn, detection=gain, now=now)
+    record_detection(conn, detection=detection(patient_id), now=now)
     conn.commit()
     old = dispense(whenHandedOver=(now.date() - timedelta(days=60)).isoformat())
     api.post(URL, content=bundle(old), headers={"Content-Type": "application/fhir+json"})

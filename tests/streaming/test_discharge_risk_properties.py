@@ -22,18 +22,7 @@ from streaming.discharge_risk import (
     discharge_risk,
     high_risk_cutoff,
 )
-
-LACE_FIELDS = ("length_of_stay_days", "acute_admission", "charlson_index", "ed_visits_6m")
-HOSPITAL_FIELDS = (
-    "haemoglobin_g_dl",
-    "oncology_discharge",
-    "sodium_mmol_l",
-    "procedure_during_stay",
-    "nonelective_admission",
-    "admissions_12m",
-    "length_of_stay_days",
-)
-
+from tests.streaming.test_discharge_risk import HOSPITAL_FIELDS, LACE_FIELDS
 
 # --- invalid inputs ---------------------------------------------------------------------
 
