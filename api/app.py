@@ -14,6 +14,7 @@ from api.views import (
     alerts,
     auth,
     dashboard,
+    devices,
     patients,
     pharmacy,
     provisioning,
@@ -51,6 +52,8 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(auth.router)
     app.include_router(patients.router)
     app.include_router(provisioning.router)
+    app.include_router(devices.router)
+    app.include_router(devices.admin)
     app.include_router(readings.router)
     app.include_router(pharmacy.router)
     app.include_router(adherence.router)

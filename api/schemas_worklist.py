@@ -27,7 +27,8 @@ class NonAdherence(BaseModel):
     """Open non-adherence alerts (snoozed ones aside)."""
 
     missed_readings: bool = Field(
-        description="missed_readings, device_never_active, frequency_drop or gateway_offline."
+        description="missed_readings, device_never_active, frequency_drop, gateway_offline"
+        " or device_problem."
     )
     refill_overdue: bool
     low_pdc: bool

@@ -6,6 +6,7 @@ All are kept in the broker's dynamic-security plugin (:mod:`devices.dynsec`).
 from __future__ import annotations
 
 import logging
+import secrets
 import time
 import uuid
 
@@ -29,6 +30,29 @@ def provision_gateway_credentials(settings: Settings, *, gateway_id: str, passwo
     """Create the gateway's MQTT client and role (publish only under its own topics)."""
     with DynsecClient.from_settings(settings) as dynsec:
         dynsec.create_gateway_client(gateway_id, password)
+
+
+def rotate_gateway_password(settings: Settings, *, gateway_id: str) -> str:
+    """Give the gateway a new MQTT password (returned) and end its current session.
+
+    The plugin disconnects a client whose password changes; the old password
+    is refused from then on.
+    """
+    password = secrets.token_urlsafe(24)
+    with DynsecClient.from_settings(settings) as dynsec:
+        dynsec.set_client_password(gateway_id, password)
+    logger.info("dynsec_gateway_password_rotated username=%s", gateway_id)
+    return password
+
+
+def set_gateway_enabled(settings: Settings, *, gateway_id: str, enabled: bool) -> None:
+    """Let the gateway log in again, or refuse its logins and end its session."""
+    with DynsecClient.from_settings(settings) as dynsec:
+        if enabled:
+            dynsec.enable_client(gateway_id)
+        else:
+            dynsec.disable_client(gateway_id)
+    logger.info("dynsec_gateway_enabled username=%s enabled=%s", gateway_id, enabled)
 
 
 def provision_feed_credentials(settings: Settings, *, feed_id: str, password: str) -> None:

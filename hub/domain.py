@@ -83,6 +83,8 @@ class RejectionCode(enum.StrEnum):
     DEVICE_NOT_ON_GATEWAY = "device_not_on_gateway"
     MEASURE_NOT_FOR_DEVICE = "measure_not_for_device"
     DEVICE_DISABLED = "device_disabled"
+    #: The device was retired (returned, or replaced by another serial).
+    DEVICE_RETIRED = "device_retired"
     TOPIC_INVALID = "topic_invalid"
     UNKNOWN_FEED = "unknown_feed"
     FEED_DISABLED = "feed_disabled"

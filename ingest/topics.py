@@ -7,6 +7,7 @@ from dataclasses import dataclass
 ROOT = "lastmile/v1"
 READINGS_FILTER = f"{ROOT}/gateways/+/devices/+/readings"
 STATUS_FILTER = f"{ROOT}/gateways/+/status"
+META_FILTER = f"{ROOT}/gateways/+/devices/+/meta"
 DISPENSES_FILTER = f"{ROOT}/pharmacies/+/dispenses"
 
 
@@ -18,6 +19,10 @@ class ReadingsTopic:
 
 def readings_topic(gateway_id: str, device_serial: str) -> str:
     return f"{ROOT}/gateways/{gateway_id}/devices/{device_serial}/readings"
+
+
+def meta_topic(gateway_id: str, device_serial: str) -> str:
+    return f"{ROOT}/gateways/{gateway_id}/devices/{device_serial}/meta"
 
 
 def errors_topic(gateway_id: str) -> str:
@@ -57,6 +62,16 @@ def parse_readings_topic(topic: str) -> ReadingsTopic | None:
     ):
         return None
     return ReadingsTopic(gateway_id=parts[3], device_serial=parts[5])
+
+
+def parse_meta_topic(topic: str) -> ReadingsTopic | None:
+    """The gateway and device of a device metadata topic; None if it is not one.
+
+    >>> parse_meta_topic("lastmile/v1/gateways/gw-1a2b3c4d/devices/SC-1/meta")
+    ReadingsTopic(gateway_id='gw-1a2b3c4d', device_serial='SC-1')
+    """
+    head, _, leaf = topic.rpartition("/")
+    return parse_readings_topic(head + "/readings") if leaf == "meta" else None
 
 
 def parse_status_topic(topic: str) -> str | None:
@@ -101,5 +116,6 @@ class Subscription:
 SUBSCRIPTIONS: tuple[Subscription, ...] = (
     Subscription(topic_filter=READINGS_FILTER, qos=1, handler="readings"),
     Subscription(topic_filter=STATUS_FILTER, qos=1, handler="status"),
+    Subscription(topic_filter=META_FILTER, qos=1, handler="meta"),
     Subscription(topic_filter=DISPENSES_FILTER, qos=1, handler="dispenses"),
 )

@@ -128,6 +128,11 @@ class Validator:
         """The largest payload accepted."""
         return self._max_bytes
 
+    @property
+    def future_tolerance(self) -> timedelta:
+        """How far after its receipt a measurement (or a device report) may be dated."""
+        return self._tolerance
+
     def parse(self, payload: bytes, *, now: datetime) -> ParsedMessage:
         """Validate and normalize one MQTT payload. Never raises for any payload.
 

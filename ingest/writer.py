@@ -21,18 +21,16 @@ from datetime import datetime
 from uuid import UUID
 
 from alerts.service import record_detection
+from devices.lifecycle import touch_devices
 from devices.models import DeviceRoute
-from devices.service import (
-    activate_devices,
-    set_gateway_presence,
-    touch_gateways,
-)
+from devices.service import set_gateway_presence, touch_gateways
 from hub.db import Conn
 from hub.domain import CANONICAL_UNIT, ParsedPoint, Rejection, RejectionCode
 from hub.readings import COPY_TYPES
 from hub.sql import queries
 from ingest.dead_letters import record_dead_letters
-from ingest.directory import DeviceDirectory
+from ingest.directory import DeviceDirectory, route_problem
+from ingest.meta import MetaMessage, parse_meta_message, store_meta_messages
 from ingest.models import DeadLetter, Received
 from ingest.pharmacy_mqtt import FeedMessage, parse_feed_message, store_feed_messages
 from ingest.topics import parse_dispenses_topic, parse_readings_topic, parse_status_topic
@@ -72,6 +70,8 @@ class ParsedBatch:
     points: list[tuple[Received, str, str, tuple[tuple[int, ParsedPoint], ...]]]
     dead: list[DeadLetter]
     feeds: list[FeedMessage]
+    #: Valid device metadata reports (the ``meta`` topic).
+    metas: list[MetaMessage] = field(default_factory=list)
 
 
 def parse_batch(batch: Sequence[Received], *, validator: Validator) -> ParsedBatch:
@@ -83,6 +83,11 @@ def parse_batch(batch: Sequence[Received], *, validator: Validator) -> ParsedBat
             feed, dead = parse_feed_message(msg, feed_id, max_bytes=validator.max_bytes)
             parsed.feeds.append(feed)
             parsed.dead.extend(dead)
+            continue
+        meta = parse_meta_message(msg, validator=validator)
+        if meta is not None:
+            parsed.dead.extend(meta.dead)
+            parsed.metas.extend(meta.valid)
             continue
         topic = parse_readings_topic(msg.topic)
         status_of = parse_status_topic(msg.topic) if topic is None else None
@@ -143,11 +148,11 @@ def store_batch(
     speculative = scorer is not None and scorer.speculative
     scored_rows: list[tuple[object, ...]] = []
     seen_gateways: set[str] = set()
-    newly_active: set[int] = set()
+    accepted_devices: set[int] = set()
     for msg, gateway_id, serial, points in parsed.points:
         result.points += len(points)
         route = routes.get(serial)
-        problem = _route_problem(route, gateway_id, serial)
+        problem = route_problem(route, gateway_id, serial)
         for index, point in points:
             if problem is None and route is not None and point.measure not in route.kind.measures:
                 code, detail = (
@@ -162,8 +167,7 @@ def store_batch(
                 if speculative:
                     scored_rows.append(_scored_row(point, route, msg.received_at))
                 stored.patient_ids.add(route.patient_id)
-                if route.status == "registered":  # its first accepted reading
-                    newly_active.add(route.id)
+                accepted_devices.add(route.id)
                 seen_gateways.add(gateway_id)
                 continue
             rejection = Rejection(code, detail, header_id=point.header_id, index=index)
@@ -186,7 +190,7 @@ def store_batch(
         result.stored = len(returned)
         stored.latest = latest = max(msg.received_at for msg, _, _, _ in parsed.points)
         touch_gateways(conn, gateway_ids=seen_gateways, seen_at=latest)
-        activate_devices(conn, device_ids=newly_active, at=latest)
+        touch_devices(conn, device_ids=accepted_devices, at=latest)
         if scorer is not None and speculative and len(returned) != len(rows):
             scorer.rolled_back()  # some were stored before: forget what they taught
         if scorer is not None and returned:
@@ -195,6 +199,8 @@ def store_batch(
             stored.scoring = True
     if parsed.feeds:
         _store_dispenses(conn, parsed.feeds, stored, dead)
+    if parsed.metas:
+        dead.extend(store_meta_messages(conn, metas=parsed.metas, directory=directory))
     for letter in record_dead_letters(conn, dead):
         result.rejected += 1
         name = letter.rejection.code.value
@@ -244,20 +250,6 @@ def _record_status(conn: Conn, msg: Received, gateway_id: str) -> Rejection | No
         at=msg.received_at,
         retained=msg.retained,
     )
-    return None
-
-
-def _route_problem(
-    route: DeviceRoute | None, gateway_id: str, serial: str
-) -> tuple[RejectionCode, str] | None:
-    if route is None:
-        return RejectionCode.UNKNOWN_DEVICE, f"device {serial} is not registered"
-    if route.gateway_id != gateway_id:
-        return RejectionCode.DEVICE_NOT_ON_GATEWAY, (
-            f"device {serial} is not registered to gateway {gateway_id}"
-        )
-    if not route.accepts_readings:
-        return RejectionCode.DEVICE_DISABLED, f"device {serial} or its gateway is disabled"
     return None
 
 

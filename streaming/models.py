@@ -43,6 +43,8 @@ class AlertKind(enum.StrEnum):
     MISSED_READINGS = "missed_readings"
     DEVICE_NEVER_ACTIVE = "device_never_active"
     GATEWAY_OFFLINE = "gateway_offline"
+    #: Readings are overdue because of a device (low battery, gateway offline).
+    DEVICE_PROBLEM = "device_problem"
     FREQUENCY_DROP = "frequency_drop"
     REFILL_OVERDUE = "refill_overdue"
     LOW_PDC = "low_pdc"

@@ -77,6 +77,7 @@ class Severities:
     missed_readings: Severity
     device_never_active: Severity
     frequency_drop: Severity
+    device_problem: Severity
 
 
 @dataclass(frozen=True, slots=True)
@@ -147,6 +148,8 @@ class AdherenceParams:
     previous_days: float
     ratio: float
     min_previous: int
+    low_battery_percent: float
+    battery_recent_hours: float
 
 
 _SECTIONS: dict[str, type[Any]] = {

@@ -2,8 +2,9 @@
 
 :func:`run_adherence_checks` is one pass at ``now`` (an injectable clock);
 :class:`AdherenceScheduler` runs it every ``interval_s`` in the ingest worker,
-over every patient. The ingest worker also runs it on arrival, in the batch's
-transaction, for the patients whose readings the batch stored
+over every patient, after marking devices silent (:mod:`devices.lifecycle`).
+The ingest worker also runs it on arrival, in the batch's transaction, for the
+patients whose readings the batch stored
 (:class:`ArrivalChecks` says which are due): a patient who sends weights but
 no blood pressure hears about it with the weight, not at the next pass.
 A check that finds what an unresolved alert already says records nothing; new
@@ -24,11 +25,13 @@ from uuid import UUID
 import psycopg
 
 from alerts.service import record_detection
+from devices.lifecycle import mark_silent_devices
 from hub.db import Conn, connect
-from hub.domain import Measure
+from hub.domain import DeviceKind, Measure
 from hub.settings import Settings
 from hub.sql import queries
 from streaming.adherence import DeviceActivity, MeasureActivity, check_adherence, frequency_windows
+from streaming.device_health import DeviceHealth, explain_missed
 from streaming.models import AlertKind, Detection, Severity, severity_rank
 from streaming.pathways import get_pathway
 
@@ -139,6 +142,7 @@ def adherence_detections(
         queries[q_devices], only
     ).fetchall():
         devices[patient_id].append(DeviceActivity(int(device_id), activated_at, registered_at))
+    health = _device_health(conn, patient_ids=patient_ids or ())
 
     found: list[Detection] = []
     for patient_id, pathway_name, enrolled_at, discharge_date in patients:
@@ -155,18 +159,39 @@ def adherence_detections(
         discharged_at = (
             datetime.combine(discharge_date, time(), tzinfo=UTC) if discharge_date else None
         )
-        found += check_adherence(
-            patient_id=patient_id,
-            pathway=pathway,
-            enrolled_at=enrolled_at,
-            now=now,
-            measures=activity,
-            devices=devices.get(patient_id, ()),
-            discharged_at=discharged_at,
-        )
+        found += [
+            explain_missed(d, devices=health.get(patient_id, ()), pathway=pathway, now=now)
+            for d in check_adherence(
+                patient_id=patient_id,
+                pathway=pathway,
+                enrolled_at=enrolled_at,
+                now=now,
+                measures=activity,
+                devices=devices.get(patient_id, ()),
+                discharged_at=discharged_at,
+            )
+        ]
     if some:
         return found
     return found + _offline_detections(conn, now=now, after=gateway_offline_after)
+
+
+def _device_health(conn: Conn, *, patient_ids: Collection[UUID]) -> dict[UUID, list[DeviceHealth]]:
+    """Each patient's usable devices with their battery and gateway presence."""
+    health: dict[UUID, list[DeviceHealth]] = defaultdict(list)
+    rows = conn.execute(queries["device_health"], {"patient_ids": list(patient_ids)})
+    for patient_id, serial, kind, gateway_id, battery, reported_at, presence, since in rows:
+        health[patient_id].append(
+            DeviceHealth(
+                serial=serial,
+                measures=DeviceKind(kind).measures,
+                gateway_id=gateway_id,
+                battery_percent=battery,
+                battery_reported_at=reported_at,
+                gateway_offline_since=since if presence == "offline" else None,
+            )
+        )
+    return health
 
 
 def run_adherence_checks(
@@ -239,9 +264,12 @@ class AdherenceScheduler:
                 from streaming.refill_checks import run_refill_checks  # it imports this module
 
                 now = self._clock()
-                with connect(self._settings) as conn, conn.transaction():
-                    recorded = run_adherence_checks(conn, now=now)
-                    recorded += run_refill_checks(conn, now=now)
+                with connect(self._settings) as conn:
+                    with conn.transaction():
+                        mark_silent_devices(conn, now=now)
+                    with conn.transaction():
+                        recorded = run_adherence_checks(conn, now=now)
+                        recorded += run_refill_checks(conn, now=now)
                 if recorded:
                     log.info("adherence alerts recorded", extra={"recorded": recorded})
             except psycopg.Error:

@@ -22,6 +22,7 @@ from fastapi.testclient import TestClient
 from alerts.service import record_detection
 from tests.api_support import Caller, caller, detection, enroll
 from tests.fakes.webpush_protocol import BrowserSubscription
+from tests.test_access_admin import ADMIN_CALLS
 
 pytestmark = pytest.mark.services
 
@@ -68,6 +69,9 @@ CALLS: dict[tuple[str, str], Call] = {
     ("GET", "/api/v1/patients/{patient_id}/thresholds"): lambda api, b, a: api.get(
         f"/api/v1/patients/{b.patient_id}/thresholds", headers=a.headers
     ),
+    ("GET", "/api/v1/patients/{patient_id}/devices"): lambda api, b, a: api.get(
+        f"/api/v1/patients/{b.patient_id}/devices", headers=a.headers
+    ),
     ("GET", "/api/v1/alerts/{alert_id}"): lambda api, b, a: api.get(
         f"/api/v1/alerts/{b.alert_id}", headers=a.headers
     ),
@@ -98,7 +102,8 @@ def _id_routes(api: TestClient) -> set[tuple[str, str]]:
 
 
 def test_every_id_bearing_route_is_in_the_matrix(api: TestClient) -> None:
-    assert _id_routes(api) == set(CALLS)
+    # Admin-only routes answer 403 to every coordinator: tests/test_access_admin.py.
+    assert _id_routes(api) == set(CALLS) | set(ADMIN_CALLS)
 
 
 def test_another_coordinators_objects_answer_404_like_missing_ones(

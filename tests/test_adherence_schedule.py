@@ -70,10 +70,13 @@ def test_the_check_for_some_patients_leaves_the_others_and_the_gateways_alone(
         "UPDATE gateways SET presence = 'offline', presence_at = now() - interval '3 days'"
     )
     later = datetime.now(UTC) + timedelta(days=4)
-    assert run_adherence_checks(conn, now=later, patient_ids=[UUID(checked.patient_id)]) == 2
+    assert run_adherence_checks(conn, now=later, patient_ids=[UUID(checked.patient_id)]) == 3
     rows = conn.execute("SELECT patient_id::text, kind FROM alerts ORDER BY kind").fetchall()
+    # The weights are overdue behind an offline gateway (a device problem); no
+    # device reports the blood pressure CHF also expects (missed readings).
     assert rows == [
         (checked.patient_id, "device_never_active"),
+        (checked.patient_id, "device_problem"),
         (checked.patient_id, "missed_readings"),
     ]
     # The pass over everyone adds the other patient and the gateways.
@@ -82,7 +85,12 @@ def test_the_check_for_some_patients_leaves_the_others_and_the_gateways_alone(
         "SELECT kind, count(*) FROM alerts WHERE patient_id = %s GROUP BY kind ORDER BY kind",
         (other.patient_id,),
     ).fetchall()
-    assert kinds == [("device_never_active", 1), ("gateway_offline", 1), ("missed_readings", 1)]
+    assert kinds == [
+        ("device_never_active", 1),
+        ("device_problem", 1),
+        ("gateway_offline", 1),
+        ("missed_readings", 1),
+    ]
 
 
 def test_arrival_checks_are_due_once_per_interval_per_patient() -> None:

@@ -123,6 +123,13 @@ def _check_patient(page: Page, panel: Panel, screen: Screen) -> None:
     weight_alert = panel.alerts["SIM-ALPHA"]
     assert facts["body-weight"]["markers"] == [weight_alert]
     assert all(not f["markers"] for m, f in facts.items() if m != "body-weight")
+    # The Devices section lists the patient's one device, with its gateway.
+    page.wait_for_selector("#patient-devices table.devices tbody tr")
+    rows = page.eval_on_selector_all(
+        "#patient-devices tbody tr", "rows => rows.map((r) => r.dataset.serial)"
+    )
+    assert len(rows) == 1
+    assert rows[0]
     _shot(page, screen, "3-patient")
 
     page.click("a[href$='/90']")

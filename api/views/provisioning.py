@@ -6,7 +6,7 @@ import secrets
 
 from fastapi import APIRouter, status
 
-from api.deps import AdminDep, ConnDep, SettingsDep
+from api.deps import AdminDep, ConnDep, CurrentUserDep, SettingsDep
 from api.schemas import (
     DeviceIn,
     DeviceOut,
@@ -18,6 +18,7 @@ from api.schemas import (
 from devices import feeds
 from devices import service as devices
 from devices.credentials import provision_feed_credentials, provision_gateway_credentials
+from devices.lifecycle import record_registration
 from hub import patients
 from ingest.topics import (
     dispenses_topic,
@@ -71,7 +72,7 @@ def provision_feed(body: FeedIn, conn: ConnDep, settings: SettingsDep) -> FeedCr
 
 
 @router.post("/devices", status_code=status.HTTP_201_CREATED, response_model=DeviceOut)
-def register_device(body: DeviceIn, conn: ConnDep) -> DeviceOut:
+def register_device(body: DeviceIn, conn: ConnDep, principal: CurrentUserDep) -> DeviceOut:
     devices.get_gateway(conn, gateway_id=body.gateway_id)
     patients.get_patient(conn, patient_id=body.patient_id)
     device = devices.create_device(
@@ -80,6 +81,13 @@ def register_device(body: DeviceIn, conn: ConnDep) -> DeviceOut:
         kind=body.kind,
         gateway_id=body.gateway_id,
         patient_id=body.patient_id,
+    )
+    record_registration(
+        conn,
+        device=device,
+        actor=principal.username,
+        actor_id=principal.user_id,
+        at=device.registered_at,
     )
     return DeviceOut(
         id=device.id,

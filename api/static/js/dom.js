@@ -48,6 +48,7 @@ const KIND_LABELS = {
   missed_readings: "Missed readings",
   device_never_active: "Device never used",
   gateway_offline: "Gateway offline",
+  device_problem: "Device problem",
   frequency_drop: "Fewer readings",
   refill_overdue: "Refill overdue",
   low_pdc: "Low adherence",

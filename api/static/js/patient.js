@@ -4,6 +4,7 @@
 import { alertCard, alertsUnavailable, patientAlerts } from "./alerts.js";
 import { api } from "./api.js";
 import { drawChart } from "./chart.js";
+import { devicesSection } from "./devices.js";
 import { daysSince, errorText, formatNumber, h, kindLabel, patientLabel } from "./dom.js";
 
 const DAY_MS = 86400000;
@@ -260,6 +261,7 @@ export async function renderPatient(root, ctx, { patientId, days = 30, alertId =
       h("h2", {}, "Unresolved alerts"),
       alertList,
     ),
+    devicesSection(patient.id),
   );
 
   const alertsLoaded = patientAlerts(patient.id).then(
