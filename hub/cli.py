@@ -332,6 +332,7 @@ def bench_worklist(
 
 def _attach_optional() -> None:
     from api.cli import audit_group, users
+    from devices.conformance.cli import conformance
     from hub.services.cli import services
     from simulators.cli import simulate
     from simulators.eval_cli import eval_command
@@ -341,6 +342,7 @@ def _attach_optional() -> None:
     main.add_command(eval_command)
     main.add_command(users)
     main.add_command(audit_group)
+    main.add_command(conformance)
 
 
 _attach_optional()
