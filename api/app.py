@@ -15,6 +15,7 @@ from api.views import (
     auth,
     dashboard,
     devices,
+    fitbit,
     patients,
     pharmacy,
     provisioning,
@@ -60,6 +61,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(push.router)
     app.include_router(alerts.router)
     app.include_router(dashboard.router)
+    app.include_router(fitbit.router)
     app.include_router(worklist.router)
 
     @app.get("/healthz", include_in_schema=False)

@@ -74,6 +74,14 @@ def notify() -> None:
 
 
 @main.command()
+def vendors() -> None:
+    """Pull vendor clouds (Fitbit) into the hub through the broker, until SIGTERM/SIGINT."""
+    from devices.vendors import run_vendors
+
+    run_vendors(_settings(), _stop_on_signals())
+
+
+@main.command()
 @click.option("--host", default=None, help="default: settings.api_host")
 @click.option("--port", default=None, type=int, help="default: settings.api_port")
 def api(host: str | None, port: int | None) -> None:

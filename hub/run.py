@@ -1,8 +1,9 @@
 """``lastmile up``: the whole hub on one machine, for a demo or development.
 
 Starts the private services, applies migrations, then supervises the ingest
-worker, the API, the notifier (Web Push and escalation) and a simulated
-cohort as child processes (restarting one that dies), until SIGINT/SIGTERM.
+worker, the API, the notifier (Web Push and escalation), the vendors'
+puller (when Fitbit is configured) and a simulated cohort as child processes
+(restarting one that dies), until SIGINT/SIGTERM.
 """
 
 from __future__ import annotations
@@ -61,8 +62,12 @@ def run_hub(
     api = Child("api", ["api"])
     notify = Child("notify", ["notify"])
     children = [ingest, api, notify]
+    if settings.fitbit_enabled:
+        children.append(Child("vendors", ["vendors"]))  # lastmile vendors
     ingest.start()
     notify.start()
+    for child in children[3:]:  # the vendors' puller, if any
+        child.start()
     api.start()
     if not _wait_for_api(settings):
         click.echo("the API did not come up; see the log above", err=True)

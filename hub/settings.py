@@ -105,6 +105,43 @@ class Settings(BaseSettings):
     escalation_after_s: int = Field(default=15 * 60, gt=0)
     escalation_check_s: float = Field(default=30.0, gt=0)
 
+    # Fitbit (devices/fitbit, docs/fitbit.md): off while fitbit_client_id is empty.
+    fitbit_client_id: str = ""
+    fitbit_client_secret: SecretStr = SecretStr("")
+    #: Where Fitbit sends the browser back: the hub's /api/v1/fitbit/callback.
+    fitbit_redirect_url: str = "http://127.0.0.1:8808/api/v1/fitbit/callback"
+    #: The subscriber's verification code from the app's settings at dev.fitbit.com.
+    fitbit_verification_code: SecretStr = SecretStr("")
+    fitbit_subscriber_id: str = "1"
+    fitbit_api_url: str = "https://api.fitbit.com"
+    fitbit_authorize_url: str = "https://www.fitbit.com"
+    #: Encrypts Fitbit tokens at rest and signs OAuth ``state`` (keys derived from it).
+    fitbit_token_key: SecretStr = SecretStr("")
+    fitbit_pull_interval_s: float = Field(default=3600.0, gt=0)
+    fitbit_backfill_days: int = Field(default=7, ge=1, le=30)
+    fitbit_timeout_s: float = Field(default=20.0, gt=0, le=120)
+    #: Trust this CA (a PEM file) for the Fitbit URLs as well: a local test server.
+    fitbit_ca_file: Path | None = None
+    #: How often ``lastmile vendors`` looks for queued and due pulls.
+    vendors_poll_s: float = Field(default=5.0, gt=0)
+
+    @property
+    def fitbit_enabled(self) -> bool:
+        return bool(self.fitbit_client_id)
+
+    @model_validator(mode="after")
+    def _fitbit_complete(self) -> Settings:
+        if not self.fitbit_enabled:
+            return self
+        for name in ("fitbit_client_secret", "fitbit_token_key", "fitbit_verification_code"):
+            secret = getattr(self, name).get_secret_value()
+            weak = secret.lower() in _PLACEHOLDERS or len(secret) < 16
+            production = self.environment != "development"
+            if not secret or (weak and name == "fitbit_token_key" and production):
+                msg = f"LASTMILE_{name.upper()} must be set to a strong secret to use Fitbit"
+                raise ValueError(msg)
+        return self
+
     @model_validator(mode="after")
     def _refuse_weak_secrets(self) -> Settings:
         if self.environment == "development":

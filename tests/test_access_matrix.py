@@ -87,6 +87,16 @@ CALLS: dict[tuple[str, str], Call] = {
     ("DELETE", "/api/v1/push/subscriptions/{subscription_id}"): lambda api, b, a: api.delete(
         f"/api/v1/push/subscriptions/{b.subscription_id}", headers=a.headers
     ),
+    # Fitbit (not configured here: the connect link answers 409 to whoever may see it).
+    ("GET", "/api/v1/patients/{patient_id}/fitbit/connect"): lambda api, b, a: api.get(
+        f"/api/v1/patients/{b.patient_id}/fitbit/connect", headers=a.headers
+    ),
+    ("GET", "/api/v1/patients/{patient_id}/fitbit"): lambda api, b, a: api.get(
+        f"/api/v1/patients/{b.patient_id}/fitbit", headers=a.headers
+    ),
+    ("DELETE", "/api/v1/patients/{patient_id}/fitbit"): lambda api, b, a: api.delete(
+        f"/api/v1/patients/{b.patient_id}/fitbit", headers=a.headers
+    ),
 }
 
 

@@ -5,6 +5,7 @@ import { alertCard, alertsUnavailable, patientAlerts } from "./alerts.js";
 import { api } from "./api.js";
 import { drawChart } from "./chart.js";
 import { devicesSection } from "./devices.js";
+import { fitbitSection } from "./fitbit.js";
 import { daysSince, errorText, formatNumber, h, kindLabel, patientLabel } from "./dom.js";
 
 const DAY_MS = 86400000;
@@ -262,6 +263,7 @@ export async function renderPatient(root, ctx, { patientId, days = 30, alertId =
       alertList,
     ),
     devicesSection(patient.id),
+    fitbitSection(patient.id),
   );
 
   const alertsLoaded = patientAlerts(patient.id).then(

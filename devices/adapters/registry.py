@@ -1,0 +1,10 @@
+"""Every vendor adapter of the hub; the adapter contract suite runs over all of them."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from devices.adapters.base import DeviceAdapter
+from devices.fitbit.convert import FitbitAdapter
+
+ADAPTERS: tuple[type[DeviceAdapter[Any]], ...] = (FitbitAdapter,)

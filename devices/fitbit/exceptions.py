@@ -1,0 +1,44 @@
+"""Exceptions of the Fitbit adapter.
+
+Tree::
+
+    VendorError                     (devices.adapters.exceptions)
+    └── FitbitError                 Fitbit did not do what was asked
+        ├── FitbitUnavailableError  no answer, a 5xx, or an answer that is not what Fitbit documents
+        ├── FitbitRateLimitedError  429: wait ``retry_after_s`` before asking for this account again
+        ├── FitbitAuthError         the account's authorization is gone (revoked, invalid_grant)
+        ├── FitbitExpiredTokenError the access token expired: refresh and ask again
+        └── FitbitStateError        an OAuth ``state`` that is forged, expired or used already
+"""
+
+from __future__ import annotations
+
+from devices.adapters.exceptions import VendorError
+
+
+class FitbitError(VendorError):
+    """Fitbit did not do what was asked."""
+
+
+class FitbitUnavailableError(FitbitError):
+    """Fitbit did not answer, answered 5xx, or answered something unexpected."""
+
+
+class FitbitRateLimitedError(FitbitError):
+    """Fitbit answered 429 Too Many Requests."""
+
+    def __init__(self, retry_after_s: int) -> None:
+        super().__init__(f"rate limited for {retry_after_s}s")
+        self.retry_after_s = retry_after_s
+
+
+class FitbitAuthError(FitbitError):
+    """The account's tokens no longer work: access was revoked (invalid_grant, invalid_token)."""
+
+
+class FitbitStateError(FitbitError):
+    """The OAuth ``state`` is not one the hub handed out, has expired, or was used."""
+
+
+class FitbitExpiredTokenError(FitbitError):
+    """The access token expired earlier than expected: refresh, then ask again."""
