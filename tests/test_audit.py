@@ -142,3 +142,15 @@ def test_failed_logins_are_counted_from_the_log(
         api.post("/api/v1/auth/token", data={"username": "ann", "password": password})
     since = datetime.now(UTC) - timedelta(minutes=1)
     assert audit.failed_logins(conn, username="ann", client="testclient", since=since) == (2, 2)
+
+
+def test_a_user_name_with_a_nul_character_is_refused_and_still_audited(
+    api: TestClient, conn: psycopg.Connection[Any]
+) -> None:
+    answer = api.post("/api/v1/auth/token", data={"username": "ann\x00", "password": "x" * 12})
+    assert answer.status_code == 400
+    assert answer.json()["code"] == "invalid_value"
+    row = conn.execute(
+        "SELECT actor, outcome FROM audit_log WHERE action = 'auth.login'"
+    ).fetchone()
+    assert row == ("ann\ufffd", 400)

@@ -32,7 +32,8 @@ def login(
     """Exchange a user name and password for a bearer token."""
     context = audit.audit_context(request)
     context.action = "auth.login"
-    context.attempted = form.username[:64]
+    # The audit row keeps what was tried; PostgreSQL text cannot hold NUL.
+    context.attempted = form.username.replace("\x00", "\ufffd")[:64]
     now = datetime.now(UTC)
     client = request.client.host if request.client else ""
     by_user, by_client = audit.failed_logins(
