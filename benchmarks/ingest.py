@@ -208,7 +208,8 @@ def end_to_end(
 ) -> tuple[float, int, MultiPublishStats]:
     with connect(settings) as conn:  # each run starts from empty tables
         conn.execute(
-            "TRUNCATE readings, alert_evidence, alerts, detector_checkpoints, dead_letters"
+            "TRUNCATE readings, alert_evidence, alert_events, push_outbox, alerts,"
+            " detector_checkpoints, dead_letters"
         )
         conn.commit()
     worker = spawn_ingest(settings, LASTMILE_DETECTION_ENABLED="true" if detection else "false")
