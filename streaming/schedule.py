@@ -142,7 +142,6 @@ def adherence_detections(
         queries[q_devices], only
     ).fetchall():
         devices[patient_id].append(DeviceActivity(int(device_id), activated_at, registered_at))
-    health = _device_health(conn, patient_ids=patient_ids or ())
 
     found: list[Detection] = []
     for patient_id, pathway_name, enrolled_at, discharge_date in patients:
@@ -159,17 +158,25 @@ def adherence_detections(
         discharged_at = (
             datetime.combine(discharge_date, time(), tzinfo=UTC) if discharge_date else None
         )
-        found += [
-            explain_missed(d, devices=health.get(patient_id, ()), pathway=pathway, now=now)
-            for d in check_adherence(
-                patient_id=patient_id,
-                pathway=pathway,
-                enrolled_at=enrolled_at,
-                now=now,
-                measures=activity,
-                devices=devices.get(patient_id, ()),
-                discharged_at=discharged_at,
+        found += check_adherence(
+            patient_id=patient_id,
+            pathway=pathway,
+            enrolled_at=enrolled_at,
+            now=now,
+            measures=activity,
+            devices=devices.get(patient_id, ()),
+            discharged_at=discharged_at,
+        )
+    # Device facts are read only for the patients whose readings are missed.
+    missed = {d.patient_id for d in found if d.kind is AlertKind.MISSED_READINGS}
+    if missed:
+        health = _device_health(conn, patient_ids=missed)
+        by_patient = {p[0]: pathways[str(p[1])] for p in patients}
+        found = [
+            explain_missed(
+                d, devices=health.get(d.patient_id, ()), pathway=by_patient[d.patient_id], now=now
             )
+            for d in found
         ]
     if some:
         return found

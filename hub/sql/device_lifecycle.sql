@@ -3,7 +3,9 @@
 
 -- Accepted readings from these devices were received: their last
 -- reading moves on, and a registered or silent device becomes active, with an
--- event saying why. (In SET, d.status is the value before the update.)
+-- event saying why. (In SET, d.status is the value before the update.) The
+-- last reading is kept to the minute: a device sending many readings a minute
+-- does not rewrite its row in every batch.
 -- name: touch_devices
 WITH changed AS (
     UPDATE devices d
@@ -14,6 +16,8 @@ WITH changed AS (
                                  THEN %(at)s ELSE d.status_changed_at END
     FROM devices old
     WHERE d.id = ANY(%(ids)s) AND old.id = d.id
+      AND (d.status IN ('registered', 'silent') OR d.last_reading_at IS NULL
+           OR d.last_reading_at < %(at)s - interval '1 minute')
     RETURNING d.id, old.status AS from_status, d.status AS to_status
 )
 INSERT INTO device_events (device_id, at, from_status, to_status, actor, reason)
