@@ -24,7 +24,7 @@ from uuid import UUID
 
 import psycopg
 
-from alerts.service import record_detection
+from alerts.service import record_detection, resolve_automatically
 from devices.lifecycle import mark_silent_devices
 from hub.db import Conn, connect
 from hub.domain import DeviceKind, Measure
@@ -223,6 +223,11 @@ def run_adherence_checks(
         conn, now=now, gateway_offline_after=gateway_offline_after, patient_ids=patient_ids
     ):
         recorded += record_if_raised(conn, detection=detection, unresolved=unresolved, now=now)
+        missed = (detection.patient_id, AlertKind.MISSED_READINGS)
+        if detection.kind is AlertKind.DEVICE_PROBLEM and missed in unresolved:
+            # The device explains the missed readings: one alert, about the device.
+            resolve_automatically(conn, patient_id=detection.patient_id, kind=missed[1], now=now)
+            del unresolved[missed]
     return recorded
 
 

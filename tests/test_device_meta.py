@@ -146,3 +146,27 @@ def test_overdue_readings_with_a_healthy_device_are_missed_readings(
     )
     run_adherence_checks(conn, now=now)
     assert [kind for kind, _ in _alert(conn, patient)] == ["missed_readings"]
+
+
+def test_a_device_problem_found_later_resolves_the_missed_readings_alert(
+    api: TestClient, conn: psycopg.Connection[Any]
+) -> None:
+    patient, _, now = _overdue_cuff(api, conn)
+    run_adherence_checks(conn, now=now - timedelta(hours=2))
+    assert [kind for kind, _ in _alert(conn, patient)] == ["missed_readings"]
+    conn.execute(
+        "INSERT INTO device_meta SELECT id, 2, NULL, NULL, %s, %s FROM devices"
+        " WHERE patient_id = %s",
+        (now - timedelta(hours=1), now - timedelta(hours=1), patient),
+    )
+    run_adherence_checks(conn, now=now)
+    states = conn.execute(
+        "SELECT kind, status FROM alerts WHERE patient_id = %s ORDER BY id", (patient,)
+    ).fetchall()
+    assert states == [("missed_readings", "resolved"), ("device_problem", "open")]
+    events = conn.execute(
+        "SELECT e.event FROM alert_events e JOIN alerts a ON a.id = e.alert_id"
+        " WHERE a.patient_id = %s AND a.kind = 'missed_readings' ORDER BY e.id",
+        (patient,),
+    ).fetchall()
+    assert events[-1] == ("resolved_automatically",)
