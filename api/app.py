@@ -9,6 +9,7 @@ from fastapi import FastAPI
 
 from api.audit import AuditMiddleware
 from api.exceptions import install_handlers
+from api.guards import RequestGuard
 from api.views import (
     adherence,
     alerts,
@@ -49,6 +50,12 @@ def create_app(settings: Settings) -> FastAPI:
     )
     app.state.settings = settings
     install_handlers(app)
+    # Added first, so inside the audit middleware: refused bodies are audited too.
+    app.add_middleware(
+        RequestGuard,
+        max_body_bytes=settings.api_max_body_bytes,
+        max_upload_bytes=settings.api_max_upload_bytes,
+    )
     app.add_middleware(AuditMiddleware)
     app.include_router(auth.router)
     app.include_router(patients.router)

@@ -130,6 +130,26 @@ def up(patients: int, days: int, speed: float, external_services: bool) -> None:
 
 
 @main.command()
+@click.option("--full", is_flag=True, help="the documented full loads (long; default: CI's)")
+@click.argument("pytest_args", nargs=-1, type=click.UNPROCESSED)
+def proof(full: bool, pytest_args: tuple[str, ...]) -> None:
+    """Run the fault and abuse suites (tests/faults, tests/security) and print their table.
+
+    They run against the test services, like the test suite; the table is also
+    written to test-artifacts/proof.md. Exit status: pytest's (non-zero on any
+    failure, and when no test was collected).
+    """
+    import subprocess
+
+    from hub.settings import PROJECT_ROOT
+
+    profile = "full" if full else "ci"
+    argv = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "tests/faults"]
+    argv += ["tests/security", f"--proof-profile={profile}", *pytest_args]
+    sys.exit(subprocess.call(argv, cwd=PROJECT_ROOT))
+
+
+@main.command()
 @click.option("--limit", default=10, show_default=True)
 def readings(limit: int) -> None:
     """Show the latest stored readings and how to fetch them over the API."""

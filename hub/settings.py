@@ -37,6 +37,8 @@ class Settings(BaseSettings):
         env_prefix="LASTMILE_",
         extra="ignore",
         frozen=True,
+        # A refused setting must not echo the inputs: they hold the secrets.
+        hide_input_in_errors=True,
     )
 
     environment: Literal["development", "test", "production"] = "development"
@@ -71,6 +73,9 @@ class Settings(BaseSettings):
     login_max_failures: int = 5
     login_max_failures_per_client: int = 20
     login_window_s: int = 15 * 60
+    #: Largest request body (413 above it, api/guards.py); uploads (pharmacy feeds) get more.
+    api_max_body_bytes: int = Field(default=1_048_576, ge=1024)
+    api_max_upload_bytes: int = Field(default=32 * 1024 * 1024, ge=1024)
 
     # Ingest.
     ingest_batch_size: int = Field(default=1000, ge=1, le=20000)

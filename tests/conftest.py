@@ -27,6 +27,8 @@ from ingest.session import discard_session
 from ingest.worker import IngestWorker
 from streaming.scorer import Scorer
 
+pytest_plugins = ["tests.proof_plugin"]
+
 TEST_DATA_DIR = PROJECT_ROOT / ".lastmile-test"
 TEST_OVERRIDES: dict[str, Any] = {
     "data_dir": TEST_DATA_DIR,
