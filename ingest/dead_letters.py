@@ -89,10 +89,10 @@ def record_dead_letters(conn: Conn, letters: Sequence[DeadLetter]) -> list[DeadL
                 "gateway_id": letter.gateway_id,
                 "device_serial": letter.device_serial,
                 "feed_id": letter.feed_id,
-                "header_id": rejection.header_id,
+                "header_id": _storable(rejection.header_id),
                 "item_index": rejection.index,
                 "code": rejection.code.value,
-                "detail": rejection.detail,
+                "detail": _storable(rejection.detail),
                 "payload": payload,
                 "payload_sha256": sha,
             }
@@ -112,6 +112,15 @@ def record_dead_letters(conn: Conn, letters: Sequence[DeadLetter]) -> list[DeadL
         with conn.cursor() as cur:
             cur.executemany(queries["insert_dead_letter"], rows)
     return recorded
+
+
+def _storable(text: str | None) -> str | None:
+    """``text`` without NUL characters, which PostgreSQL text cannot hold.
+
+    >>> _storable("omh:x" + chr(0) + ":1.0") == "omh:x" + chr(0xFFFD) + ":1.0"
+    True
+    """
+    return text.replace("\x00", "\ufffd") if text else text
 
 
 def _already_recorded(conn: Conn, letter: DeadLetter, sha: bytes) -> bool:

@@ -107,6 +107,10 @@ def parse_dispense(resource: Mapping[str, Any], *, today: date) -> Dispense | Re
     if not found.ingredients and code:
         found = classify_code(system, code)
     ident = next((i for i in md.identifier or () if i.value), None)
+    texts = (subject.system, subject.value, text, code, ident.system if ident else None,
+             ident.value if ident else None)  # fmt: skip
+    if any("\x00" in str(t) for t in texts if t):
+        return _invalid("a text holds a NUL character, which cannot be stored")
     quantity = md.quantity.value if md.quantity is not None else None
     return Dispense(
         identifier=f"{ident.system or ''}|{ident.value}" if ident is not None else None,

@@ -116,16 +116,33 @@ def row_to_resource(row: Mapping[str, str | None]) -> dict[str, Any] | Rejection
 
 
 def read_rows(lines: Iterable[str]) -> Iterator[tuple[int, dict[str, str | None]]]:
-    """(line number, row) of each data row; checks the header first."""
+    """(line number, row) of each data row; checks the header first.
+
+    A byte order mark before the header (spreadsheets write one) is ignored.
+    Text that is not UTF-8, or a field over the csv module's size limit,
+    raises :class:`CsvFormatError` when the reading gets there (the caller
+    has stored the batches before it).
+
+    >>> bom = chr(0xFEFF)
+    >>> rows = read_rows([bom + ",".join(REQUIRED), ",".join("1234567")])
+    >>> next(rows)[1]["patient_system"]
+    '1'
+    """
     reader = csv.DictReader(lines)
-    header = reader.fieldnames
-    if not header:
-        raise CsvFormatError("the file is empty: a header row is required")
-    missing = [c for c in REQUIRED if c not in header]
-    if missing:
-        raise CsvFormatError(f"required column(s) missing: {', '.join(missing)}")
-    for row in reader:
-        yield reader.line_num, row
+    try:
+        header = reader.fieldnames
+        if not header:
+            raise CsvFormatError("the file is empty: a header row is required")
+        reader.fieldnames = header = [header[0].removeprefix("\ufeff"), *header[1:]]
+        missing = [c for c in REQUIRED if c not in header]
+        if missing:
+            raise CsvFormatError(f"required column(s) missing: {', '.join(missing)}")
+        for row in reader:
+            yield reader.line_num, row
+    except UnicodeDecodeError as exc:
+        raise CsvFormatError("the file is not UTF-8 text") from exc
+    except csv.Error as exc:
+        raise CsvFormatError(f"line {reader.line_num + 1}: not CSV ({exc})") from exc
 
 
 def import_rows(

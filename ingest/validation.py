@@ -188,6 +188,10 @@ class Validator:
         if type(header) is dict:
             found = header.get("id")
             header_id = found if type(found) is str else None
+            if header_id is not None and "\x00" in header_id:
+                # PostgreSQL text cannot hold it: refused here, not by the database
+                detail = "header.id: must not contain a NUL character"
+                return Rejection(RejectionCode.SCHEMA_INVALID, detail, None, index)
             schema_id = header.get("schema_id")
             if type(schema_id) is dict:
                 namespace = schema_id.get("namespace")
