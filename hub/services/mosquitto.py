@@ -24,7 +24,12 @@ from pathlib import Path
 from hub.services import _system
 from hub.services.exceptions import MosquittoError, ServicesError
 from hub.services.models import ServiceStatus
-from hub.services.mosquitto_conf import MosquittoPaths, mosquitto_paths, render_conf
+from hub.services.mosquitto_conf import (
+    MAX_QUEUED_MESSAGES,
+    MosquittoPaths,
+    mosquitto_paths,
+    render_conf,
+)
 from hub.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -103,8 +108,15 @@ def _init_dynsec(settings: Settings, paths: MosquittoPaths, user: str | None) ->
     )
 
 
-def _write_conf(settings: Settings, paths: MosquittoPaths, user: str | None) -> bool:
-    wanted = render_conf(settings, plugin=dynsec_plugin_path(), run_as=user)
+def _write_conf(
+    settings: Settings, paths: MosquittoPaths, user: str | None, max_queued_messages: int
+) -> bool:
+    wanted = render_conf(
+        settings,
+        plugin=dynsec_plugin_path(),
+        run_as=user,
+        max_queued_messages=max_queued_messages,
+    )
     if paths.conf.exists() and paths.conf.read_text() == wanted:
         return False
     paths.conf.write_text(wanted)
@@ -114,15 +126,20 @@ def _write_conf(settings: Settings, paths: MosquittoPaths, user: str | None) -> 
     return True
 
 
-def mq_up(settings: Settings) -> ServiceStatus:
-    """Prepare and start the broker if it is not running. Idempotent."""
+def mq_up(settings: Settings, *, max_queued_messages: int = MAX_QUEUED_MESSAGES) -> ServiceStatus:
+    """Prepare and start the broker if it is not running. Idempotent.
+
+    Leave ``max_queued_messages`` alone: another value is for the
+    fault-injection control run (tests/faults/test_set.py), which starts a
+    broker of its own with a queue too short, to prove the tests see loss.
+    """
     if not MOSQUITTO_BIN.exists() or not MOSQUITTO_CTRL.exists():
         raise MosquittoError(f"{MOSQUITTO_BIN} not found: run ensure_installed first")
     user = _server_user()
     paths = mosquitto_paths(settings)
     _prepare_dirs(paths, user)
     _init_dynsec(settings, paths, user)
-    changed = _write_conf(settings, paths, user)
+    changed = _write_conf(settings, paths, user, max_queued_messages)
     status = mq_status(settings)
     if status.running:
         if changed:
