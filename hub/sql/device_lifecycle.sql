@@ -17,7 +17,7 @@ WITH changed AS (
     FROM devices old
     WHERE d.id = ANY(%(ids)s) AND old.id = d.id
       AND (d.status IN ('registered', 'silent') OR d.last_reading_at IS NULL
-           OR d.last_reading_at < %(at)s - interval '1 minute')
+           OR d.last_reading_at < %(at)s::timestamptz - interval '1 minute')
     RETURNING d.id, old.status AS from_status, d.status AS to_status
 )
 INSERT INTO device_events (device_id, at, from_status, to_status, actor, reason)

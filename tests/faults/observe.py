@@ -178,6 +178,16 @@ class IngestProcess:
         """``session_present`` of every connection the worker made, in order."""
         return [bool(e["session_present"]) for e in self.events("mqtt connected")]
 
+    def wait_connected(self, timeout: float = 30.0) -> bool:
+        """Wait until every start has logged its MQTT connection (a worker killed
+        while still starting would log none)."""
+        deadline = time.monotonic() + timeout
+        while len(self.session_present()) < self.starts:
+            if time.monotonic() > deadline:
+                return False
+            time.sleep(0.1)
+        return True
+
     def __enter__(self) -> Self:
         return self.start()
 

@@ -117,6 +117,8 @@ def test_set_sigkills_and_pg_immediate(
             if what == "kill":
                 worker.kill()
                 worker.start()
+                # The next fault hits a running worker, not one still starting.
+                assert worker.wait_connected(timeout=60)
             else:
                 pg_stop_immediate(settings)
                 time.sleep(pg_down_s)
