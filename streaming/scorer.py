@@ -32,6 +32,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import multiprocessing
+import signal
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
@@ -131,6 +132,9 @@ class LocalScorer:
 
 def _serve(pipe: Connection, settings: Settings) -> None:
     """The child's loop: score batches until the parent goes away."""
+    # Ctrl-C reaches the whole process group; the worker decides when to stop
+    # and then closes the pipe, which ends this loop.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     cache = default_monitor_cache()
     conn: psycopg.Connection[Any] | None = None
     while True:
