@@ -41,6 +41,7 @@ from uuid import UUID
 
 import psycopg
 
+from hub import logs
 from hub.db import Conn, connect
 from hub.settings import Settings
 from streaming.exceptions import ScorerError, ScorerFailedError, ScorerUnavailableError
@@ -130,8 +131,9 @@ class LocalScorer:
         pass
 
 
-def _serve(pipe: Connection, settings: Settings) -> None:
+def _serve(pipe: Connection, settings: Settings, log_level: int = logging.INFO) -> None:
     """The child's loop: score batches until the parent goes away."""
+    logs.configure(logging.getLevelName(log_level))  # a forkserver child starts with none
     # Ctrl-C reaches the whole process group; the worker decides when to stop
     # and then closes the pipe, which ends this loop.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
@@ -187,7 +189,10 @@ class ProcessScorer:
         ctx.set_forkserver_preload(["streaming.scorer"])
         parent, child = ctx.Pipe()
         process = ctx.Process(
-            target=_serve, args=(child, self._settings), name="lastmile-scorer", daemon=True
+            target=_serve,
+            args=(child, self._settings, logging.getLogger().getEffectiveLevel()),
+            name="lastmile-scorer",
+            daemon=True,
         )
         process.start()
         child.close()

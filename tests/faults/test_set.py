@@ -21,9 +21,7 @@ import shutil
 import socket
 import time
 from pathlib import Path
-from typing import Any
 
-import psycopg
 import pytest
 from fastapi.testclient import TestClient
 
@@ -31,6 +29,7 @@ from devices.credentials import ensure_hub_client, provision_gateway_credentials
 from hub.db import connect
 from hub.services import mq_down, mq_up, pg_stop_immediate, pg_up
 from hub.settings import Settings
+from tests.faults.alert_checks import check_alerts
 from tests.faults.load import (
     PacedLoad,
     converge,
@@ -61,28 +60,6 @@ def _schedule(rng: random.Random, duration: float, pg_down_s: float) -> list[tup
         if all(gap > need for gap, need in zip(gaps, needed, strict=True)):
             return list(zip(moments, faults, strict=True))
     raise AssertionError(f"no fault schedule fits in {duration:.0f} s")
-
-
-def _alert_checks(conn: psycopg.Connection[Any], patients: set[str]) -> None:
-    """One alert per patient and kind, one 'opened' each, no evidence twice."""
-    dup_alerts = conn.execute(
-        "SELECT patient_id, kind, count(*) FROM alerts GROUP BY 1, 2 HAVING count(*) > 1"
-    ).fetchall()
-    assert dup_alerts == [], dup_alerts
-    dup_opened = conn.execute(
-        "SELECT alert_id, count(*) FROM alert_events WHERE event = 'opened'"
-        " GROUP BY 1 HAVING count(*) > 1"
-    ).fetchall()
-    assert dup_opened == [], dup_opened
-    dup_evidence = conn.execute(
-        "SELECT alert_id, source, window_start, window_end, observed::text, count(*)"
-        " FROM alert_evidence GROUP BY 1, 2, 3, 4, 5 HAVING count(*) > 1"
-    ).fetchall()
-    assert dup_evidence == [], dup_evidence
-    gains = conn.execute(
-        "SELECT patient_id::text FROM alerts WHERE kind = 'weight_gain'"
-    ).fetchall()
-    assert {p for (p,) in gains} == patients, "each episode, and only they, alert once"
 
 
 def test_set_sigkills_and_pg_immediate(
@@ -137,7 +114,7 @@ def test_set_sigkills_and_pg_immediate(
             assert result.published == plan.total == load.sent
             assert (result.lost, result.duplicated, result.unexpected) == (0, 0, 0), result
             assert count(conn, "SELECT count(*) FROM dead_letters") == 0
-            _alert_checks(conn, patients)
+            check_alerts(conn, patients)
         sys_watch.wait_tick()
         assert sys_watch.dropped_since(began) == 0, "the broker dropped messages"
 
