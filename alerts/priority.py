@@ -75,6 +75,7 @@ ADHERENCE_FLAG: dict[str, str] = {
     AlertKind.FREQUENCY_DROP: "missed_readings",
     AlertKind.GATEWAY_OFFLINE: "missed_readings",
     AlertKind.DEVICE_PROBLEM: "missed_readings",
+    AlertKind.READING_GAP: "missed_readings",
     AlertKind.REFILL_OVERDUE: "refill_overdue",
     AlertKind.LOW_PDC: "low_pdc",
 }

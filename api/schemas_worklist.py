@@ -27,8 +27,8 @@ class NonAdherence(BaseModel):
     """Open non-adherence alerts (snoozed ones aside)."""
 
     missed_readings: bool = Field(
-        description="missed_readings, device_never_active, frequency_drop, gateway_offline"
-        " or device_problem."
+        description="missed_readings, device_never_active, frequency_drop, gateway_offline,"
+        " device_problem or reading_gap."
     )
     refill_overdue: bool
     low_pdc: bool

@@ -116,6 +116,8 @@ class ParsedPoint:
     descriptive_statistic: str | None = None
     #: Open mHealth ``temporal_relationship_to_physical_activity``, if sent.
     activity: str | None = None
+    #: ``header.lastmile_sequence``: the device's own count of readings, if sent.
+    sequence: int | None = None
 
 
 @dataclass(frozen=True, slots=True)

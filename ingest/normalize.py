@@ -135,7 +135,40 @@ def normalize(
     return ParsedPoint(
         measure, version, measured_at, value, value2, original, original2, unit, modality,
         header["id"], statistic, body.get("temporal_relationship_to_physical_activity"),
+        _sequence(header),
     )  # fmt: skip
+
+
+#: ``header.lastmile_sequence`` is stored as a PostgreSQL bigint.
+_MAX_SEQUENCE: Final = 2**63 - 1
+
+
+def _sequence(header: dict[str, Any]) -> int | None:
+    """``header.lastmile_sequence``: a JSON integer from 0 to 2**63 - 1, or absent.
+
+    Lastmile's own optional header field (the OMH header allows additional
+    properties): the device's count of the readings it produced.
+
+    >>> _sequence({"lastmile_sequence": 41}), _sequence({})
+    (41, None)
+    >>> codes = []
+    >>> for wrong in (41.0, "41", -1, True, 2**63):
+    ...     try:
+    ...         _sequence({"lastmile_sequence": wrong})
+    ...     except PointRejectedError as exc:
+    ...         codes.append(exc.code.value)
+    >>> codes == ["schema_invalid"] * 5
+    True
+    """
+    if "lastmile_sequence" not in header:
+        return None
+    value = header["lastmile_sequence"]
+    if type(value) is not int or not 0 <= value <= _MAX_SEQUENCE:
+        raise PointRejectedError(
+            RejectionCode.SCHEMA_INVALID,
+            "header.lastmile_sequence must be an integer from 0 to 2**63 - 1",
+        )
+    return value
 
 
 def _reading(body: dict[str, Any], field: str, measure: Measure) -> tuple[float, float, str]:

@@ -26,7 +26,7 @@ from devices.models import DeviceRoute
 from devices.service import set_gateway_presence, touch_gateways
 from hub.db import Conn
 from hub.domain import CANONICAL_UNIT, ParsedPoint, Rejection, RejectionCode
-from hub.readings import COPY_TYPES
+from hub.readings import STAGING_COPY_TYPES
 from hub.sql import queries
 from ingest.dead_letters import record_dead_letters
 from ingest.directory import DeviceDirectory, route_problem
@@ -182,7 +182,7 @@ def store_batch(
             scorer.submit(scored_rows)
         with conn.cursor() as cur:
             with cur.copy(queries["copy_readings_staging"]) as copy:
-                copy.set_types(list(COPY_TYPES))
+                copy.set_types(list(STAGING_COPY_TYPES))
                 for row in rows:
                     copy.write_row(row)
             cur.execute(queries["insert_readings_from_staging"])
@@ -287,4 +287,5 @@ def _row(point: ParsedPoint, route: DeviceRoute, received_at: datetime) -> tuple
         received_at,
         point.descriptive_statistic,
         point.activity,
+        point.sequence,
     )

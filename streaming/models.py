@@ -45,6 +45,8 @@ class AlertKind(enum.StrEnum):
     GATEWAY_OFFLINE = "gateway_offline"
     #: Readings are overdue because of a device (low battery, gateway offline).
     DEVICE_PROBLEM = "device_problem"
+    #: Readings a device numbered (header.lastmile_sequence) never arrived.
+    READING_GAP = "reading_gap"
     FREQUENCY_DROP = "frequency_drop"
     REFILL_OVERDUE = "refill_overdue"
     LOW_PDC = "low_pdc"

@@ -2,7 +2,8 @@
 
 :func:`run_adherence_checks` is one pass at ``now`` (an injectable clock);
 :class:`AdherenceScheduler` runs it every ``interval_s`` in the ingest worker,
-over every patient, after marking devices silent (:mod:`devices.lifecycle`).
+over every patient, after marking devices silent (:mod:`devices.lifecycle`),
+with the refill checks and the reading-gap check (:mod:`streaming.reading_gaps`).
 The ingest worker also runs it on arrival, in the batch's transaction, for the
 patients whose readings the batch stored
 (:class:`ArrivalChecks` says which are due): a patient who sends weights but
@@ -34,6 +35,7 @@ from streaming.adherence import DeviceActivity, MeasureActivity, check_adherence
 from streaming.device_health import DeviceHealth, explain_missed
 from streaming.models import AlertKind, Detection, Severity, severity_rank
 from streaming.pathways import get_pathway
+from streaming.reading_gaps import run_gap_checks
 
 log = logging.getLogger(__name__)
 
@@ -282,6 +284,7 @@ class AdherenceScheduler:
                     with conn.transaction():
                         recorded = run_adherence_checks(conn, now=now)
                         recorded += run_refill_checks(conn, now=now)
+                        recorded += run_gap_checks(conn, now=now)
                 if recorded:
                     log.info("adherence alerts recorded", extra={"recorded": recorded})
             except psycopg.Error:

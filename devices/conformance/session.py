@@ -36,6 +36,27 @@ def describe(reason: ReasonCode | None) -> str:
     return f"0x{reason.value:02x} {reason.getName()}"
 
 
+def gateway_client(
+    client_id: str,
+    username: str,
+    password: str,
+    protocol: MQTTProtocolVersion,
+    will: tuple[str, bytes] | None,
+) -> mqtt.Client:
+    """A paho client as a gateway: clean session, a retained QoS 1 will, 100 in flight."""
+    kwargs: dict[str, Any] = {}
+    if protocol == MQTTProtocolVersion.MQTTv311:
+        kwargs["clean_session"] = True
+    client = mqtt.Client(
+        CallbackAPIVersion.VERSION2, client_id=client_id, protocol=protocol, **kwargs
+    )
+    client.username_pw_set(username, password)
+    if will is not None:
+        client.will_set(will[0], will[1], qos=1, retain=True)
+    client.max_inflight_messages_set(100)
+    return client
+
+
 class Session:
     """One MQTT connection as a gateway; use as a context manager after :meth:`connect`."""
 
@@ -60,16 +81,7 @@ class Session:
         self._acks: dict[int, ReasonCode] = {}
         self._subacks: dict[int, list[ReasonCode]] = {}
         self.messages: queue.SimpleQueue[tuple[str, bytes]] = queue.SimpleQueue()
-        kwargs: dict[str, Any] = {}
-        if protocol == MQTTProtocolVersion.MQTTv311:
-            kwargs["clean_session"] = True
-        client = mqtt.Client(
-            CallbackAPIVersion.VERSION2, client_id=client_id, protocol=protocol, **kwargs
-        )
-        client.username_pw_set(username, password)
-        if will is not None:
-            client.will_set(will[0], will[1], qos=1, retain=True)
-        client.max_inflight_messages_set(100)
+        client = gateway_client(client_id, username, password, protocol, will)
         client.on_connect = self._on_connect
         client.on_publish = self._on_publish
         client.on_subscribe = self._on_subscribe

@@ -21,7 +21,7 @@ from hub.services.exceptions import (
 from hub.services.install import ensure_installed
 from hub.services.lifecycle import down, status, up
 from hub.services.models import ServiceStatus
-from hub.services.mosquitto import mq_down, mq_kill, mq_reload, mq_status, mq_up
+from hub.services.mosquitto import mq_down, mq_kill, mq_reload, mq_save, mq_status, mq_up
 from hub.services.postgres import pg_down, pg_status, pg_stop_immediate, pg_up
 from hub.services.secrets import ensure_secrets
 
@@ -38,6 +38,7 @@ __all__ = [
     "mq_down",
     "mq_kill",
     "mq_reload",
+    "mq_save",
     "mq_status",
     "mq_up",
     "pg_down",

@@ -202,6 +202,29 @@ def mq_reload(settings: Settings) -> ServiceStatus:
     return mq_status(settings)
 
 
+def mq_save(settings: Settings, *, timeout: float = STOP_TIMEOUT_S) -> float:
+    """Make the broker write its persistence database now (SIGUSR1) and wait.
+
+    Returns the database file's new modification time. Mosquitto otherwise
+    saves every ``autosave_interval`` seconds and on a graceful stop; what it
+    accepted since its last save is lost if it crashes (docs/integration.md, section 7).
+    """
+    db = mosquitto_paths(settings).data / "mosquitto.db"
+
+    def mtime() -> float:
+        try:
+            return db.stat().st_mtime
+        except FileNotFoundError:
+            return 0.0
+
+    before = mtime()
+    if _signal(settings, signal.SIGUSR1) is None:
+        raise MosquittoError("mosquitto is not running")
+    if not _system.wait_until(lambda: mtime() > before, timeout):
+        raise MosquittoError(f"mosquitto did not save {db} within {timeout:.0f}s")
+    return mtime()
+
+
 def mq_kill(settings: Settings) -> ServiceStatus:
     """Kill the broker like a crash (SIGKILL, nothing saved); for fault-injection tests."""
     pid = _signal(settings, signal.SIGKILL)

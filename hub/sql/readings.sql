@@ -5,7 +5,7 @@ CREATE TEMP TABLE IF NOT EXISTS readings_staging
 -- name: copy_readings_staging
 COPY readings_staging (measured_at, device_id, measure, patient_id, value, value2, unit,
     original_value, original_value2, original_unit, modality, schema_version, header_id,
-    received_at, descriptive_statistic, activity) FROM STDIN (FORMAT BINARY);
+    received_at, descriptive_statistic, activity, sequence) FROM STDIN (FORMAT BINARY);
 
 -- name: insert_readings_from_staging
 INSERT INTO readings

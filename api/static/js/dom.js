@@ -49,6 +49,7 @@ const KIND_LABELS = {
   device_never_active: "Device never used",
   gateway_offline: "Gateway offline",
   device_problem: "Device problem",
+  reading_gap: "Readings never arrived",
   frequency_drop: "Fewer readings",
   refill_overdue: "Refill overdue",
   low_pdc: "Low adherence",
