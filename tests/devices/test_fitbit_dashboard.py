@@ -29,9 +29,10 @@ def test_the_patient_page_links_to_fitbit_and_shows_and_ends_a_connection(
     with live_app(settings) as origin, sync_playwright() as playwright:
         browser = launch_chromium(playwright)
         try:
-            page = browser.new_context(ignore_https_errors=True).new_page()
-            page.set_default_timeout(15_000)
+            context = browser.new_context(ignore_https_errors=True)
+            context.set_default_timeout(15_000)
             errors: list[str] = []
+            page = context.new_page()
             page.on("pageerror", lambda e: errors.append(str(e)))
 
             _open_patient(page, origin, token, waiting)
@@ -39,6 +40,10 @@ def test_the_patient_page_links_to_fitbit_and_shows_and_ends_a_connection(
             with page.expect_request(lambda r: r.url.startswith(f"{hub.fake.origin}/oauth2/")):
                 button.click()
 
+            # That tab is now away at Fitbit (and its redirect); the next page
+            # opens in a tab of its own, so no navigation interrupts another.
+            page = context.new_page()
+            page.on("pageerror", lambda e: errors.append(str(e)))
             _open_patient(page, origin, token, linked.patient_id)
             section = page.locator("section.fitbit")
             section.get_by_text("Connected", exact=True).wait_for()
