@@ -6,14 +6,14 @@ Tree::
     ├── BadRequestError       a request that is well-formed JSON but asks for nonsense (400)
     ├── UnauthorizedError     no valid credentials (401, with ``WWW-Authenticate: Bearer``)
     ├── ForbiddenError        a valid caller whose role may not do this (403)
-    ├── PayloadTooLargeError  a body larger than the route accepts (413)
     └── TooManyRequestsError  too many attempts; try again after ``retry_after_s`` (429)
 
 Errors from other packages are mapped here too: ``hub.exceptions.NotFoundError`` →
 404, ``ConflictError`` → 409, ``devices`` broker failures → 503, and a value the
 database cannot hold (``psycopg.DataError``: a NUL character in a text, a
 number out of range) → 400 ``invalid_value``. Every error body is
-``{"code": ..., "detail": ...}``.
+``{"code": ..., "detail": ...}``. A body over the size limit is refused
+before any route, by :mod:`api.guards` (413 ``payload_too_large``).
 """
 
 from __future__ import annotations
@@ -41,10 +41,6 @@ class ApiError(Exception):
 
 class BadRequestError(ApiError):
     status_code = status.HTTP_400_BAD_REQUEST
-
-
-class PayloadTooLargeError(ApiError):
-    status_code = status.HTTP_413_CONTENT_TOO_LARGE
 
 
 class UnauthorizedError(ApiError):

@@ -62,13 +62,10 @@ def run_hub(
     api = Child("api", ["api"])
     notify = Child("notify", ["notify"])
     children = [ingest, api, notify]
-    if settings.fitbit_enabled:
-        children.append(Child("vendors", ["vendors"]))  # lastmile vendors
-    ingest.start()
-    notify.start()
-    for child in children[3:]:  # the vendors' puller, if any
+    if settings.fitbit_enabled:  # lastmile vendors: the Fitbit puller
+        children.append(Child("vendors", ["vendors"]))
+    for child in children:
         child.start()
-    api.start()
     if not _wait_for_api(settings):
         click.echo("the API did not come up; see the log above", err=True)
     simulator = Child(

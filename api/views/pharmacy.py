@@ -15,7 +15,7 @@ import orjson
 from fastapi import APIRouter, Depends, Request
 
 from api.deps import AdminDep, ConnDep
-from api.exceptions import BadRequestError, PayloadTooLargeError
+from api.exceptions import BadRequestError
 from api.schemas import DispenseOutcome, DispenseReport
 from hub.dispenses import insert_dispenses
 from hub.domain import Dispense, Rejection, RejectionCode
@@ -29,25 +29,9 @@ MAX_ENTRIES = 10_000
 NDJSON_TYPES = ("application/x-ndjson", "application/fhir+ndjson", "application/ndjson")
 
 
-#: Bytes accepted in one request (10,000 dispenses of ~1.5 kB, with room).
-MAX_BYTES = 32 * 1024 * 1024
-
-
 async def _raw_body(request: Request) -> bytes:
-    """The body, refused early when larger than :data:`MAX_BYTES`."""
-    declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > MAX_BYTES:
-        raise PayloadTooLargeError(
-            "payload_too_large", f"{int(declared):,} bytes; at most {MAX_BYTES:,} per request"
-        )
-    body = bytearray()
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > MAX_BYTES:
-            raise PayloadTooLargeError(
-                "payload_too_large", f"more than {MAX_BYTES:,} bytes per request"
-            )
-    return bytes(body)
+    """The body; its size is bounded by ``settings.api_max_upload_bytes`` (api/guards.py)."""
+    return await request.body()
 
 
 BodyDep = Annotated[bytes, Depends(_raw_body)]
