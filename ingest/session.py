@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import subprocess
 import sys
 from pathlib import Path
@@ -9,7 +10,14 @@ from pathlib import Path
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
 
+from hub.services import mq_save
+from hub.services.exceptions import ServicesError
 from hub.settings import Settings
+
+log = logging.getLogger(__name__)
+
+#: How long to wait for the broker's save after asking for it.
+SAVE_TIMEOUT_S = 15.0
 
 
 def spawn_ingest(
@@ -48,3 +56,25 @@ def discard_session(settings: Settings, client_id: str | None = None) -> None:
     client.loop_start()
     client.disconnect()
     client.loop_stop()
+
+
+def persist_new_session(settings: Settings) -> bool:
+    """Make a new ingest session survive a broker crash from now on.
+
+    Mosquitto writes sessions to disk only every ``autosave_interval``
+    seconds; until then a crash forgets a brand-new session and its
+    subscriptions, and the broker acknowledges and drops every reading
+    published before the worker subscribes again. When the broker is the
+    hub's own private instance, ask it to save now (SIGUSR1). Returns whether
+    it saved; an external broker is left to its autosave, and a warning says so.
+    """
+    try:
+        mq_save(settings, timeout=SAVE_TIMEOUT_S)
+    except ServicesError as exc:
+        log.warning(
+            "mqtt session not saved; a broker crash before its next autosave loses it",
+            extra={"reason": str(exc)},
+        )
+        return False
+    log.info("mqtt session saved by the broker")
+    return True

@@ -43,6 +43,7 @@ from hub.settings import Settings
 from hub.sql import queries
 from ingest.batches import BatchStore, InFlight
 from ingest.models import Received
+from ingest.session import persist_new_session
 from ingest.topics import SUBSCRIPTIONS, errors_topic, feed_errors_topic
 from ingest.validation import Validator
 from ingest.writer import BatchResult
@@ -95,6 +96,7 @@ class IngestWorker:
         self._inbox: queue.SimpleQueue[Received] = queue.SimpleQueue()
         self._generation = 0
         self._connected = threading.Event()
+        self._session_present = False
         #: Subscriptions sent on this connection and not yet granted (SUBACK).
         self._unacked_subscriptions: set[int] = set()
         if scorer is None and settings.detection_enabled:
@@ -170,12 +172,16 @@ class IngestWorker:
             log.error("mqtt connect refused", extra={"reason": str(reason)})
             return
         self._generation += 1
+        self._session_present = bool(flags.session_present)
         sent = (client.subscribe(sub.topic_filter, qos=sub.qos) for sub in SUBSCRIPTIONS)
         self._unacked_subscriptions = {mid for _, mid in sent if mid is not None}
         log.info(
             "mqtt connected",
             extra={"session_present": flags.session_present, "generation": self._generation},
         )
+        if self._generation > 1 and not flags.session_present:
+            # What the broker accepted while this session was gone went nowhere.
+            log.error("mqtt session lost by the broker", extra={"generation": self._generation})
 
     def _on_subscribe(
         self, client: mqtt.Client, userdata: object, mid: int, reasons: Any, properties: Any
@@ -188,6 +194,11 @@ class IngestWorker:
             # Only now does the broker queue for this session what arrives
             # while the worker is away.
             self._connected.set()
+            if not self._session_present:
+                # A new session is only in the broker's memory until it saves.
+                threading.Thread(
+                    target=persist_new_session, args=(self._settings,), daemon=True
+                ).start()
 
     def _on_disconnect(
         self, client: mqtt.Client, userdata: object, flags: Any, reason: Any, properties: Any

@@ -13,16 +13,17 @@ The second test runs the reference gateway (devices/conformance/gateway.py)
 with the worker present: the broker is killed mid-stream, and later the
 gateway itself restarts from its on-disk outbox. Its resends make the
 database hold every reading it produced, once. The hub's own session must be
-in the broker's last save for that (it is, one ``autosave_interval`` after the
-worker first connects): a crash that loses the session loses its
+in the broker's last save for that: a crash that loses the session loses its
 subscriptions too, and until the worker reconnects the broker acknowledges
-readings and drops them for want of a subscriber, probes included, so a
-later probe cannot tell. The test saves once after the worker connects, as
-the autosave of a hub running for more than a minute would have.
+readings and drops them for want of a subscriber. The worker asks its own
+broker to save as soon as a new session's subscriptions are granted
+(``ingest.session.persist_new_session``); the third test kills the broker
+right after that save and finds the session again.
 """
 
 from __future__ import annotations
 
+import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -44,7 +45,7 @@ from hub.services.mosquitto_conf import mosquitto_paths
 from hub.settings import Settings
 from tests.faults.observe import IngestProcess
 from tests.proof import Profile, ProofRow
-from tests.support import now_minus, provision, weight_point
+from tests.support import now_minus, provision, wait_until, weight_point
 
 pytestmark = [pytest.mark.services, pytest.mark.slow]
 
@@ -162,9 +163,6 @@ def test_reference_gateway_closes_a_mid_stream_crash(
             with reference_gateway(settings, gw.gateway_id, gw.password, outbox_path) as gateway:
                 if first == 0:
                     assert confirm_eventually(gateway)
-                    # A long-running hub's session is in the broker's last autosave;
-                    # this one is seconds old. See the module docstring.
-                    mq_save(settings)
                 for i in range(first, last):
                     gateway.produce(*plan[i])
                     if i == kill_at:
@@ -184,3 +182,42 @@ def test_reference_gateway_closes_a_mid_stream_crash(
     assert (after, rows) == (total, total)
     with Outbox(outbox_path) as outbox:
         assert len(outbox) == 0
+
+
+def test_a_new_session_survives_a_crash_right_after_it_subscribed(
+    settings: Settings, api: TestClient, tmp_path: Path, proof: ProofRow, proof_profile: Profile
+) -> None:
+    n = proof_profile.pick(ci=200, full=2_000)
+    gw = provision(api, kinds=["scale"])
+    serial = gw.serials["scale"]
+    plan = list(readings(serial, n))
+    db = mosquitto_paths(settings).data / "mosquitto.db"
+    worker = IngestProcess(settings, tmp_path / "ingest.log")
+    proof.load = f"{n:,} QoS 1 readings from the reference gateway, ingest away"
+    proof.faults = (
+        "broker SIGKILL within a second of a brand-new ingest session's subscriptions"
+        " (its first autosave is a minute away)"
+    )
+    with connect(settings) as conn:
+        conn.autocommit = True
+        with worker:
+            assert worker.wait_connected()
+            assert wait_until(lambda: bool(worker.events("mqtt session saved by the broker")))
+            saved_at = db.stat().st_mtime
+        mq_kill(settings)
+        killed_after = time.time() - saved_at
+        mq_up(settings)
+        # Published while the worker is away: only a session the broker still
+        # has queues them.
+        with reference_gateway(settings, gw.gateway_id, gw.password, tmp_path / "outbox") as gw1:
+            for reading in plan:
+                gw1.produce(*reading)
+            assert gw1.wait_acknowledged(60)
+        with worker:
+            assert wait_until(lambda: stored(conn, serial)[1] >= n, timeout=60)
+            after, rows = stored(conn, serial)
+    proof.published, proof.stored = n, after
+    proof.duplicated, proof.lost = rows - after, n - after
+    proof.notes.append(f"the broker was killed {killed_after:.1f} s after the worker's save")
+    assert worker.session_present() == [False, True], "the new session was lost"
+    assert (after, rows) == (n, n)

@@ -25,9 +25,10 @@ from devices.credentials import login_works
 from devices.dynsec import DynsecClient, feed_role
 from devices.exceptions import DynsecAlreadyExistsError
 from hub.services import SecretsError, ensure_secrets, status, up
-from hub.services.mosquitto_conf import render_conf
+from hub.services.mosquitto_conf import mosquitto_paths, render_conf
 from hub.services.secrets import SECRET_FIELDS
 from hub.settings import Settings, load_settings
+from ingest.session import persist_new_session
 from tests.conftest import TEST_OVERRIDES
 
 pytestmark = pytest.mark.services
@@ -319,3 +320,18 @@ def test_broker_queues_cover_a_fifteen_minute_ingest_outage(settings: Settings) 
     assert int(values["max_queued_bytes"]) >= 15 * 60 * 1000 * 600
     assert int(values["max_inflight_messages"]) >= 25_000 * 0.05
     assert values["allow_anonymous"] == "false"
+
+
+def test_a_new_session_is_saved_only_by_the_hubs_own_broker(
+    settings: Settings, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    db = mosquitto_paths(settings).data / "mosquitto.db"
+    before = db.stat().st_mtime if db.exists() else 0.0
+    assert persist_new_session(settings)
+    assert db.stat().st_mtime > before
+    # A broker the hub did not start (another host, a container) cannot be
+    # signalled: the worker says so and leaves the session to its autosave.
+    elsewhere = settings.model_copy(update={"data_dir": tmp_path})
+    with caplog.at_level("WARNING", logger="ingest.session"):
+        assert not persist_new_session(elsewhere)
+    assert "broker crash before its next autosave" in caplog.text
