@@ -78,6 +78,8 @@ class RejectionCode(enum.StrEnum):
     UNIT_UNSUPPORTED = "unit_unsupported"
     IMPLAUSIBLE_VALUE = "implausible_value"
     TIME_IN_FUTURE = "time_in_future"
+    #: Measured longer before its receipt than ``max_reading_age_days``: a device clock fault.
+    TIME_TOO_OLD = "time_too_old"
     PAYLOAD_TOO_LARGE = "payload_too_large"
     UNKNOWN_DEVICE = "unknown_device"
     DEVICE_NOT_ON_GATEWAY = "device_not_on_gateway"

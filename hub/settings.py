@@ -82,6 +82,10 @@ class Settings(BaseSettings):
     ingest_flush_ms: int = Field(default=25, ge=1, le=5000)
     ingest_retry_max_s: float = Field(default=5.0, gt=0)
     future_tolerance_s: int = Field(default=300, ge=0)
+    #: A reading measured longer than this before it arrived is ``time_too_old``:
+    #: the dates a dead clock battery or a GPS week rollover produce (1970,
+    #: 2000, ~20 years back), not a store-and-forward delay.
+    max_reading_age_days: int = Field(default=1826, ge=1)
     detection_enabled: bool = True
     #: Score in a child process of the ingest worker (off: in the worker itself).
     detection_process: bool = True

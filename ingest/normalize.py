@@ -26,7 +26,8 @@ so a point whose time needs one is ``unit_unsupported``. Date-times are RFC
 leap second (``:60``) becomes the next second; a ``date`` that passes its
 pattern but does not exist, or a time outside years 1-9999 once in UTC, is
 ``schema_invalid``. A measurement later than ``now + future_tolerance`` is
-``time_in_future``; old and out-of-order times are fine.
+``time_in_future``, one earlier than ``earliest`` (``now - max_age``) is
+``time_too_old``; late and out-of-order times within those bounds are fine.
 
 Values convert to the canonical unit (:mod:`ingest.units`) and must lie in the
 bounds of :mod:`ingest.limits` (``implausible_value``); blood pressure also
@@ -87,11 +88,17 @@ _INTERVAL: Final = "body.effective_time_frame.time_interval"
 
 
 def normalize(
-    measure: Measure, version: str, point: dict[str, Any], *, limit: datetime
+    measure: Measure,
+    version: str,
+    point: dict[str, Any],
+    *,
+    limit: datetime,
+    earliest: datetime | None = None,
 ) -> ParsedPoint:
     """The :class:`ParsedPoint` of a schema-valid data point.
 
-    ``limit`` is the latest acceptable measurement time (now plus tolerance).
+    ``limit`` is the latest acceptable measurement time (now plus tolerance),
+    ``earliest`` the earliest (now minus the maximum age; ``None``: no bound).
     Raises :class:`PointRejectedError`.
     """
     header = point["header"]
@@ -126,6 +133,11 @@ def normalize(
         raise PointRejectedError(
             RejectionCode.TIME_IN_FUTURE,
             "effective time is later than now plus the allowed clock skew",
+        )
+    if earliest is not None and measured_at < earliest:
+        raise PointRejectedError(
+            RejectionCode.TIME_TOO_OLD,
+            "effective time is earlier than the oldest reading accepted; check the device clock",
         )
     provenance = header.get("acquisition_provenance")
     modality = Modality.SENSED

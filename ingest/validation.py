@@ -30,6 +30,8 @@ Rejection codes emitted here:
     interval that ends before it starts or has a negative duration.
 ``time_in_future`` (point)
     measured later than ``now + future_tolerance``.
+``time_too_old`` (point)
+    measured earlier than ``now - max_age`` (when a ``max_age`` is given).
 
 Each supported ``(name, version)`` has two compiled forms of the same inlined
 schema (:mod:`ingest.schemas`): a fast yes/no predicate
@@ -95,7 +97,7 @@ class Validator:
     Compiling the schemas takes a few hundred milliseconds, once per process.
     """
 
-    __slots__ = ("_generic", "_max_bytes", "_max_points", "_schemas", "_tolerance")
+    __slots__ = ("_generic", "_max_age", "_max_bytes", "_max_points", "_schemas", "_tolerance")
 
     def __init__(
         self,
@@ -103,9 +105,13 @@ class Validator:
         future_tolerance: timedelta,
         max_points: int = 500,
         max_bytes: int = 1_048_576,
+        max_age: timedelta | None = None,
     ) -> None:
         if future_tolerance < timedelta(0):
             raise ValidatorUsageError("future_tolerance must not be negative")
+        if max_age is not None and max_age <= timedelta(0):
+            raise ValidatorUsageError("max_age must be positive")
+        self._max_age = max_age
         if max_points < 1 or max_bytes < 1:
             raise ValidatorUsageError("max_points and max_bytes must be positive")
         self._tolerance = future_tolerance
@@ -155,8 +161,14 @@ class Validator:
             limit = now + self._tolerance
         except OverflowError:
             limit = _LATEST
+        earliest: datetime | None = None
+        if self._max_age is not None:
+            try:
+                earliest = now - self._max_age
+            except OverflowError:
+                earliest = None
         if type(document) is dict:
-            result = self._point(document, 0, limit)
+            result = self._point(document, 0, limit, earliest)
             if isinstance(result, ParsedPoint):
                 return ParsedMessage(((0, result),), ())
             return ParsedMessage((), (result,))
@@ -173,14 +185,16 @@ class Validator:
         points: list[tuple[int, ParsedPoint]] = []
         rejections: list[Rejection] = []
         for index, item in enumerate(document):
-            result = self._point(item, index, limit)
+            result = self._point(item, index, limit, earliest)
             if isinstance(result, ParsedPoint):
                 points.append((index, result))
             else:
                 rejections.append(result)
         return ParsedMessage(points=tuple(points), rejections=tuple(rejections))
 
-    def _point(self, item: Any, index: int, limit: datetime) -> ParsedPoint | Rejection:
+    def _point(
+        self, item: Any, index: int, limit: datetime, earliest: datetime | None
+    ) -> ParsedPoint | Rejection:
         """One data point of the payload, at ``index``."""
         header = item.get("header") if type(item) is dict else None
         header_id: str | None = None
@@ -215,7 +229,7 @@ class Validator:
             if why is not None:
                 return Rejection(RejectionCode.SCHEMA_INVALID, why, header_id, index)
         try:
-            return normalize(schema.measure, schema.version, item, limit=limit)
+            return normalize(schema.measure, schema.version, item, limit=limit, earliest=earliest)
         except PointRejectedError as rejected:
             return Rejection(rejected.code, rejected.detail, header_id, index)
         except (KeyError, TypeError, ValueError, OverflowError) as exc:

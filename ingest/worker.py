@@ -89,6 +89,7 @@ class IngestWorker:
         self._settings = settings
         self._validator = validator or Validator(
             future_tolerance=timedelta(seconds=settings.future_tolerance_s),
+            max_age=timedelta(days=settings.max_reading_age_days),
             max_points=settings.max_points_per_message,
             max_bytes=settings.max_message_bytes,
         )

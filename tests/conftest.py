@@ -113,6 +113,13 @@ class RunningWorker:
 @pytest.fixture
 def worker(settings: Settings) -> Iterator[RunningWorker]:
     """An in-process ingest worker on the test's database."""
+    with running_worker(settings) as running:
+        yield running
+
+
+@contextmanager
+def running_worker(settings: Settings) -> Iterator[RunningWorker]:
+    """An in-process ingest worker, stopped (and checked to stop) on exit."""
     running = start_worker(settings)
     yield running
     running.stop.set()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import time
 import uuid
+from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
 
@@ -15,7 +16,7 @@ from paho.mqtt.enums import MQTTProtocolVersion
 
 from hub.domain import SUPPORTED_VERSIONS, Measure, RejectionCode
 from hub.settings import Settings
-from tests.conftest import RunningWorker, conformance_dir
+from tests.conftest import RunningWorker, conformance_dir, running_worker
 from tests.support import (
     GatewayClient,
     count,
@@ -31,6 +32,14 @@ pytestmark = pytest.mark.services
 CASES = [(m, v) for m in Measure for v in SUPPORTED_VERSIONS[m]]
 
 
+@pytest.fixture
+def undated_worker(settings: Settings) -> Iterator[RunningWorker]:
+    """A worker that takes readings of any age: the Open mHealth cases are
+    dated 2013-2016, past the default ``max_reading_age_days`` (time_too_old)."""
+    with running_worker(settings.model_copy(update={"max_reading_age_days": 100 * 366})) as running:
+        yield running
+
+
 @pytest.mark.parametrize(("measure", "version"), CASES, ids=[f"{m.value}-{v}" for m, v in CASES])
 def test_openmhealth_conformance_over_mqtt(
     measure: Measure,
@@ -38,7 +47,7 @@ def test_openmhealth_conformance_over_mqtt(
     settings: Settings,
     api: TestClient,
     conn: psycopg.Connection[Any],
-    worker: RunningWorker,
+    undated_worker: RunningWorker,
 ) -> None:
     base = conformance_dir() / "openmhealth" / "test-data" / "omh" / measure.value / version
     passing = sorted((base / "shouldPass").glob("*.json"))

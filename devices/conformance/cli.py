@@ -95,6 +95,7 @@ def conformance(
             future_tolerance=timedelta(seconds=settings.future_tolerance_s),
             max_points=settings.max_points_per_message,
             max_bytes=settings.max_message_bytes,
+            max_age=timedelta(days=settings.max_reading_age_days),
         )
     else:
         if not gateway_id:

@@ -31,10 +31,14 @@ def run_offline(
     future_tolerance: timedelta,
     max_points: int,
     max_bytes: int,
+    max_age: timedelta | None = None,
 ) -> Report:
     """Validate every sample as the hub would at ``now`` (timezone-aware)."""
     validator = Validator(
-        future_tolerance=future_tolerance, max_points=max_points, max_bytes=max_bytes
+        future_tolerance=future_tolerance,
+        max_points=max_points,
+        max_bytes=max_bytes,
+        max_age=max_age,
     )
     return Report(
         mode="offline",

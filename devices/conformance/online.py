@@ -25,6 +25,7 @@ import time
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 import orjson
@@ -60,17 +61,22 @@ class Target:
 
 
 def probe_payload(header_id: str) -> bytes:
-    """A valid body-weight data point: rejected only for its unregistered device."""
+    """A valid body-weight data point: rejected only for its unregistered device.
+
+    Dated now, so neither time rule (``time_in_future``, ``time_too_old``)
+    can refuse it before the registry does.
+    """
+    at = datetime.now(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
     point = {
         "header": {
             "id": header_id,
-            "creation_date_time": "2020-01-01T00:00:00Z",
+            "creation_date_time": at,
             "schema_id": {"namespace": "omh", "name": "body-weight", "version": "1.0"},
             "acquisition_provenance": {"source_name": "lastmile-conformance", "modality": "sensed"},
         },
         "body": {
             "body_weight": {"value": 70, "unit": "kg"},
-            "effective_time_frame": {"date_time": "2020-01-01T00:00:00Z"},
+            "effective_time_frame": {"date_time": at},
         },
     }
     return orjson.dumps(point)

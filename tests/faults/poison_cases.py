@@ -155,8 +155,8 @@ def poison_round(
         Case(f"array {max_points + 1}", own, orjson.dumps(over), codes=("payload_too_large",)),
         Case("array valid+bad", own, orjson.dumps(mixed), stored=1, codes=("implausible_value",)),
         Case("ten years ahead", own, orjson.dumps(future), codes=("time_in_future",)),
-        # Documented: "old and out-of-order times are fine" (store and forward).
-        Case("ten years ago", own, orjson.dumps(past), stored=1),
+        # A clock fault, not store and forward: over max_reading_age_days (5 years).
+        Case("ten years ago", own, orjson.dumps(past), codes=("time_too_old",)),
         Case(
             "unknown device",
             readings_topic(targets.gateway_id, f"NOPE-{uuid.uuid4().hex[:8]}"),
