@@ -11,7 +11,8 @@ and fills its row with what it did and what it counted *in the database*:
         proof.published, proof.stored = n, count_rows(...)
 
 The outcome (pass/fail) comes from pytest itself. At the end of the session
-the rows are printed as one table and written to
+the rows are printed as one table, followed by each test's notes (figures
+that fit no column: catch-up times, memory, resends), and written to
 ``test-artifacts/proof.md`` and ``proof.json``. ``--proof-profile=full``
 runs the documented full loads; the default ``ci`` profile keeps CI fast.
 """
@@ -90,10 +91,24 @@ class ProofReport:
             lines.append("| " + " | ".join(cells) + " |")
         return "\n".join(lines)
 
+    def notes(self) -> str:
+        """Each test's notes as a Markdown list, under the table ("" when none)."""
+        lines = [
+            f"- {_cell(row.test)}: {'; '.join(row.notes)}"
+            for row in self.rows.values()
+            if row.notes
+        ]
+        return "\n".join(["Notes:", "", *lines]) if lines else ""
+
+    def text(self) -> str:
+        """The table, then the notes."""
+        notes = self.notes()
+        return f"{self.table()}\n\n{notes}" if notes else self.table()
+
     def write(self, directory: Path, *, profile: Profile) -> Path:
         directory.mkdir(parents=True, exist_ok=True)
         path = directory / "proof.md"
-        path.write_text(f"Profile: {profile.name}\n\n{self.table()}\n", encoding="utf-8")
+        path.write_text(f"Profile: {profile.name}\n\n{self.text()}\n", encoding="utf-8")
         rows = [asdict(r) for r in self.rows.values()]
         (directory / "proof.json").write_text(
             json.dumps({"profile": profile.name, "rows": rows}, indent=2), encoding="utf-8"

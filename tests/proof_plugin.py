@@ -61,5 +61,5 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
         return
     path = report.write(ARTIFACTS, profile=_profile(config))
     terminalreporter.section(f"proof ({_profile(config).name} profile)")
-    terminalreporter.write_line(report.table())
+    terminalreporter.write_line(report.text())
     terminalreporter.write_line(f"written to {path.relative_to(PROJECT_ROOT)}")
