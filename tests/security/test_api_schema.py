@@ -7,6 +7,7 @@ requests that break it get a 4xx (nothing invalid is accepted).
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -19,6 +20,7 @@ from schemathesis.checks import negative_data_rejection, not_a_server_error
 from schemathesis.core.failures import FailureGroup
 from schemathesis.core.result import Ok
 from schemathesis.generation import GenerationMode
+from schemathesis.schemas import APIOperation
 
 from hub.settings import Settings
 from tests.proof import Profile, ProofRow
@@ -26,27 +28,40 @@ from tests.proof import Profile, ProofRow
 pytestmark = pytest.mark.services
 
 
+def api_operations(api: TestClient) -> Iterator[APIOperation[Any, Any, Any, Any]]:
+    """Every operation of the app's OpenAPI document (which must be valid)."""
+    for found in schemathesis.openapi.from_asgi("/openapi.json", api.app).get_all_operations():
+        assert isinstance(found, Ok), found
+        yield found.ok()
+
+
+def admin(settings: Settings) -> dict[str, str]:
+    return {"Authorization": f"Bearer {settings.admin_token.get_secret_value()}"}
+
+
+def repeatable(examples: int) -> hypothesis_settings:
+    """Derandomized, so CI runs the same requests every time."""
+    return hypothesis_settings(
+        max_examples=examples,
+        deadline=None,
+        suppress_health_check=list(HealthCheck),
+        derandomize=True,
+        database=None,
+    )
+
+
 def test_no_operation_answers_a_server_error(
     api: TestClient, settings: Settings, proof: ProofRow, proof_profile: Profile
 ) -> None:
-    schema = schemathesis.openapi.from_asgi("/openapi.json", api.app)
-    headers = {"Authorization": f"Bearer {settings.admin_token.get_secret_value()}"}
+    headers = admin(settings)
     failures: list[str] = []
     operations = requests = 0
     examples = proof_profile.pick(ci=12, full=100)
-    for found in schema.get_all_operations():
-        assert isinstance(found, Ok), found  # the app's document is valid OpenAPI
-        operation = found.ok()
+    for operation in api_operations(api):
         operations += 1
 
         @given(case=operation.as_strategy())
-        @hypothesis_settings(
-            max_examples=examples,
-            deadline=None,
-            suppress_health_check=list(HealthCheck),
-            derandomize=True,
-            database=None,
-        )
+        @repeatable(examples)
         def check(case: Any) -> None:
             nonlocal requests
             requests += 1
@@ -89,23 +104,14 @@ def test_no_operation_accepts_data_its_document_forbids(
     """Requests generated to break the document (wrong types, missing required
     fields, out-of-range values, malformed bodies) get a 4xx: nothing invalid is
     accepted. Every accepted one is reported with the components it broke."""
-    schema = schemathesis.openapi.from_asgi("/openapi.json", api.app)
-    headers = {"Authorization": f"Bearer {settings.admin_token.get_secret_value()}"}
+    headers = admin(settings)
     failures: list[str] = []
     judged = tolerated = 0
     examples = proof_profile.pick(ci=12, full=100)
-    for found in schema.get_all_operations():
-        assert isinstance(found, Ok), found
-        operation = found.ok()
+    for operation in api_operations(api):
 
         @given(case=operation.as_strategy(generation_mode=GenerationMode.NEGATIVE))
-        @hypothesis_settings(
-            max_examples=examples,
-            deadline=None,
-            suppress_health_check=list(HealthCheck),
-            derandomize=True,
-            database=None,
-        )
+        @repeatable(examples)
         def check(case: Any) -> None:
             nonlocal judged, tolerated
             response = case.call(headers=headers)
