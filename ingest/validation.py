@@ -69,6 +69,7 @@ from hub.domain import (
     Rejection,
     RejectionCode,
 )
+from hub.settings import Settings
 from ingest.exceptions import PointRejectedError, ValidatorUsageError
 from ingest.fastcheck import Predicate
 from ingest.normalize import normalize
@@ -128,6 +129,16 @@ class Validator:
             for version in versions
         }
         self._generic = reference_validator(None, None)
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Validator:
+        """The hub's own rules: tolerance, sizes and maximum age from its settings."""
+        return cls(
+            future_tolerance=timedelta(seconds=settings.future_tolerance_s),
+            max_points=settings.max_points_per_message,
+            max_bytes=settings.max_message_bytes,
+            max_age=timedelta(days=settings.max_reading_age_days),
+        )
 
     @property
     def max_bytes(self) -> int:

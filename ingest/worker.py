@@ -31,7 +31,7 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 import orjson
@@ -87,12 +87,7 @@ class IngestWorker:
         scorer: Scorer | None = None,
     ) -> None:
         self._settings = settings
-        self._validator = validator or Validator(
-            future_tolerance=timedelta(seconds=settings.future_tolerance_s),
-            max_age=timedelta(days=settings.max_reading_age_days),
-            max_points=settings.max_points_per_message,
-            max_bytes=settings.max_message_bytes,
-        )
+        self._validator = validator or Validator.from_settings(settings)
         self._client_id = client_id or settings.mqtt_ingest_client_id
         self._inbox: queue.SimpleQueue[Received] = queue.SimpleQueue()
         self._generation = 0

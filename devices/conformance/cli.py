@@ -8,7 +8,7 @@ files); 3 the broker cannot be reached.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 
 import click
@@ -21,6 +21,7 @@ from devices.conformance.report import render, write_json
 from devices.conformance.samples import load_samples, shipped_samples
 from devices.conformance.session import PROTOCOLS
 from hub.settings import load_settings
+from ingest.validation import Validator
 
 EXIT_FAILED = 1
 EXIT_UNREACHABLE = 3
@@ -90,12 +91,7 @@ def conformance(
         raise click.UsageError(str(exc)) from None
     if offline:
         report = run_offline(
-            samples,
-            now=datetime.now(UTC),
-            future_tolerance=timedelta(seconds=settings.future_tolerance_s),
-            max_points=settings.max_points_per_message,
-            max_bytes=settings.max_message_bytes,
-            max_age=timedelta(days=settings.max_reading_age_days),
+            samples, now=datetime.now(UTC), validator=Validator.from_settings(settings)
         )
     else:
         if not gateway_id:

@@ -10,7 +10,7 @@ says so.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from devices.conformance.models import Answer, MessageOutcome, Report, Sample
 from devices.conformance.outcomes import judge
@@ -28,18 +28,9 @@ def run_offline(
     samples: Sequence[Sample],
     *,
     now: datetime,
-    future_tolerance: timedelta,
-    max_points: int,
-    max_bytes: int,
-    max_age: timedelta | None = None,
+    validator: Validator,
 ) -> Report:
-    """Validate every sample as the hub would at ``now`` (timezone-aware)."""
-    validator = Validator(
-        future_tolerance=future_tolerance,
-        max_points=max_points,
-        max_bytes=max_bytes,
-        max_age=max_age,
-    )
+    """Validate every sample with the hub's ``validator`` at ``now`` (timezone-aware)."""
     return Report(
         mode="offline",
         messages=tuple(_check(validator, sample, now) for sample in samples),
