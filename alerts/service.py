@@ -8,6 +8,7 @@ patient's coordinators (:mod:`alerts.lifecycle`) are written there too.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -122,13 +123,32 @@ def recent_alerts(conn: Conn, *, limit: int) -> list[dict[str, Any]]:
         return cur.execute(queries["recent_alerts"], {"limit": limit}).fetchall()
 
 
-def resolve_automatically(conn: Conn, *, patient_id: UUID, kind: AlertKind, now: datetime) -> bool:
-    """Resolve the patient's unresolved alert of ``kind``, if any (its condition is gone)."""
+def resolve_automatically(
+    conn: Conn,
+    *,
+    patient_id: UUID,
+    kind: AlertKind,
+    now: datetime,
+    cleared_by: str,
+    detail: Mapping[str, Any] | None = None,
+) -> bool:
+    """Resolve the patient's unresolved alert of ``kind``, if any (its condition is gone).
+
+    ``cleared_by`` says, in a sentence a coordinator can read, what cleared it
+    ("a blood-pressure reading arrived 2 h ago"); it is kept with ``detail``
+    on the alert's ``resolved_automatically`` event.
+    """
     params = {"patient_id": patient_id, "kind": kind.value, "now": now}
     row = conn.execute(queries["resolve_alert_automatically"], params).fetchone()
     if row is None:
         return False
     record_event(
-        conn, alert_id=int(row[0]), event="resolved_automatically", now=now, to_status="resolved"
+        conn,
+        alert_id=int(row[0]),
+        event="resolved_automatically",
+        now=now,
+        to_status="resolved",
+        note=cleared_by,
+        detail={"cleared_by": cleared_by, **(detail or {})},
     )
     return True

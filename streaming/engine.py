@@ -9,9 +9,11 @@ One detection per kind per episode
     a kind once and then only when a later finding of that kind is more
     severe (e.g. the slow-gain model's ``medium`` followed by the 72 h rule's
     ``high``). When no detector of the kind has an open episode any more, the
-    kind can be reported again. :meth:`PatientMonitor.resolve` closes a kind
-    at once (a coordinator resolved its alert: the current level becomes the
-    patient's normal).
+    kind can be reported again, and the monitor keeps a
+    :class:`~streaming.models.Closure` for it (:meth:`PatientMonitor.pop_closures`):
+    the alert's cause is gone. :meth:`PatientMonitor.resolve` closes a kind
+    at once (its alert was resolved, by a coordinator or automatically: the
+    detectors re-arm from the current level).
 
 Late readings
     A reading measured before the latest one already processed for the same
@@ -39,7 +41,14 @@ from streaming.detectors.base import Detector, Finding, Observation, lower, utc
 from streaming.detectors.registry import ALSO_FEEDS, build_detectors
 from streaming.detectors.safety import SafetyRule
 from streaming.exceptions import ReadingError
-from streaming.models import AlertKind, Detection, Severity, StreamReading, severity_rank
+from streaming.models import (
+    AlertKind,
+    Closure,
+    Detection,
+    Severity,
+    StreamReading,
+    severity_rank,
+)
 from streaming.pathways import Pathway
 
 LATE = ":late"
@@ -63,6 +72,8 @@ class PatientMonitor:
     []
     >>> [monitor.process(bp(140, 90, day)) for day in (2, 3, 4)]
     [[], [], []]
+    >>> [(c.kind.value, c.at.day) for c in monitor.pop_closures()]  # its cause is gone
+    [('bp_high', 5)]
     >>> [d.severity.value for d in monitor.process(bp(181, 95, 5))]  # a new episode
     ['critical']
     """
@@ -76,6 +87,7 @@ class PatientMonitor:
         self._detectors: dict[Measure, tuple[Detector, ...]] = {}
         self._latest: dict[Measure, float] = {}
         self._open: dict[AlertKind, Severity] = {}
+        self._closures: list[Closure] = []
 
     @property
     def open_kinds(self) -> Mapping[AlertKind, Severity]:
@@ -131,8 +143,13 @@ class PatientMonitor:
                 if (d := self._report(f, reading, stale=stale, out_of_order=out_of_order))
             ]
         if self._open:
-            self._forget_closed()
+            self._forget_closed(reading)
         return out
+
+    def pop_closures(self) -> list[Closure]:
+        """The kinds whose episodes ended since the last call (oldest first)."""
+        closures, self._closures = self._closures, []
+        return closures
 
     def resolve(self, kind: AlertKind) -> None:
         """Close every episode of ``kind`` now; detectors relearn from here."""
@@ -170,10 +187,23 @@ class PatientMonitor:
             reason=reason,
         )
 
-    def _forget_closed(self) -> None:
+    def _forget_closed(self, reading: StreamReading) -> None:
         active = {d.kind for ds in self._detectors.values() for d in ds if d.episode_active}
         for kind in [k for k in self._open if k not in active]:
             del self._open[kind]
+            self._closures.append(
+                Closure(
+                    patient_id=self.patient_id,
+                    kind=kind,
+                    at=reading.measured_at,
+                    source="engine:episode_ended",
+                    reason=(
+                        f"{kind.value.replace('_', ' ')}: readings back within the patient's "
+                        f"normal band on {self.pathway.episodes.recovery_readings} readings "
+                        "(or days) in a row."
+                    ),
+                )
+            )
 
 
 def _offset(at: datetime, zone: ZoneInfo) -> float:

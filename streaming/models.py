@@ -89,3 +89,20 @@ class Detection:
     window_start: datetime
     window_end: datetime
     reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class Closure:
+    """The cause of an alert is gone: no detector of ``kind`` has an open episode.
+
+    ``at`` is the measurement time of the reading that showed it; ``reason``
+    is one sentence a coordinator can read (what is back to normal, against
+    which baseline). The alert of ``kind``, if unresolved, resolves
+    automatically with this reason.
+    """
+
+    patient_id: UUID
+    kind: AlertKind
+    at: datetime
+    source: str
+    reason: str

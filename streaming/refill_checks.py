@@ -88,5 +88,12 @@ def run_refill_checks(
             # A refill ends an overdue class; enough covered days end a low PDC.
             still = any(d.kind is kind for d in found)
             if not still and (patient_id, kind) in unresolved:
-                resolve_automatically(conn, patient_id=patient_id, kind=kind, now=now)
+                cleared = (
+                    "a refill covers every class that was overdue"
+                    if kind is AlertKind.REFILL_OVERDUE
+                    else "the proportion of days covered is back above its limit"
+                )
+                resolve_automatically(
+                    conn, patient_id=patient_id, kind=kind, now=now, cleared_by=cleared
+                )
     return recorded

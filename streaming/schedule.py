@@ -228,7 +228,13 @@ def run_adherence_checks(
         missed = (detection.patient_id, AlertKind.MISSED_READINGS)
         if detection.kind is AlertKind.DEVICE_PROBLEM and missed in unresolved:
             # The device explains the missed readings: one alert, about the device.
-            resolve_automatically(conn, patient_id=detection.patient_id, kind=missed[1], now=now)
+            resolve_automatically(
+                conn,
+                patient_id=detection.patient_id,
+                kind=missed[1],
+                now=now,
+                cleared_by=f"explained by a device problem: {detection.reason}",
+            )
             del unresolved[missed]
     return recorded
 

@@ -41,6 +41,22 @@ TEMPLATE_DB = "lastmile_template"
 CONFORMANCE = PROJECT_ROOT.parent / "shared" / "conformance"
 
 
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--services-port-offset",
+        type=int,
+        default=0,
+        help="Add this to the test services' ports (PostgreSQL, Mosquitto, API), so that "
+        "a second checkout can run its tests beside this one.",
+    )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    offset = int(config.getoption("--services-port-offset"))
+    for key in ("pg_port", "mqtt_port", "api_port"):
+        TEST_OVERRIDES[key] += offset
+
+
 @pytest.fixture(scope="session")
 def services() -> Settings:
     """Start (or find running) the private PostgreSQL and Mosquitto for tests."""
