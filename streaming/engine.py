@@ -152,7 +152,14 @@ class PatientMonitor:
         return closures
 
     def resolve(self, kind: AlertKind) -> None:
-        """Close every episode of ``kind`` now; detectors relearn from here."""
+        """Close every episode of ``kind`` now; detectors re-arm from here.
+
+        Only a kind this monitor reported and still has open is closed; for
+        any other kind (its episode already ended, or the alert came from
+        elsewhere) this does nothing.
+        """
+        if kind not in self._open:
+            return
         for detectors in self._detectors.values():
             for d in detectors:
                 if d.kind == kind:
