@@ -66,15 +66,15 @@ class PatientMonitor:
     >>> def bp(sys, dia, day):
     ...     t = at + timedelta(days=day)
     ...     return StreamReading(pid, 7, Measure.BLOOD_PRESSURE, t, sys, dia, t)
-    >>> [d.source for d in monitor.process(bp(186, 100, 0))]
+    >>> [d.source for d in monitor.process(bp(206, 100, 0))]  # beyond the at-once limit
     ['rule:bp_high']
-    >>> monitor.process(bp(190, 104, 1))  # same episode, not more severe
+    >>> monitor.process(bp(210, 104, 1))  # same episode, not more severe
     []
     >>> [monitor.process(bp(140, 90, day)) for day in (2, 3, 4)]
     [[], [], []]
     >>> [(c.kind.value, c.at.day) for c in monitor.pop_closures()]  # its cause is gone
     [('bp_high', 5)]
-    >>> [d.severity.value for d in monitor.process(bp(181, 95, 5))]  # a new episode
+    >>> [d.severity.value for d in monitor.process(bp(201, 95, 5))]  # a new episode
     ['critical']
     """
 
@@ -118,13 +118,20 @@ class PatientMonitor:
         at = reading.measured_at
         offset = 0.0 if self._zone is None else _offset(at, self._zone)
         x = Observation(
-            at, reading.value, reading.value2, reading.measure, reading.activity, offset
+            at,
+            reading.value,
+            reading.value2,
+            reading.measure,
+            reading.activity,
+            offset,
+            reading.device_id,
         )
         ts = reading.measured_at.timestamp()
         measure = reading.measure
         detectors = self._detectors.get(measure) or self.detectors(measure)
         latest = self._latest.get(measure)
         out_of_order = latest is not None and ts < latest
+        was_active = [d for d in detectors if d.episode_active] if self._open else []
         if out_of_order:
             found = [d.score_one(x) for d in detectors if isinstance(d, SafetyRule)]
         else:
@@ -143,7 +150,7 @@ class PatientMonitor:
                 if (d := self._report(f, reading, stale=stale, out_of_order=out_of_order))
             ]
         if self._open:
-            self._forget_closed(reading)
+            self._forget_closed(reading, [d for d in was_active if not d.episode_active])
         return out
 
     def pop_closures(self) -> list[Closure]:
@@ -169,6 +176,8 @@ class PatientMonitor:
     def _report(
         self, f: Finding, reading: StreamReading, *, stale: bool, out_of_order: bool
     ) -> Detection | None:
+        if not f.confirmed and not self.pathway.confirm.report_unconfirmed:
+            return None  # waits for the repeat reading that confirms it
         severity = lower(f.severity) if stale else f.severity
         reported = self._open.get(f.kind)
         if reported is not None and severity_rank(severity) <= severity_rank(reported):
@@ -194,21 +203,27 @@ class PatientMonitor:
             reason=reason,
         )
 
-    def _forget_closed(self, reading: StreamReading) -> None:
+    def _forget_closed(self, reading: StreamReading, ended: list[Detector]) -> None:
         active = {d.kind for ds in self._detectors.values() for d in ds if d.episode_active}
         for kind in [k for k in self._open if k not in active]:
             del self._open[kind]
+            notes = {
+                f"{d.source}: {note}"
+                for d in ended
+                if d.kind is kind and (note := d.recovery_reason())
+            }
+            rule = (
+                f"readings back inside the limits on {self.pathway.episodes.recovery_readings} "
+                "readings (or days) in a row."
+            )
             self._closures.append(
                 Closure(
                     patient_id=self.patient_id,
                     kind=kind,
                     at=reading.measured_at,
                     source="engine:episode_ended",
-                    reason=(
-                        f"{kind.value.replace('_', ' ')}: readings back within the patient's "
-                        f"normal band on {self.pathway.episodes.recovery_readings} readings "
-                        "(or days) in a row."
-                    ),
+                    reason=f"{kind.value.replace('_', ' ')} cleared: "
+                    + ("; ".join(sorted(notes)) if notes else rule),
                 )
             )
 

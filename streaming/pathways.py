@@ -11,7 +11,7 @@ differs; a patient may override single values on top::
     ['blood-pressure', 'body-weight']
     >>> get_pathway("COPD").thresholds.spo2_low
     85.0
-    >>> chf.with_overrides({"spo2_low": 86, "severity.weight_drift": "high"}).thresholds.spo2_low
+    >>> chf.with_overrides({"spo2_low": 86, "heart_failure.severity": "high"}).thresholds.spo2_low
     86.0
 """
 
@@ -33,6 +33,8 @@ from streaming.models import Severity
 
 PATHWAYS_FILE = Path(__file__).with_name("pathways.toml")
 DEFAULT = "default"
+#: The table naming the seeds the shipped numbers were tuned on (not a pathway).
+TUNING = "tuning"
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,10 +72,6 @@ class Severities:
     hr_high: Severity
     hr_low: Severity
     weight_gain_rule: Severity
-    weight_drift: Severity
-    respiratory_decline: Severity
-    bp_drift: Severity
-    hr_drift: Severity
     missed_readings: Severity
     device_never_active: Severity
     frequency_drop: Severity
@@ -89,6 +87,9 @@ class Confirmation:
     weight_days: int
     #: Severity of a finding beyond a safety limit that is not (yet) confirmed.
     unconfirmed_severity: Severity
+    #: Whether such findings reach the worklist at all (1) or wait for the
+    #: confirming reading (0).
+    report_unconfirmed: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,40 +105,56 @@ class BaselineParams:
     spo2_spread_floor: float
     spo2_drop_confirm: int
     band_spreads: float
-    weight_fading: float
-    weight_warmup: int
-    weight_spread_floor: float
+    spo2_drop_enabled: int
 
 
 @dataclass(frozen=True, slots=True)
-class DriftParams:
-    allowance: float
-    limit: float
-    clip: float
-    persist_days: int
-    persist_spreads: float
-    freeze_above: float
+class ScoreParams:
+    """A fused score's settings (see ``streaming.detectors.fused``)."""
 
-
-@dataclass(frozen=True, slots=True)
-class LevelDriftParams(DriftParams):
-    """A daily-drift model's parameters with its baseline's (weight's are in ``baseline``)."""
-
-    fading: float
-    warmup: int
-    spread_floor: float
-
-
-@dataclass(frozen=True, slots=True)
-class RespiratoryParams:
     enabled: int
     allowance: float
     limit: float
+    escalate: float
     clip: float
     persist: float
     persist_days: int
-    freeze_above: float
-    hr_spread_floor: float
+    fading: float
+    warmup: int
+    hold_days: int
+    settle: float
+    relearn_days: int
+    gate: float
+    severity: Severity
+    escalated_severity: Severity
+
+
+@dataclass(frozen=True, slots=True)
+class HeartFailureParams(ScoreParams):
+    weight_floor: float
+    weight_prior: float
+    hr_weight: float
+    hr_floor: float
+    hr_prior: float
+    spo2_weight: float
+    spo2_floor: float
+    spo2_prior: float
+
+
+@dataclass(frozen=True, slots=True)
+class RespiratoryParams(ScoreParams):
+    spo2_weight: float
+    spo2_floor: float
+    spo2_prior: float
+    hr_weight: float
+    hr_floor: float
+    hr_prior: float
+
+
+@dataclass(frozen=True, slots=True)
+class PressureParams(ScoreParams):
+    systolic_floor: float
+    systolic_prior: float
 
 
 @dataclass(frozen=True, slots=True)
@@ -158,10 +175,9 @@ _SECTIONS: dict[str, type[Any]] = {
     "confirm": Confirmation,
     "episodes": Episodes,
     "baseline": BaselineParams,
-    "weight_drift": DriftParams,
+    "heart_failure": HeartFailureParams,
     "respiratory": RespiratoryParams,
-    "bp_drift": LevelDriftParams,
-    "hr_drift": LevelDriftParams,
+    "pressure": PressureParams,
     "adherence": AdherenceParams,
 }
 
@@ -181,10 +197,9 @@ class Pathway:
     confirm: Confirmation
     episodes: Episodes
     baseline: BaselineParams
-    weight_drift: DriftParams
+    heart_failure: HeartFailureParams
     respiratory: RespiratoryParams
-    bp_drift: LevelDriftParams
-    hr_drift: LevelDriftParams
+    pressure: PressureParams
     adherence: AdherenceParams
     #: The overrides applied to the shipped pathway of this name, in order.
     overrides: tuple[tuple[str, float | int | str], ...] = ()
@@ -286,6 +301,8 @@ def parse_pathways(document: Mapping[str, Any]) -> dict[str, Pathway]:
     base = document[DEFAULT]
     pathways: dict[str, Pathway] = {}
     for name, table in document.items():
+        if name == TUNING:
+            continue
         if not isinstance(table, dict):
             raise PathwayError(f"{name}: expected a table")
         unknown = set(table) - {"description", "post_discharge_days", "schedule", *_SECTIONS}
@@ -324,6 +341,35 @@ def load_pathways(path: Path = PATHWAYS_FILE) -> dict[str, Pathway]:
     except (OSError, tomllib.TOMLDecodeError) as exc:
         raise PathwayError(f"cannot read {path}: {exc}") from exc
     return parse_pathways(document)
+
+
+def parse_tuning(document: Mapping[str, Any]) -> dict[str, tuple[int, ...]]:
+    """The seeds each simulator generator was tuned on, from a pathway document.
+
+    >>> parse_tuning({"tuning": {"v1": [0, 1]}})
+    {'v1': (0, 1)}
+    """
+    table = document.get(TUNING, {})
+    if not isinstance(table, dict):
+        raise PathwayError(f"[{TUNING}] must be a table of seed lists")
+    out: dict[str, tuple[int, ...]] = {}
+    for generator, seeds in table.items():
+        if not isinstance(seeds, list) or not all(
+            isinstance(x, int) and not isinstance(x, bool) for x in seeds
+        ):
+            raise PathwayError(f"{TUNING}.{generator}: expected a list of seeds")
+        out[str(generator)] = tuple(seeds)
+    return out
+
+
+@functools.cache
+def tuning_seeds() -> Mapping[str, tuple[int, ...]]:
+    """The seeds, by simulator generator, that the shipped numbers were tuned on."""
+    try:
+        document = tomllib.loads(PATHWAYS_FILE.read_text(encoding="utf-8"))
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise PathwayError(f"cannot read {PATHWAYS_FILE}: {exc}") from exc
+    return MappingProxyType(parse_tuning(document))
 
 
 @functools.cache

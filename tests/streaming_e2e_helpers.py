@@ -33,8 +33,8 @@ def scripted_cohort(start: datetime, *, days: int = 40, seed: int = 3) -> list[S
                 kg += 0.45 * min(day - 24, 10)
             scale.append(weight_point(round(kg, 1), at))
             systolic = base_sys + rng.gauss(0, 5)
-            if index == 1 and day == 30:  # a hypertensive crisis reading
-                systolic = 192
+            if index == 1 and day == 30:  # a crisis reading, beyond the at-once limit
+                systolic = 205
             cuff.append(
                 bp_point(round(systolic), round(80 + rng.gauss(0, 4)), at + timedelta(minutes=5))
             )

@@ -254,7 +254,7 @@ def test_a_reading_arriving_checks_its_patients_other_measures_at_once(
 def test_a_reading_sent_again_beside_a_new_one_is_not_scored_twice(
     settings: Settings, api: TestClient, conn: psycopg.Connection[Any], worker: RunningWorker
 ) -> None:
-    """Scored twice, a low SpO2 would confirm itself and its alert would rise to high."""
+    """Scored twice, a low SpO2 would confirm itself and open a high alert."""
     gw = provision(api, kinds=["pulse_oximeter"])
     at = now_minus(hours=2)
 
@@ -274,11 +274,14 @@ def test_a_reading_sent_again_beside_a_new_one_is_not_scored_twice(
 
     serial = gw.serials["pulse_oximeter"]
     with GatewayClient(settings, gw.gateway_id, gw.password) as client:
-        client.publish_all(serial, [spo2(86, 0)])
-        assert wait_until(lambda: count(conn, "SELECT count(*) FROM alerts") == 1)
+        client.publish_all(serial, [spo2(86, 0)])  # below 88: waits for a repeat
+        assert wait_until(lambda: count(conn, "SELECT count(*) FROM readings") == 1)
         client.publish(serial, [spo2(86, 0), hr(72, 1)]).wait_for_publish(10)
         assert wait_until(lambda: count(conn, "SELECT count(*) FROM readings") == 2)
-    time.sleep(0.5)  # the batch that stored the heart rate has committed its alerts too
+        time.sleep(0.5)  # the batch that stored the heart rate has committed its alerts too
+        assert count(conn, "SELECT count(*) FROM alerts") == 0  # not its own repeat
+        client.publish_all(serial, [spo2(86, 30)])  # a real repeat confirms it
+        assert wait_until(lambda: count(conn, "SELECT count(*) FROM alerts") == 1)
     rows = conn.execute("SELECT kind, severity FROM alerts").fetchall()
-    assert rows == [("spo2_low", "low")]
+    assert rows == [("spo2_low", "high")]
     assert count(conn, "SELECT count(*) FROM alert_evidence") == 1

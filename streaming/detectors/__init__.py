@@ -5,9 +5,9 @@ See :mod:`streaming.detectors.base` for the protocol and episodes.
 
 from streaming.detectors.base import Detector, Finding, Observation
 from streaming.detectors.baseline import Baseline
-from streaming.detectors.drift import DailyDrift, HeartRateDrift, SystolicDrift
+from streaming.detectors.fused import DeclineScore, Signal
 from streaming.detectors.registry import DETECTOR_CLASSES, build_detectors
-from streaming.detectors.respiratory import RespiratoryDecline
+from streaming.detectors.robust import RobustBaseline
 from streaming.detectors.safety import (
     BloodPressureHigh,
     BloodPressureLow,
@@ -16,27 +16,35 @@ from streaming.detectors.safety import (
     SafetyRule,
     SpO2Low,
 )
+from streaming.detectors.scores import (
+    HeartFailureScore,
+    PressureScore,
+    RespiratoryScore,
+    build_score,
+)
 from streaming.detectors.spo2 import SpO2Drop
-from streaming.detectors.weight import WeightDrift, WeightGainRule
+from streaming.detectors.weight import WeightGainRule
 
 __all__ = [
     "DETECTOR_CLASSES",
     "Baseline",
     "BloodPressureHigh",
     "BloodPressureLow",
-    "DailyDrift",
+    "DeclineScore",
     "Detector",
     "Finding",
-    "HeartRateDrift",
+    "HeartFailureScore",
     "HeartRateHigh",
     "HeartRateLow",
     "Observation",
-    "RespiratoryDecline",
+    "PressureScore",
+    "RespiratoryScore",
+    "RobustBaseline",
     "SafetyRule",
+    "Signal",
     "SpO2Drop",
     "SpO2Low",
-    "SystolicDrift",
-    "WeightDrift",
     "WeightGainRule",
     "build_detectors",
+    "build_score",
 ]

@@ -87,6 +87,8 @@ class Observation(NamedTuple):
     #: Seconds east of UTC of the patient's local time at ``at``: detectors
     #: that work on days use the patient's days (see :func:`local_day`).
     offset: float = 0.0
+    #: The device that measured it (-1: not known); a new device may have its own bias.
+    device: int = -1
 
 
 #: Activity values under which a heart rate is not a resting heart rate.
@@ -105,6 +107,10 @@ class Finding:
     window_start: datetime
     window_end: datetime
     reason: str
+    #: False for a finding a repeat reading has yet to confirm (a single
+    #: reading beyond a safety limit); the pathway says whether such findings
+    #: reach the worklist (``confirm.report_unconfirmed``).
+    confirmed: bool = True
 
 
 class Detector(abc.ABC):
@@ -112,6 +118,8 @@ class Detector(abc.ABC):
 
     #: The alert kind this detector reports.
     kind: ClassVar[AlertKind]
+    #: The rule or model, as findings name it.
+    source: ClassVar[str]
     #: Every measure it watches, when it watches more than the one it is
     #: registered under (see ``registry.ALSO_FEEDS``).
     measures: ClassVar[tuple[Measure, ...]] = ()
@@ -138,6 +146,10 @@ class Detector(abc.ABC):
     def learn_one(self, x: Observation) -> None:
         """Learn ``x`` without reporting."""
         self.update(x)
+
+    def recovery_reason(self) -> str | None:
+        """What was back to normal when the last episode ended, if the detector says."""
+        return None
 
     def resolve(self) -> None:
         """Close the episode at once (a coordinator resolved the alert)."""

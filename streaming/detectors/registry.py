@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from hub.domain import Measure
 from streaming.detectors.base import Detector
-from streaming.detectors.drift import DailyDrift, HeartRateDrift, SystolicDrift
-from streaming.detectors.respiratory import RespiratoryDecline
+from streaming.detectors.fused import DeclineScore
 from streaming.detectors.safety import (
     BloodPressureHigh,
     BloodPressureLow,
@@ -13,10 +12,15 @@ from streaming.detectors.safety import (
     HeartRateLow,
     SpO2Low,
 )
+from streaming.detectors.scores import (
+    HeartFailureScore,
+    PressureScore,
+    RespiratoryScore,
+    build_score,
+)
 from streaming.detectors.spo2 import SpO2Drop
-from streaming.detectors.weight import WeightDrift, WeightGainRule
-from streaming.models import Severity
-from streaming.pathways import LevelDriftParams, Pathway
+from streaming.detectors.weight import WeightGainRule
+from streaming.pathways import Pathway
 
 #: Every detector class; the contract test suite runs over each of them.
 DETECTOR_CLASSES: tuple[type[Detector], ...] = (
@@ -27,17 +31,22 @@ DETECTOR_CLASSES: tuple[type[Detector], ...] = (
     HeartRateLow,
     SpO2Drop,
     WeightGainRule,
-    WeightDrift,
-    RespiratoryDecline,
-    SystolicDrift,
-    HeartRateDrift,
+    HeartFailureScore,
+    RespiratoryScore,
+    PressureScore,
 )
 
 #: Readings of a measure (key) that also go to the joint detectors registered
-#: under other measures (values): heart rate feeds the respiratory score.
+#: under other measures (values): heart rate and SpO2 feed the heart-failure
+#: score (registered under weight), heart rate the respiratory score.
 ALSO_FEEDS: dict[Measure, tuple[Measure, ...]] = {
-    Measure.HEART_RATE: (Measure.OXYGEN_SATURATION,),
+    Measure.HEART_RATE: (Measure.OXYGEN_SATURATION, Measure.BODY_WEIGHT),
+    Measure.OXYGEN_SATURATION: (Measure.BODY_WEIGHT,),
 }
+
+
+def _score(cls: type[DeclineScore], pathway: Pathway, enabled: int) -> tuple[Detector, ...]:
+    return (build_score(cls, pathway),) if enabled else ()
 
 
 def build_detectors(measure: Measure, pathway: Pathway) -> tuple[Detector, ...]:
@@ -45,7 +54,9 @@ def build_detectors(measure: Measure, pathway: Pathway) -> tuple[Detector, ...]:
 
     >>> from streaming.pathways import get_pathway
     >>> [type(d).__name__ for d in build_detectors(Measure.BODY_WEIGHT, get_pathway("CHF"))]
-    ['WeightGainRule', 'WeightDrift']
+    ['WeightGainRule', 'HeartFailureScore']
+    >>> [type(d).__name__ for d in build_detectors(Measure.OXYGEN_SATURATION, get_pathway("COPD"))]
+    ['SpO2Low', 'RespiratoryScore']
     """
     t, sev, base = pathway.thresholds, pathway.severity, pathway.baseline
     rec = pathway.episodes.recovery_readings
@@ -74,7 +85,7 @@ def build_detectors(measure: Measure, pathway: Pathway) -> tuple[Detector, ...]:
                     confirm_hours=hours,
                     recovery_readings=rec,
                 ),
-                _drift(SystolicDrift, pathway.bp_drift, sev.bp_drift, pathway),
+                *_score(PressureScore, pathway, pathway.pressure.enabled),
             )
         case Measure.HEART_RATE:
             return (
@@ -96,9 +107,22 @@ def build_detectors(measure: Measure, pathway: Pathway) -> tuple[Detector, ...]:
                     confirm_hours=hours,
                     recovery_readings=rec,
                 ),
-                _drift(HeartRateDrift, pathway.hr_drift, sev.hr_drift, pathway),
             )
         case Measure.OXYGEN_SATURATION:
+            drop: tuple[Detector, ...] = ()
+            if base.spo2_drop_enabled:
+                drop = (
+                    SpO2Drop(
+                        drop=t.spo2_drop,
+                        confirm=base.spo2_drop_confirm,
+                        severity=sev.spo2_drop,
+                        fading=base.spo2_fading,
+                        warmup=base.spo2_warmup,
+                        spread_floor=base.spo2_spread_floor,
+                        band_spreads=base.band_spreads,
+                        recovery_readings=rec,
+                    ),
+                )
             return (
                 SpO2Low(
                     limit=t.spo2_low,
@@ -109,20 +133,10 @@ def build_detectors(measure: Measure, pathway: Pathway) -> tuple[Detector, ...]:
                     confirm_hours=hours,
                     recovery_readings=rec,
                 ),
-                SpO2Drop(
-                    drop=t.spo2_drop,
-                    confirm=base.spo2_drop_confirm,
-                    severity=sev.spo2_drop,
-                    fading=base.spo2_fading,
-                    warmup=base.spo2_warmup,
-                    spread_floor=base.spo2_spread_floor,
-                    band_spreads=base.band_spreads,
-                    recovery_readings=rec,
-                ),
-                *_respiratory(pathway),
+                *drop,
+                *_score(RespiratoryScore, pathway, pathway.respiratory.enabled),
             )
         case Measure.BODY_WEIGHT:
-            drift = pathway.weight_drift
             return (
                 WeightGainRule(
                     short_kg=t.weight_gain_short_kg,
@@ -135,61 +149,6 @@ def build_detectors(measure: Measure, pathway: Pathway) -> tuple[Detector, ...]:
                     severity=sev.weight_gain_rule,
                     recovery_readings=rec,
                 ),
-                WeightDrift(
-                    allowance=drift.allowance,
-                    limit=drift.limit,
-                    clip=drift.clip,
-                    persist_days=drift.persist_days,
-                    persist_spreads=drift.persist_spreads,
-                    freeze_above=drift.freeze_above,
-                    severity=sev.weight_drift,
-                    fading=base.weight_fading,
-                    warmup=base.weight_warmup,
-                    spread_floor=base.weight_spread_floor,
-                    band_spreads=base.band_spreads,
-                    recovery_readings=rec,
-                ),
+                *_score(HeartFailureScore, pathway, pathway.heart_failure.enabled),
             )
-
-
-def _drift(
-    cls: type[DailyDrift], params: LevelDriftParams, severity: Severity, pathway: Pathway
-) -> DailyDrift:
-    """A daily-drift model of a measure whose baseline parameters sit with its own."""
-    return cls(
-        allowance=params.allowance,
-        limit=params.limit,
-        clip=params.clip,
-        persist_days=params.persist_days,
-        persist_spreads=params.persist_spreads,
-        freeze_above=params.freeze_above,
-        severity=severity,
-        fading=params.fading,
-        warmup=params.warmup,
-        spread_floor=params.spread_floor,
-        band_spreads=pathway.baseline.band_spreads,
-        recovery_readings=pathway.episodes.recovery_readings,
-    )
-
-
-def _respiratory(pathway: Pathway) -> tuple[Detector, ...]:
-    """The joint SpO2/heart-rate score, where the pathway enables it."""
-    r, base = pathway.respiratory, pathway.baseline
-    if not r.enabled:
-        return ()
-    return (
-        RespiratoryDecline(
-            allowance=r.allowance,
-            limit=r.limit,
-            clip=r.clip,
-            persist=r.persist,
-            persist_days=r.persist_days,
-            freeze_above=r.freeze_above,
-            severity=pathway.severity.respiratory_decline,
-            fading=base.spo2_fading,
-            warmup=base.spo2_warmup,
-            spo2_spread_floor=base.spo2_spread_floor,
-            hr_spread_floor=r.hr_spread_floor,
-            recovery_readings=pathway.episodes.recovery_readings,
-        ),
-    )
+    return ()

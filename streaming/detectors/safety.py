@@ -87,6 +87,7 @@ class SafetyRule(Detector):
             window_start=self._window_start(x.at.timestamp()),
             window_end=x.at,
             reason=reason,
+            confirmed=confirmed,
         )
 
     def score_one(self, x: Observation) -> Finding | None:

@@ -1,14 +1,14 @@
-"""Weight gain: the rule of thumb, and a slow-gain change detector.
+"""Weight gain: the guideline rule (2 kg within 72 hours, 2.3 kg within a week).
 
-Both work on the *daily minimum* weight (the patient's local days): weighing twice in a day
-does not count twice, and the lowest value is the one least affected by
-clothes and meals.
+It works on the *daily minimum* weight (the patient's local days): weighing
+twice in a day does not count twice, and the lowest value is the one least
+affected by clothes and meals. The slow gains that the rule misses are the
+heart-failure score's (:class:`~streaming.detectors.scores.HeartFailureScore`).
 """
 
 from __future__ import annotations
 
 from streaming.detectors.base import DAY, EPS, Detector, Finding, Observation, local_day, utc
-from streaming.detectors.drift import DailyDrift
 from streaming.models import AlertKind, Severity
 
 #: A day's lowest weight: (timestamp, kg, local day number).
@@ -27,8 +27,10 @@ class WeightGainRule(Detector):
     ``at_once_kg``, or the episode was confirmed before; until then it
     carries ``unconfirmed_severity``. Only the daily minima of the last
     ``week_days`` + 1 days are kept, as ``(timestamp, kg)`` pairs. The
-    episode ends after ``recovery_readings`` consecutive readings less than
-    ``short_kg / 2`` above the reference the episode opened against.
+    episode ends after ``recovery_readings`` consecutive readings that no
+    longer break the rule: the weight came down, or a gain has settled and its
+    days have left the week's window, so a later rise on top of it is a new
+    episode (an episode is never held open by the low point it opened against).
 
     >>> from datetime import datetime, timedelta, UTC
     >>> rule = WeightGainRule(short_kg=2.0, short_hours=72, week_kg=2.3, week_days=7,
@@ -45,6 +47,7 @@ class WeightGainRule(Detector):
     """
 
     kind = AlertKind.WEIGHT_GAIN
+    source = "rule:weight_gain"
 
     def __init__(
         self,
@@ -70,7 +73,6 @@ class WeightGainRule(Detector):
         self.unconfirmed_severity = unconfirmed_severity
         self._confirmed = False
         self._minima: list[_Minimum] = []
-        self._reference = 0.0
         self._broke = -1.0
         self._run = 0
 
@@ -106,15 +108,13 @@ class WeightGainRule(Detector):
         confirmed = hit is not None and (
             self._confirmed or run >= self.confirm_days or kg - hit[4] >= self.at_once_kg - EPS
         )
-        if hit is not None and not self._active:
-            self._reference = hit[4]
-        self._track(firing=hit is not None, calm=kg < self._reference + self.short_kg / 2, ts=ts)
+        self._track(firing=hit is not None, calm=hit is None, ts=ts)
         self._confirmed = self._active and (self._confirmed or confirmed)
         self._remember(ts, x.value, today)
         if hit is None:
             return None
         is_short, limit, span, ref_ts, ref_kg = hit
-        source = (
+        named = (
             f"rule:weight_gain_{self.short_hours:g}h"
             if is_short
             else f"rule:weight_gain_{self.week_days:g}d"
@@ -129,12 +129,13 @@ class WeightGainRule(Detector):
         return Finding(
             kind=self.kind,
             severity=self.severity if confirmed else self.unconfirmed_severity,
-            source=source,
+            source=named,
             observed={"weight": kg, "gain": round(kg - ref_kg, 3)},
             baseline={"reference_weight": ref_kg, "limit_kg": limit, "window_hours": hours},
             window_start=utc(ref_ts),
             window_end=x.at,
             reason=reason + ".",
+            confirmed=confirmed,
         )
 
     def _confirm(self, today: float, hit: bool) -> int:
@@ -167,56 +168,3 @@ class WeightGainRule(Detector):
     def resolve(self) -> None:
         super().resolve()
         self._confirmed = False
-
-
-class WeightDrift(DailyDrift):
-    """One-sided CUSUM of the daily minimum weight against the personal baseline.
-
-    With ``z = (w - level) / spread`` for the day's minimum weight ``w``,
-    clipped to at most ``clip`` (one day, however heavy, adds little: a coat
-    on the scale is not fluid), the statistic is
-    ``S = max(0, S + z - allowance)`` (committed once per day; readings
-    during the day update a tentative value). It fires when ``S > limit`` and
-    the daily minimum has stayed more than ``persist_spreads`` spreads above
-    the level on the last ``persist_days`` weighing days in a row (today
-    included), so that a single heavy day that reverts, or a weekend that is
-    gone by Wednesday, does not open an alert. The baseline learns a finished
-    day only while no episode is open and ``S <= freeze_above`` (a suspected
-    creep does not become the new normal). The episode ends after
-    ``recovery_readings`` finished days within ``band_spreads`` spreads of the
-    baseline; ``S`` restarts from 0.
-
-    River's ``drift.PageHinkley(mode="up")`` was the other candidate; it
-    compares against the mean of everything since its last reset, restarts
-    by itself after each detection (learning the deterioration as the new
-    normal) and cannot be frozen, so the CUSUM is written out here on top of
-    River's statistics.
-
-    >>> from datetime import datetime, timedelta, UTC
-    >>> det = WeightDrift(allowance=1.5, limit=3.0, clip=2.5, persist_days=4,
-    ...                   persist_spreads=1.5, freeze_above=2.0, severity=Severity.MEDIUM,
-    ...                   fading=0.05, warmup=7, spread_floor=0.4, band_spreads=2.0,
-    ...                   recovery_readings=3)
-    >>> day = datetime(2025, 3, 1, 7, tzinfo=UTC)
-    >>> flat = [80.2, 79.8, 80.1, 79.9, 80.3, 79.7, 80.0]
-    >>> creep = [80.0 + 0.3 * d for d in range(1, 15)]
-    >>> for i, kg in enumerate(flat + creep):
-    ...     finding = det.update(Observation(day + timedelta(days=i), kg))
-    ...     if finding:
-    ...         break
-    >>> i - len(flat) + 1, finding.observed["gain"]
-    (6, 1.663)
-    """
-
-    kind = AlertKind.WEIGHT_GAIN
-    source = "model:weight_drift"
-    aggregate = "min"
-
-    def _describe(
-        self, value: float, change: float, level: float, s: float
-    ) -> tuple[dict[str, float], str]:
-        return (
-            {"weight": value, "gain": change, "cusum": round(s, 3)},
-            f"Daily weight {value:.1f} kg has crept {change:.1f} kg above the personal "
-            f"baseline of {level:.1f} kg (slow-gain CUSUM {s:.1f} > {self.limit:g}).",
-        )

@@ -71,4 +71,4 @@ def weight_creep(
     rng = random.Random(seed)
     values = [80 + rng.gauss(0, 0.3) for _ in range(flat_days)]
     values += [80 + kg_per_day * (d + 1) + rng.gauss(0, 0.3) for d in range(creep_days)]
-    return daily([round(v, 2) for v in values])
+    return daily([round(v, 2) for v in values], measure=Measure.BODY_WEIGHT)

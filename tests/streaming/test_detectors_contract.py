@@ -22,15 +22,14 @@ from streaming.detectors import (
     BloodPressureLow,
     Detector,
     Finding,
-    HeartRateDrift,
+    HeartFailureScore,
     HeartRateHigh,
     HeartRateLow,
     Observation,
-    RespiratoryDecline,
+    PressureScore,
+    RespiratoryScore,
     SpO2Drop,
     SpO2Low,
-    SystolicDrift,
-    WeightDrift,
     WeightGainRule,
     build_detectors,
 )
@@ -71,7 +70,9 @@ def _after_healthy(
     measure: Measure, values: list[float], value2: float | None = None
 ) -> Callable[[], list[Observation]]:
     def series() -> list[Observation]:
-        return healthy(measure, seed=99, days=30) + daily(values, first_day=30, value2=value2)
+        return healthy(measure, seed=99, days=30) + daily(
+            values, first_day=30, value2=value2, measure=measure
+        )
 
     return series
 
@@ -93,19 +94,15 @@ SPECS: dict[type[Detector], Spec] = {
         Measure.BODY_WEIGHT,
         lambda: weight_creep(flat_days=20, creep_days=6, kg_per_day=0.8),
     ),
-    WeightDrift: Spec(
+    HeartFailureScore: Spec(
         Measure.BODY_WEIGHT,
         lambda: weight_creep(flat_days=20, creep_days=14, kg_per_day=0.3),
     ),
-    HeartRateDrift: Spec(
-        Measure.HEART_RATE,
-        _after_healthy(Measure.HEART_RATE, [72 + 6 * d for d in range(1, 8)]),
-    ),
-    SystolicDrift: Spec(
+    PressureScore: Spec(
         Measure.BLOOD_PRESSURE,
         _after_healthy(Measure.BLOOD_PRESSURE, [140 + 8 * d for d in range(1, 8)], 85),
     ),
-    RespiratoryDecline: Spec(
+    RespiratoryScore: Spec(
         Measure.OXYGEN_SATURATION, _respiratory_episode, lambda seed, days: respiratory(seed, days)
     ),
 }
@@ -114,7 +111,7 @@ SPECS: dict[type[Detector], Spec] = {
 def make(cls: type[Detector]) -> Detector:
     """A fresh detector of ``cls`` with the default pathway's parameters."""
     spec = SPECS[cls]
-    pathway = get_pathway("COPD" if cls is RespiratoryDecline else "default")
+    pathway = get_pathway("COPD" if cls is RespiratoryScore else "default")
     (found,) = [d for d in build_detectors(spec.measure, pathway) if type(d) is cls]
     return found
 

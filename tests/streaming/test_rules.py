@@ -128,8 +128,14 @@ def test_heart_rate_limits_are_for_a_resting_heart_rate(activity: str | None, ju
 
 
 def test_blood_pressure_crisis_fires_on_a_single_reading() -> None:
-    assert fires_at_once(BloodPressureHigh, Measure.BLOOD_PRESSURE, 180, 80)
-    assert fires_at_once(BloodPressureHigh, Measure.BLOOD_PRESSURE, 130, 120)
+    assert fires_at_once(BloodPressureHigh, Measure.BLOOD_PRESSURE, 200, 80)
+    assert fires_at_once(BloodPressureHigh, Measure.BLOOD_PRESSURE, 130, 130)
+
+
+def test_a_single_crisis_reading_below_the_at_once_limit_waits_for_its_repeat() -> None:
+    """ACC/AHA 2017: a reading of 180/120 or more is repeated after 5 minutes' rest."""
+    assert not fires_at_once(BloodPressureHigh, Measure.BLOOD_PRESSURE, 185, 80)
+    assert not fires_at_once(BloodPressureHigh, Measure.BLOOD_PRESSURE, 150, 122)
 
 
 @given(st.floats(min_value=60, max_value=260))
@@ -264,6 +270,20 @@ def test_a_single_heavy_day_that_reverts_is_not_a_gain() -> None:
     for day in (6, 7, 8):  # the episode ends after recovery_readings calm days
         rule.update(Observation(at(day), 80.1))
     assert confirmed(rule.update(Observation(at(9), 84.2)))  # beyond the at-once gain
+
+
+def test_a_settled_gain_ends_the_rules_episode_and_a_later_gain_is_a_new_one() -> None:
+    """Issue #15, defect 1: the episode no longer waits for the low point it opened at."""
+    rule = weight_rule()
+    for day, kg in enumerate([80.0, 80.1, 82.4, 82.5]):  # 2.4 kg in two days, confirmed
+        finding = rule.update(Observation(at(day), kg))
+    assert confirmed(finding)
+    for day in range(4, 14):  # the patient stays at 82.5 kg: old news after a week
+        rule.update(Observation(at(day), 82.5))
+    assert not rule.episode_active
+    rule.update(Observation(at(14), 84.6))
+    assert confirmed(rule.update(Observation(at(15), 84.7)))
+    assert rule.episode_active
 
 
 def test_weight_rule_keeps_daily_minima_only() -> None:

@@ -47,19 +47,19 @@ def score(scorer: ProcessScorer, rows: list[tuple[Any, ...]]) -> list[tuple[str,
 
 def test_the_child_scores_batches_and_keeps_its_monitors(scorer: ProcessScorer) -> None:
     assert score(scorer, [bp(130, 80, 0), bp(132, 82, 1)]) == []
-    assert score(scorer, [bp(190, 125, 2)]) == [(AlertKind.BP_HIGH, Severity.CRITICAL)]
+    assert score(scorer, [bp(205, 132, 2)]) == [(AlertKind.BP_HIGH, Severity.CRITICAL)]
     # The same episode: the monitor in the child remembers it was reported.
-    assert score(scorer, [bp(192, 126, 3)]) == []
+    assert score(scorer, [bp(207, 133, 3)]) == []
 
 
 def test_a_detector_that_raises_fails_the_batch_and_the_child_goes_on(
     scorer: ProcessScorer,
 ) -> None:
-    scorer.submit([bp(190, 125, 0, aware=False)])
+    scorer.submit([bp(205, 132, 0, aware=False)])
     with pytest.raises(ScorerFailedError, match="ReadingError"):
         scorer.result()
     scorer.rolled_back()
-    assert score(scorer, [bp(190, 125, 0)]) == [(AlertKind.BP_HIGH, Severity.CRITICAL)]
+    assert score(scorer, [bp(205, 132, 0)]) == [(AlertKind.BP_HIGH, Severity.CRITICAL)]
 
 
 def test_a_killed_child_fails_the_batch_and_the_next_one_starts_afresh(
@@ -71,19 +71,19 @@ def test_a_killed_child_fails_the_batch_and_the_next_one_starts_afresh(
     os.kill(first, signal.SIGKILL)
     assert wait_until(lambda: not _alive(first), timeout=10)
     with pytest.raises(ScorerUnavailableError):
-        _ = score(scorer, [bp(190, 125, 0)])
+        _ = score(scorer, [bp(205, 132, 0)])
     scorer.rolled_back()
-    assert score(scorer, [bp(190, 125, 0)]) == [(AlertKind.BP_HIGH, Severity.CRITICAL)]
+    assert score(scorer, [bp(205, 132, 0)]) == [(AlertKind.BP_HIGH, Severity.CRITICAL)]
     assert scorer.pid not in (None, first)
 
 
 def test_a_failed_transaction_makes_the_child_forget_what_the_batch_taught(
     scorer: ProcessScorer,
 ) -> None:
-    scorer.submit([bp(190, 125, 0)])
+    scorer.submit([bp(205, 132, 0)])
     scorer.rolled_back()  # the reply is drained, the monitor reloaded from the database
     # Nothing was committed: the crisis is news again.
-    assert score(scorer, [bp(191, 125, 0)]) == [(AlertKind.BP_HIGH, Severity.CRITICAL)]
+    assert score(scorer, [bp(206, 131, 0)]) == [(AlertKind.BP_HIGH, Severity.CRITICAL)]
 
 
 def _alive(pid: int) -> bool:
@@ -108,10 +108,12 @@ def test_a_patients_own_thresholds_come_from_the_database(
         )
         conn.commit()
 
-    def spo2(patient: UUID, value: float) -> tuple[Any, ...]:
-        return (str(patient), 9, "oxygen-saturation", AT, value, None, AT, None)
+    def spo2(patient: UUID, value: float, hour: int = 0) -> tuple[Any, ...]:
+        at = AT + timedelta(hours=hour)
+        return (str(patient), 9, "oxygen-saturation", at, value, None, at, None)
 
-    assert score(scorer, [spo2(usual.id, 86)]) == [(AlertKind.SPO2_LOW, Severity.LOW)]
-    assert score(scorer, [spo2(own.id, 86)]) == []
+    assert score(scorer, [spo2(usual.id, 86)]) == []  # below 88: waits for its repeat
+    assert score(scorer, [spo2(usual.id, 86, 1)]) == [(AlertKind.SPO2_LOW, Severity.HIGH)]
+    assert score(scorer, [spo2(own.id, 86), spo2(own.id, 86, 1)]) == []
     # Below the patient's own limit (and the at-once limit, 85): a confirmed alert.
-    assert score(scorer, [spo2(own.id, 84)]) == [(AlertKind.SPO2_LOW, Severity.HIGH)]
+    assert score(scorer, [spo2(own.id, 84, 2)]) == [(AlertKind.SPO2_LOW, Severity.HIGH)]
