@@ -15,6 +15,14 @@ a monitor replays, without alerting, the stored readings after its checkpoint
 the one an uninterrupted run would hold. With no checkpoint, the whole stored
 history is replayed (cold start). If a transaction fails,
 :meth:`MonitorCache.rolled_back` forgets the monitors it touched.
+
+Closures
+    :meth:`MonitorCache.process` returns, in the order the readings showed
+    them, the detections and the :class:`~streaming.models.Closure` of each
+    kind whose episode ended; the writer resolves that kind's alert
+    automatically in the batch's transaction. Closures raised while catching
+    up are dropped: their alerts were resolved when those readings were
+    stored (so are any a checkpoint of an older version still holds).
 """
 
 from __future__ import annotations
@@ -31,15 +39,31 @@ from uuid import UUID
 from hub.db import Conn
 from hub.domain import Measure
 from hub.sql import queries
-from streaming.models import Detection, StreamReading
+from streaming.models import AlertKind, Closure, Detection, Severity, StreamReading
 
 log = logging.getLogger(__name__)
 
 
 class Monitor(Protocol):
-    """A patient's detectors: what the cache stores and checkpoints."""
+    """A patient's detectors: what the cache stores and checkpoints.
+
+    A monitor that keeps no episodes (the weight rule of thumb) has no open
+    kinds, ignores :meth:`resolve` and has no closures.
+    """
 
     def process(self, reading: StreamReading) -> list[Detection]: ...
+
+    @property
+    def open_kinds(self) -> Mapping[AlertKind, Severity]:
+        """The kinds it reported whose episodes are still open."""
+        ...
+
+    def resolve(self, kind: AlertKind) -> None:
+        """The alert of ``kind`` was resolved: close its episode (if open)."""
+
+    def pop_closures(self) -> list[Closure]:
+        """The kinds whose episodes ended since the last call."""
+        ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -168,6 +192,8 @@ class MonitorCache:
                 monitor = self._factory(patient_id, enrolments.get(patient_id, Enrolment()))
                 loaded[patient_id] = _Entry(monitor, 0, None, 0, now)
         self._catch_up(conn, loaded)
+        for entry in loaded.values():
+            entry.monitor.pop_closures()  # applied when those readings were stored
         self._entries.update(loaded)
 
     def _catch_up(self, conn: Conn, entries: dict[UUID, _Entry]) -> None:
@@ -194,19 +220,28 @@ class MonitorCache:
                 extra={"patient_id": str(patient_id), "replayed": count},
             )
 
-    def process(self, readings: Iterable[StreamReading]) -> list[Detection]:
-        """Score newly stored readings in arrival order; monitors must be loaded."""
-        detections: list[Detection] = []
+    def process(self, readings: Iterable[StreamReading]) -> list[Detection | Closure]:
+        """Score newly stored readings in arrival order; monitors must be loaded.
+
+        What they show, in order: each reading's detections, then the
+        closures it caused (an alert closed and another of its kind opened in
+        one batch must be written in that order).
+        """
+        shown: list[Detection | Closure] = []
         entries, touched = self._entries, self._touched
         for position, reading in sorted(((position_of(r), r) for r in readings), key=_first):
             entry = entries[reading.patient_id]
-            found = entry.monitor.process(reading)
+            monitor = entry.monitor
+            found = monitor.process(reading)
             if found:
-                detections.extend(found)
+                shown.extend(found)
+            closed = monitor.pop_closures()
+            if closed:
+                shown.extend(closed)
             entry.covered += 1
             entry.position = position
             touched.add(reading.patient_id)
-        return detections
+        return shown
 
     def due_checkpoints(self, *, force: bool = False) -> list[Checkpoint]:
         """The checkpoints that are due (all touched ones with ``force``), pickled.
