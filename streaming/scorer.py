@@ -9,10 +9,11 @@ caller's process. :class:`ProcessScorer` runs it in a child process, so that
 detection does not compete for the ingest worker's interpreter lock with
 paho's network thread. The child has its own database connection, in
 autocommit, and loads a monitor (checkpoint plus the stored readings after
-it) when a batch first names its patient: it sees only committed rows, so
-never the readings of the batch being scored, which come over the pipe.
-The writer receives the detections and the closures in the order the
-readings showed them (:class:`Scored`).
+it) when a batch first names its patient, and with every batch the alert
+resolutions committed since (:meth:`~streaming.service.MonitorCache.load`):
+it sees only committed rows, so never the readings of the batch being
+scored, which come over the pipe. The writer receives the detections and
+the closures in the order the readings showed them (:class:`Scored`).
 One round trip per batch (``submit``, then ``result``: the caller may do
 other work between the two); ``committed`` and ``rolled_back`` are one-way.
 
@@ -121,7 +122,8 @@ class LocalScorer:
         self._scored: Scored | None = None
 
     def prepare(self, conn: Conn, *, patient_ids: Iterable[UUID]) -> None:
-        # Before the insert, so a cold start replays only older history.
+        # Before the insert, so a cold start replays only older history; this
+        # also brings in the alert resolutions committed since the last batch.
         self._cache.load(conn, patient_ids=patient_ids)
 
     def submit(self, rows: Sequence[Row]) -> None:
