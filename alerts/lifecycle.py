@@ -103,7 +103,12 @@ def acknowledge(
 def resolve(
     conn: Conn, *, alert_id: int, actor: UUID | None, now: datetime, note: str | None = None
 ) -> None:
-    """Done with it (open or acknowledged); new evidence later opens a new alert."""
+    """Done with it (open or acknowledged); new evidence later opens a new alert.
+
+    The patient's detectors learn of it from this row before they score the
+    patient's next reading (:mod:`streaming.service`, "resolutions reach the
+    monitors").
+    """
     alert = _lock(conn, alert_id)
     if alert.status == "resolved":
         raise ConflictError(f"alert {alert_id} is resolved already")

@@ -56,7 +56,9 @@ def score(measure: Measure, *, patients: int = 200, days: int = 365) -> tuple[fl
     readings.sort(key=lambda r: r.measured_at)
     began = time.perf_counter()
     for r in readings:
-        monitors[r.patient_id].process(r)
+        monitor = monitors[r.patient_id]
+        monitor.process(r)
+        monitor.pop_closures()  # as the hub does: closures leave with each batch
     per_reading = (time.perf_counter() - began) / len(readings) * 1e6
     empty = len(pickle.dumps(PatientMonitor(uuid4(), pathway), protocol=pickle.HIGHEST_PROTOCOL))
     largest = max(len(pickle.dumps(m, protocol=pickle.HIGHEST_PROTOCOL)) for m in monitors.values())

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from uuid import UUID
 
-from alerts.service import record_detection
+from alerts.service import record_detection, resolve_automatically
 from devices.lifecycle import touch_devices
 from devices.models import DeviceRoute
 from devices.service import set_gateway_presence, touch_gateways
@@ -35,6 +35,7 @@ from ingest.models import DeadLetter, Received
 from ingest.pharmacy_mqtt import FeedMessage, parse_feed_message, store_feed_messages
 from ingest.topics import parse_dispenses_topic, parse_readings_topic, parse_status_topic
 from ingest.validation import Validator
+from streaming.models import Closure
 from streaming.refill_checks import run_refill_checks
 from streaming.scorer import Scorer
 from streaming.service import write_checkpoints
@@ -49,6 +50,8 @@ class BatchResult:
     stored: int = 0
     rejected: int = 0
     alerts_opened: int = 0
+    #: Alerts resolved automatically because their episode ended.
+    alerts_closed: int = 0
     evidence: int = 0
     #: Pharmacy dispenses stored (held ones included).
     dispenses: int = 0
@@ -209,13 +212,29 @@ def store_batch(
 
 
 def finish_batch(conn: Conn, *, stored: StoredBatch, scorer: Scorer | None) -> BatchResult:
-    """Write the alerts and checkpoints of a stored batch (same transaction)."""
+    """Write the alerts and checkpoints of a stored batch (same transaction).
+
+    In the order the readings showed them: a detection opens an alert or adds
+    evidence to the unresolved one of its kind; a closure (the episode of a
+    kind ended) resolves that alert automatically, with the closure's reason.
+    """
     result = stored.result
     if scorer is None or not stored.scoring or stored.latest is None:
         return result
     scored = scorer.result()
-    for detection in scored.detections:
-        recorded = record_detection(conn, detection=detection, now=stored.latest)
+    for shown in scored.shown:
+        if isinstance(shown, Closure):
+            closed = resolve_automatically(
+                conn,
+                patient_id=shown.patient_id,
+                kind=shown.kind,
+                now=stored.latest,
+                cleared_by=shown.reason,
+                detail={"source": shown.source, "measured_at": shown.at.isoformat()},
+            )
+            result.alerts_closed += int(closed)
+            continue
+        recorded = record_detection(conn, detection=shown, now=stored.latest)
         result.evidence += 1
         result.alerts_opened += int(recorded.opened)
     write_checkpoints(

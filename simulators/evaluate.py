@@ -121,6 +121,7 @@ def run_methods(
             if monitor is None:
                 monitor = mine[r.patient_id] = factory(by_id[r.patient_id])
             found[name].extend(monitor.process(r))
+            monitor.pop_closures()  # scored by detections only; keeps the state small
     return found
 
 

@@ -23,10 +23,12 @@ it; a late reading is compared with what was measured before it, as if live.
 from __future__ import annotations
 
 import bisect
+from collections.abc import Mapping
 from datetime import timedelta
+from types import MappingProxyType
 
 from hub.domain import Measure
-from streaming.models import AlertKind, Detection, Severity, StreamReading
+from streaming.models import AlertKind, Closure, Detection, Severity, StreamReading
 
 SOURCE = "rule:rule_of_thumb_2kg_72h"
 
@@ -88,3 +90,19 @@ class WeightRuleOfThumb:
         """The monitor interface of the evaluation: the detections of one reading."""
         d = self.update(reading)
         return [d] if d is not None else []
+
+    # The rest of the monitor interface: the rule keeps no episodes, so it
+    # never holds a kind open, has nothing to resolve and closes nothing.
+
+    @property
+    def open_kinds(self) -> Mapping[AlertKind, Severity]:
+        return _NOTHING_OPEN
+
+    def resolve(self, kind: AlertKind) -> None:
+        pass
+
+    def pop_closures(self) -> list[Closure]:
+        return []
+
+
+_NOTHING_OPEN: Mapping[AlertKind, Severity] = MappingProxyType({})

@@ -9,8 +9,11 @@ caller's process. :class:`ProcessScorer` runs it in a child process, so that
 detection does not compete for the ingest worker's interpreter lock with
 paho's network thread. The child has its own database connection, in
 autocommit, and loads a monitor (checkpoint plus the stored readings after
-it) when a batch first names its patient: it sees only committed rows, so
-never the readings of the batch being scored, which come over the pipe.
+it) when a batch first names its patient, and with every batch the alert
+resolutions committed since (:meth:`~streaming.service.MonitorCache.load`):
+it sees only committed rows, so never the readings of the batch being
+scored, which come over the pipe. The writer receives the detections and
+the closures in the order the readings showed them (:class:`Scored`).
 One round trip per batch (``submit``, then ``result``: the caller may do
 other work between the two); ``committed`` and ``rolled_back`` are one-way.
 
@@ -45,7 +48,7 @@ from hub import logs
 from hub.db import Conn, connect
 from hub.settings import Settings
 from streaming.exceptions import ScorerError, ScorerFailedError, ScorerUnavailableError
-from streaming.models import Detection, StreamReading
+from streaming.models import Closure, Detection, StreamReading
 from streaming.service import Checkpoint, MonitorCache, default_monitor_cache, stream_reading
 
 log = logging.getLogger(__name__)
@@ -56,11 +59,23 @@ Row = Sequence[Any]
 
 @dataclass(frozen=True, slots=True)
 class Scored:
-    """What one batch's readings show, and the checkpoints due with it."""
+    """What one batch's readings show, and the checkpoints due with it.
 
-    detections: list[Detection]
+    ``shown`` holds the detections and the closures (episodes that ended) in
+    the order the readings showed them, which is the order to write them in.
+    """
+
+    shown: list[Detection | Closure]
     checkpoints: list[Checkpoint]
     code_version: int
+
+    @property
+    def detections(self) -> list[Detection]:
+        return [d for d in self.shown if isinstance(d, Detection)]
+
+    @property
+    def closures(self) -> list[Closure]:
+        return [c for c in self.shown if isinstance(c, Closure)]
 
 
 class Scorer(Protocol):
@@ -72,7 +87,8 @@ class Scorer(Protocol):
     speculative: bool
 
     def prepare(self, conn: Conn, *, patient_ids: Iterable[UUID]) -> None:
-        """Called before the insert, in the batch's transaction."""
+        """Called before the insert, in the batch's transaction (with every
+        patient the batch may store readings of)."""
 
     def submit(self, rows: Sequence[Row]) -> None:
         """Start scoring the rows the insert added (in any order)."""
@@ -92,8 +108,8 @@ def _score(cache: MonitorCache, rows: Sequence[Row]) -> Scored:
 
 
 def _score_readings(cache: MonitorCache, readings: list[StreamReading]) -> Scored:
-    detections = cache.process(readings)
-    return Scored(detections, cache.due_checkpoints(), cache.code_version)
+    shown = cache.process(readings)
+    return Scored(shown, cache.due_checkpoints(), cache.code_version)
 
 
 class LocalScorer:
@@ -106,7 +122,8 @@ class LocalScorer:
         self._scored: Scored | None = None
 
     def prepare(self, conn: Conn, *, patient_ids: Iterable[UUID]) -> None:
-        # Before the insert, so a cold start replays only older history.
+        # Before the insert, so a cold start replays only older history; this
+        # also brings in the alert resolutions committed since the last batch.
         self._cache.load(conn, patient_ids=patient_ids)
 
     def submit(self, rows: Sequence[Row]) -> None:

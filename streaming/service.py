@@ -15,6 +15,50 @@ a monitor replays, without alerting, the stored readings after its checkpoint
 the one an uninterrupted run would hold. With no checkpoint, the whole stored
 history is replayed (cold start). If a transaction fails,
 :meth:`MonitorCache.rolled_back` forgets the monitors it touched.
+
+Closures
+    :meth:`MonitorCache.process` returns, in the order the readings showed
+    them, the detections and the :class:`~streaming.models.Closure` of each
+    kind whose episode ended; the writer resolves that kind's alert
+    automatically in the batch's transaction. Closures raised while catching
+    up are dropped: their alerts were resolved when those readings were
+    stored (so are any a checkpoint of an older version still holds).
+
+Resolutions reach the monitors (state-based)
+    An alert of a monitor's kinds is opened only by that monitor's own
+    detections, in the transaction of the readings that raised them; so a
+    kind a monitor holds open with no unresolved alert of that kind in the
+    database is one whose alert was resolved since (by a coordinator or
+    otherwise). Each time a batch loads its patients — before any of the
+    batch's readings is scored, after a restored monitor has caught up —
+    every such kind is resolved in the monitor (:meth:`PatientMonitor.resolve
+    <streaming.engine.PatientMonitor.resolve>`: its detectors re-arm). That
+    is one query per batch on the alerts' partial unique index, and only for
+    the batch's patients whose monitors hold a kind open (none, most of the
+    time). A resolution therefore applies before the first reading of that
+    patient scored after the resolution committed; one that commits while a
+    batch is being scored applies with the next. A kind the monitor closed
+    itself (a closure) is not open any more, so it is never resolved again.
+    A late reading's detection opens an alert without opening its kind in the
+    monitor; the reconciliation only ever closes kinds, so it leaves that be.
+    If a resolution commits while a batch that raises the same kind's
+    severity is being scored, that detection finds no unresolved alert and
+    opens a new one, which then carries the monitor's episode on.
+
+    Replay equals live: replay knows nothing of resolutions, so a monitor
+    changed by one is checkpointed in the transaction of the batch that
+    found the resolution (or, if that batch scored nothing, of the next one
+    that does): :meth:`MonitorCache.due_checkpoints` forces it. The readings
+    after a monitor's latest checkpoint were thus all scored without a
+    resolution between them, and a crash before that checkpoint commits
+    leaves the resolution to be found again at the same point of the
+    patient's stream. (Interleaving resolutions with replayed readings by
+    their timestamps would not be exact: the API's clock stamps a resolution
+    before it commits, and the worker's stamps the readings, so a replay
+    could put one on the other side of a reading than the live monitor did.)
+    Only a rebuild from the whole history after a detector-code change
+    cannot know where past resolutions fell: the rebuilt monitor is
+    reconciled as above, which closes what the database has resolved.
 """
 
 from __future__ import annotations
@@ -31,15 +75,31 @@ from uuid import UUID
 from hub.db import Conn
 from hub.domain import Measure
 from hub.sql import queries
-from streaming.models import Detection, StreamReading
+from streaming.models import AlertKind, Closure, Detection, Severity, StreamReading
 
 log = logging.getLogger(__name__)
 
 
 class Monitor(Protocol):
-    """A patient's detectors: what the cache stores and checkpoints."""
+    """A patient's detectors: what the cache stores and checkpoints.
+
+    A monitor that keeps no episodes (the weight rule of thumb) has no open
+    kinds, ignores :meth:`resolve` and has no closures.
+    """
 
     def process(self, reading: StreamReading) -> list[Detection]: ...
+
+    @property
+    def open_kinds(self) -> Mapping[AlertKind, Severity]:
+        """The kinds it reported whose episodes are still open."""
+        ...
+
+    def resolve(self, kind: AlertKind) -> None:
+        """The alert of ``kind`` was resolved: close its episode (if open)."""
+
+    def pop_closures(self) -> list[Closure]:
+        """The kinds whose episodes ended since the last call."""
+        ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,6 +126,7 @@ class _Entry:
     position: Position | None  # the last of them
     checkpointed_covered: int  # ``covered`` at the last checkpoint
     checkpointed_at: float  # monotonic time of the last checkpoint (or load)
+    resolved: bool = False  # an alert resolution changed it since the last checkpoint
 
 
 def position_of(reading: StreamReading) -> Position:
@@ -145,8 +206,17 @@ class MonitorCache:
         self._touched: set[UUID] = set()
 
     def load(self, conn: Conn, *, patient_ids: Iterable[UUID]) -> None:
-        """Make sure the monitors of these patients are in memory (before the insert)."""
-        missing = sorted(set(patient_ids) - self._entries.keys())
+        """Bring the monitors of these patients into memory and in step with their alerts.
+
+        Called before the batch's readings are scored (before the insert, on
+        the batch's own connection); see the module docstring.
+        """
+        wanted = set(patient_ids)
+        self._restore(conn, sorted(wanted - self._entries.keys()))
+        self._reconcile(conn, wanted)
+
+    def _restore(self, conn: Conn, missing: list[UUID]) -> None:
+        """Checkpoint (or a fresh monitor) plus the stored readings after it."""
         if not missing:
             return
         rows = conn.execute(queries["checkpoints_for_patients"], {"patient_ids": missing})
@@ -168,7 +238,29 @@ class MonitorCache:
                 monitor = self._factory(patient_id, enrolments.get(patient_id, Enrolment()))
                 loaded[patient_id] = _Entry(monitor, 0, None, 0, now)
         self._catch_up(conn, loaded)
+        for entry in loaded.values():
+            entry.monitor.pop_closures()  # applied when those readings were stored
         self._entries.update(loaded)
+
+    def _reconcile(self, conn: Conn, patient_ids: set[UUID]) -> None:
+        """Resolve in each monitor the open kinds whose alerts are resolved."""
+        entries = self._entries
+        holding = sorted(p for p in patient_ids if entries[p].monitor.open_kinds)
+        if not holding:
+            return
+        rows = conn.execute(queries["unresolved_alert_kinds_of"], {"patient_ids": holding})
+        unresolved = {(patient_id, str(kind)) for patient_id, kind in rows.fetchall()}
+        for patient_id in holding:
+            entry = entries[patient_id]
+            kinds = entry.monitor.open_kinds
+            for kind in [k for k in kinds if (patient_id, k.value) not in unresolved]:
+                entry.monitor.resolve(kind)
+                entry.resolved = True
+                self._touched.add(patient_id)  # a rollback forgets it
+                log.info(
+                    "alert resolution reached the detectors",
+                    extra={"patient_id": str(patient_id), "kind": kind.value},
+                )
 
     def _catch_up(self, conn: Conn, entries: dict[UUID, _Entry]) -> None:
         """Replay the stored readings after each entry's position; their alerts exist."""
@@ -194,26 +286,36 @@ class MonitorCache:
                 extra={"patient_id": str(patient_id), "replayed": count},
             )
 
-    def process(self, readings: Iterable[StreamReading]) -> list[Detection]:
-        """Score newly stored readings in arrival order; monitors must be loaded."""
-        detections: list[Detection] = []
+    def process(self, readings: Iterable[StreamReading]) -> list[Detection | Closure]:
+        """Score newly stored readings in arrival order; monitors must be loaded.
+
+        What they show, in order: each reading's detections, then the
+        closures it caused (an alert closed and another of its kind opened in
+        one batch must be written in that order).
+        """
+        shown: list[Detection | Closure] = []
         entries, touched = self._entries, self._touched
         for position, reading in sorted(((position_of(r), r) for r in readings), key=_first):
             entry = entries[reading.patient_id]
-            found = entry.monitor.process(reading)
+            monitor = entry.monitor
+            found = monitor.process(reading)
             if found:
-                detections.extend(found)
+                shown.extend(found)
+            closed = monitor.pop_closures()
+            if closed:
+                shown.extend(closed)
             entry.covered += 1
             entry.position = position
             touched.add(reading.patient_id)
-        return detections
+        return shown
 
     def due_checkpoints(self, *, force: bool = False) -> list[Checkpoint]:
         """The checkpoints that are due (all touched ones with ``force``), pickled.
 
-        They count as written from here on: the caller writes them in the
-        batch's transaction, and if that fails :meth:`rolled_back` forgets
-        the monitors anyway.
+        A monitor an alert resolution changed is always due (see "replay
+        equals live" in the module docstring). They count as written from
+        here on: the caller writes them in the batch's transaction, and if
+        that fails :meth:`rolled_back` forgets the monitors anyway.
         """
         clock = time.monotonic()
         due: list[Checkpoint] = []
@@ -221,6 +323,7 @@ class MonitorCache:
             entry = self._entries[patient_id]
             if entry.position is None or not (
                 force
+                or entry.resolved
                 or entry.covered - entry.checkpointed_covered >= self._every
                 or clock - entry.checkpointed_at >= self._interval_s
             ):
@@ -229,6 +332,7 @@ class MonitorCache:
             due.append(Checkpoint(patient_id, state, entry.covered, entry.position))
             entry.checkpointed_covered = entry.covered
             entry.checkpointed_at = clock
+            entry.resolved = False
         return due
 
     @property

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 from uuid import UUID
 
@@ -10,7 +11,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from hub.settings import Settings
-from streaming.models import Detection, StreamReading
+from streaming.models import AlertKind, Closure, Detection, Severity, StreamReading
 from streaming.scorer import LocalScorer
 from streaming.service import Enrolment, MonitorCache
 from tests.conftest import start_worker
@@ -28,6 +29,16 @@ class BrokenMonitor:
     def process(self, reading: StreamReading) -> list[Detection]:
         if reading.value == POISON:
             raise ZeroDivisionError("a detector bug")
+        return []
+
+    @property
+    def open_kinds(self) -> Mapping[AlertKind, Severity]:
+        return {}
+
+    def resolve(self, kind: AlertKind) -> None:
+        pass
+
+    def pop_closures(self) -> list[Closure]:
         return []
 
 

@@ -95,3 +95,10 @@ WHERE patient_id = ANY(%(patient_ids)s) AND status NOT IN ('retired', 'disabled'
 -- name: arrival_unresolved_alert_kinds
 SELECT patient_id, kind, severity FROM alerts
 WHERE status <> 'resolved' AND patient_id = ANY(%(patient_ids)s);
+
+-- name: unresolved_alert_kinds_of
+-- The kinds of the unresolved alerts of these patients (on the partial unique
+-- index alerts_one_unresolved_per_kind): a monitor's open kind without one
+-- was resolved (streaming/service.py, MonitorCache).
+SELECT patient_id, kind FROM alerts
+WHERE status <> 'resolved' AND patient_id = ANY(%(patient_ids)s);

@@ -126,6 +126,7 @@ def replay(conn: psycopg.Connection[Any], patient_ids: Iterable[str]) -> Replay:
             observed = _observed(json.loads(json.dumps(dict(d.observed))))
             key = (patient, d.kind.value, d.source, d.severity.value)
             out.evidence[(*key, d.window_start, d.window_end, observed)] += 1
+        monitor.pop_closures()  # the live monitors hand theirs to the writer
         seen[reading.patient_id] += 1
         if seen[reading.patient_id] == covered.get(patient):
             out.states[patient] = pickle.dumps(monitor, protocol=pickle.HIGHEST_PROTOCOL)

@@ -11,6 +11,8 @@ from uuid import UUID
 
 import pytest
 
+from alerts import lifecycle
+from alerts.service import record_detection
 from hub import patients
 from hub.db import connect
 from hub.settings import Settings
@@ -25,10 +27,12 @@ PATIENT = "00000000-0000-4000-8000-000000000001"
 AT = datetime(2026, 3, 1, 8, tzinfo=UTC)
 
 
-def bp(systolic: float, diastolic: float, day: int, *, aware: bool = True) -> tuple[Any, ...]:
+def bp(
+    systolic: float, diastolic: float, day: int, *, aware: bool = True, patient: str = PATIENT
+) -> tuple[Any, ...]:
     at = AT + timedelta(days=day)
     measured = at if aware else at.replace(tzinfo=None)
-    return (PATIENT, 7, "blood-pressure", measured, systolic, diastolic, at, None)
+    return (patient, 7, "blood-pressure", measured, systolic, diastolic, at, None)
 
 
 @pytest.fixture
@@ -45,11 +49,30 @@ def score(scorer: ProcessScorer, rows: list[tuple[Any, ...]]) -> list[tuple[str,
     return [(d.kind.value, d.severity.value) for d in result.detections]
 
 
-def test_the_child_scores_batches_and_keeps_its_monitors(scorer: ProcessScorer) -> None:
-    assert score(scorer, [bp(130, 80, 0), bp(132, 82, 1)]) == []
-    assert score(scorer, [bp(205, 132, 2)]) == [(AlertKind.BP_HIGH, Severity.CRITICAL)]
-    # The same episode: the monitor in the child remembers it was reported.
-    assert score(scorer, [bp(207, 133, 3)]) == []
+def test_the_child_scores_batches_and_keeps_its_monitors(
+    settings: Settings, scorer: ProcessScorer
+) -> None:
+    with connect(settings) as conn:
+        enrolled = patients.enroll_patient(conn, pathway="CHF", discharge_date=None, identifiers=[])
+        conn.commit()
+        patient = str(enrolled.id)
+        assert (
+            score(scorer, [bp(130, 80, 0, patient=patient), bp(132, 82, 1, patient=patient)]) == []
+        )
+        scorer.submit([bp(205, 132, 2, patient=patient)])
+        [crisis] = scorer.result().detections
+        assert (crisis.kind, crisis.severity) == (AlertKind.BP_HIGH, Severity.CRITICAL)
+        alert = record_detection(conn, detection=crisis, now=AT)  # as the writer does
+        conn.commit()
+        scorer.committed()
+        # The same episode: the monitor in the child remembers it was reported.
+        assert score(scorer, [bp(207, 133, 3, patient=patient)]) == []
+        # Until its alert is resolved: then the crisis is news again.
+        lifecycle.resolve(conn, alert_id=alert.alert_id, actor=None, now=AT)
+        conn.commit()
+        assert score(scorer, [bp(208, 134, 4, patient=patient)]) == [
+            (AlertKind.BP_HIGH, Severity.CRITICAL)
+        ]
 
 
 def test_a_detector_that_raises_fails_the_batch_and_the_child_goes_on(
