@@ -16,7 +16,9 @@ incrementally from the readings *received* so far:
 - each device's first reading (the hub activates a device when its first
   batch arrives, at the batch's reception time);
 - enrolment = the patient's start in the ground truth; discharge = none (the
-  ground truth has no discharge date, so no post-discharge escalation).
+  ground truth has no discharge date, so no post-discharge escalation);
+- a device assigned later (a scale that replaced another) counts from its
+  assignment (``assigned_at``), as the hub counts from the device's registration.
 
 Choices, where the replay departs from the live hub:
 
@@ -111,6 +113,7 @@ class AdherenceChecks:
         *,
         end: datetime,
         every: timedelta = CHECK_EVERY,
+        assigned_at: Mapping[int, datetime] | None = None,
     ) -> None:
         pathways: dict[str, Pathway] = {}
         self._facts: dict[UUID, _Facts] = {}
@@ -123,6 +126,8 @@ class AdherenceChecks:
         self._next = min(starts) + every if starts else end
         self._every = every
         self._end = end
+        #: When a device was assigned later than its patient's enrolment (a new scale).
+        self._assigned = dict(assigned_at or {})
         #: Severity of the open (unresolved) alert per (patient, kind).
         self._open: dict[tuple[UUID, AlertKind], Severity] = {}
         #: Every detection recorded so far, in the order recorded.
@@ -180,7 +185,9 @@ class AdherenceChecks:
             lo, mid = bisect_left(ts, previous_s), bisect_left(ts, split_s)
             hi = bisect_left(ts, end_s)
             measures[m] = MeasureActivity(f.last.get(m), hi - mid, mid - lo)
-        devices = [DeviceActivity(d, f.first_reading.get(d)) for d in f.device_ids]
+        devices = [
+            DeviceActivity(d, f.first_reading.get(d), self._assigned.get(d)) for d in f.device_ids
+        ]
         found = check_adherence(
             patient_id=pid,
             pathway=f.pathway,

@@ -1,8 +1,10 @@
 """``lastmile eval``: score our detectors and the weight rule of thumb on a simulated cohort.
 
-Simulated data only. Builds a seeded ground-truth cohort, writes its ground
-truth (JSON), runs the readings in arrival order through both methods in
-process, prints the scorecards side by side and writes the figure (PNG).
+Simulated data only. Builds a seeded ground-truth cohort (``--generator``:
+``v2``, realistic data with confounders, by default; ``v1``, the first and
+kinder simulator, to compare with earlier results), writes its ground truth
+(JSON), runs the readings in arrival order through both methods in process,
+prints the scorecards side by side and writes the figure (PNG).
 Our detectors include the hub's scheduled non-adherence checks, replayed every
 6 h of simulated time (:mod:`simulators.eval_adherence`); the CHF
 decompensation headline is printed with and without their alerts, which are a
@@ -34,7 +36,7 @@ from simulators.evaluate import (
     late_replay,
     with_detections,
 )
-from simulators.groundtruth import DEFAULT_START, build_truth_cohort
+from simulators.groundtruth import DEFAULT_START, GENERATORS, build_truth_cohort
 from simulators.gt_models import TruthKind
 from streaming.evaluation import Scorecard, format_table
 from streaming.models import Detection
@@ -63,10 +65,10 @@ def headline(evaluation: Evaluation) -> list[str]:
     return lines
 
 
-def report(evaluation: Evaluation, *, patient_years: float) -> str:
+def report(evaluation: Evaluation, *, patient_years: float, generator: str = "v2") -> str:
     """The printed report of one evaluation."""
     head = (
-        f"SIMULATED cohort: {patient_years:.1f} patient-years, "
+        f"SIMULATED cohort ({generator} generator): {patient_years:.1f} patient-years, "
         f"{evaluation.n_readings:,} readings; generated in {evaluation.seconds_generate:.1f} s, "
         f"detection {evaluation.seconds_detect:.1f} s "
         f"(of which scheduled adherence checks {evaluation.seconds_adherence:.1f} s), "
@@ -139,6 +141,13 @@ def pipeline_report(
     show_default=True,
     help="Folder for ground_truth.json and evaluation.png.",
 )
+@click.option(
+    "--generator",
+    type=click.Choice(GENERATORS),
+    default="v2",
+    show_default=True,
+    help="v2: realistic data and confounders; v1: the first, kinder simulator.",
+)
 @click.option("--rule-only", is_flag=True, help="Score only the rule of thumb.")
 @click.option(
     "--pipeline",
@@ -151,6 +160,7 @@ def eval_command(
     seed: int,
     start: datetime,
     out: Path,
+    generator: str,
     rule_only: bool,
     pipeline: bool,
 ) -> None:
@@ -162,7 +172,11 @@ def eval_command(
         click.echo(f"pipeline run: the window starts {start:%Y-%m-%d} and ends before today")
     t0 = time.perf_counter()
     cohort = build_truth_cohort(
-        patients, seed=seed, start=start.replace(tzinfo=UTC), days=float(days)
+        patients,
+        seed=seed,
+        start=start.replace(tzinfo=UTC),
+        days=float(days),
+        generator=generator,
     )
     generated = time.perf_counter() - t0
     truth_path = out / "ground_truth.json"
@@ -176,7 +190,7 @@ def eval_command(
 
         run = pipeline_run(cohort, settings=up(load_settings(**BENCH_SERVICES)))
         evaluation = with_detections(evaluation, cohort, run.detections)
-    click.echo(report(evaluation, patient_years=cohort.truth.patient_years))
+    click.echo(report(evaluation, patient_years=cohort.truth.patient_years, generator=generator))
     if run is not None:
         late = late_replay(cohort) if not rule_only else None
         click.echo("\n" + pipeline_report(run, evaluation, late))

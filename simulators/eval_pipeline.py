@@ -4,8 +4,10 @@ Simulated data only. :func:`pipeline_run` does what a deployment would see:
 
 1. a fresh database (default ``lastmile_eval``) on the given services, migrated;
 2. every truth patient enrolled (identifier ``urn:lastmile:sim`` = the truth
-   patient id), one gateway each with broker credentials, and the devices
-   :func:`simulators.groundtruth.sim_events` names;
+   patient id), one gateway each with broker credentials, and every device
+   :meth:`simulators.groundtruth.TruthCohort.devices` lists (a scale that
+   replaced another included), with the serials
+   :func:`simulators.groundtruth.sim_events` uses;
 3. the real ``lastmile ingest`` worker as a subprocess, detection on, the
    scheduled non-adherence pass pushed out of reach (its wall clock means
    nothing for replayed months);
@@ -41,7 +43,7 @@ from devices import service as devices
 from devices.dynsec import DynsecClient
 from hub import patients
 from hub.db import connect, fresh_database
-from hub.domain import DeviceKind, Measure
+from hub.domain import Measure
 from hub.settings import Settings
 from hub.sql import queries
 from ingest.session import discard_session, spawn_ingest
@@ -54,8 +56,6 @@ from streaming.models import AlertKind, Detection, Severity
 
 EVAL_DATABASE = "lastmile_eval"
 SIM_PREFIX = "eval"
-#: The device serial code :func:`~simulators.groundtruth.sim_events` uses per kind.
-SERIAL_CODE = {DeviceKind.SCALE: "SC", DeviceKind.BP_CUFF: "BP", DeviceKind.PULSE_OXIMETER: "OX"}
 PUBLISH_THREADS = 4
 #: Give up when the stored count has not moved for this long.
 STALL_S = 120.0
@@ -178,12 +178,12 @@ def _provision(settings: Settings, cohort: TruthCohort) -> dict[str, _Gateway]:
             gateway_id = devices.new_gateway_id()
             devices.create_gateway(conn, gateway_id=gateway_id, label=f"simulated {key}")
             serials = []
-            for kind in p.devices:
-                serial = f"{SIM_PREFIX}-{p.index:04d}-{SERIAL_CODE[kind]}"
+            for device in cohort.devices(p.index):  # a replacement scale too
+                serial = device.serial(SIM_PREFIX, p.index)
                 devices.create_device(
                     conn,
                     serial=serial,
-                    kind=kind,
+                    kind=device.kind,
                     gateway_id=gateway_id,
                     patient_id=enrolled.id,
                 )

@@ -84,7 +84,7 @@ def _timeline(
     ax.set_ylabel("weight (kg)")
     ax.set_title(f"patient {patient.index} ({patient.pathway.value})", fontsize=9, loc="left")
     for e in cohort.truth.events:
-        if e.patient_index != patient.index or e.kind is TruthKind.OUTLIER:
+        if e.patient_index != patient.index or e.kind.single_reading:
             continue
         colour = _EVENT_COLOURS.get(e.kind, "grey")
         ax.axvspan(day(e.onset), day(e.event_time), color=colour, alpha=0.15, lw=0)

@@ -187,7 +187,13 @@ def without_adherence(detections: Iterable[Detection]) -> list[Detection]:
 def adherence_checks(cohort: TruthCohort) -> AdherenceChecks:
     """The hub's scheduled checks over ``cohort``'s patients, until its end."""
     ids = {p.patient_id: cohort.profiles[p.index].device_ids for p in cohort.patients}
-    return AdherenceChecks(cohort.patients, ids, end=cohort.truth.end)
+    later = {
+        d.device_id: d.active_from
+        for p in cohort.patients
+        for d in cohort.devices(p.index)
+        if d.active_from > p.start
+    }
+    return AdherenceChecks(cohort.patients, ids, end=cohort.truth.end, assigned_at=later)
 
 
 def evaluate(

@@ -1,23 +1,35 @@
 """Long simulated cohorts with ground truth, for evaluating the detectors.
 
 Simulated patients only. :func:`build_truth_cohort` draws patients (pathway,
-personal baseline, routine, devices), their events (:mod:`simulators.gt_events`)
-and every reading their devices send (:mod:`simulators.gt_signals`). The result
-is a pure function of the seed; each patient's data depend only on the seed and
-the patient's index, never on the size of the cohort.
+personal baseline, routine, devices), their events and every reading their
+devices send, with one of two generators:
+
+- ``v2`` (the default, :mod:`simulators.truth`): what home telemonitoring data
+  really look like: decompensations of many shapes, sizes and speeds, weight
+  gains that are not decompensations (overlapping the real ones), clothed and
+  second weighings, scales in pounds, replaced scales, patients who stop
+  measuring when sick, noise of each patient's own size;
+- ``v1`` (:mod:`simulators.gt_v1`, :mod:`simulators.gt_events`,
+  :mod:`simulators.gt_signals`): the first, kinder simulator, kept reading for
+  reading as it was.
+
+The result is a pure function of the seed; each patient's data depend only on
+the seed and the patient's index, never on the size of the cohort.
 
 - :meth:`TruthCohort.readings` streams :class:`~streaming.models.StreamReading`
-  in arrival order (canonical units: kg, mmHg, %, bpm);
+  in arrival order (canonical units: kg, mmHg, %, bpm; a reading of a scale in
+  pounds is its lb value converted exactly as the hub converts it);
 - :attr:`TruthCohort.truth` is the :class:`~simulators.gt_models.GroundTruth`,
   written with :meth:`~simulators.gt_models.GroundTruth.write`;
-- :func:`to_data_point` and :func:`sim_events` turn readings into the Open
-  mHealth payloads and MQTT messages of :mod:`simulators.omh`, for the path
-  through the real pipeline.
+- :meth:`TruthCohort.devices` and :meth:`TruthCohort.device_of` say which device
+  sent a reading, its unit and serial; :func:`to_data_point` and
+  :func:`sim_events` turn readings into the Open mHealth payloads and MQTT
+  messages of :mod:`simulators.omh`, for the path through the real pipeline.
 
 >>> from datetime import UTC, datetime
 >>> c = build_truth_cohort(3, seed=1, start=datetime(2026, 1, 1, tzinfo=UTC), days=60)
->>> [p.pathway.value for p in c.truth.patients]
-['CHF', 'COPD', 'HTN']
+>>> [p.pathway.value for p in c.truth.patients], c.truth.generator
+(['CHF', 'COPD', 'HTN'], 'v2')
 >>> rs = list(c.readings())
 >>> len(rs) == c.n_readings and all(a.received_at <= b.received_at for a, b in zip(rs, rs[1:]))
 True
@@ -30,20 +42,40 @@ import uuid
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import cached_property
 
 import numpy as np
 
 from hub.domain import DeviceKind, Measure
-from simulators import omh
-from simulators.cohort import PATHWAY_DEVICES
-from simulators.gt_events import Episode, draw_schedule
-from simulators.gt_models import GroundTruth, TruthEvent, TruthKind, TruthPatient
-from simulators.gt_signals import MEASURES, Calendar, PatientSeries, simulate_patient
-from simulators.models import Baseline, EventKind, Pathway, Routine, SimEvent
-from simulators.physiology import draw_baseline, draw_routine
+from simulators import gt_v1, omh
+from simulators.gt_models import (
+    GroundTruth,
+    PatientProfile,
+    TruthEvent,
+    TruthKind,
+    TruthPatient,
+)
+from simulators.gt_signals import MEASURES, Calendar, PatientSeries
+from simulators.models import EventKind, Pathway, SimEvent
+from simulators.truth import patient as v2
 from streaming.models import StreamReading
 
+__all__ = [
+    "DEFAULT_START",
+    "GENERATORS",
+    "PATHWAY_MIX",
+    "PatientProfile",
+    "TruthCohort",
+    "TruthDevice",
+    "build_truth_cohort",
+    "patient_uuid",
+    "sim_events",
+    "to_data_point",
+]
+
 DEFAULT_START = datetime(2026, 1, 1, tzinfo=UTC)
+#: The generators :func:`build_truth_cohort` knows.
+GENERATORS = ("v1", "v2")
 #: Pathway mix of a post-discharge monitoring programme.
 PATHWAY_MIX: Mapping[Pathway, float] = {
     Pathway.CHF: 0.40,
@@ -60,15 +92,31 @@ _SOURCE_NAME = {
     DeviceKind.BP_CUFF: "SimCuff BP-7",
     DeviceKind.PULSE_OXIMETER: "SimOx PO-3",
 }
+#: The source name of a second device of a kind (a replacement scale).
+_SECOND_SOURCE_NAME = {DeviceKind.SCALE: "SimScale WS-70"}
 
 
 @dataclass(frozen=True, slots=True)
-class PatientProfile:
-    """What was drawn for one patient besides the events."""
+class TruthDevice:
+    """One device of a simulated patient.
 
-    baseline: Baseline
-    routine: Routine
-    device_ids: tuple[int, ...]
+    ``unit`` is the weight unit it reports (``kg`` for all but some scales);
+    ``serial_code`` ends its serial (``SC``, ``BP``, ``OX``; ``SC2`` for a second
+    scale). A replaced scale is in use ``active_from`` until ``active_until``.
+    """
+
+    slot: int
+    device_id: int
+    kind: DeviceKind
+    unit: str
+    serial_code: str
+    source_name: str
+    active_from: datetime
+    active_until: datetime | None = None
+
+    def serial(self, prefix: str, patient_index: int) -> str:
+        """``<prefix>-<index>-<code>``, the convention of :mod:`simulators.cohort`."""
+        return f"{prefix}-{patient_index:04d}-{self.serial_code}"
 
 
 @dataclass(frozen=True)
@@ -86,6 +134,47 @@ class TruthCohort:
     @property
     def patients(self) -> tuple[TruthPatient, ...]:
         return self.truth.patients
+
+    @property
+    def generator(self) -> str:
+        return self.truth.generator
+
+    @cached_property
+    def _replacements(self) -> dict[int, list[TruthEvent]]:
+        out: dict[int, list[TruthEvent]] = {}
+        for e in self.truth.of_kind(TruthKind.SCALE_REPLACED):
+            out.setdefault(e.patient_index, []).append(e)
+        return out
+
+    def devices(self, index: int) -> tuple[TruthDevice, ...]:
+        """The devices of patient ``index``, in slot order (a replacement scale last)."""
+        p, ids = self.truth.patients[index], self.profiles[index].device_ids
+        since = [p.start] * len(p.devices)
+        until: list[datetime | None] = [None] * len(p.devices)
+        for e in self._replacements.get(index, []):
+            new, old = int(e.params["device_slot"]), int(e.params["replaces_slot"])
+            since[new], until[old] = e.onset, e.onset
+        out, seen = [], dict.fromkeys(DeviceKind, 0)
+        for slot, kind in enumerate(p.devices):
+            seen[kind] += 1
+            code = _SERIAL_CODE.get(kind, "MX") + (str(seen[kind]) if seen[kind] > 1 else "")
+            name = _SOURCE_NAME.get(kind, "SimDevice")
+            if seen[kind] > 1:
+                name = _SECOND_SOURCE_NAME.get(kind, name)
+            out.append(
+                TruthDevice(
+                    slot, ids[slot], kind, p.unit_of(slot), code, name, since[slot], until[slot]
+                )
+            )
+        return tuple(out)
+
+    @cached_property
+    def _device_index(self) -> dict[int, TruthDevice]:
+        return {d.device_id: d for i in range(len(self.patients)) for d in self.devices(i)}
+
+    def device_of(self, reading: StreamReading) -> TruthDevice:
+        """The device that sent ``reading``."""
+        return self._device_index[reading.device_id]
 
     def patient_readings(self, index: int) -> Iterator[StreamReading]:
         """One patient's readings in arrival order."""
@@ -133,27 +222,19 @@ def patient_uuid(seed: int, index: int) -> uuid.UUID:
     return uuid.uuid5(_ID_NAMESPACE, f"lastmile-sim/{seed}/{index}")
 
 
-def _at(start: datetime, days: float) -> datetime:
-    return start + timedelta(seconds=round(days * 86_400))
-
-
-def _calendar(start: datetime) -> tuple[Calendar, float]:
-    day_of_year = float(start.timetuple().tm_yday - 1)
-    first_saturday = float((5 - start.weekday()) % 7)
-    return Calendar(day_of_year=day_of_year, weekday=start.weekday()), first_saturday
-
-
 def build_truth_cohort(
     n_patients: int,
     *,
     seed: int = 0,
     start: datetime = DEFAULT_START,
     days: float = 365.0,
+    generator: str = "v2",
 ) -> TruthCohort:
     """Draw ``n_patients`` patients monitored for ``days`` from ``start`` (at midnight UTC).
 
     The first four patients are CHF, COPD, HTN and default; the rest follow
-    :data:`PATHWAY_MIX`. 500 patients over a year take a few seconds.
+    :data:`PATHWAY_MIX`. ``generator`` is ``v2`` (default) or ``v1`` (see the
+    module's docstring). 550 patients over a year take well under a minute.
     """
     if n_patients < 1 or days < 1 or seed < 0:
         msg = "a cohort needs a patient, a day, and a seed >= 0"
@@ -161,9 +242,13 @@ def build_truth_cohort(
     if start.tzinfo is None:
         msg = f"a timezone-aware start is required, got {start!r}"
         raise ValueError(msg)
+    if generator not in GENERATORS:
+        msg = f"unknown generator {generator!r}; choose one of {', '.join(GENERATORS)}"
+        raise ValueError(msg)
+    draw = gt_v1.draw_patient if generator == "v1" else v2.draw_patient
     start = start.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
-    end = _at(start, days)
-    calendar, first_saturday = _calendar(start)
+    end = start + timedelta(seconds=round(days * 86_400))
+    calendar = Calendar(day_of_year=float(start.timetuple().tm_yday - 1), weekday=start.weekday())
     mix = random.Random(f"{seed}/gt/cohort")
     patients: list[TruthPatient] = []
     profiles: list[PatientProfile] = []
@@ -171,87 +256,22 @@ def build_truth_cohort(
     events: list[TruthEvent] = []
     for i in range(n_patients):
         pathway = _ORDER[i] if i < len(_ORDER) else mix.choices(_ORDER, _WEIGHTS)[0]
-        prng = random.Random(f"{seed}/gt/patient/{i}")
-        baseline, routine = draw_baseline(prng, pathway), draw_routine(prng, pathway)
-        devices = PATHWAY_DEVICES[pathway]
-        rng = np.random.default_rng((seed, i))
-        schedule = draw_schedule(
-            rng,
+        patient, profile, s, mine = draw(
+            seed,
+            i,
             pathway,
-            days=days,
-            has_scale=DeviceKind.SCALE in devices,
-            n_devices=len(devices),
-            first_saturday=first_saturday,
-        )
-        s, outliers = simulate_patient(
-            rng,
-            baseline=baseline,
-            routine=routine,
-            devices=devices,
-            schedule=schedule,
+            patient_id=patient_uuid(seed, i),
+            start=start,
             days=days,
             calendar=calendar,
-            copd=pathway is Pathway.COPD,
         )
-        pid = patient_uuid(seed, i)
-        patients.append(
-            TruthPatient(
-                index=i,
-                patient_id=pid,
-                pathway=pathway,
-                devices=devices,
-                start=start,
-                follow_end=_at(start, schedule.follow_end),
-                baseline={
-                    "weight_kg": baseline.weight_kg,
-                    "systolic": baseline.systolic,
-                    "diastolic": baseline.diastolic,
-                    "spo2": baseline.spo2,
-                    "resting_hr": baseline.resting_hr,
-                },
-            )
-        )
-        profiles.append(
-            PatientProfile(baseline, routine, tuple(i * 4 + k + 1 for k in range(len(devices))))
-        )
+        patients.append(patient)
+        profiles.append(profile)
         series.append(s)
-        episodes = [*schedule.primary, *schedule.bumps]
-        if schedule.dropout is not None:
-            episodes.append(schedule.dropout)
-        events.extend(_truth_event(start, i, pid, ep, devices) for ep in episodes)
-        events.extend(
-            TruthEvent(
-                i,
-                pid,
-                TruthKind.OUTLIER,
-                start + timedelta(seconds=o.measured_s),
-                start + timedelta(seconds=o.measured_s),
-                params={"delta": o.delta},
-                measure=o.measure,
-            )
-            for o in outliers
-        )
+        events.extend(mine)
     events.sort(key=lambda e: (e.onset, e.patient_index, e.kind.value))
-    truth = GroundTruth(seed, start, end, tuple(patients), tuple(events))
+    truth = GroundTruth(seed, start, end, tuple(patients), tuple(events), generator=generator)
     return TruthCohort(truth, tuple(profiles), tuple(series))
-
-
-def _truth_event(
-    start: datetime, index: int, pid: uuid.UUID, ep: Episode, devices: tuple[DeviceKind, ...]
-) -> TruthEvent:
-    params = dict(ep.params)
-    if ep.kind is TruthKind.NON_ADHERENCE and ep.device_slot >= 0:
-        params["device_slot"] = float(ep.device_slot)
-    return TruthEvent(
-        patient_index=index,
-        patient_id=pid,
-        kind=ep.kind,
-        onset=_at(start, ep.onset),
-        event_time=_at(start, ep.event),
-        returns_at=_at(start, ep.returns) if ep.returns is not None else None,
-        params=params,
-        measure=Measure.BODY_WEIGHT if ep.kind is TruthKind.WEEKEND_BUMP else None,
-    )
 
 
 # -- the MQTT path ---------------------------------------------------------------------------
@@ -260,7 +280,12 @@ def _truth_event(
 def to_data_point(
     reading: StreamReading, *, header_id: str, source_name: str, weight_unit: str = "kg"
 ) -> omh.Json:
-    """The Open mHealth data point a device would send for ``reading``."""
+    """The Open mHealth data point a device would send for ``reading``.
+
+    ``weight_unit`` is the unit the device reports (:attr:`TruthDevice.unit`);
+    a weight in ``lb`` is written to 0.1 lb, which gives back the device's 0.2 lb
+    value exactly, and the hub's conversion of it gives back ``reading.value``.
+    """
     at = reading.measured_at.astimezone(UTC)
     if reading.measure is Measure.BODY_WEIGHT:
         body = omh.body_weight_body(reading.value, at, unit=weight_unit)
@@ -283,24 +308,25 @@ def to_data_point(
 def sim_events(cohort: TruthCohort, *, prefix: str) -> Iterator[SimEvent]:
     """The cohort's readings as MQTT messages, one data point each, due when received.
 
-    Gateway keys are ``<prefix>-gw<index>`` and serials ``<prefix>-<index>-<SC|BP|OX>``
-    (the conventions of :mod:`simulators.cohort`); header ids are stable per reading.
+    Gateway keys are ``<prefix>-gw<index>`` and serials ``<prefix>-<index>-<code>``
+    (:meth:`TruthDevice.serial`, the conventions of :mod:`simulators.cohort`);
+    weights go in the unit of the device; header ids are stable per reading.
     """
-    by_id = {p.patient_id: p for p in cohort.patients}
-    first_id = {p.patient_id: cohort.profiles[p.index].device_ids[0] for p in cohort.patients}
+    index = {p.patient_id: p.index for p in cohort.patients}
     for r in cohort.readings():
-        patient = by_id[r.patient_id]
-        kind = patient.devices[r.device_id - first_id[r.patient_id]]
+        i = index[r.patient_id]
+        device = cohort.device_of(r)
         key = f"{r.patient_id}/{r.device_id}/{r.measure.value}/{r.measured_at.isoformat()}"
         point = to_data_point(
             r,
             header_id=str(uuid.uuid5(_ID_NAMESPACE, key)),
-            source_name=_SOURCE_NAME.get(kind, "SimDevice"),
+            source_name=device.source_name,
+            weight_unit=device.unit,
         )
         yield SimEvent(
             due=r.received_at,
-            gateway_key=f"{prefix}-gw{patient.index:04d}",
-            device_serial=f"{prefix}-{patient.index:04d}-{_SERIAL_CODE.get(kind, 'MX')}",
+            gateway_key=f"{prefix}-gw{i:04d}",
+            device_serial=device.serial(prefix, i),
             payload=omh.encode(point),
             kind=EventKind.NORMAL,
         )

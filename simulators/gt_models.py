@@ -10,11 +10,19 @@ change) and an ``event_time``:
   may then be absent until ``returns_at``;
 - adherence (``non_adherence``, ``dropout``): when readings resume (for a
   drop-out, the end of follow-up);
-- confounders (``weekend_bump``, ``outlier``): the peak of the bump, or the
-  one odd reading.
+- confounders (``weekend_bump``, ``outlier``, and in the v2 generator
+  :mod:`simulators.truth` the weight gains that are not decompensation, odd
+  weighings, a replaced scale, blood-pressure and SpO2 look-alikes): the peak
+  of a bump, the end of a change that then stays, or the one odd reading.
+
+A ``variant`` names the shape of a v2 event (``steady``, ``accelerating`` or
+``stepwise`` for a decompensation, ...); its drawn sizes are in ``params``.
 
 The ground-truth file is JSON (:meth:`GroundTruth.to_json`); times are RFC 3339
-UTC with a ``Z``.
+UTC with a ``Z``. Keys added for the v2 generator (``generator``, a patient's
+``device_units`` and ``traits``, an event's ``variant``) are written only when
+they are set, so a v1 file is byte for byte what it was before v2 existed, and a
+file without ``generator`` was made by v1.
 """
 
 from __future__ import annotations
@@ -30,7 +38,7 @@ from uuid import UUID
 import orjson
 
 from hub.domain import DeviceKind, Measure
-from simulators.models import Pathway
+from simulators.models import Baseline, Pathway, Routine
 
 
 class TruthKind(enum.StrEnum):
@@ -41,11 +49,27 @@ class TruthKind(enum.StrEnum):
     DROPOUT = "dropout"
     WEEKEND_BUMP = "weekend_bump"
     OUTLIER = "outlier"
+    # Confounders of the v2 generator (simulators.truth).
+    HOLIDAY_GAIN = "holiday_gain"
+    SEASONAL_GAIN = "seasonal_gain"
+    POST_DISCHARGE_REGAIN = "post_discharge_regain"
+    DIURETIC_CHANGE = "diuretic_change"
+    CLOTHED_WEIGHING = "clothed_weighing"
+    SECOND_WEIGHING = "second_weighing"
+    SCALE_REPLACED = "scale_replaced"
+    STRESS_WEEK = "stress_week"
+    MORNING_BP_SPIKE = "morning_bp_spike"
+    POOR_PERFUSION = "poor_perfusion"
 
     @property
     def confounder(self) -> bool:
         """True for what should not alert."""
-        return self in (TruthKind.WEEKEND_BUMP, TruthKind.OUTLIER)
+        return not self.deterioration and self not in (TruthKind.NON_ADHERENCE, TruthKind.DROPOUT)
+
+    @property
+    def single_reading(self) -> bool:
+        """True for a confounder that is one reading (its onset is its event time)."""
+        return self in (TruthKind.OUTLIER, TruthKind.SECOND_WEIGHING, TruthKind.MORNING_BP_SPIKE)
 
     @property
     def deterioration(self) -> bool:
@@ -68,9 +92,10 @@ class TruthEvent:
     returns_at: datetime | None = None
     params: Mapping[str, float] = field(default_factory=dict)
     measure: Measure | None = None
+    variant: str | None = None
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        out: dict[str, Any] = {
             "patient_index": self.patient_index,
             "patient_id": str(self.patient_id),
             "kind": self.kind.value,
@@ -81,6 +106,9 @@ class TruthEvent:
             "params": {k: round(v, 4) for k, v in self.params.items()},
             "measure": self.measure.value if self.measure is not None else None,
         }
+        if self.variant is not None:
+            out["variant"] = self.variant
+        return out
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> TruthEvent:
@@ -94,6 +122,7 @@ class TruthEvent:
             returns_at=_parse(str(back)) if back is not None else None,
             params={str(k): float(v) for k, v in dict(data.get("params", {})).items()},
             measure=Measure(data["measure"]) if data.get("measure") is not None else None,
+            variant=str(data["variant"]) if data.get("variant") is not None else None,
         )
 
 
@@ -103,6 +132,11 @@ class TruthPatient:
 
     ``follow_end`` is the end of the window, or the drop-out; exposure (the
     patient-time over which false alerts are counted) is ``start … follow_end``.
+
+    ``devices`` lists every device the patient had, in slot order; a scale
+    that replaced another comes after the first ones (v2). ``device_units``
+    is the weight unit each device reports (``kg`` or ``lb``; empty: all kg),
+    ``traits`` the patient's drawn habits and variabilities (v2).
     """
 
     index: int
@@ -112,13 +146,19 @@ class TruthPatient:
     start: datetime
     follow_end: datetime
     baseline: Mapping[str, float]
+    device_units: tuple[str, ...] = ()
+    traits: Mapping[str, float] = field(default_factory=dict)
 
     @property
     def exposure_years(self) -> float:
         return (self.follow_end - self.start).total_seconds() / (365.25 * 86_400)
 
+    def unit_of(self, slot: int) -> str:
+        """The weight unit the device in ``slot`` reports."""
+        return self.device_units[slot] if slot < len(self.device_units) else "kg"
+
     def to_json(self) -> dict[str, Any]:
-        return {
+        out: dict[str, Any] = {
             "index": self.index,
             "patient_id": str(self.patient_id),
             "pathway": self.pathway.value,
@@ -127,6 +167,11 @@ class TruthPatient:
             "follow_end": _iso(self.follow_end),
             "baseline": {k: round(v, 3) for k, v in self.baseline.items()},
         }
+        if self.device_units:
+            out["device_units"] = list(self.device_units)
+        if self.traits:
+            out["traits"] = {k: round(v, 4) for k, v in self.traits.items()}
+        return out
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> TruthPatient:
@@ -138,18 +183,33 @@ class TruthPatient:
             start=_parse(str(data["start"])),
             follow_end=_parse(str(data["follow_end"])),
             baseline={str(k): float(v) for k, v in dict(data["baseline"]).items()},
+            device_units=tuple(str(u) for u in data.get("device_units", ())),
+            traits={str(k): float(v) for k, v in dict(data.get("traits", {})).items()},
         )
 
 
 @dataclass(frozen=True, slots=True)
+class PatientProfile:
+    """What was drawn for one patient besides the events; ``device_ids`` per device slot."""
+
+    baseline: Baseline
+    routine: Routine
+    device_ids: tuple[int, ...]
+
+
+@dataclass(frozen=True, slots=True)
 class GroundTruth:
-    """Everything injected into a cohort: its patients and their events, in onset order."""
+    """Everything injected into a cohort: its patients and their events, in onset order.
+
+    ``generator`` is the simulator that made it (``v1`` or ``v2``).
+    """
 
     seed: int
     start: datetime
     end: datetime
     patients: tuple[TruthPatient, ...]
     events: tuple[TruthEvent, ...]
+    generator: str = "v1"
 
     @property
     def patient_years(self) -> float:
@@ -159,9 +219,12 @@ class GroundTruth:
         return [e for e in self.events if e.kind is kind]
 
     def to_json(self) -> bytes:
+        head: dict[str, Any] = {"simulated": True}
+        if self.generator != "v1":
+            head["generator"] = self.generator
         return orjson.dumps(
             {
-                "simulated": True,
+                **head,
                 "seed": self.seed,
                 "start": _iso(self.start),
                 "end": _iso(self.end),
@@ -184,6 +247,7 @@ class GroundTruth:
             end=_parse(data["end"]),
             patients=tuple(TruthPatient.from_json(p) for p in data["patients"]),
             events=tuple(TruthEvent.from_json(e) for e in data["events"]),
+            generator=str(data.get("generator", "v1")),
         )
 
     @classmethod

@@ -134,7 +134,7 @@ class Calendar:
     weekday: int
 
 
-def _ar1(rng: np.random.Generator, n: int, phi: float, sd: float) -> F64:
+def ar1(rng: np.random.Generator, n: int, phi: float, sd: float) -> F64:
     """An AR(1) series of stationary standard deviation ``sd``."""
     e = rng.normal(0.0, sd * math.sqrt(1.0 - phi * phi), n)
     out = np.empty(n)
@@ -182,9 +182,9 @@ def simulate_patient(
     weekday = (calendar.weekday + day) % 7
     weekend = weekday >= 5
     missed_day = rng.random(n) < routine.miss_day_rate * np.where(weekend, 1.6, 1.0)
-    ar_w, ar_sys = _ar1(rng, n, 0.7, 0.35), _ar1(rng, n, 0.5, 5.0)
-    ar_dia, ar_hr = _ar1(rng, n, 0.5, 3.0), _ar1(rng, n, 0.5, 3.0)
-    ar_spo2 = _ar1(rng, n, 0.6, 0.9 if copd else 0.6)
+    ar_w, ar_sys = ar1(rng, n, 0.7, 0.35), ar1(rng, n, 0.5, 5.0)
+    ar_dia, ar_hr = ar1(rng, n, 0.5, 3.0), ar1(rng, n, 0.5, 3.0)
+    ar_spo2 = ar1(rng, n, 0.6, 0.9 if copd else 0.6)
     season_w, season_bp = float(rng.uniform(0.3, 1.0)), float(rng.uniform(2.0, 6.0))
     sunday_kg, monday_mmhg = float(rng.uniform(0.0, 0.3)), float(rng.uniform(0.0, 3.0))
     chunks: list[tuple[I8, I8, F64, F64, F64]] = []
@@ -205,7 +205,7 @@ def simulate_patient(
             w = _outliers(
                 rng, w, t, _W, outliers, lambda k: _sign(rng, k) * rng.uniform(1.2, 3.0, k)
             )
-            chunks.append(_chunk(_W, dev, t, np.round(w, 1), np.full(t.size, np.nan)))
+            chunks.append(chunk(_W, dev, t, np.round(w, 1), np.full(t.size, np.nan)))
             continue
         hr = baseline.resting_hr + ar_hr[d] + off.hr + rng.normal(0.0, 3.0, t.size)
         hr = _outliers(rng, hr, t, _HR, outliers, lambda k: rng.uniform(25.0, 45.0, k))
@@ -216,13 +216,13 @@ def simulate_patient(
             sys_ = _outliers(rng, sys_, t, _BP, outliers, lambda k: rng.uniform(25.0, 45.0, k))
             dia = baseline.diastolic + 0.5 * shift + ar_dia[d] + rng.normal(0.0, 4.0, t.size)
             dia = np.minimum(dia + 0.4 * (sys_ - baseline.systolic - shift), sys_ - 20.0)
-            chunks.append(_chunk(_BP, dev, t, np.round(sys_), np.round(dia)))
+            chunks.append(chunk(_BP, dev, t, np.round(sys_), np.round(dia)))
         else:
             spo2 = baseline.spo2 + ar_spo2[d] + off.spo2 + rng.normal(0.0, 0.8, t.size)
             spo2 = _outliers(rng, spo2, t, _SPO2, outliers, lambda k: -rng.uniform(4.0, 9.0, k))
-            chunks.append(_chunk(_SPO2, dev, t, np.minimum(np.round(spo2), 100.0), None))
-        chunks.append(_chunk(_HR, dev, t, np.round(hr), None))
-    return _arrivals(rng, chunks, n), sorted(outliers, key=lambda o: o.measured_s)
+            chunks.append(chunk(_SPO2, dev, t, np.minimum(np.round(spo2), 100.0), None))
+        chunks.append(chunk(_HR, dev, t, np.round(hr), None))
+    return arrivals(rng, chunks, n), sorted(outliers, key=lambda o: o.measured_s)
 
 
 def _sign(rng: np.random.Generator, k: int) -> F64:
@@ -250,7 +250,7 @@ def _outliers(
     return out
 
 
-def _chunk(
+def chunk(
     code: int, dev: int, t: F64, value: F64, value2: F64 | None
 ) -> tuple[I8, I8, F64, F64, F64]:
     k = t.size
@@ -258,9 +258,16 @@ def _chunk(
     return (np.full(k, code, np.int8), np.full(k, dev, np.int8), t, value, v2)
 
 
-def _arrivals(
-    rng: np.random.Generator, chunks: list[tuple[I8, I8, F64, F64, F64]], n: int
+def arrivals(
+    rng: np.random.Generator,
+    chunks: list[tuple[I8, I8, F64, F64, F64]],
+    n: int,
+    *,
+    outage_rate: float = OUTAGE_RATE,
 ) -> PatientSeries:
+    """The chunks' readings in arrival order: each sent 5-90 s after it was measured, except
+    what a gateway offline for 2-16 h (on a share ``outage_rate`` of days) stored and
+    sent when it came back."""
     measure = np.concatenate([c[0] for c in chunks]) if chunks else np.zeros(0, np.int8)
     device = np.concatenate([c[1] for c in chunks]) if chunks else np.zeros(0, np.int8)
     t = np.concatenate([c[2] for c in chunks]) if chunks else np.zeros(0)
@@ -268,7 +275,7 @@ def _arrivals(
     value2 = np.concatenate([c[4] for c in chunks]) if chunks else np.zeros(0)
     measured = np.round(t * _DAY_S).astype(np.int64)
     received = measured + rng.integers(5, 91, measured.size)
-    outage_days = np.flatnonzero(rng.random(n) < OUTAGE_RATE)
+    outage_days = np.flatnonzero(rng.random(n) < outage_rate)
     for d in outage_days:
         begin = int(d) * _DAY_S + int(rng.integers(0, _DAY_S))
         end = begin + int(rng.integers(2 * 3600, 16 * 3600))

@@ -80,3 +80,24 @@ def test_only_readings_received_by_the_tick_count() -> None:
     assert found
     # Found before the first reading, measured at 08:00 on day 0, arrived.
     assert found[0].window_end < T0 + timedelta(hours=8 + late)
+
+
+def test_a_device_assigned_later_counts_from_its_assignment() -> None:
+    """A scale that replaced another on day 20 is not 'never active' before it could be."""
+    end = T0 + timedelta(days=DAYS)
+    p = TruthPatient(0, P, Pathway.HTN, (DeviceKind.BP_CUFF, DeviceKind.SCALE), T0, end, {})
+    readings = daily(P)
+    readings += [
+        StreamReading(P, 2, Measure.BODY_WEIGHT, at, 80.0, None, at + timedelta(minutes=1))
+        for at in (T0 + timedelta(days=day, hours=7) for day in range(21, DAYS))
+    ]
+    readings.sort(key=lambda r: r.received_at)
+
+    def never_active(assigned: dict[int, datetime] | None) -> list[Detection]:
+        checks = AdherenceChecks([p], {P: (1, 2)}, end=end, assigned_at=assigned)
+        for _ in with_checks(readings, checks):
+            pass
+        return [d for d in checks.finish() if d.kind is AlertKind.DEVICE_NEVER_ACTIVE]
+
+    assert never_active(None) != []  # counted from enrolment, the new scale looks idle
+    assert never_active({2: T0 + timedelta(days=20)}) == []

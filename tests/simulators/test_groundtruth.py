@@ -1,7 +1,12 @@
-"""Ground-truth cohorts: reproducible, complete ground truth, events that do what they say."""
+"""Ground-truth cohorts: reproducible, complete ground truth, events that do what they say.
+
+Most tests here are of the v1 generator, which must stay exactly as it was; the
+v2 generator's phenomena are tested in ``test_truth_v2.py``.
+"""
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 import statistics
 import time
@@ -27,11 +32,65 @@ from simulators.models import Pathway
 from streaming.models import StreamReading
 
 START = datetime(2026, 1, 1, tzinfo=UTC)
+V1_KINDS = {
+    TruthKind.DECOMPENSATION,
+    TruthKind.COPD_EXACERBATION,
+    TruthKind.HYPERTENSIVE_EPISODE,
+    TruthKind.NON_ADHERENCE,
+    TruthKind.DROPOUT,
+    TruthKind.WEEKEND_BUMP,
+    TruthKind.OUTLIER,
+}
 
 
 @pytest.fixture(scope="module")
 def cohort() -> TruthCohort:
-    return build_truth_cohort(120, seed=5, start=START, days=365)
+    return build_truth_cohort(120, seed=5, start=START, days=365, generator="v1")
+
+
+def _digest(c: TruthCohort) -> str:
+    h = hashlib.sha256()
+    for r in c.readings():
+        h.update(
+            f"{r.patient_id}|{r.device_id}|{r.measure.value}|{r.measured_at.isoformat()}|"
+            f"{r.value!r}|{r.value2!r}|{r.received_at.isoformat()}\n".encode()
+        )
+    h.update(c.truth.to_json())
+    return h.hexdigest()
+
+
+@pytest.mark.parametrize(
+    ("n", "seed", "days", "readings", "digest"),
+    [
+        (12, 7, 200, 14544, "0d017cb0ab3642d5cf9bf73f8ded71bc3940f8cf43b61bc04139c78fedcffa03"),
+        (6, 0, 365, 11529, "d8a747f3949a9a2954f4ed5250a9645b01171d20cd3e4442c5fe64c6486d3296"),
+    ],
+)
+def test_v1_is_exactly_what_it_was_before_v2(
+    n: int, seed: int, days: int, readings: int, digest: str
+) -> None:
+    """Digests of readings and ground-truth file taken on main before v2 was written."""
+    c = build_truth_cohort(
+        n, seed=seed, start=datetime(2026, 3, 5, tzinfo=UTC), days=days, generator="v1"
+    )
+    assert c.n_readings == readings
+    assert _digest(c) == digest
+
+
+def test_v1_messages_are_exactly_what_they_were_before_v2() -> None:
+    c = build_truth_cohort(
+        6, seed=0, start=datetime(2026, 3, 5, tzinfo=UTC), days=60, generator="v1"
+    )
+    h = hashlib.sha256()
+    for e in sim_events(c, prefix="v1"):
+        h.update(f"{e.due.isoformat()}|{e.gateway_key}|{e.device_serial}|".encode() + e.payload)
+        h.update(b"\n")
+    assert h.hexdigest() == "815a75b52b38d7207e82f3d51443a04478b1a4ce8bc32f2c8c20d8116e95f34d"
+
+
+def test_an_unknown_generator_is_refused() -> None:
+    with pytest.raises(ValueError, match="unknown generator"):
+        build_truth_cohort(2, seed=1, start=START, days=10, generator="v3")
 
 
 @pytest.fixture(scope="module")
@@ -39,18 +98,20 @@ def readings(cohort: TruthCohort) -> list[StreamReading]:
     return list(cohort.readings())
 
 
-def test_same_seed_same_cohort_other_seed_other_cohort() -> None:
-    a = build_truth_cohort(6, seed=3, start=START, days=90)
-    b = build_truth_cohort(6, seed=3, start=START, days=90)
-    c = build_truth_cohort(6, seed=4, start=START, days=90)
+@pytest.mark.parametrize("generator", ["v1", "v2"])
+def test_same_seed_same_cohort_other_seed_other_cohort(generator: str) -> None:
+    a = build_truth_cohort(6, seed=3, start=START, days=90, generator=generator)
+    b = build_truth_cohort(6, seed=3, start=START, days=90, generator=generator)
+    c = build_truth_cohort(6, seed=4, start=START, days=90, generator=generator)
     assert list(a.readings()) == list(b.readings())
     assert a.truth.to_json() == b.truth.to_json()
     assert list(a.readings()) != list(c.readings())
 
 
-def test_a_patient_does_not_depend_on_the_cohort_size() -> None:
-    small = build_truth_cohort(3, seed=9, start=START, days=60)
-    large = build_truth_cohort(8, seed=9, start=START, days=60)
+@pytest.mark.parametrize("generator", ["v1", "v2"])
+def test_a_patient_does_not_depend_on_the_cohort_size(generator: str) -> None:
+    small = build_truth_cohort(3, seed=9, start=START, days=60, generator=generator)
+    large = build_truth_cohort(8, seed=9, start=START, days=60, generator=generator)
     assert list(small.patient_readings(2)) == list(large.patient_readings(2))
     assert small.truth.patients[2] == large.truth.patients[2]
 
@@ -100,7 +161,8 @@ def test_ground_truth_file_lists_every_injected_event(cohort: TruthCohort, tmp_p
             injected += 1
     assert injected == sum(1 for e in loaded.events if e.kind is not TruthKind.OUTLIER)
     kinds = {e.kind for e in loaded.events}
-    assert kinds == set(TruthKind)
+    assert kinds == V1_KINDS
+    assert b'"generator"' not in path.read_bytes()  # a v1 file is what it always was
 
 
 def test_decompensation_weight_rises_by_the_intended_amount(cohort: TruthCohort) -> None:
@@ -167,9 +229,10 @@ def test_event_rates_resemble_a_post_discharge_population(cohort: TruthCohort) -
     assert len(truth.of_kind(TruthKind.OUTLIER)) > 0.5 * truth.patient_years
 
 
-def test_five_hundred_patient_years_in_well_under_a_minute() -> None:
+@pytest.mark.parametrize("generator", ["v1", "v2"])
+def test_five_hundred_patient_years_in_well_under_a_minute(generator: str) -> None:
     t0 = time.perf_counter()
-    big = build_truth_cohort(560, seed=2, start=START, days=365)
+    big = build_truth_cohort(560, seed=2, start=START, days=365, generator=generator)
     assert time.perf_counter() - t0 < 30.0
     assert big.truth.patient_years >= 500
     assert big.n_readings > 500 * 365 * 4
