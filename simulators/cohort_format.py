@@ -8,7 +8,8 @@ returns a :class:`PatientLine`, :class:`ReadingLine`, :class:`EventLine`,
 Fields beginning ``x_`` are extensions and ignored; any other field not in
 the format is ``field_unknown`` (a misspelt ``recieved_at`` must not pass
 silently). The data point of a reading is not checked here: the hub's own
-validator judges it (:mod:`simulators.cohort_reader`).
+validator judges it (:mod:`simulators.cohort_reader`). A :class:`ProblemLog`
+counts the problems of a file by code and writes each to the rejections file.
 
 >>> line = b'{"type": "patient", "key": "p1", "pathway": "CHF", "enrolled": "2026-01-01T00:00:00Z"}'
 >>> p = parse_line(line, 1)
@@ -25,10 +26,11 @@ import enum
 import math
 import re
 import uuid
+from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Final
+from typing import IO, Any, Final
 
 import orjson
 
@@ -272,6 +274,37 @@ def _time(doc: dict[str, Any], name: str) -> datetime:
 
 def _optional_time(doc: dict[str, Any], name: str) -> datetime | None:
     return None if doc.get(name) is None else _time(doc, name)
+
+
+class ProblemLog:
+    """Problems by category (``line``: the file's format; ``reading``: the hub's codes).
+
+    Each is written to ``sink`` (NDJSON) if given; the first ``keep`` line
+    numbers of each code are kept for the summary.
+    """
+
+    def __init__(self, sink: IO[bytes] | None = None, *, keep: int = 5) -> None:
+        self._sink = sink
+        self._keep = keep
+        self.counts: Counter[tuple[str, str]] = Counter()
+        self.examples: dict[tuple[str, str], list[int]] = {}
+
+    def add(self, category: str, line: int, code: str, detail: str, **extra: Any) -> None:
+        key = (category, code)
+        self.counts[key] += 1
+        seen = self.examples.setdefault(key, [])
+        if len(seen) < self._keep:
+            seen.append(line)
+        if self._sink is not None:
+            row = {"line": line, "category": category, "code": code, "detail": detail}
+            row.update({k: v for k, v in extra.items() if v is not None})
+            self._sink.write(orjson.dumps(row) + b"\n")
+
+    def total(self, category: str) -> int:
+        return sum(n for (c, _), n in self.counts.items() if c == category)
+
+    def by_code(self, category: str) -> dict[str, int]:
+        return dict(sorted((code, n) for (c, code), n in self.counts.items() if c == category))
 
 
 def patient_uuid(key: str) -> uuid.UUID:

@@ -18,23 +18,22 @@ fits in a few tens of megabytes. Then, as the hub would:
   order fall the same way whatever the order of the file's lines.
 
 Every line not used and every data point the hub would refuse is one entry
-of a :class:`ProblemLog` (counted by code, written to the rejections file).
+of a :class:`~simulators.cohort_format.ProblemLog` (counted by code, written
+to the rejections file).
 """
 
 from __future__ import annotations
 
 import math
 from array import array
-from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 from uuid import UUID
 
 import numpy as np
-import orjson
 
 from hub.domain import Measure
 from ingest.validation import Validator
@@ -45,6 +44,7 @@ from simulators.cohort_format import (
     LineProblem,
     MetaLine,
     PatientLine,
+    ProblemLog,
     ReadingLine,
     parse_line,
     patient_uuid,
@@ -66,37 +66,6 @@ def _us(at: datetime) -> int:
 
 def _at(us: int) -> datetime:
     return _EPOCH + timedelta(microseconds=us)
-
-
-class ProblemLog:
-    """Problems by category (``line``: the file's format; ``reading``: the hub's codes).
-
-    Each is written to ``sink`` (NDJSON) if given; the first ``keep`` line
-    numbers of each code are kept for the summary.
-    """
-
-    def __init__(self, sink: IO[bytes] | None = None, *, keep: int = 5) -> None:
-        self._sink = sink
-        self._keep = keep
-        self.counts: Counter[tuple[str, str]] = Counter()
-        self.examples: dict[tuple[str, str], list[int]] = {}
-
-    def add(self, category: str, line: int, code: str, detail: str, **extra: Any) -> None:
-        key = (category, code)
-        self.counts[key] += 1
-        seen = self.examples.setdefault(key, [])
-        if len(seen) < self._keep:
-            seen.append(line)
-        if self._sink is not None:
-            row = {"line": line, "category": category, "code": code, "detail": detail}
-            row.update({k: v for k, v in extra.items() if v is not None})
-            self._sink.write(orjson.dumps(row) + b"\n")
-
-    def total(self, category: str) -> int:
-        return sum(n for (c, _), n in self.counts.items() if c == category)
-
-    def by_code(self, category: str) -> dict[str, int]:
-        return dict(sorted((code, n) for (c, code), n in self.counts.items() if c == category))
 
 
 @dataclass(frozen=True, slots=True)
