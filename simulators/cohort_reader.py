@@ -244,6 +244,8 @@ def _read(lines: Iterable[bytes], validator: Validator, log: ProblemLog) -> Coho
     state = _Pass(validator, log)
     for number, raw in enumerate(lines, start=1):
         state.counts.lines = number
+        if number == 1:
+            raw = raw.removeprefix(b"\xef\xbb\xbf")  # a byte-order mark some editors write
         state.line(parse_line(raw, number))
     return _finish(state)
 

@@ -108,6 +108,14 @@ def test_each_bad_line_is_reported_with_its_line_number_and_code(raw: bytes, cod
     assert [r.value for r in cohort.readings()] == [80.0, 80.1]  # the run goes on
 
 
+def test_a_byte_order_mark_and_windows_line_ends_are_fine() -> None:
+    cohort, problems = read(
+        b"\xef\xbb\xbf" + patient("p1").replace(b"\n", b"\r\n"), weight(80.0, 0)
+    )
+    assert problems.counts == {}
+    assert len(cohort.patients) == 1
+
+
 def test_the_rejections_file_has_one_line_per_problem() -> None:
     sink = io.BytesIO()
     read_cohort(
