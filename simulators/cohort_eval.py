@@ -44,6 +44,7 @@ from streaming.alert_scoring import (
     score_alerts,
 )
 from streaming.models import SEVERITY_ORDER, Severity
+from streaming.pathways import get_pathway
 
 #: The event kind and pathway of the curve.
 CURVE_KIND = TruthKind.DECOMPENSATION.value
@@ -173,7 +174,5 @@ def check_overrides(cohort: Cohort, overrides: Mapping[str, float | int | str]) 
 
     (The hub's factory would log the refusal and use the pathway's own values.)
     """
-    from streaming.pathways import get_pathway
-
     for p in cohort.patients:
         get_pathway(p.pathway).with_overrides({**p.overrides, **overrides})

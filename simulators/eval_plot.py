@@ -123,7 +123,7 @@ def _timeline(
 def plot_cohort_curve(evaluation: CohortEvaluation, path: Path) -> Path:
     """The curve of ``lastmile eval --cohort`` (PNG), with the equal-rate ratios marked."""
     fig, ax = plt.subplots(figsize=(10, 6))
-    _curve(ax, evaluation.curve, target=False)
+    _curve(ax, evaluation.curve, frontier_lines=True)
     for r in evaluation.ratios:
         ax.axvline(r.rate, color="0.75", ls=":", lw=1)
         if r.ratio is not None:
@@ -148,8 +148,10 @@ def plot_cohort_curve(evaluation: CohortEvaluation, path: Path) -> Path:
     return path
 
 
-def _curve(ax: Axes, curve: Sequence[CurvePoint | CohortPoint], *, target: bool = True) -> None:
-    """Each method's points; joined in order of rate, or (``target`` off) by their frontier."""
+def _curve(
+    ax: Axes, curve: Sequence[CurvePoint | CohortPoint], *, frontier_lines: bool = False
+) -> None:
+    """Each method's points, joined in order of rate (with the targets) or by their frontier."""
     for method in (OURS, RULE):
         pts = [p for p in curve if p.method == method]
         if not pts:
@@ -158,7 +160,7 @@ def _curve(ax: Axes, curve: Sequence[CurvePoint | CohortPoint], *, target: bool 
         xs = [p.unexplained_per_patient_year for p in pts]
         ys = [100 * p.sensitivity for p in pts]
         colour = _METHOD_COLOURS[method]
-        if target:
+        if not frontier_lines:
             ax.plot(xs, ys, "o-", color=colour, label=method)
         else:
             edge = frontier(p for p in pts if isinstance(p, CohortPoint))
@@ -174,7 +176,7 @@ def _curve(ax: Axes, curve: Sequence[CurvePoint | CohortPoint], *, target: bool 
                 textcoords="offset points",
                 xytext=(4, 4),
             )
-    if target:
+    if not frontier_lines:
         ax.axhline(70, color="0.6", ls="--", lw=1)
         ax.axvline(1.5, color="0.6", ls="--", lw=1)
     ax.set_xlabel("unexplained alerts per CHF patient-year")
