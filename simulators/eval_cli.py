@@ -137,7 +137,8 @@ def pipeline_report(
     type=click.Path(file_okay=False, path_type=Path),
     default=Path("eval-out"),
     show_default=True,
-    help="Folder for ground_truth.json and evaluation.png.",
+    help="Folder for ground_truth.json and evaluation.png (with --cohort: alerts, rejections, "
+    "scores, curve).",
 )
 @click.option("--rule-only", is_flag=True, help="Score only the rule of thumb.")
 @click.option(
