@@ -16,7 +16,8 @@ incrementally from the readings *received* so far:
 - each device's first reading (the hub activates a device when its first
   batch arrives, at the batch's reception time);
 - enrolment = the patient's start in the ground truth; discharge = none (the
-  ground truth has no discharge date, so no post-discharge escalation);
+  ground truth has no discharge date, so no post-discharge escalation),
+  unless ``discharged`` gives one (a cohort file's patients);
 - a device assigned later (a scale that replaced another) counts from its
   assignment (``assigned_at``), as the hub counts from the device's registration.
 
@@ -63,7 +64,7 @@ from uuid import UUID
 from hub.domain import Measure
 from simulators.gt_models import TruthPatient
 from streaming.adherence import DeviceActivity, MeasureActivity, check_adherence, frequency_windows
-from streaming.models import AlertKind, Detection, Severity, StreamReading
+from streaming.models import AlertKind, Closure, Detection, Severity, StreamReading
 from streaming.pathways import Pathway, get_pathway
 from streaming.schedule import raises_evidence
 
@@ -81,6 +82,10 @@ SCHEDULED_KINDS = frozenset(
         AlertKind.GATEWAY_OFFLINE,
     }
 )
+
+#: The source and reason of a :class:`~streaming.models.Closure` when a condition clears.
+CLEARED = "schedule:condition_cleared"
+CLEARED_REASON = "The scheduled check no longer finds it (counted as resolved in the replay)."
 
 
 @dataclass(slots=True)
@@ -114,8 +119,10 @@ class AdherenceChecks:
         end: datetime,
         every: timedelta = CHECK_EVERY,
         assigned_at: Mapping[int, datetime] | None = None,
+        discharged: Mapping[UUID, datetime] | None = None,
     ) -> None:
         pathways: dict[str, Pathway] = {}
+        self._discharged = dict(discharged or {})
         self._facts: dict[UUID, _Facts] = {}
         for p in patients:
             pathway = pathways.get(p.pathway.value) or get_pathway(p.pathway.value)
@@ -132,6 +139,8 @@ class AdherenceChecks:
         self._open: dict[tuple[UUID, AlertKind], Severity] = {}
         #: Every detection recorded so far, in the order recorded.
         self.detections: list[Detection] = []
+        #: The alerts counted as resolved (their condition cleared), in that order.
+        self.closures: list[Closure] = []
         #: Seconds spent in the checks (the ticks).
         self.seconds = 0.0
 
@@ -195,15 +204,16 @@ class AdherenceChecks:
             now=now,
             measures=measures,
             devices=devices,
-            discharged_at=None,
+            discharged_at=self._discharged.get(pid),
         )
-        return self._dedup(pid, found)
+        return self._dedup(pid, found, now)
 
-    def _dedup(self, pid: UUID, found: Sequence[Detection]) -> list[Detection]:
+    def _dedup(self, pid: UUID, found: Sequence[Detection], now: datetime) -> list[Detection]:
         """The hub's rule: record only what opens a kind or raises its severity."""
         kinds = {d.kind for d in found}
-        for kind in SCHEDULED_KINDS - kinds:
-            self._open.pop((pid, kind), None)  # the condition cleared: resolved
+        for kind in sorted(SCHEDULED_KINDS - kinds):
+            if self._open.pop((pid, kind), None) is not None:  # the condition cleared: resolved
+                self.closures.append(Closure(pid, kind, now, CLEARED, CLEARED_REASON))
         out: list[Detection] = []
         for d in found:
             current = self._open.get((pid, d.kind))

@@ -139,7 +139,8 @@ def pipeline_report(
     type=click.Path(file_okay=False, path_type=Path),
     default=Path("eval-out"),
     show_default=True,
-    help="Folder for ground_truth.json and evaluation.png.",
+    help="Folder for ground_truth.json and evaluation.png (with --cohort: alerts, rejections, "
+    "scores, curve).",
 )
 @click.option(
     "--generator",
@@ -154,6 +155,48 @@ def pipeline_report(
     is_flag=True,
     help="Also run the cohort through the real MQTT pipeline (ending before today).",
 )
+@click.option(
+    "--cohort",
+    "cohort_file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Run a cohort file (docs/cohort.md) instead of a simulated cohort; "
+    "writes alerts.ndjson, and scores it when it has event lines.",
+)
+@click.option(
+    "--export-cohort",
+    "export_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write the simulated cohort (--seed, --patients, --days, --start) as a cohort file.",
+)
+@click.option(
+    "--with-adherence",
+    is_flag=True,
+    help="With --cohort: also replay the scheduled non-adherence checks (off: the "
+    "deterioration engine is what is judged).",
+)
+@click.option(
+    "--operating-point",
+    "operating_points",
+    multiple=True,
+    metavar="JSON",
+    help="With --cohort: one more run of our detectors with these pathway overrides, e.g. "
+    "'{\"weight_gain_short_kg\": 2.5}' (repeatable).",
+)
+@click.option(
+    "--clock",
+    type=click.Choice(["received", "measured"]),
+    default="received",
+    show_default=True,
+    help="With --cohort: an alert happens when the hub received the reading that opened it, "
+    "or when that reading was measured.",
+)
+@click.option(
+    "--lb-every",
+    type=click.IntRange(min=0),
+    default=0,
+    show_default=True,
+    help="With --export-cohort: every N-th patient's scale sends lb (0: none).",
+)
 def eval_command(
     patients: int,
     days: int,
@@ -163,8 +206,35 @@ def eval_command(
     generator: str,
     rule_only: bool,
     pipeline: bool,
+    cohort_file: Path | None = None,
+    export_file: Path | None = None,
+    with_adherence: bool = False,
+    operating_points: tuple[str, ...] = (),
+    clock: str = "received",
+    lb_every: int = 0,
 ) -> None:
-    """Score the detectors against the weight rule of thumb on a simulated cohort."""
+    """Score the detectors against the weight rule of thumb on a simulated cohort.
+
+    With --cohort FILE, run a cohort file through the hub's validation,
+    normalisation and detectors instead (docs/cohort.md); with
+    --export-cohort FILE, write the simulated cohort as such a file.
+    """
+    if cohort_file is not None or export_file is not None:
+        _cohort_paths(
+            cohort_file,
+            export_file,
+            out=out,
+            with_adherence=with_adherence,
+            operating_points=operating_points,
+            clock=clock,
+            patients=patients,
+            days=days,
+            seed=seed,
+            start=start,
+            lb_every=lb_every,
+            other=rule_only or pipeline,
+        )
+        return
     from simulators.eval_plot import plot
 
     if pipeline:
@@ -196,6 +266,59 @@ def eval_command(
         click.echo("\n" + pipeline_report(run, evaluation, late))
     png = plot(evaluation, cohort, out / "evaluation.png")
     click.echo(f"\nground truth: {truth_path}\nfigure: {png}")
+
+
+def _cohort_paths(
+    cohort_file: Path | None,
+    export_file: Path | None,
+    *,
+    out: Path,
+    with_adherence: bool,
+    operating_points: tuple[str, ...],
+    clock: str,
+    patients: int,
+    days: int,
+    seed: int,
+    start: datetime,
+    lb_every: int,
+    other: bool,
+) -> None:
+    from simulators.cohort_cli import cohort_eval, cohort_export
+    from simulators.cohort_eval import parse_operating_point
+    from simulators.exceptions import SimulatorError
+
+    if other or (cohort_file is not None and export_file is not None):
+        msg = (
+            "--cohort and --export-cohort go alone (not together, nor with --pipeline/--rule-only)"
+        )
+        raise click.UsageError(msg)
+    if export_file is not None:
+        cohort_export(
+            export_file,
+            patients=patients,
+            days=days,
+            seed=seed,
+            start=start.replace(tzinfo=UTC),
+            lb_every=lb_every,
+            echo=click.echo,
+        )
+        return
+    assert cohort_file is not None
+    try:
+        points = [parse_operating_point(text) for text in operating_points]
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--operating-point") from None
+    try:
+        cohort_eval(
+            cohort_file,
+            out,
+            operating_points=points,
+            with_adherence=with_adherence,
+            clock="measured" if clock == "measured" else "received",
+            echo=click.echo,
+        )
+    except SimulatorError as exc:
+        raise click.ClickException(str(exc)) from None
 
 
 #: The name the main CLI attaches.

@@ -16,9 +16,12 @@ import matplotlib.pyplot as plt
 from matplotlib.axes import Axes
 
 from hub.domain import Measure
-from simulators.evaluate import OURS, RULE, Evaluation
+from simulators.cohort_eval import CohortEvaluation
+from simulators.evaluate import OURS, RULE, CurvePoint, Evaluation
 from simulators.groundtruth import TruthCohort
 from simulators.gt_models import TruthKind, TruthPatient
+from streaming.alert_scoring import CurvePoint as CohortPoint
+from streaming.alert_scoring import frontier
 from streaming.evaluation import AlertEpisode, alert_episodes
 
 _EVENT_COLOURS = {
@@ -55,7 +58,7 @@ def plot(
         ax = fig.add_subplot(grid[row, 0])
         _timeline(ax, cohort, patient, episodes)
     ax = fig.add_subplot(grid[len(chosen), 0])
-    _curve(ax, evaluation)
+    _curve(ax, evaluation.curve)
     fig.suptitle("Lastmile evaluation on a SIMULATED cohort (ground truth known)", fontsize=12)
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -117,15 +120,54 @@ def _timeline(
     ax.legend(loc="upper left", fontsize=7)
 
 
-def _curve(ax: Axes, evaluation: Evaluation) -> None:
+def plot_cohort_curve(evaluation: CohortEvaluation, path: Path) -> Path:
+    """The curve of ``lastmile eval --cohort`` (PNG), with the equal-rate ratios marked."""
+    fig, ax = plt.subplots(figsize=(10, 6))
+    _curve(ax, evaluation.curve, frontier_lines=True)
+    for r in evaluation.ratios:
+        ax.axvline(r.rate, color="0.75", ls=":", lw=1)
+        if r.ratio is not None:
+            ax.annotate(
+                f"x{r.ratio:.2f}",
+                (r.rate, 2),
+                fontsize=7,
+                textcoords="offset points",
+                xytext=(3, 0),
+            )
+    ax.set_title(
+        f"Decompensations caught vs unexplained alerts, CHF patients "
+        f"({evaluation.curve_events} events, {evaluation.curve_years:.1f} patient-years; "
+        f"alert time: {evaluation.clock})",
+        fontsize=9,
+        loc="left",
+    )
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=90)
+    plt.close(fig)
+    return path
+
+
+def _curve(
+    ax: Axes, curve: Sequence[CurvePoint | CohortPoint], *, frontier_lines: bool = False
+) -> None:
+    """Each method's points, joined in order of rate (with the targets) or by their frontier."""
     for method in (OURS, RULE):
-        pts = [p for p in evaluation.curve if p.method == method]
+        pts = [p for p in curve if p.method == method]
         if not pts:
             continue
         pts.sort(key=lambda p: p.unexplained_per_patient_year)
         xs = [p.unexplained_per_patient_year for p in pts]
         ys = [100 * p.sensitivity for p in pts]
-        ax.plot(xs, ys, "o-", color=_METHOD_COLOURS[method], label=method)
+        colour = _METHOD_COLOURS[method]
+        if not frontier_lines:
+            ax.plot(xs, ys, "o-", color=colour, label=method)
+        else:
+            edge = frontier(p for p in pts if isinstance(p, CohortPoint))
+            ax.plot(xs, ys, "o", color=colour)
+            ax.plot(
+                [x for x, _ in edge], [100 * y for _, y in edge], "-", color=colour, label=method
+            )
         for p, x, y in zip(pts, xs, ys, strict=True):
             ax.annotate(
                 p.label.removeprefix("rule "),
@@ -134,8 +176,9 @@ def _curve(ax: Axes, evaluation: Evaluation) -> None:
                 textcoords="offset points",
                 xytext=(4, 4),
             )
-    ax.axhline(70, color="0.6", ls="--", lw=1)
-    ax.axvline(1.5, color="0.6", ls="--", lw=1)
+    if not frontier_lines:
+        ax.axhline(70, color="0.6", ls="--", lw=1)
+        ax.axvline(1.5, color="0.6", ls="--", lw=1)
     ax.set_xlabel("unexplained alerts per CHF patient-year")
     ax.set_ylabel("decompensations caught 1-30 d ahead (%)")
     ax.set_title(
