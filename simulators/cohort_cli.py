@@ -17,11 +17,12 @@ from pathlib import Path
 
 from hub.settings import load_settings
 from ingest.validation import Validator
-from simulators.cohort_eval import check_overrides, evaluate_cohort
+from simulators.cohort_curves import CURVES, knob_runs
+from simulators.cohort_eval import CohortEvaluation, check_overrides, evaluate_cohort
 from simulators.cohort_export import export_cohort
 from simulators.cohort_format import ProblemLog
 from simulators.cohort_reader import Cohort, read_cohort
-from simulators.cohort_report import format_cards, format_curve, scores_json, summary, write_alerts
+from simulators.cohort_report import format_cards, format_curves, scores_json, summary, write_alerts
 from simulators.cohort_run import RULE_THRESHOLDS, CohortRun, Overrides, run_cohort
 from simulators.exceptions import SimulatorError
 from simulators.groundtruth import build_truth_cohort
@@ -47,6 +48,35 @@ def cohort_eval(
         problems = ProblemLog(sink)
         cohort = read_cohort(path, validator=validator, problems=problems)
     seconds_read = time.perf_counter() - t0
+    run, _ = run_and_report(
+        cohort,
+        problems,
+        out,
+        seconds_read=seconds_read,
+        operating_points=operating_points,
+        with_adherence=with_adherence,
+        clock=clock,
+        echo=echo,
+        plot=plot,
+    )
+    return cohort, run
+
+
+def run_and_report(
+    cohort: Cohort,
+    problems: ProblemLog,
+    out: Path,
+    *,
+    seconds_read: float,
+    operating_points: Sequence[Overrides] = (),
+    with_adherence: bool = False,
+    clock: Clock = "received",
+    echo: Callable[[str], None] = print,
+    plot: bool = True,
+) -> tuple[CohortRun, CohortEvaluation | None]:
+    """Run a cohort through the hub's detectors, write its alerts and, with events, score
+    it (table, curves, ratios, ``scores.json``, ``curve.png``) into ``out``."""
+    out.mkdir(parents=True, exist_ok=True)
     for overrides in operating_points:
         try:
             check_overrides(cohort, overrides)
@@ -63,13 +93,17 @@ def cohort_eval(
     write_alerts(out, run.alerts, keys)
     echo(summary(cohort, problems, run, seconds_read=seconds_read))
     files = ["alerts.ndjson", "alerts.csv", "rejections.ndjson"]
+    evaluation: CohortEvaluation | None = None
     if not scored:
         echo("no event lines: nothing to score (alerts written)")
     else:
-        points = [
-            (o, run_cohort(cohort, overrides=o))  # the curve leaves scheduled checks out
-            for o in operating_points
-        ]
+        points = {  # the curves leave scheduled checks out: the knob runs skip them
+            spec.kind: knob_runs(
+                cohort, spec, extra=operating_points if spec.kind == CURVES[0].kind else ()
+            )
+            for spec in CURVES
+            if spec.kind in {e.kind for e in cohort.events}
+        }
         evaluation = evaluate_cohort(
             cohort, run, points=points, clock=clock, with_adherence=with_adherence
         )
@@ -83,17 +117,17 @@ def cohort_eval(
         echo("")
         for note in evaluation.notes:
             echo(note)
-        if evaluation.curve:
-            echo(format_curve(evaluation))
+        if evaluation.curves:
+            echo(format_curves(evaluation))
         (out / "scores.json").write_bytes(scores_json(evaluation))
         files.append("scores.json")
-        if plot and evaluation.curve:
+        if plot and evaluation.curves:
             from simulators.eval_plot import plot_cohort_curve
 
             plot_cohort_curve(evaluation, out / "curve.png")
             files.append("curve.png")
     echo("\nwritten: " + ", ".join(str(out / f) for f in files))
-    return cohort, run
+    return run, evaluation
 
 
 def cohort_export(

@@ -9,13 +9,11 @@ the reading that opened the alert).
   severity (an alert on the worklist at ``low`` is on the worklist), and the
   2 kg / 72 h weight rule of thumb. With the scheduled checks replayed, our
   column is also given without their alerts.
-- **The curve**: decompensation sensitivity against unexplained alerts per
-  patient-year, over the patients on the CHF pathway (the rule of thumb is a
-  heart-failure tool), scheduled-check alerts left out. Our operating points:
-  the lowest severity shown (``severity >= low`` is the default point, then
-  ``medium``, ``high``, ``critical``: one run), and one run per set of pathway
-  overrides asked for (``Pathway.with_overrides`` keys, every severity). The
-  rule's: 1.0, 1.5, 2.0, 2.5 and 3.0 kg within 72 h.
+- **The curves** (:mod:`simulators.cohort_curves`): per event kind over its
+  pathway's patients (decompensation: CHF, with the rule of thumb at 1.0-3.0
+  kg; COPD exacerbation: COPD; hypertensive episode: HTN), sensitivity
+  against unexplained alerts per patient-year, scheduled-check alerts left
+  out: our default point, the knob's runs, the lowest severity shown.
 - **The headline ratio**: our sensitivity over the rule's, both read from
   their curves at the same unexplained-alert rate
   (:func:`streaming.alert_scoring.ratios_at`), at 0.5 and 1.5 per
@@ -28,29 +26,16 @@ import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
+from simulators.cohort_curves import CURVES, Curve, draw_curve
 from simulators.cohort_reader import Cohort
 from simulators.cohort_run import CohortRun, Overrides
 from simulators.eval_adherence import SCHEDULED_KINDS
 from simulators.evaluate import OURS, RELEVANT, RULE
 from simulators.gt_models import TruthKind
-from streaming.alert_ledger import AlertRecord, fold
-from streaming.alert_scoring import (
-    AlertScorecard,
-    Clock,
-    CurvePoint,
-    OutcomeEvent,
-    RatioAt,
-    ratios_at,
-    score_alerts,
-)
-from streaming.models import SEVERITY_ORDER, Severity
+from streaming.alert_ledger import AlertRecord
+from streaming.alert_scoring import AlertScorecard, Clock, OutcomeEvent, score_alerts
 from streaming.pathways import get_pathway
 
-#: The event kind and pathway of the curve.
-CURVE_KIND = TruthKind.DECOMPENSATION.value
-CURVE_PATHWAY = "CHF"
-#: Rates (unexplained alerts per patient-year) the headline ratio is read at.
-HEADLINE_RATES = (0.5, 1.5)
 #: The rule of thumb's threshold in the table.
 TABLE_RULE_KG = 2.0
 WITHOUT_SCHEDULED = f"{OURS}, without scheduled checks"
@@ -83,13 +68,8 @@ def overrides_label(overrides: Overrides) -> str:
 @dataclass(frozen=True)
 class CohortEvaluation:
     cards: list[AlertScorecard]
-    curve: list[CurvePoint]
-    ratios: list[RatioAt]
-    #: Our default point's rate (severity >= low, pathway values), if it has a curve.
-    default_rate: float | None
-    curve_patients: int
-    curve_events: int
-    curve_years: float
+    #: One per :data:`~simulators.cohort_curves.CURVES` entry with events (heart failure first).
+    curves: list[Curve]
     clock: Clock
     notes: list[str] = field(default_factory=list)
 
@@ -98,11 +78,12 @@ def evaluate_cohort(
     cohort: Cohort,
     run: CohortRun,
     *,
-    points: Sequence[tuple[Overrides, CohortRun]] = (),
+    points: Mapping[str, Sequence[tuple[Overrides, CohortRun]]] | None = None,
     clock: Clock = "received",
     with_adherence: bool = False,
 ) -> CohortEvaluation:
-    """Score ``run`` (and the runs of the override ``points``) on the cohort's events."""
+    """Score ``run`` on the cohort's events, with the curves from the knob ``points``
+    (runs per curve kind, see :func:`simulators.cohort_curves.knob_runs`)."""
     events = outcome_events(cohort)
     years = cohort.patient_years
     rule = run.rule.get(TABLE_RULE_KG, [])
@@ -113,45 +94,17 @@ def evaluate_cohort(
             score_alerts(WITHOUT_SCHEDULED, mine, events, patient_years=years, clock=clock)
         )
     cards.append(score_alerts(f"{RULE} 2 kg", rule, events, patient_years=years, clock=clock))
-    chf = {p.patient_id for p in cohort.patients if p.pathway == CURVE_PATHWAY}
-    chf_years = sum(p.exposure_years for p in cohort.patients if p.pathway == CURVE_PATHWAY)
-    chf_events = [e for e in events if e.patient_id in chf]
-    n_curve = sum(1 for e in chf_events if e.kind == CURVE_KIND)
-
-    def point(method: str, label: str, alerts: Iterable[AlertRecord]) -> CurvePoint:
-        kept = [a for a in without_scheduled(alerts) if a.patient_id in chf]
-        card = score_alerts(method, kept, chf_events, patient_years=chf_years, clock=clock)
-        s = card.by_event_kind.get(CURVE_KIND)
-        return CurvePoint(
-            method,
-            label,
-            s.sensitivity if s is not None else 0.0,
-            card.unexplained_per_patient_year,
-            s.median_lead_days if s is not None else None,
-        )
-
-    curve: list[CurvePoint] = []
+    curves: list[Curve] = []
     notes: list[str] = []
-    if n_curve == 0 or chf_years <= 0:
-        notes.append(f"no {CURVE_KIND} events of patients on the {CURVE_PATHWAY} pathway: no curve")
-        return CohortEvaluation(cards, [], [], None, len(chf), 0, chf_years, clock, notes)
-    curve += [point(OURS, f"severity >= {s.value}", _at_least(run, s)) for s in SEVERITY_ORDER]
-    curve += [point(OURS, overrides_label(o), r.alerts) for o, r in points]
-    curve += [point(RULE, f"rule {kg:g} kg", alerts) for kg, alerts in sorted(run.rule.items())]
-    default_rate = curve[0].unexplained_per_patient_year
-    ours = [p for p in curve if p.method == OURS]
-    theirs = [p for p in curve if p.method == RULE]
-    rates = sorted({*HEADLINE_RATES, default_rate})
-    ratios = ratios_at(ours, theirs, rates)
-    return CohortEvaluation(
-        cards, curve, ratios, default_rate, len(chf), n_curve, chf_years, clock, notes
-    )
-
-
-def _at_least(run: CohortRun, severity: Severity) -> list[AlertRecord]:
-    if severity is Severity.LOW:
-        return run.alerts
-    return fold(run.entries, min_severity=severity)
+    for spec in CURVES:
+        curve = draw_curve(
+            cohort, spec, events, run, (points or {}).get(spec.kind, ()), clock=clock
+        )
+        if curve is None:
+            notes.append(f"no {spec.kind} events of patients on the {spec.pathway} pathway")
+        else:
+            curves.append(curve)
+    return CohortEvaluation(cards, curves, clock, notes)
 
 
 def parse_operating_point(text: str) -> dict[str, float | int | str]:

@@ -24,6 +24,7 @@ to the rejections file).
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from array import array
 from collections.abc import Iterable, Iterator, Mapping
@@ -141,6 +142,16 @@ class Cohort:
     @property
     def patient_years(self) -> float:
         return sum(p.exposure_years for p in self.patients)
+
+    def only_pathway(self, pathway: str) -> Cohort:
+        """The same cohort with the readings and events of ``pathway``'s patients only."""
+        keep = np.array([p.pathway == pathway for p in self.patients], dtype=bool)
+        mask = keep[self.columns["patient"]] if len(keep) else np.zeros(0, dtype=bool)
+        return dataclasses.replace(
+            self,
+            events=tuple(e for e in self.events if e.patient.pathway == pathway),
+            columns={name: col[mask] for name, col in self.columns.items()},
+        )
 
     def readings(self) -> Iterator[StreamReading]:
         """The readings the hub would store, in its arrival order, canonical units."""

@@ -210,28 +210,34 @@ def format_cards(cards: Sequence[AlertScorecard]) -> str:
     )
 
 
-def format_curve(ev: CohortEvaluation) -> str:
-    lines = [
-        f"Curve: {ev.curve_events} decompensations of {ev.curve_patients} patients on the CHF "
-        f"pathway ({ev.curve_years:.1f} patient-years); alert time = {ev.clock}",
-    ]
-    for p in ev.curve:
-        lead = "-" if p.median_lead_days is None else f"{p.median_lead_days:.1f} d"
+def format_curves(ev: CohortEvaluation) -> str:
+    """Each curve's points, and for heart failure the ratios to the rule of thumb."""
+    lines: list[str] = []
+    for c in ev.curves:
         lines.append(
-            f"  {p.method:<14} {p.label:<40} sensitivity {100 * p.sensitivity:5.1f} %  "
-            f"unexplained {p.unexplained_per_patient_year:5.2f}/py  median lead {lead}"
+            f"Curve: {c.events} {c.spec.kind} events of {c.patients} patients on the "
+            f"{c.spec.pathway} pathway ({c.years:.1f} patient-years); knob {c.spec.knob}; "
+            f"alert time = {ev.clock}"
         )
-    lines.append("Ours / rule of thumb, sensitivity at an equal unexplained-alert rate")
-    for r in ev.ratios:
-        note = " (our default point)" if r.rate == ev.default_rate else ""
-        ratio = "-" if r.ratio is None else f"{r.ratio:.2f}x"
-        lines.append(
-            f"  at {r.rate:5.2f}/py{note}: ours {_pct(r.ours)}, rule {_pct(r.theirs)} -> {ratio}"
-        )
-    lines.append(
-        "  (read by linear interpolation on each method's frontier from (0, 0); "
-        "'-' where a method does not reach the rate)"
-    )
+        for p in c.points:
+            lead = "-" if p.median_lead_days is None else f"{p.median_lead_days:.1f} d"
+            lines.append(
+                f"  {p.method:<14} {p.label:<40} sensitivity {100 * p.sensitivity:5.1f} %  "
+                f"unexplained {p.unexplained_per_patient_year:5.2f}/py  median lead {lead}"
+            )
+        if c.ratios:
+            lines.append("Ours / rule of thumb, sensitivity at an equal unexplained-alert rate")
+            for r in c.ratios:
+                note = " (our default point)" if r.rate == c.default_rate else ""
+                ratio = "-" if r.ratio is None else f"{r.ratio:.2f}x"
+                lines.append(
+                    f"  at {r.rate:5.2f}/py{note}: ours {_pct(r.ours)}, rule {_pct(r.theirs)}"
+                    f" -> {ratio}"
+                )
+            lines.append(
+                "  (read by linear interpolation on each method's frontier from (0, 0); "
+                "'-' where a method does not reach the rate)"
+            )
     return "\n".join(lines)
 
 
@@ -265,19 +271,29 @@ def scores_json(ev: CohortEvaluation) -> bytes:
                 }
                 for c in ev.cards
             ],
-            "curve": [
+            "curves": [
                 {
-                    "method": p.method,
-                    "label": p.label,
-                    "sensitivity": p.sensitivity,
-                    "unexplained_per_patient_year": p.unexplained_per_patient_year,
-                    "median_lead_days": p.median_lead_days,
+                    "kind": c.spec.kind,
+                    "pathway": c.spec.pathway,
+                    "knob": c.spec.knob,
+                    "events": c.events,
+                    "patient_years": c.years,
+                    "points": [
+                        {
+                            "method": p.method,
+                            "label": p.label,
+                            "sensitivity": p.sensitivity,
+                            "unexplained_per_patient_year": p.unexplained_per_patient_year,
+                            "median_lead_days": p.median_lead_days,
+                        }
+                        for p in c.points
+                    ],
+                    "ratios": [
+                        {"rate": r.rate, "ours": r.ours, "rule": r.theirs, "ratio": r.ratio}
+                        for r in c.ratios
+                    ],
                 }
-                for p in ev.curve
-            ],
-            "ratios": [
-                {"rate": r.rate, "ours": r.ours, "rule": r.theirs, "ratio": r.ratio}
-                for r in ev.ratios
+                for c in ev.curves
             ],
             "notes": ev.notes,
         },

@@ -121,26 +121,28 @@ def _timeline(
 
 
 def plot_cohort_curve(evaluation: CohortEvaluation, path: Path) -> Path:
-    """The curve of ``lastmile eval --cohort`` (PNG), with the equal-rate ratios marked."""
-    fig, ax = plt.subplots(figsize=(10, 6))
-    _curve(ax, evaluation.curve, frontier_lines=True)
-    for r in evaluation.ratios:
-        ax.axvline(r.rate, color="0.75", ls=":", lw=1)
-        if r.ratio is not None:
-            ax.annotate(
-                f"x{r.ratio:.2f}",
-                (r.rate, 2),
-                fontsize=7,
-                textcoords="offset points",
-                xytext=(3, 0),
-            )
-    ax.set_title(
-        f"Decompensations caught vs unexplained alerts, CHF patients "
-        f"({evaluation.curve_events} events, {evaluation.curve_years:.1f} patient-years; "
-        f"alert time: {evaluation.clock})",
-        fontsize=9,
-        loc="left",
-    )
+    """The curves of a cohort run (PNG), one panel each, with the equal-rate ratios marked."""
+    n = max(len(evaluation.curves), 1)
+    fig, axes = plt.subplots(1, n, figsize=(6.5 * n, 5.5), squeeze=False)
+    for ax, c in zip(axes[0], evaluation.curves, strict=False):
+        _curve(ax, c.points, frontier_lines=True)
+        for r in c.ratios:
+            ax.axvline(r.rate, color="0.75", ls=":", lw=1)
+            if r.ratio is not None:
+                ax.annotate(
+                    f"x{r.ratio:.2f}",
+                    (r.rate, 2),
+                    fontsize=7,
+                    textcoords="offset points",
+                    xytext=(3, 0),
+                )
+        ax.set_title(
+            f"{c.spec.kind} caught vs unexplained alerts, {c.spec.pathway} patients\n"
+            f"({c.events} events, {c.years:.1f} patient-years; knob {c.spec.knob}; "
+            f"alert time: {evaluation.clock}; simulated or de-identified data)",
+            fontsize=8,
+            loc="left",
+        )
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=90)

@@ -178,6 +178,8 @@ class PatientMonitor:
     ) -> Detection | None:
         if not f.confirmed and not self.pathway.confirm.report_unconfirmed:
             return None  # waits for the repeat reading that confirms it
+        if f.escalates_only and f.kind not in self._open:
+            return None
         severity = lower(f.severity) if stale else f.severity
         reported = self._open.get(f.kind)
         if reported is not None and severity_rank(severity) <= severity_rank(reported):

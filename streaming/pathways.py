@@ -120,6 +120,7 @@ class ScoreParams:
     persist: float
     persist_days: int
     fading: float
+    spread_fading: float
     warmup: int
     hold_days: int
     settle: float
@@ -131,6 +132,7 @@ class ScoreParams:
 
 @dataclass(frozen=True, slots=True)
 class HeartFailureParams(ScoreParams):
+    rule_opens: int
     weight_floor: float
     weight_prior: float
     hr_weight: float

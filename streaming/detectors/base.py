@@ -111,6 +111,9 @@ class Finding:
     #: reading beyond a safety limit); the pathway says whether such findings
     #: reach the worklist (``confirm.report_unconfirmed``).
     confirmed: bool = True
+    #: True for a finding that may raise an open alert's severity but never
+    #: opens one (the weight guideline rule beside the heart-failure score).
+    escalates_only: bool = False
 
 
 class Detector(abc.ABC):

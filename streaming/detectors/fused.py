@@ -22,10 +22,13 @@ score down nor raises an alert on supporting signals alone.
 
 An episode opens when the tentative ``S`` exceeds ``limit`` and ``Z`` has
 stayed above ``persist`` on the last ``persist_days`` days with a primary
-value (a single heavy day does not alert), at ``severity``; it escalates to
-``escalated_severity`` when ``S`` passes ``escalate``: the score rose
-sharply. One alert per episode: while it is open the detector keeps
-reporting and the engine reports only rises in severity.
+value (a single heavy day does not alert), at ``severity`` (at
+``escalated_severity`` if ``S`` is already past ``escalate``). It escalates
+to ``escalated_severity`` when the signals rise again *beyond the levels of
+the day it opened*: the same CUSUM, against those levels, passes ``limit``
+(a holiday's gain that opened an alert does not hide a decompensation that
+starts on top of it). One alert per episode: while it is open the detector
+keeps reporting and the engine reports only rises in severity.
 
 The baselines learn a finished day only while ``S`` is at most half the
 limit (a suspected rise is not learned). While an episode is open they are
@@ -94,6 +97,7 @@ class DeclineScore(Detector):
         persist: float,
         persist_days: int,
         fading: float,
+        spread_fading: float,
         warmup: int,
         hold_days: int,
         settle: float,
@@ -114,6 +118,7 @@ class DeclineScore(Detector):
         self.persist = persist
         self.persist_days = persist_days
         self.fading = fading
+        self.spread_fading = spread_fading
         self.warmup = warmup
         self.hold_days = hold_days
         self.settle = settle
@@ -122,7 +127,9 @@ class DeclineScore(Detector):
         self.escalated_severity = escalated_severity
         n = len(self.signals)
         self._base = [
-            RobustBaseline(fading=fading, warmup=warmup, floor=f, prior=p)
+            RobustBaseline(
+                fading=fading, warmup=warmup, floor=f, prior=p, spread_fading=spread_fading
+            )
             for f, p in zip(floors, priors, strict=True)
         ]
         self._day = -1.0
@@ -135,6 +142,11 @@ class DeclineScore(Detector):
         self._rise = 0.0
         self._opened = 0.0
         self._note = ""
+        # The episode's reference levels and its escalation CUSUM (see _escalation).
+        self._ref: list[float] = []
+        self._s2 = 0.0
+        self._run2 = 0
+        self._escalated = False
 
     # -- the day's evidence ------------------------------------------------------------
 
@@ -144,15 +156,16 @@ class DeclineScore(Detector):
             return None
         return self._sum[i] if self.signals[i].lowest else self._sum[i] / count
 
-    def _zs(self) -> list[float | None]:
-        """Each signal's signed deviation today (None: no value, or no baseline yet)."""
+    def _zs(self, levels: list[float] | None = None) -> list[float | None]:
+        """Each signal's signed deviation today (None: no value, or no baseline yet),
+        from its baseline's level or from ``levels`` (the episode's references)."""
         out: list[float | None] = []
         for i, sig in enumerate(self.signals):
             v, b = self._value(i), self._base[i]
             if v is None or not b.ready:
                 out.append(None)
             else:
-                z = b.z(v)
+                z = (v - (b.level if levels is None else levels[i])) / b.spread
                 out.append(z if sig.rising else -z)
         return out
 
@@ -187,12 +200,20 @@ class DeclineScore(Detector):
             if s <= self.limit / 2:
                 self._learn(follow=False)
             return
+        z2 = self._evidence(self._zs(self._ref))
+        if z2 is not None:
+            self._s2 = max(0.0, self._s2 + z2 - self.allowance)
+            self._run2 = self._run2 + 1 if z2 > self.persist else 0
         self._calm = self._calm + 1 if z <= self.persist else 0
         if self._calm >= self.recovery_readings:
             self._note = self._recovery_note()
-            self._active, self._calm, self._s, self._run = False, 0, 0.0, 0
+            self._close()
         elif self._day_start - self._opened >= self.hold_days * DAY:
             self._learn(follow=True)
+
+    def _close(self) -> None:
+        self._active, self._calm, self._s, self._run = False, 0, 0.0, 0
+        self._s2, self._run2, self._escalated, self._ref = 0.0, 0, False, []
 
     def _learn(self, *, follow: bool) -> None:
         for i, b in enumerate(self._base):
@@ -245,7 +266,8 @@ class DeclineScore(Detector):
         s = max(0.0, self._s + z - self.allowance)
         elevated = z > self.persist
         if self._active:
-            if s > self.escalate:
+            if self._escalated or self._escalation():
+                self._escalated = True
                 return self._finding(x, zs, s, self.escalated_severity)
             return self._finding(x, zs, s, self.severity) if elevated else None
         run = self._run + 1 if elevated else 0
@@ -253,8 +275,22 @@ class DeclineScore(Detector):
             return None
         self._track(firing=True, calm=False, ts=self._rise if self._s > 0 else self._day_start)
         self._opened = self._day_start
-        severity = self.escalated_severity if s > self.escalate else self.severity
+        self._ref = [
+            b.level if (v := self._value(i)) is None else v for i, b in enumerate(self._base)
+        ]
+        self._escalated = s > self.escalate
+        severity = self.escalated_severity if self._escalated else self.severity
         return self._finding(x, zs, s, severity)
+
+    def _escalation(self) -> bool:
+        """Whether the signals have risen again since the episode opened: the same
+        CUSUM as the opening's, against the levels of the day it opened."""
+        z2 = self._evidence(self._zs(self._ref))
+        if z2 is None:
+            return False
+        s2 = max(0.0, self._s2 + z2 - self.allowance)
+        run = self._run2 + 1 if z2 > self.persist else 0
+        return s2 > self.limit and run >= self.persist_days
 
     def resolve(self) -> None:
         """Close the episode; the current level becomes the patient's normal."""
@@ -263,7 +299,7 @@ class DeclineScore(Detector):
             v = self._value(i)
             if v is not None and b.ready:
                 b.follow(v, 1.0)
-        self._s, self._run = 0.0, 0
+        self._close()
 
     # -- what the coordinator reads ----------------------------------------------------
 

@@ -137,6 +137,9 @@ def build_detectors(measure: Measure, pathway: Pathway) -> tuple[Detector, ...]:
                 *_score(RespiratoryScore, pathway, pathway.respiratory.enabled),
             )
         case Measure.BODY_WEIGHT:
+            hf = pathway.heart_failure
+            if not (hf.enabled or hf.rule_opens):
+                return ()  # weight is not watched on this pathway
             return (
                 WeightGainRule(
                     short_kg=t.weight_gain_short_kg,
@@ -148,6 +151,7 @@ def build_detectors(measure: Measure, pathway: Pathway) -> tuple[Detector, ...]:
                     unconfirmed_severity=unconfirmed,
                     severity=sev.weight_gain_rule,
                     recovery_readings=rec,
+                    opens=bool(pathway.heart_failure.rule_opens),
                 ),
                 *_score(HeartFailureScore, pathway, pathway.heart_failure.enabled),
             )

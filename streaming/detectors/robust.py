@@ -3,9 +3,9 @@
 The first ``warmup`` daily values give the starting level (their median) and
 spread (their median absolute deviation, scaled to a standard deviation by
 1.4826, Rousseeuw & Croux 1993, JASA 88:1273). After that each day moves the
-level by ``fading`` of the day's deviation, and the variance by ``fading`` of
-the squared deviation, with the deviation first clipped to ``clip`` spreads
-(Huber's M-estimation, Huber 1964, Ann. Math. Statist. 35:73): a coat on the
+level by ``fading`` of the day's deviation, and the variance by
+``spread_fading`` (default: ``fading``) of the squared deviation, with the
+deviation first clipped to ``clip`` spreads (Huber's M-estimation, Huber 1964, Ann. Math. Statist. 35:73): a coat on the
 scale or one odd cuff reading moves the baseline little, while a new settled
 level is followed within a few weeks. A week of consecutive days says little
 about a spread (day-to-day variation is autocorrelated), so the first spread
@@ -41,12 +41,31 @@ MAD_TO_SD = 1.4826
 class RobustBaseline:
     """Level and spread of one daily value of one patient; see the module docstring."""
 
-    __slots__ = ("_warm", "clip", "fading", "floor", "level", "n", "prior", "spread", "warmup")
+    __slots__ = (
+        "_warm",
+        "clip",
+        "fading",
+        "floor",
+        "level",
+        "n",
+        "prior",
+        "spread",
+        "spread_fading",
+        "warmup",
+    )
 
     def __init__(
-        self, *, fading: float, warmup: int, floor: float, prior: float = 0.0, clip: float = 2.5
+        self,
+        *,
+        fading: float,
+        warmup: int,
+        floor: float,
+        prior: float = 0.0,
+        clip: float = 2.5,
+        spread_fading: float | None = None,
     ) -> None:
         self.fading = fading
+        self.spread_fading = fading if spread_fading is None else spread_fading
         self.warmup = warmup
         self.floor = floor
         self.prior = prior
@@ -81,7 +100,8 @@ class RobustBaseline:
         limit = self.clip * self.spread
         deviation = min(max(value - self.level, -limit), limit)
         self.level += self.fading * deviation
-        variance = (1.0 - self.fading) * self.spread**2 + self.fading * deviation**2
+        keep = self.spread_fading
+        variance = (1.0 - keep) * self.spread**2 + keep * deviation**2
         self.spread = max(math.sqrt(variance), self.floor)
 
     def follow(self, value: float, rate: float) -> None:

@@ -30,9 +30,9 @@ def _spo2(primary: bool) -> Signal:
 class HeartFailureScore(DeclineScore):
     """Fluid building up: daily lowest weight, supported by resting heart rate and SpO2.
 
-    Ten ordinary days, then a gain of 0.25 kg a day: the alert comes on the
-    eighth day of the gain, 1.8 kg above the personal baseline, before the
-    2 kg rule of thumb could fire.
+    Ten ordinary days, then a gain of 0.25 kg a day. Ten days say little of
+    the patient's own spread, so a typical patient's (0.5 kg) is assumed:
+    the alert comes on the ninth day of the gain, 2 kg above the baseline.
 
     >>> from datetime import datetime, timedelta, UTC
     >>> from streaming.detectors.base import Observation
@@ -46,7 +46,7 @@ class HeartFailureScore(DeclineScore):
     ...     if finding := det.update(w):
     ...         break
     >>> i - len(usual) + 1, finding.severity.value, finding.observed["weight_change"]
-    (8, 'medium', 1.82)
+    (9, 'medium', 2.0)
     """
 
     kind = AlertKind.WEIGHT_GAIN
@@ -134,6 +134,7 @@ def build_score(cls: type[DeclineScore], pathway: Pathway) -> DeclineScore:
         persist=p.persist,
         persist_days=p.persist_days,
         fading=p.fading,
+        spread_fading=p.spread_fading,
         warmup=p.warmup,
         hold_days=p.hold_days,
         settle=p.settle,

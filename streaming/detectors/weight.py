@@ -25,7 +25,9 @@ class WeightGainRule(Detector):
     the previous weighing day as well (``confirm_days = 2``; a coat on the
     scale or one salty dinner is gone the next morning), or it is at least
     ``at_once_kg``, or the episode was confirmed before; until then it
-    carries ``unconfirmed_severity``. Only the daily minima of the last
+    carries ``unconfirmed_severity``. With ``opens`` false its findings only
+    raise the severity of a weight-gain alert already open (the heart-failure
+    score opens them). Only the daily minima of the last
     ``week_days`` + 1 days are kept, as ``(timestamp, kg)`` pairs. The
     episode ends after ``recovery_readings`` consecutive readings that no
     longer break the rule: the weight came down, or a gain has settled and its
@@ -61,8 +63,10 @@ class WeightGainRule(Detector):
         severity: Severity,
         unconfirmed_severity: Severity,
         recovery_readings: int,
+        opens: bool = True,
     ) -> None:
         super().__init__(recovery_readings=recovery_readings)
+        self.opens = opens
         self.short_kg = short_kg
         self.short_hours = short_hours
         self.week_kg = week_kg
@@ -136,6 +140,7 @@ class WeightGainRule(Detector):
             window_end=x.at,
             reason=reason + ".",
             confirmed=confirmed,
+            escalates_only=not self.opens,
         )
 
     def _confirm(self, today: float, hit: bool) -> int:

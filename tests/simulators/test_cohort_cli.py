@@ -13,8 +13,9 @@ from tests.simulators.cohort_lines import day, event, line, patient, weight, z
 
 #: A CHF patient steady at 80 kg for two weeks, then gaining about 1 kg a day.
 WEIGHTS = [80.0 + 0.1 * (d % 2) for d in range(14)] + [81.0, 82.2, 83.1, 84.0, 85.2]
-#: The first weight 2 kg above the lowest of the 72 h before it (day 15),
-#: confirmed the next day (day 16): the alert opens then, at the rule's severity.
+#: The first weight 2 kg above the lowest of the 72 h before it (day 15). The
+#: heart-failure score opens the alert on day 16 (medium); the guideline rule,
+#: confirmed on its second weighing day, raises it to high on day 17.
 FIRST_GAIN_DAY = 15
 OPENED_DAY = FIRST_GAIN_DAY + 1
 
@@ -46,7 +47,7 @@ def test_a_cohort_with_events_prints_the_table_and_the_curve_and_writes_the_aler
     assert "field_missing" in text  # the bad line, summarised
     [row] = [x for x in text.splitlines() if x.startswith("decompensation: alert opened")]
     assert row.count("1/1 (100.0 %)") == 2  # ours and the rule
-    assert "Curve: 1 decompensations of 2 patients on the CHF pathway" in text
+    assert "Curve: 1 decompensation events of 2 patients on the CHF pathway" in text
     assert "rule of thumb  rule 2 kg" in text
     assert "Ours / rule of thumb, sensitivity at an equal unexplained-alert rate" in text
     alerts = [orjson.loads(x) for x in (out / "alerts.ndjson").read_bytes().splitlines()]
@@ -55,8 +56,10 @@ def test_a_cohort_with_events_prints_the_table_and_the_curve_and_writes_the_aler
     opened = day(OPENED_DAY)  # the unconfirmed day-15 gain waited for its repeat
     assert gain["opened"]["measured_at"] == z(opened)
     assert gain["opened"]["received_at"] == z(opened + timedelta(minutes=5))
-    assert gain["severity"] == "high"
-    assert gain["escalations"] == []
+    assert (gain["severity"], gain["opened"]["source"]) == ("medium", "model:heart_failure_score")
+    [up] = gain["escalations"]
+    assert (up["severity"], up["source"]) == ("high", "rule:weight_gain_72h")
+    assert up["measured_at"] == z(day(OPENED_DAY + 1))
     assert gain["closed"] is None
     assert all(a["patient"] == "p1" for a in alerts)
     csv_rows = (out / "alerts.csv").read_text().splitlines()

@@ -111,7 +111,12 @@ SPECS: dict[type[Detector], Spec] = {
 def make(cls: type[Detector]) -> Detector:
     """A fresh detector of ``cls`` with the default pathway's parameters."""
     spec = SPECS[cls]
-    pathway = get_pathway("COPD" if cls is RespiratoryScore else "default")
+    if cls is RespiratoryScore:
+        pathway = get_pathway("COPD")
+    elif spec.measure is Measure.BODY_WEIGHT:
+        pathway = get_pathway("CHF")  # weight is watched on the heart-failure pathway
+    else:
+        pathway = get_pathway("default")
     (found,) = [d for d in build_detectors(spec.measure, pathway) if type(d) is cls]
     return found
 

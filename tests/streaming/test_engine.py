@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pickle
-from datetime import datetime
+from datetime import datetime, timedelta
 from uuid import UUID
 from zoneinfo import ZoneInfo
 
@@ -87,11 +87,22 @@ def test_a_slow_creep_is_reported_by_the_model_then_escalated_by_the_rule() -> N
     ]
     model, rule = found
     assert model.window_end < rule.window_end
-    # The score fires before the gain reaches the weekly limit of the rule.
-    assert model.observed["weight_change"] < CHF.thresholds.weight_gain_week_kg
+    # Within ten days of a 0.3 kg/day creep, about 3 kg above the baseline.
+    assert model.window_end - at(21) <= timedelta(days=10)
+    assert model.observed["weight_change"] < 3.2
     assert model.window_start <= model.window_end
     assert "weight" in model.reason
     assert "spreads" in model.reason
+
+
+def test_the_guideline_rule_raises_the_scores_alert_but_opens_none_of_its_own() -> None:
+    """Two heavy mornings (a coat, a weekend) break the 2 kg / 72 h rule, confirmed."""
+    days = [80.0 + (0.2 if d % 2 else -0.2) for d in range(30)] + [82.4, 82.5, 80.1, 80.0]
+    readings = [weight(d, kg) for d, kg in enumerate(days)]
+    assert feed(PatientMonitor(PID, CHF), readings) == []
+    opening = CHF.with_overrides({"heart_failure.rule_opens": 1})
+    found = feed(PatientMonitor(PID, opening), readings)
+    assert [(d.source, d.severity) for d in found] == [("rule:weight_gain_72h", Severity.HIGH)]
 
 
 def plateau(first_day: int, days: int, kg: float) -> list[StreamReading]:
@@ -251,7 +262,9 @@ def test_the_daily_weight_rules_use_the_patients_own_days() -> None:
     ny = ZoneInfo("America/New_York")
 
     def run(timezone: str) -> list[tuple[str, str]]:
-        monitor = PatientMonitor(UUID(int=5), get_pathway("CHF"), timezone)
+        # The guideline rule opening alerts of its own, as a pathway may ask.
+        pathway = get_pathway("CHF").with_overrides({"heart_failure.rule_opens": 1})
+        monitor = PatientMonitor(UUID(int=5), pathway, timezone)
         found: list[Detection] = []
         for t, kg in [(datetime(2026, 1, d, 7, tzinfo=ny), 80.0) for d in range(1, 8)] + [
             (datetime(2026, 1, 8, 18, 50, tzinfo=ny), 82.4),  # 23:50 UTC

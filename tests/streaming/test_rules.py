@@ -204,7 +204,7 @@ def test_per_patient_overrides_reach_the_rules() -> None:
 
 
 def weight_rule() -> WeightGainRule:
-    (rule, _) = build_detectors(Measure.BODY_WEIGHT, DEFAULT)
+    (rule, _) = build_detectors(Measure.BODY_WEIGHT, get_pathway("CHF"))
     assert isinstance(rule, WeightGainRule)
     return rule
 
