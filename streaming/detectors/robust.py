@@ -5,8 +5,9 @@ spread (their median absolute deviation, scaled to a standard deviation by
 1.4826, Rousseeuw & Croux 1993, JASA 88:1273). After that each day moves the
 level by ``fading`` of the day's deviation, and the variance by
 ``spread_fading`` (default: ``fading``) of the squared deviation, with the
-deviation first clipped to ``clip`` spreads (Huber's M-estimation, Huber 1964, Ann. Math. Statist. 35:73): a coat on the
-scale or one odd cuff reading moves the baseline little, while a new settled
+deviation first clipped to ``clip`` spreads (Huber's M-estimation, Huber
+1964, Ann. Math. Statist. 35:73): a coat on the scale or one odd cuff reading
+moves the baseline little, while a new settled
 level is followed within a few weeks. A week of consecutive days says little
 about a spread (day-to-day variation is autocorrelated), so the first spread
 is at least ``prior``, a typical patient's, and the patient's own emerges
