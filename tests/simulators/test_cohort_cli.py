@@ -14,10 +14,10 @@ from tests.simulators.cohort_lines import day, event, line, patient, weight, z
 #: A CHF patient steady at 80 kg for two weeks, then gaining about 1 kg a day.
 WEIGHTS = [80.0 + 0.1 * (d % 2) for d in range(14)] + [81.0, 82.2, 83.1, 84.0, 85.2]
 #: The first weight 2 kg above the lowest of the 72 h before it (day 15). The
-#: heart-failure score opens the alert on day 16 (medium); the guideline rule,
-#: confirmed on its second weighing day, raises it to high on day 17.
+#: heart-failure score opens the alert on day 17 (medium); the guideline rule,
+#: broken on every weighing day since, raises it to high the next day.
 FIRST_GAIN_DAY = 15
-OPENED_DAY = FIRST_GAIN_DAY + 1
+OPENED_DAY = FIRST_GAIN_DAY + 2
 
 
 def cohort_file(tmp_path: Path, *, events: bool) -> Path:
@@ -69,7 +69,7 @@ def test_a_cohort_with_events_prints_the_table_and_the_curve_and_writes_the_aler
     scores = orjson.loads((out / "scores.json").read_bytes())
     ours = scores["table"][0]["by_event_kind"]["decompensation"]
     assert (ours["events"], ours["detected"]) == (1, 1)
-    assert ours["median_lead_days"] == round(6.0 - 5 / 1440, 3)  # admission minus receipt
+    assert ours["median_lead_days"] == round(5.0 - 5 / 1440, 3)  # admission minus receipt
     assert (out / "curve.png").stat().st_size > 10_000
 
 
