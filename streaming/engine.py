@@ -105,7 +105,11 @@ class PatientMonitor:
         if found is None:
             found = build_detectors(measure, self.pathway)
             for primary in ALSO_FEEDS.get(measure, ()):  # one shared joint detector
-                found += tuple(d for d in self.detectors(primary) if measure in d.measures)
+                found += tuple(
+                    d
+                    for d in self.detectors(primary)
+                    if measure in d.measures and all(d is not mine for mine in found)
+                )
             self._detectors[measure] = found
         return found
 

@@ -77,11 +77,19 @@ class DeclineScore(Detector):
     """A fused CUSUM over daily signals; see the module docstring."""
 
     source: ClassVar[str]
+    #: Each signal's position by measure (set from ``signals`` for each subclass).
+    _slots: ClassVar[dict[Measure | None, int]] = {}
 
     @property
     @abc.abstractmethod
     def signals(self) -> tuple[Signal, ...]:
         """The signals watched, primary first; subclasses set them."""
+
+    def __init_subclass__(cls, **kwargs: object) -> None:
+        super().__init_subclass__(**kwargs)
+        signals = vars(cls).get("signals")
+        if isinstance(signals, tuple):
+            cls._slots = {sig.measure: i for i, sig in enumerate(signals)}
 
     def __init__(
         self,
@@ -182,11 +190,31 @@ class DeclineScore(Detector):
                 total += w * min(c, z - self.gate)
         return total if primary else None
 
+    def _today(self, levels: list[float] | None = None) -> float | None:
+        """``self._evidence(self._zs(levels))`` in one pass: every reading asks it."""
+        total, primary, c, gate = 0.0, False, self.clip, self.gate
+        counts, sums, base, weights = self._count, self._sum, self._base, self.weights
+        for i, sig in enumerate(self.signals):
+            n = counts[i]
+            b = base[i]
+            if not n or not b.ready:
+                continue
+            v = sums[i] if sig.lowest else sums[i] / n
+            z = (v - (b.level if levels is None else levels[i])) / b.spread
+            if not sig.rising:
+                z = -z
+            if sig.primary:
+                total += weights[i] * (c if z > c else -c if z < -c else z)
+                primary = True
+            elif z > gate:
+                total += weights[i] * min(c, z - gate)
+        return total if primary else None
+
     # -- learning ----------------------------------------------------------------------
 
     def _commit(self) -> None:
         """Close the current day: advance S, learn or follow, count towards recovery."""
-        z = self._evidence(self._zs())
+        z = self._today()
         if z is None:  # warming up, or a day without the primary signal: S stays
             if not self._active and self._s <= self.limit / 2:
                 self._learn(follow=False)
@@ -200,7 +228,7 @@ class DeclineScore(Detector):
             if s <= self.limit / 2:
                 self._learn(follow=False)
             return
-        z2 = self._evidence(self._zs(self._ref))
+        z2 = self._today(self._ref)
         if z2 is not None:
             self._s2 = max(0.0, self._s2 + z2 - self.allowance)
             self._run2 = self._run2 + 1 if z2 > self.persist else 0
@@ -227,14 +255,8 @@ class DeclineScore(Detector):
 
     # -- the protocol ------------------------------------------------------------------
 
-    def _index(self, x: Observation) -> int | None:
-        for i, sig in enumerate(self.signals):
-            if sig.measure is x.measure:
-                return i
-        return None
-
     def update(self, x: Observation) -> Finding | None:
-        i = self._index(x)
+        i = self._slots.get(x.measure)
         if i is None or (x.measure is Measure.HEART_RATE and x.activity in EXERTION):
             return None  # not a signal of this score, or not a resting heart rate
         ts = x.at.timestamp()
@@ -259,8 +281,7 @@ class DeclineScore(Detector):
         return self._judge(x)
 
     def _judge(self, x: Observation) -> Finding | None:
-        zs = self._zs()
-        z = self._evidence(zs)
+        z = self._today()
         if z is None:
             return None
         s = max(0.0, self._s + z - self.allowance)
@@ -268,11 +289,12 @@ class DeclineScore(Detector):
         if self._active:
             if self._escalated or self._escalation():
                 self._escalated = True
-                return self._finding(x, zs, s, self.escalated_severity)
-            return self._finding(x, zs, s, self.severity) if elevated else None
+                return self._finding(x, self._zs(), s, self.escalated_severity)
+            return self._finding(x, self._zs(), s, self.severity) if elevated else None
         run = self._run + 1 if elevated else 0
         if s <= self.limit or run < self.persist_days:
             return None
+        zs = self._zs()
         self._track(firing=True, calm=False, ts=self._rise if self._s > 0 else self._day_start)
         self._opened = self._day_start
         self._ref = [
@@ -285,7 +307,7 @@ class DeclineScore(Detector):
     def _escalation(self) -> bool:
         """Whether the signals have risen again since the episode opened: the same
         CUSUM as the opening's, against the levels of the day it opened."""
-        z2 = self._evidence(self._zs(self._ref))
+        z2 = self._today(self._ref)
         if z2 is None:
             return False
         s2 = max(0.0, self._s2 + z2 - self.allowance)

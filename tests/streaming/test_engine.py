@@ -209,6 +209,15 @@ def test_heart_rate_from_cuff_and_oximeter_share_one_baseline() -> None:
     assert d.severity is CHF.severity.hr_high
 
 
+def test_a_joint_detector_hears_each_reading_once() -> None:
+    monitor = PatientMonitor(PID, CHF)
+    for measure in (Measure.HEART_RATE, Measure.OXYGEN_SATURATION, Measure.BODY_WEIGHT):
+        ds = monitor.detectors(measure)
+        assert len({id(d) for d in ds}) == len(ds)
+    (score,) = [d for d in monitor.detectors(Measure.HEART_RATE) if d.measures]
+    assert score in monitor.detectors(Measure.BODY_WEIGHT)
+
+
 def test_spo2_low_and_drop_are_separate_kinds() -> None:
     monitor = PatientMonitor(PID, get_pathway("default"))
     spo2 = [reading(Measure.OXYGEN_SATURATION, at(d), 95) for d in range(10)]
