@@ -17,7 +17,11 @@ is stored again from the start on its own:
   quarantined with ``internal_error``.
 
 Before committing, the non-adherence checks run on arrival for the batch's
-patients that are due (:class:`~streaming.schedule.ArrivalChecks`).
+patients (:func:`~streaming.schedule.check_on_arrival`): in full for those
+that are due and whose readings have caught up with the present
+(:class:`~streaming.schedule.ArrivalChecks`,
+:func:`~streaming.schedule.caught_up`), and for every patient what the
+batch's readings may have cleared.
 """
 
 from __future__ import annotations
@@ -46,7 +50,7 @@ from ingest.writer import (
     store_batch,
 )
 from streaming.exceptions import ScorerError, ScorerFailedError, ScorerUnavailableError
-from streaming.schedule import ArrivalChecks, run_adherence_checks
+from streaming.schedule import ArrivalChecks, caught_up, check_on_arrival
 from streaming.scorer import Scorer
 
 log = logging.getLogger(__name__)
@@ -140,12 +144,12 @@ class BatchStore:
         return result
 
     def _check_on_arrival(self, conn: Conn, stored: StoredBatch) -> list[UUID]:
-        """Non-adherence of the batch's patients that are due, in its transaction."""
+        """Non-adherence of the batch's patients, in its transaction; those checked in full."""
         if self._arrival is None or stored.latest is None:
             return []
-        due = self._arrival.due(stored.patient_ids)
-        if due:
-            stored.result.evidence += run_adherence_checks(conn, now=stored.latest, patient_ids=due)
+        due = self._arrival.due(caught_up(stored.newest_measured, now=stored.latest))
+        others = sorted(stored.patient_ids - set(due))
+        stored.result.evidence += check_on_arrival(conn, now=stored.latest, due=due, others=others)
         return due
 
     def _committed(self, checked: list[UUID]) -> None:

@@ -36,6 +36,7 @@ from ingest.pharmacy_mqtt import FeedMessage, parse_feed_message, store_feed_mes
 from ingest.topics import parse_dispenses_topic, parse_readings_topic, parse_status_topic
 from ingest.validation import Validator
 from streaming.refill_checks import run_refill_checks
+from streaming.schedule import clear_gateway_offline
 from streaming.scorer import Scorer
 from streaming.service import write_checkpoints
 
@@ -115,6 +116,8 @@ class StoredBatch:
     scoring: bool = False
     #: Patients with readings in the batch (whose adherence to check on arrival).
     patient_ids: set[UUID] = field(default_factory=set)
+    #: The newest measurement time of each such patient's readings in the batch.
+    newest_measured: dict[UUID, datetime] = field(default_factory=dict)
 
 
 def store_batch(
@@ -167,6 +170,9 @@ def store_batch(
                 if speculative:
                     scored_rows.append(_scored_row(point, route, msg.received_at))
                 stored.patient_ids.add(route.patient_id)
+                newest = stored.newest_measured.get(route.patient_id)
+                if newest is None or point.measured_at > newest:
+                    stored.newest_measured[route.patient_id] = point.measured_at
                 accepted_devices.add(route.id)
                 seen_gateways.add(gateway_id)
                 continue
@@ -243,13 +249,13 @@ def _record_status(conn: Conn, msg: Received, gateway_id: str) -> Rejection | No
     text = msg.payload.strip().decode("utf-8", errors="replace")
     if text not in ("online", "offline"):
         return Rejection(RejectionCode.SCHEMA_INVALID, "a status payload is 'online' or 'offline'")
-    set_gateway_presence(
-        conn,
-        gateway_id=gateway_id,
-        online=text == "online",
-        at=msg.received_at,
-        retained=msg.retained,
+    online = text == "online"
+    changed = set_gateway_presence(
+        conn, gateway_id=gateway_id, online=online, at=msg.received_at, retained=msg.retained
     )
+    if changed and online:
+        # Back online: its patients' gateway-offline alerts end with this message.
+        clear_gateway_offline(conn, gateway_id=gateway_id, at=msg.received_at)
     return None
 
 
