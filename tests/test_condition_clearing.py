@@ -219,9 +219,22 @@ def test_a_gateway_that_says_online_resolves_its_gateway_offline_alert(
         assert wait_until(lambda: _resolved(conn, gw.patient_id, "gateway_offline"))
     back = conn.execute("SELECT presence_at FROM gateways WHERE id = %s", (gw.gateway_id,))
     [(at,)] = back.fetchall()
-    assert _cleared_by(conn, gw.patient_id, "gateway_offline") == (
-        f"gateway {gw.gateway_id} reported online at {_utc(at)}"
-    )
+    cleared_by = f"gateway {gw.gateway_id} reported online at {_utc(at)}"
+    assert _cleared_by(conn, gw.patient_id, "gateway_offline") == cleared_by
+    # The alert's history in the API: who (the hub: no actor) and why.
+    [listed] = api.get(
+        "/api/v1/alerts", params={"status": "resolved", "patient_id": gw.patient_id}
+    ).json()
+    shown = api.get(f"/api/v1/alerts/{listed['id']}").json()
+    assert shown["status"] == "resolved"
+    assert [(e["event"], e["actor"], e["to_status"], e["note"]) for e in shown["history"]] == [
+        ("opened", None, "open", None),
+        ("resolved_automatically", None, "resolved", cleared_by),
+    ]
+    assert shown["history"][-1]["detail"] == {
+        "cleared_by": cleared_by,
+        "gateway_ids": [gw.gateway_id],
+    }
     # The other patient's gateway is still offline; the scheduled pass agrees.
     run_adherence_checks(conn, now=datetime.now(UTC))
     assert _alert(conn, other.patient_id, "gateway_offline") == (
