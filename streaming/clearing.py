@@ -15,7 +15,10 @@ newest evidence (the measure or device its reason names).
   resolved once no measure of the pathway's schedule is missing (a device
   problem that explains the headline measure also ends it: one alert, about
   the device), and re-headlined to a measure still missing when its headline
-  measure is back;
+  measure is back (the alert is per patient, its headline names one measure:
+  it must name one that is missing), or to the same measure when a later
+  reading that is still too old arrived (a backfill under way: "no reading
+  for 618 h" becomes "for 90 h");
 * **device problem**: stays while its measure is overdue, whatever became of
   the battery or gateway that explained it (the coordinator is on it), and is
   resolved when readings of that measure resume (latest measurement within the
@@ -86,6 +89,9 @@ class OpenAlert:
     severity: Severity
     measure: Measure | None = None
     device_id: int | None = None
+    #: Where the headline's evidence window starts: for overdue readings, the
+    #: last reading (or the enrolment) the headline counts from.
+    since: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,6 +134,15 @@ class Reheadline:
 
 def _utc(at: datetime) -> str:
     return at.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def _article(word: str) -> str:
+    """``a`` or ``an``.
+
+    >>> _article("oxygen-saturation"), _article("blood-pressure")
+    ('an', 'a')
+    """
+    return "an" if word[:1] in "aeiou" else "a"
 
 
 def _label(measure: Measure) -> str:
@@ -192,19 +207,31 @@ def _back(measure: Measure | None, facts: PatientFacts) -> Resolve:
     if last is None:
         return Resolve(f"{_label(measure)} is within {allowance}", {"measure": measure.value})
     return Resolve(
-        f"a {measure.value} reading measured {_utc(last)} arrived; "
+        f"{_article(measure.value)} {measure.value} reading measured {_utc(last)} arrived; "
         f"{_label(measure)} is within {allowance} again",
         {"measure": measure.value, "last_measured_at": last.isoformat()},
     )
 
 
+def _refreshed(alert: OpenAlert, current: Detection | None, refresh: bool) -> Reheadline | None:
+    """The headline's measure is overdue still, counted from a later reading now."""
+    if not refresh or current is None or alert.since is None:
+        return None
+    return Reheadline(current) if current.window_start > alert.since else None
+
+
 def _missed(
-    alert: OpenAlert, found: Sequence[Detection], facts: PatientFacts, now: datetime
+    alert: OpenAlert,
+    found: Sequence[Detection],
+    facts: PatientFacts,
+    now: datetime,
+    refresh: bool,
 ) -> Resolve | Reheadline | None:
     still = [d for d in found if d.kind is AlertKind.MISSED_READINGS]
     if still:
-        if any(d.measure == alert.measure for d in still):
-            return None
+        same = next((d for d in still if d.measure == alert.measure), None)
+        if same is not None:
+            return _refreshed(alert, same, refresh)
         return Reheadline(still[0])
     if alert.measure is not None and overdue(alert.measure, facts, now):
         problem = next(
@@ -217,11 +244,16 @@ def _missed(
 
 
 def _device_problem(
-    alert: OpenAlert, found: Sequence[Detection], facts: PatientFacts, now: datetime
+    alert: OpenAlert,
+    found: Sequence[Detection],
+    facts: PatientFacts,
+    now: datetime,
+    refresh: bool,
 ) -> Resolve | Reheadline | None:
-    if alert.measure is not None and overdue(alert.measure, facts, now):
-        return None
     others = [d for d in found if d.kind is AlertKind.DEVICE_PROBLEM]
+    if alert.measure is not None and overdue(alert.measure, facts, now):
+        same = next((d for d in others if d.measure == alert.measure), None)
+        return _refreshed(alert, same, refresh)
     if others:
         return Reheadline(others[0])
     return _back(alert.measure, facts)
@@ -294,17 +326,27 @@ def _gateway(found: Sequence[Detection], facts: PatientFacts) -> Resolve | None:
 
 
 def settle(
-    alert: OpenAlert, *, found: Sequence[Detection], facts: PatientFacts, now: datetime
+    alert: OpenAlert,
+    *,
+    found: Sequence[Detection],
+    facts: PatientFacts,
+    now: datetime,
+    refresh: bool = True,
 ) -> Resolve | Reheadline | None:
     """What becomes of ``alert`` given this patient's detections ``found`` at ``now``.
 
     ``found`` are the checks' detections of this patient at ``now``, less
     those an open device problem covers (:func:`explained_by_open_problems`).
+    With ``refresh``, an overdue measure's alert whose headline counts from an
+    older reading than the latest (a backfill or a late reading moved it on)
+    is re-headlined to the hours that are overdue now; the clearing on every
+    batch leaves that to the full checks, so as not to write evidence with
+    each batch of a backfill.
     """
     if alert.kind is AlertKind.MISSED_READINGS:
-        return _missed(alert, found, facts, now)
+        return _missed(alert, found, facts, now, refresh)
     if alert.kind is AlertKind.DEVICE_PROBLEM:
-        return _device_problem(alert, found, facts, now)
+        return _device_problem(alert, found, facts, now, refresh)
     if alert.kind is AlertKind.FREQUENCY_DROP:
         return _frequency(alert, found, facts)
     if alert.kind is AlertKind.DEVICE_NEVER_ACTIVE:

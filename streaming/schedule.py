@@ -90,7 +90,7 @@ def _open_alerts(
     """The unresolved alerts (every patient's, or ``patient_ids``') with their headlines."""
     params = {"all": patient_ids is None, "patient_ids": list(patient_ids or ())}
     found = {}
-    for patient_id, kind, severity, measure, observed in conn.execute(
+    for patient_id, kind, severity, measure, observed, since in conn.execute(
         queries["unresolved_alert_headlines"], params
     ):
         if kind not in AlertKind.__members__.values():
@@ -102,6 +102,7 @@ def _open_alerts(
             Severity(severity),
             Measure(measure) if measure else None,
             int(device) if isinstance(device, int | float) else None,
+            since,
         )
     return found
 
@@ -164,7 +165,8 @@ def run_adherence_checks(
         facts = checked.facts.get(patient_id)
         if facts is None:
             continue  # a patient with an alert and no record: nothing to judge by
-        outcome = settle(alert, found=checked.found.get(patient_id, []), facts=facts, now=now)
+        found = checked.found.get(patient_id, [])
+        outcome = settle(alert, found=found, facts=facts, now=now, refresh=opening)
         if isinstance(outcome, Reheadline):
             reheadline(conn, detection=outcome.detection, now=now)
         elif isinstance(outcome, Resolve):

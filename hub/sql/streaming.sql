@@ -98,13 +98,13 @@ SELECT patient_id, id, serial, status, activated_at, registered_at FROM devices
 WHERE patient_id = ANY(%(patient_ids)s);
 
 -- The unresolved alerts of every patient (`all`) or of some, each with what
--- its headline names: the measure and the observations of its newest evidence
--- (streaming/clearing.py).
+-- its headline names: the measure, the observations and the window start of
+-- its newest evidence (streaming/clearing.py).
 -- name: unresolved_alert_headlines
-SELECT a.patient_id, a.kind, a.severity, e.measure, e.observed
+SELECT a.patient_id, a.kind, a.severity, e.measure, e.observed, e.window_start
 FROM alerts a
 LEFT JOIN LATERAL (
-    SELECT measure, observed FROM alert_evidence
+    SELECT measure, observed, window_start FROM alert_evidence
     WHERE alert_id = a.id ORDER BY detected_at DESC, id DESC LIMIT 1
 ) e ON true
 WHERE a.status <> 'resolved' AND (%(all)s OR a.patient_id = ANY(%(patient_ids)s));

@@ -208,3 +208,28 @@ def test_gateway_offline_clears_when_no_gateway_is_offline_past_the_limit() -> N
     assert isinstance(outcome, Resolve)
     assert outcome.cleared_by == "gateway gw-1 reported online at 2026-12-07 09:00 UTC"
     assert outcome.detail == {"gateway_ids": ["gw-1"]}
+
+
+def test_a_backfill_under_way_moves_the_headline_to_the_hours_overdue_now() -> None:
+    facts = _facts(blood_pressure=90, body_weight=1)
+    opened_on = OpenAlert(PATIENT, AlertKind.MISSED_READINGS, Severity.LOW, BP, since=NOW - 618 * H)
+    outcome = settle(opened_on, found=_found(facts), facts=facts, now=NOW)
+    assert isinstance(outcome, Reheadline)
+    assert outcome.detection.reason.startswith("No blood-pressure reading for 90 h since")
+    # Not on every batch (the full checks do it), and not when nothing moved.
+    assert settle(opened_on, found=_found(facts), facts=facts, now=NOW, refresh=False) is None
+    current = OpenAlert(PATIENT, AlertKind.MISSED_READINGS, Severity.LOW, BP, since=NOW - 90 * H)
+    assert settle(current, found=_found(facts), facts=facts, now=NOW) is None
+
+
+def test_an_oxygen_saturation_reading_takes_an() -> None:
+    copd = get_pathway("COPD")
+    spo2 = Measure.OXYGEN_SATURATION
+    facts = PatientFacts(
+        copd,
+        enrolled_at=NOW - timedelta(days=60),
+        measures={spo2: MeasureActivity(NOW - H), Measure.HEART_RATE: MeasureActivity(NOW - H)},
+    )
+    outcome = settle(_alert(AlertKind.MISSED_READINGS, spo2), found=[], facts=facts, now=NOW)
+    assert isinstance(outcome, Resolve)
+    assert outcome.cleared_by.startswith("an oxygen-saturation reading measured 2026-12-07 11:00")
