@@ -114,4 +114,4 @@ def test_after_the_backfill_no_open_missed_readings_alert_names_a_measure_back_i
     assert resolved, "no missed-readings alert was opened during the backfill and resolved"
     for note, cleared_by in resolved:
         assert note == cleared_by
-        assert re.fullmatch(r"a [a-z-]+ reading measured [0-9: -]+ UTC arrived; .+ again", note)
+        assert re.fullmatch(r"an? [a-z-]+ reading measured [0-9: -]+ UTC arrived; .+ again", note)
