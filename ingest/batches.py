@@ -145,11 +145,19 @@ class BatchStore:
 
     def _check_on_arrival(self, conn: Conn, stored: StoredBatch) -> list[UUID]:
         """Non-adherence of the batch's patients, in its transaction; those checked in full."""
-        if self._arrival is None or stored.latest is None:
-            return []
-        due = self._arrival.due(caught_up(stored.newest_measured, now=stored.latest))
-        others = sorted(stored.patient_ids - set(due))
-        stored.result.evidence += check_on_arrival(conn, now=stored.latest, due=due, others=others)
+        due: list[UUID] = []
+        others: list[UUID] = []
+        if self._arrival is not None and stored.latest is not None:
+            due = self._arrival.due(caught_up(stored.newest_measured, now=stored.latest))
+            others = sorted(stored.patient_ids - set(due))
+        if due or others or stored.back_online:
+            stored.result.evidence += check_on_arrival(
+                conn,
+                now=stored.latest or max(at for _, at in stored.back_online),
+                due=due,
+                others=others,
+                back_online=stored.back_online,
+            )
         return due
 
     def _committed(self, checked: list[UUID]) -> None:

@@ -36,7 +36,6 @@ from ingest.pharmacy_mqtt import FeedMessage, parse_feed_message, store_feed_mes
 from ingest.topics import parse_dispenses_topic, parse_readings_topic, parse_status_topic
 from ingest.validation import Validator
 from streaming.refill_checks import run_refill_checks
-from streaming.schedule import clear_gateway_offline
 from streaming.scorer import Scorer
 from streaming.service import write_checkpoints
 
@@ -118,6 +117,8 @@ class StoredBatch:
     patient_ids: set[UUID] = field(default_factory=set)
     #: The newest measurement time of each such patient's readings in the batch.
     newest_measured: dict[UUID, datetime] = field(default_factory=dict)
+    #: Gateways whose ``online`` in the batch changed their presence, and when.
+    back_online: list[tuple[str, datetime]] = field(default_factory=list)
 
 
 def store_batch(
@@ -141,7 +142,7 @@ def store_batch(
     result = stored.result
     dead = list(parsed.dead)
     for msg, gateway_id in parsed.statuses:
-        bad_status = _record_status(conn, msg, gateway_id)
+        bad_status = _record_status(conn, msg, gateway_id, stored.back_online)
         if bad_status is not None:
             dead.append(DeadLetter(msg, gateway_id, None, bad_status))
 
@@ -245,7 +246,9 @@ def _store_dispenses(
         )
 
 
-def _record_status(conn: Conn, msg: Received, gateway_id: str) -> Rejection | None:
+def _record_status(
+    conn: Conn, msg: Received, gateway_id: str, back_online: list[tuple[str, datetime]]
+) -> Rejection | None:
     text = msg.payload.strip().decode("utf-8", errors="replace")
     if text not in ("online", "offline"):
         return Rejection(RejectionCode.SCHEMA_INVALID, "a status payload is 'online' or 'offline'")
@@ -254,8 +257,8 @@ def _record_status(conn: Conn, msg: Received, gateway_id: str) -> Rejection | No
         conn, gateway_id=gateway_id, online=online, at=msg.received_at, retained=msg.retained
     )
     if changed and online:
-        # Back online: its patients' gateway-offline alerts end with this message.
-        clear_gateway_offline(conn, gateway_id=gateway_id, at=msg.received_at)
+        # Its patients' gateway-offline alerts end in this batch's checks.
+        back_online.append((gateway_id, msg.received_at))
     return None
 
 

@@ -28,7 +28,7 @@ import logging
 import math
 import threading
 from collections import defaultdict
-from collections.abc import Callable, Collection, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from time import monotonic
 from uuid import UUID
@@ -183,8 +183,26 @@ def run_adherence_checks(
     return recorded
 
 
+def hold_checks_lock(conn: Conn, *, exclusive: bool) -> None:
+    """Take the checks' lock for the rest of the transaction.
+
+    The scheduled pass holds it alone (``exclusive``), each batch's checks
+    share it. Without it, a pass that read a patient's facts before a batch
+    committed readings that clear a condition could open that alert after the
+    batch's checks looked for it: an alert the stored data disproves, open
+    until the next pass. With it, either the pass sees the batch's readings,
+    or the batch's checks see the pass's alert.
+    """
+    conn.execute(queries["checks_lock" if exclusive else "checks_lock_shared"])
+
+
 def check_on_arrival(
-    conn: Conn, *, now: datetime, due: Collection[UUID], others: Collection[UUID]
+    conn: Conn,
+    *,
+    now: datetime,
+    due: Collection[UUID],
+    others: Collection[UUID],
+    back_online: Sequence[tuple[str, datetime]] = (),
 ) -> int:
     """The checks for the patients whose readings a batch stored, in its transaction.
 
@@ -192,14 +210,20 @@ def check_on_arrival(
     for the ``others`` only what their readings may have cleared is judged
     (missed readings, device problems, devices never active), so that the
     reading that ends a condition ends its alert. Filled reading gaps clear
-    for all of them. Returns the detections recorded.
+    for all of them, and gateway-offline alerts for the gateways
+    ``back_online`` (each with the time its ``online`` arrived). Returns the
+    detections recorded.
     """
+    hold_checks_lock(conn, exclusive=False)
+    for gateway_id, at in back_online:
+        clear_gateway_offline(conn, gateway_id=gateway_id, at=at)
     recorded = 0
     if due:
         recorded += run_adherence_checks(conn, now=now, patient_ids=due)
     if others:
         run_adherence_checks(conn, now=now, patient_ids=others, opening=False)
-    clear_filled_gaps(conn, now=now, patient_ids=[*due, *others])
+    if due or others:
+        clear_filled_gaps(conn, now=now, patient_ids=[*due, *others])
     return recorded
 
 
@@ -292,9 +316,11 @@ class AdherenceScheduler:
                     with conn.transaction():
                         mark_silent_devices(conn, now=now)
                     with conn.transaction():
+                        hold_checks_lock(conn, exclusive=True)
                         recorded = run_adherence_checks(conn, now=now)
-                        recorded += run_refill_checks(conn, now=now)
                         recorded += run_gap_checks(conn, now=now)
+                    with conn.transaction():
+                        recorded += run_refill_checks(conn, now=now)
                 if recorded:
                     log.info("adherence alerts recorded", extra={"recorded": recorded})
             except psycopg.Error:

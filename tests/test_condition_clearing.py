@@ -8,6 +8,8 @@ the worker's scheduler would run it minutes later. Each alert's
 
 from __future__ import annotations
 
+import re
+import time
 import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -17,9 +19,10 @@ import psycopg
 import pytest
 from fastapi.testclient import TestClient
 
+from hub.db import connect
 from hub.settings import Settings
 from ingest.topics import meta_topic, status_topic
-from streaming.schedule import run_adherence_checks
+from streaming.schedule import hold_checks_lock, run_adherence_checks
 from tests.conftest import RunningWorker
 from tests.support import (
     GatewayClient,
@@ -279,3 +282,29 @@ def test_a_frequency_drop_resolves_once_the_rate_recovers_past_the_hysteresis(
         "Body weight readings are back to 0.71/day in the last 7 days, from 1.00/day in the "
         "14 days before (a drop clears at 0.7 times that rate)"
     )
+
+
+def test_readings_that_land_while_the_scheduled_pass_runs_resolve_what_it_opened(
+    settings: Settings, api: TestClient, conn: psycopg.Connection[Any], worker: RunningWorker
+) -> None:
+    """The race the checks' lock closes: the pass reads the facts before a batch commits."""
+    gw = provision(api, kinds=["scale", "bp_cuff"])
+    _enrolled_days_ago(conn, gw, 10)
+    days_ago = now_minus(days=5)
+    _publish(settings, conn, gw, "scale", [weight_point(80, days_ago)])
+    _publish(settings, conn, gw, "bp_cuff", [bp_point(128, 82, days_ago)])
+    stored = count(conn, "SELECT count(*) FROM readings")
+    with connect(settings) as pass_conn, pass_conn.transaction():
+        hold_checks_lock(pass_conn, exclusive=True)  # as the scheduler's pass does
+        with GatewayClient(settings, gw.gateway_id, gw.password) as client:
+            client.publish_all(gw.serials["scale"], [weight_point(80.2, now_minus(minutes=2))])
+            client.publish_all(gw.serials["bp_cuff"], [bp_point(125, 80, now_minus(minutes=2))])
+        time.sleep(1.0)
+        # The batch is stored but waits, uncommitted, for the pass to finish.
+        assert count(conn, "SELECT count(*) FROM readings") == stored
+        run_adherence_checks(pass_conn, now=datetime.now(UTC))  # it cannot see them
+    assert _alert(conn, gw.patient_id, "missed_readings") is not None
+    assert wait_until(lambda: count(conn, "SELECT count(*) FROM readings") == stored + 2)
+    assert wait_until(lambda: _resolved(conn, gw.patient_id, "missed_readings"))
+    note = _cleared_by(conn, gw.patient_id, "missed_readings")
+    assert re.fullmatch(r"a (body-weight|blood-pressure) reading measured .+ UTC arrived; .+", note)

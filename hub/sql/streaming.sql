@@ -119,3 +119,12 @@ WHERE d.gateway_id = %(id)s AND d.status NOT IN ('retired', 'disabled')
       WHERE o.patient_id = d.patient_id AND o.status NOT IN ('retired', 'disabled')
         AND g.presence = 'offline')
 ORDER BY d.patient_id;
+
+-- The lock between the scheduled pass (exclusive) and the checks of each
+-- ingest batch (shared), held to the end of the transaction
+-- (streaming/schedule.py, hold_checks_lock). The key is the checks' own.
+-- name: checks_lock
+SELECT pg_advisory_xact_lock(7811235904412053);
+
+-- name: checks_lock_shared
+SELECT pg_advisory_xact_lock_shared(7811235904412053);
