@@ -39,6 +39,13 @@ newest evidence (the measure or device its reason names).
 (Reading gaps clear when the missing sequence numbers arrive:
 :mod:`streaming.reading_gaps`.)
 
+When they are judged (:mod:`streaming.schedule`): missed readings, device
+problems and devices never active in every ingest batch of the patient, in
+its transaction (so the reading that clears one resolves it); the frequency
+drop in the full checks (on arrival at most once per ``adherence_interval_s``,
+and the scheduled pass: a rate recovers over days); gateway offline on the
+gateway's ``online`` message and in the scheduled pass.
+
 >>> from datetime import timedelta
 >>> from uuid import UUID
 >>> from streaming.adherence import MeasureActivity

@@ -17,9 +17,12 @@ cleared it. On arrival that is judged for every batch, not only when the
 patient is due, so the reading that resumes a measure resolves its
 missed-readings alert in its own transaction: a backfill (readings measured
 in the past, arriving in order) ends with no such alert that its data
-disproves, whichever pass opened it on the way. A gateway's ``online``
-resolves its gateway-offline alerts as the message is stored
-(:func:`clear_gateway_offline`).
+disproves, whichever pass opened it on the way (the pass and the batches'
+checks share a lock, :func:`hold_checks_lock`, so that neither misses what
+the other commits). A gateway's ``online`` resolves its gateway-offline
+alerts in the batch that stores it (:func:`clear_gateway_offline`).
+Readings measured long before they arrive (:func:`caught_up`) open nothing
+on arrival: they may still resolve.
 """
 
 from __future__ import annotations
