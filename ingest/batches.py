@@ -16,7 +16,8 @@ is stored again from the start on its own:
   is stored message by message, and a message that still fails is
   quarantined with ``internal_error``.
 
-Before committing, the non-adherence checks run on arrival for the batch's
+Before its scores are written (while the scorer still works on them) and
+the batch commits, the non-adherence checks run on arrival for the batch's
 patients (:func:`~streaming.schedule.check_on_arrival`): in full for those
 that are due and whose readings have caught up with the present
 (:class:`~streaming.schedule.ArrivalChecks`,
@@ -134,8 +135,9 @@ class BatchStore:
         """Write the scores of a launched batch and commit it."""
         try:
             conn = self.connection()
-            result = finish_batch(conn, stored=flight.stored, scorer=self._scorer)
+            # The checks first: they need no scores, and run while the scorer works.
             checked = self._check_on_arrival(conn, flight.stored)
+            result = finish_batch(conn, stored=flight.stored, scorer=self._scorer)
             conn.commit()
         except (psycopg.Error, ScorerError) as exc:
             self._abort(exc)
@@ -217,8 +219,8 @@ class BatchStore:
                 stored = store_batch(
                     conn, parsed=parsed, directory=self._directory, scorer=self._scorer
                 )
-                result = finish_batch(conn, stored=stored, scorer=self._scorer)
                 checked = self._check_on_arrival(conn, stored)
+                result = finish_batch(conn, stored=stored, scorer=self._scorer)
         except BaseException:
             if self._scorer is not None:
                 self._scorer.rolled_back()

@@ -125,6 +125,7 @@ def run_adherence_checks(
     gateway_offline_after: timedelta = timedelta(hours=24),
     patient_ids: Collection[UUID] | None = None,
     opening: bool = True,
+    open_alerts: Mapping[tuple[UUID, AlertKind], OpenAlert] | None = None,
 ) -> int:
     """One pass (over ``patient_ids`` only, if given); returns how many detections
     were recorded (new or escalating).
@@ -132,10 +133,12 @@ def run_adherence_checks(
     Unresolved alerts whose condition is gone are resolved, or re-headlined
     (:mod:`streaming.clearing`). Without ``opening``, only that: nothing is
     opened or escalated, and only the patients with an alert to clear are
-    checked (on every arrival, cheaply).
+    checked (on every arrival, cheaply). ``open_alerts``: the unresolved
+    alerts of these patients, if the caller read them already.
     """
     judged = _SCHEDULED if patient_ids is None else _ON_ARRIVAL if opening else _CLEARING
-    open_alerts = _open_alerts(conn, patient_ids=patient_ids)
+    if open_alerts is None:
+        open_alerts = _open_alerts(conn, patient_ids=patient_ids)
     clearable = {key: a for key, a in open_alerts.items() if key[1] in judged}
     if not opening:
         patient_ids = sorted({p for p, _ in clearable})
@@ -220,13 +223,21 @@ def check_on_arrival(
     hold_checks_lock(conn, exclusive=False)
     for gateway_id, at in back_online:
         clear_gateway_offline(conn, gateway_id=gateway_id, at=at)
+    if not due and not others:
+        return 0
+    # One look at their unresolved alerts says what more there is to do.
+    open_alerts = _open_alerts(conn, patient_ids=[*due, *others])
     recorded = 0
+    checked_in_full = set(due)
     if due:
-        recorded += run_adherence_checks(conn, now=now, patient_ids=due)
-    if others:
-        run_adherence_checks(conn, now=now, patient_ids=others, opening=False)
-    if due or others:
-        clear_filled_gaps(conn, now=now, patient_ids=[*due, *others])
+        mine = {key: a for key, a in open_alerts.items() if key[0] in checked_in_full}
+        recorded += run_adherence_checks(conn, now=now, patient_ids=due, open_alerts=mine)
+    rest = {key: a for key, a in open_alerts.items() if key[0] not in checked_in_full}
+    if rest:
+        run_adherence_checks(conn, now=now, patient_ids=others, opening=False, open_alerts=rest)
+    gaps = {p for p, kind in open_alerts if kind is AlertKind.READING_GAP}
+    if gaps:
+        clear_filled_gaps(conn, now=now, patient_ids=sorted(gaps))
     return recorded
 
 
