@@ -117,6 +117,48 @@ def record_detection(conn: Conn, *, detection: Detection, now: datetime) -> Reco
     return Recorded(alert_id=alert_id, opened=opened, escalated=escalated)
 
 
+def reheadline(conn: Conn, *, detection: Detection, now: datetime) -> bool:
+    """Give the patient's unresolved alert of the detection's kind this detection as headline.
+
+    For an alert whose headline names something that cleared while its
+    condition goes on for something else (missed readings of another
+    measure): the detection becomes its reason and newest evidence, its
+    severity is left as it is. False if no such alert is unresolved.
+    """
+    row = conn.execute(
+        queries["reheadline_alert"],
+        {
+            "patient_id": detection.patient_id,
+            "kind": detection.kind.value,
+            "source": detection.source,
+            "reason": detection.reason,
+            "now": now,
+        },
+    ).fetchone()
+    if row is None:
+        return False
+    _insert_evidence(conn, alert_id=int(row[0]), detection=detection, now=now)
+    return True
+
+
+def _insert_evidence(conn: Conn, *, alert_id: int, detection: Detection, now: datetime) -> None:
+    conn.execute(
+        queries["insert_alert_evidence"],
+        {
+            "alert_id": alert_id,
+            "now": now,
+            "source": detection.source,
+            "measure": detection.measure.value if detection.measure else None,
+            "severity": detection.severity.value,
+            "observed": Jsonb(dict(detection.observed)),
+            "baseline": Jsonb(dict(detection.baseline)),
+            "window_start": detection.window_start,
+            "window_end": detection.window_end,
+            "reason": detection.reason,
+        },
+    )
+
+
 def recent_alerts(conn: Conn, *, limit: int) -> list[dict[str, Any]]:
     """Unresolved alerts and those changed in the last week, most severe first."""
     with conn.cursor(row_factory=dict_row) as cur:

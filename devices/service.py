@@ -94,9 +94,13 @@ def activate_devices(conn: Conn, *, device_ids: Iterable[int], at: datetime) -> 
 
 def set_gateway_presence(
     conn: Conn, *, gateway_id: str, online: bool, at: datetime, retained: bool
-) -> None:
-    """Record a gateway's status message (its Last Will says offline)."""
-    conn.execute(
+) -> bool:
+    """Record a gateway's status message (its Last Will says offline).
+
+    False if it changed nothing: older than the one recorded, or a retained
+    copy of the presence recorded already.
+    """
+    row = conn.execute(
         queries["set_gateway_presence"],
         {
             "id": gateway_id,
@@ -104,4 +108,5 @@ def set_gateway_presence(
             "at": at,
             "retained": retained,
         },
-    )
+    ).fetchone()
+    return row is not None

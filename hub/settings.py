@@ -90,8 +90,9 @@ class Settings(BaseSettings):
     #: Score in a child process of the ingest worker (off: in the worker itself).
     detection_process: bool = True
     adherence_interval_s: float = Field(default=300.0, gt=0)
-    #: Also check a patient's adherence when their readings arrive (at most
-    #: once per ``adherence_interval_s``).
+    #: Also check a patient's adherence when their readings arrive (in full at
+    #: most once per ``adherence_interval_s``; what the readings clear, on
+    #: every batch).
     adherence_on_arrival: bool = True
     max_points_per_message: int = 500
     max_message_bytes: int = 1_048_576

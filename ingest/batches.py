@@ -16,8 +16,13 @@ is stored again from the start on its own:
   is stored message by message, and a message that still fails is
   quarantined with ``internal_error``.
 
-Before committing, the non-adherence checks run on arrival for the batch's
-patients that are due (:class:`~streaming.schedule.ArrivalChecks`).
+Before its scores are written (while the scorer still works on them) and
+the batch commits, the non-adherence checks run on arrival for the batch's
+patients (:func:`~streaming.schedule.check_on_arrival`): in full for those
+that are due and whose readings have caught up with the present
+(:class:`~streaming.schedule.ArrivalChecks`,
+:func:`~streaming.schedule.caught_up`), and for every patient what the
+batch's readings may have cleared.
 """
 
 from __future__ import annotations
@@ -46,7 +51,7 @@ from ingest.writer import (
     store_batch,
 )
 from streaming.exceptions import ScorerError, ScorerFailedError, ScorerUnavailableError
-from streaming.schedule import ArrivalChecks, run_adherence_checks
+from streaming.schedule import ArrivalChecks, caught_up, check_on_arrival
 from streaming.scorer import Scorer
 
 log = logging.getLogger(__name__)
@@ -130,8 +135,9 @@ class BatchStore:
         """Write the scores of a launched batch and commit it."""
         try:
             conn = self.connection()
-            result = finish_batch(conn, stored=flight.stored, scorer=self._scorer)
+            # The checks first: they need no scores, and run while the scorer works.
             checked = self._check_on_arrival(conn, flight.stored)
+            result = finish_batch(conn, stored=flight.stored, scorer=self._scorer)
             conn.commit()
         except (psycopg.Error, ScorerError) as exc:
             self._abort(exc)
@@ -140,12 +146,20 @@ class BatchStore:
         return result
 
     def _check_on_arrival(self, conn: Conn, stored: StoredBatch) -> list[UUID]:
-        """Non-adherence of the batch's patients that are due, in its transaction."""
-        if self._arrival is None or stored.latest is None:
-            return []
-        due = self._arrival.due(stored.patient_ids)
-        if due:
-            stored.result.evidence += run_adherence_checks(conn, now=stored.latest, patient_ids=due)
+        """Non-adherence of the batch's patients, in its transaction; those checked in full."""
+        due: list[UUID] = []
+        others: list[UUID] = []
+        if self._arrival is not None and stored.latest is not None:
+            due = self._arrival.due(caught_up(stored.newest_measured, now=stored.latest))
+            others = sorted(stored.patient_ids - set(due))
+        if due or others or stored.back_online:
+            stored.result.evidence += check_on_arrival(
+                conn,
+                now=stored.latest or max(at for _, at in stored.back_online),
+                due=due,
+                others=others,
+                back_online=stored.back_online,
+            )
         return due
 
     def _committed(self, checked: list[UUID]) -> None:
@@ -205,8 +219,8 @@ class BatchStore:
                 stored = store_batch(
                     conn, parsed=parsed, directory=self._directory, scorer=self._scorer
                 )
-                result = finish_batch(conn, stored=stored, scorer=self._scorer)
                 checked = self._check_on_arrival(conn, stored)
+                result = finish_batch(conn, stored=stored, scorer=self._scorer)
         except BaseException:
             if self._scorer is not None:
                 self._scorer.rolled_back()

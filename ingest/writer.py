@@ -118,6 +118,10 @@ class StoredBatch:
     scoring: bool = False
     #: Patients with readings in the batch (whose adherence to check on arrival).
     patient_ids: set[UUID] = field(default_factory=set)
+    #: The newest measurement time of each such patient's readings in the batch.
+    newest_measured: dict[UUID, datetime] = field(default_factory=dict)
+    #: Gateways whose ``online`` in the batch changed their presence, and when.
+    back_online: list[tuple[str, datetime]] = field(default_factory=list)
 
 
 def store_batch(
@@ -141,7 +145,7 @@ def store_batch(
     result = stored.result
     dead = list(parsed.dead)
     for msg, gateway_id in parsed.statuses:
-        bad_status = _record_status(conn, msg, gateway_id)
+        bad_status = _record_status(conn, msg, gateway_id, stored.back_online)
         if bad_status is not None:
             dead.append(DeadLetter(msg, gateway_id, None, bad_status))
 
@@ -170,6 +174,9 @@ def store_batch(
                 if speculative:
                     scored_rows.append(_scored_row(point, route, msg.received_at))
                 stored.patient_ids.add(route.patient_id)
+                newest = stored.newest_measured.get(route.patient_id)
+                if newest is None or point.measured_at > newest:
+                    stored.newest_measured[route.patient_id] = point.measured_at
                 accepted_devices.add(route.id)
                 seen_gateways.add(gateway_id)
                 continue
@@ -258,17 +265,19 @@ def _store_dispenses(
         )
 
 
-def _record_status(conn: Conn, msg: Received, gateway_id: str) -> Rejection | None:
+def _record_status(
+    conn: Conn, msg: Received, gateway_id: str, back_online: list[tuple[str, datetime]]
+) -> Rejection | None:
     text = msg.payload.strip().decode("utf-8", errors="replace")
     if text not in ("online", "offline"):
         return Rejection(RejectionCode.SCHEMA_INVALID, "a status payload is 'online' or 'offline'")
-    set_gateway_presence(
-        conn,
-        gateway_id=gateway_id,
-        online=text == "online",
-        at=msg.received_at,
-        retained=msg.retained,
+    online = text == "online"
+    changed = set_gateway_presence(
+        conn, gateway_id=gateway_id, online=online, at=msg.received_at, retained=msg.retained
     )
+    if changed and online:
+        # Its patients' gateway-offline alerts end in this batch's checks.
+        back_online.append((gateway_id, msg.received_at))
     return None
 
 

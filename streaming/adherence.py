@@ -17,6 +17,9 @@ is decided elsewhere (the gateway's Last Will). Each check is documented in
   ``min_previous`` readings in the earlier one.
 
 Within the post-discharge window each detection is one severity level higher.
+When the condition clears, the alert resolves itself: the rules for that
+(and the hysteresis of the frequency drop, ``recovered_ratio``) are in
+:mod:`streaming.clearing`.
 
 >>> from datetime import datetime, timedelta, UTC
 >>> from uuid import UUID

@@ -6,7 +6,7 @@ pathway's ``adherence.low_battery_percent`` within the last
 ``adherence.battery_recent_hours``, or its gateway is offline (its Last
 Will), the detection becomes a ``device_problem`` that says so: the
 coordinator sends a battery or a technician instead of calling about
-adherence. Pure: the caller gathers the facts (:mod:`streaming.schedule`).
+adherence. Pure: the caller gathers the facts (:mod:`streaming.adherence_facts`).
 
 >>> from datetime import UTC, datetime, timedelta
 >>> from uuid import UUID

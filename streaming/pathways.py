@@ -167,6 +167,7 @@ class AdherenceParams:
     previous_days: float
     ratio: float
     min_previous: int
+    recovered_ratio: float
     low_battery_percent: float
     battery_recent_hours: float
 

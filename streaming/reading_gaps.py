@@ -12,6 +12,15 @@ reported once (table ``reading_gaps``), as evidence on the patient's
 taken for a counter that started again (a reset or a new device), not for
 lost readings.
 
+**Clearing.** The alert is resolved automatically once every hole reported
+since it opened is filled (every missing number has arrived: a late resend),
+by :func:`clear_filled_gaps`, which the periodic check runs after reporting
+and the ingest worker runs on every batch of the patient (in the batch's
+transaction, so the resend that fills the last hole resolves the alert). Its
+``resolved_automatically`` event names the holes that were filled. While some
+hole is still open the alert stays; if its headline names a filled hole, it
+is re-headlined to the newest hole still open.
+
 >>> holes([(1, 0), (2, 0), (5, 0), (6, 0), (9, 0)])
 [(3, 4, 0, 0), (7, 8, 0, 0)]
 >>> holes([(7, 0), (7, 0), (8, 0)])
@@ -22,13 +31,13 @@ from __future__ import annotations
 
 import itertools
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TypeVar
 from uuid import UUID
 
-from alerts.service import record_detection
+from alerts.service import record_detection, reheadline, resolve_automatically
 from hub.db import Conn
 from hub.sql import queries
 from streaming.models import AlertKind, Detection, Severity
@@ -111,7 +120,77 @@ def run_gap_checks(conn: Conn, *, now: datetime, grace: timedelta = GRACE) -> in
                 {"device_id": device_id, "first_missing": first, "last_missing": last, "now": now},
             )
             recorded += 1
+    clear_filled_gaps(conn, now=now)
     return recorded
+
+
+@dataclass(frozen=True, slots=True)
+class _Hole:
+    serial: str
+    first: int
+    last: int
+    filled: bool
+    before: datetime | None
+    after: datetime | None
+
+
+def _filled(holes: Sequence[_Hole]) -> str:
+    """What cleared the alert.
+
+    >>> _filled([_Hole("SC-1", 41, 43, True, None, None), _Hole("SC-1", 7, 7, True, None, None)])
+    'the missing readings arrived: device SC-1 readings 41 to 43, device SC-1 reading 7'
+    """
+    named = ", ".join(
+        f"device {h.serial} "
+        + (f"reading {h.first}" if h.first == h.last else f"readings {h.first} to {h.last}")
+        for h in holes
+    )
+    return f"the missing readings arrived: {named}"
+
+
+def clear_filled_gaps(
+    conn: Conn, *, now: datetime, patient_ids: Collection[UUID] | None = None
+) -> int:
+    """Resolve the reading-gap alerts whose holes are all filled; how many were resolved.
+
+    Every unresolved one, or only ``patient_ids``'.
+    """
+    params = {
+        "all": patient_ids is None,
+        "patient_ids": list(patient_ids or ()),
+        "lookback": LOOKBACK,
+    }
+    holes: dict[UUID, list[_Hole]] = defaultdict(list)
+    headlines: dict[UUID, str] = {}
+    for patient_id, reason, serial, first, last, arrived, before, after in conn.execute(
+        queries["gaps_of_open_alerts"], params
+    ):
+        size = int(last) - int(first) + 1
+        hole = _Hole(serial, int(first), int(last), int(arrived) >= size, before, after)
+        holes[patient_id].append(hole)
+        headlines[patient_id] = str(reason)
+    resolved = 0
+    for patient_id, mine in holes.items():
+        still = [h for h in mine if not h.filled]
+        if not still:
+            resolved += resolve_automatically(
+                conn,
+                patient_id=patient_id,
+                kind=AlertKind.READING_GAP,
+                now=now,
+                cleared_by=_filled(mine),
+                detail={"filled": [[h.serial, h.first, h.last] for h in mine]},
+            )
+            continue
+        newest = still[-1]
+        if headlines[patient_id] in {_reason(h.serial, h.first, h.last) for h in still}:
+            continue
+        if newest.before is not None and newest.after is not None:
+            before = _Reading(newest.serial, patient_id, newest.before, newest.before)
+            after = _Reading(newest.serial, patient_id, newest.after, newest.after)
+            detection = _detection(newest.first, newest.last, before, after, grace=GRACE)
+            reheadline(conn, detection=detection, now=now)
+    return resolved
 
 
 def _detection(

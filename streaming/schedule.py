@@ -1,15 +1,28 @@
-"""Non-adherence on a schedule and on arrival: gather the facts, check, record alerts.
+"""Non-adherence on a schedule and on arrival: check, record alerts, clear them.
 
 :func:`run_adherence_checks` is one pass at ``now`` (an injectable clock);
 :class:`AdherenceScheduler` runs it every ``interval_s`` in the ingest worker,
 over every patient, after marking devices silent (:mod:`devices.lifecycle`),
 with the refill checks and the reading-gap check (:mod:`streaming.reading_gaps`).
 The ingest worker also runs it on arrival, in the batch's transaction, for the
-patients whose readings the batch stored
-(:class:`ArrivalChecks` says which are due): a patient who sends weights but
+patients whose readings the batch stored (:func:`check_on_arrival`;
+:class:`ArrivalChecks` says which are due): a patient who sends weights but
 no blood pressure hears about it with the weight, not at the next pass.
 A check that finds what an unresolved alert already says records nothing; new
 evidence is recorded only when it raises the severity.
+
+Each pass also ends the alerts whose condition is gone (the rules are in
+:mod:`streaming.clearing`): a ``resolved_automatically`` event names what
+cleared it. On arrival that is judged for every batch, not only when the
+patient is due, so the reading that resumes a measure resolves its
+missed-readings alert in its own transaction: a backfill (readings measured
+in the past, arriving in order) ends with no such alert that its data
+disproves, whichever pass opened it on the way (the pass and the batches'
+checks share a lock, :func:`hold_checks_lock`, so that neither misses what
+the other commits). A gateway's ``online`` resolves its gateway-offline
+alerts in the batch that stores it (:func:`clear_gateway_offline`).
+Readings measured long before they arrive (:func:`caught_up`) open nothing
+on arrival: they may still resolve.
 """
 
 from __future__ import annotations
@@ -18,24 +31,30 @@ import logging
 import math
 import threading
 from collections import defaultdict
-from collections.abc import Callable, Collection, Iterable
-from datetime import UTC, datetime, time, timedelta
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
+from datetime import UTC, datetime, timedelta
 from time import monotonic
 from uuid import UUID
 
 import psycopg
 
-from alerts.service import record_detection, resolve_automatically
+from alerts.service import record_detection, reheadline, resolve_automatically
 from devices.lifecycle import mark_silent_devices
 from hub.db import Conn, connect
-from hub.domain import DeviceKind, Measure
+from hub.domain import Measure
 from hub.settings import Settings
 from hub.sql import queries
-from streaming.adherence import DeviceActivity, MeasureActivity, check_adherence, frequency_windows
-from streaming.device_health import DeviceHealth, explain_missed
+from streaming.adherence_facts import check_patients, offline_detections
+from streaming.clearing import (
+    CONDITION_KINDS,
+    OpenAlert,
+    Reheadline,
+    Resolve,
+    explained_by_open_problems,
+    settle,
+)
 from streaming.models import AlertKind, Detection, Severity, severity_rank
-from streaming.pathways import get_pathway
-from streaming.reading_gaps import run_gap_checks
+from streaming.reading_gaps import clear_filled_gaps, run_gap_checks
 
 log = logging.getLogger(__name__)
 
@@ -68,139 +87,35 @@ def record_if_raised(
     return True
 
 
-def _offline_detections(conn: Conn, *, now: datetime, after: timedelta) -> list[Detection]:
-    found = []
-    for gateway_id, since, patient_id in conn.execute(
-        queries["offline_gateways"], {"before": now - after}
-    ).fetchall():
-        hours = (now - since) / timedelta(hours=1)
-        found.append(
-            Detection(
-                patient_id=patient_id,
-                kind=AlertKind.GATEWAY_OFFLINE,
-                severity=Severity.MEDIUM,
-                source="rule:gateway_offline",
-                measure=None,
-                observed={"hours_offline": round(hours, 1)},
-                baseline={"threshold_hours": after / timedelta(hours=1)},
-                window_start=since,
-                window_end=now,
-                reason=f"gateway {gateway_id} has been offline for {hours:.0f} h "
-                "(its Last Will): the patient's devices cannot send readings",
-            )
+def _open_alerts(
+    conn: Conn, *, patient_ids: Collection[UUID] | None
+) -> dict[tuple[UUID, AlertKind], OpenAlert]:
+    """The unresolved alerts (every patient's, or ``patient_ids``') with their headlines."""
+    params = {"all": patient_ids is None, "patient_ids": list(patient_ids or ())}
+    found = {}
+    for patient_id, kind, severity, measure, observed, since in conn.execute(
+        queries["unresolved_alert_headlines"], params
+    ):
+        if kind not in AlertKind.__members__.values():
+            continue
+        device = (observed or {}).get("device_id")
+        found[(patient_id, AlertKind(kind))] = OpenAlert(
+            patient_id,
+            AlertKind(kind),
+            Severity(severity),
+            Measure(measure) if measure else None,
+            int(device) if isinstance(device, int | float) else None,
+            since,
         )
     return found
 
 
-#: How far back each pass looks for new latest measurements; a reading that
-#: arrives later than this after it was measured cannot be anyone's latest.
-LATEST_LOOKBACK = timedelta(days=35)
-
-
-def refresh_latest(conn: Conn, *, now: datetime) -> None:
-    """Bring ``measure_latest`` up to date from the recent readings."""
-    conn.execute(queries["refresh_measure_latest"], {"since": now - LATEST_LOOKBACK})
-
-
-#: The named queries of one pass: over every patient, or over some (on arrival).
-_EVERYONE = ("adherence_patients", "adherence_latest", "adherence_recent_readings",
-             "adherence_devices", "unresolved_alert_kinds")  # fmt: skip
-_SOME = ("arrival_patients", "arrival_latest", "arrival_recent_readings",
-         "arrival_devices", "arrival_unresolved_alert_kinds")  # fmt: skip
-
-
-def adherence_detections(
-    conn: Conn,
-    *,
-    now: datetime,
-    gateway_offline_after: timedelta,
-    patient_ids: Collection[UUID] | None = None,
-) -> list[Detection]:
-    """Every non-adherence detection at ``now``, before de-duplication.
-
-    With ``patient_ids``, only theirs, and no gateway checks (their readings
-    are arriving).
-    """
-    some = patient_ids is not None
-    q_patients, q_latest, q_recent, q_devices, _ = _SOME if some else _EVERYONE
-    only: dict[str, object] = {"patient_ids": list(patient_ids or ())}
-    if not some:
-        refresh_latest(conn, now=now)
-    patients = conn.execute(queries[q_patients], only).fetchall()
-    latest: dict[UUID, dict[Measure, datetime]] = defaultdict(dict)
-    for patient_id, measure, at in conn.execute(
-        queries[q_latest], {**only, "since": now - LATEST_LOOKBACK}
-    ).fetchall():
-        latest[patient_id][Measure(measure)] = at
-    pathways = {name: get_pathway(name) for name in {str(p[1]) for p in patients}}
-    earliest = min((frequency_windows(p, now)[1][0] for p in pathways.values()), default=now)
-    times: dict[tuple[UUID, Measure], list[datetime]] = defaultdict(list)
-    for patient_id, measure, at in conn.execute(
-        queries[q_recent], {**only, "since": earliest, "until": now}
-    ).fetchall():
-        times[(patient_id, Measure(measure))].append(at)
-    devices: dict[UUID, list[DeviceActivity]] = defaultdict(list)
-    for patient_id, device_id, activated_at, registered_at in conn.execute(
-        queries[q_devices], only
-    ).fetchall():
-        devices[patient_id].append(DeviceActivity(int(device_id), activated_at, registered_at))
-
-    found: list[Detection] = []
-    for patient_id, pathway_name, enrolled_at, discharge_date in patients:
-        pathway = pathways[str(pathway_name)]
-        (recent_start, _), (previous_start, split) = frequency_windows(pathway, now)
-        activity = {}
-        for measure in Measure:
-            seen = times.get((patient_id, measure), [])
-            activity[measure] = MeasureActivity(
-                latest[patient_id].get(measure),
-                recent_count=sum(1 for t in seen if t >= recent_start),
-                previous_count=sum(1 for t in seen if previous_start <= t < split),
-            )
-        discharged_at = (
-            datetime.combine(discharge_date, time(), tzinfo=UTC) if discharge_date else None
-        )
-        found += check_adherence(
-            patient_id=patient_id,
-            pathway=pathway,
-            enrolled_at=enrolled_at,
-            now=now,
-            measures=activity,
-            devices=devices.get(patient_id, ()),
-            discharged_at=discharged_at,
-        )
-    # Device facts are read only for the patients whose readings are missed.
-    missed = {d.patient_id for d in found if d.kind is AlertKind.MISSED_READINGS}
-    if missed:
-        health = _device_health(conn, patient_ids=missed)
-        by_patient = {p[0]: pathways[str(p[1])] for p in patients}
-        found = [
-            explain_missed(
-                d, devices=health.get(d.patient_id, ()), pathway=by_patient[d.patient_id], now=now
-            )
-            for d in found
-        ]
-    if some:
-        return found
-    return found + _offline_detections(conn, now=now, after=gateway_offline_after)
-
-
-def _device_health(conn: Conn, *, patient_ids: Collection[UUID]) -> dict[UUID, list[DeviceHealth]]:
-    """Each patient's usable devices with their battery and gateway presence."""
-    health: dict[UUID, list[DeviceHealth]] = defaultdict(list)
-    rows = conn.execute(queries["device_health"], {"patient_ids": list(patient_ids)})
-    for patient_id, serial, kind, gateway_id, battery, reported_at, presence, since in rows:
-        health[patient_id].append(
-            DeviceHealth(
-                serial=serial,
-                measures=DeviceKind(kind).measures,
-                gateway_id=gateway_id,
-                battery_percent=battery,
-                battery_reported_at=reported_at,
-                gateway_offline_since=since if presence == "offline" else None,
-            )
-        )
-    return health
+#: What each way of running the checks judges: the pass over everyone, the
+#: check on arrival when a patient is due, and the clearing on every arrival
+#: (no reading counts are read there: a rate recovers over days anyway).
+_SCHEDULED = CONDITION_KINDS
+_ON_ARRIVAL = CONDITION_KINDS - {AlertKind.GATEWAY_OFFLINE}
+_CLEARING = _ON_ARRIVAL - {AlertKind.FREQUENCY_DROP}
 
 
 def run_adherence_checks(
@@ -209,34 +124,161 @@ def run_adherence_checks(
     now: datetime,
     gateway_offline_after: timedelta = timedelta(hours=24),
     patient_ids: Collection[UUID] | None = None,
+    opening: bool = True,
+    open_alerts: Mapping[tuple[UUID, AlertKind], OpenAlert] | None = None,
 ) -> int:
     """One pass (over ``patient_ids`` only, if given); returns how many detections
-    were recorded (new or escalating)."""
-    query = (_EVERYONE if patient_ids is None else _SOME)[-1]
-    unresolved = {
-        (patient_id, AlertKind(kind)): Severity(severity)
-        for patient_id, kind, severity in conn.execute(
-            queries[query], {"patient_ids": list(patient_ids or ())}
-        )
-        if kind in AlertKind.__members__.values()
-    }
+    were recorded (new or escalating).
+
+    Unresolved alerts whose condition is gone are resolved, or re-headlined
+    (:mod:`streaming.clearing`). Without ``opening``, only that: nothing is
+    opened or escalated, and only the patients with an alert to clear are
+    checked (on every arrival, cheaply). ``open_alerts``: the unresolved
+    alerts of these patients, if the caller read them already.
+    """
+    judged = _SCHEDULED if patient_ids is None else _ON_ARRIVAL if opening else _CLEARING
+    if open_alerts is None:
+        open_alerts = _open_alerts(conn, patient_ids=patient_ids)
+    clearable = {key: a for key, a in open_alerts.items() if key[1] in judged}
+    if not opening:
+        patient_ids = sorted({p for p, _ in clearable})
+        if not patient_ids:
+            return 0
+    checked = check_patients(
+        conn,
+        now=now,
+        patient_ids=patient_ids,
+        counts=AlertKind.FREQUENCY_DROP in judged,
+        health_for={p for p, kind in clearable if kind is AlertKind.GATEWAY_OFFLINE},
+    )
+    if AlertKind.GATEWAY_OFFLINE in judged:
+        for detection in offline_detections(conn, now=now, after=gateway_offline_after):
+            checked.found.setdefault(detection.patient_id, []).append(detection)
+    mine: dict[UUID, dict[AlertKind, OpenAlert]] = defaultdict(dict)
+    for (patient_id, kind), alert in open_alerts.items():
+        mine[patient_id][kind] = alert
     recorded = 0
-    for detection in adherence_detections(
-        conn, now=now, gateway_offline_after=gateway_offline_after, patient_ids=patient_ids
-    ):
-        recorded += record_if_raised(conn, detection=detection, unresolved=unresolved, now=now)
-        missed = (detection.patient_id, AlertKind.MISSED_READINGS)
-        if detection.kind is AlertKind.DEVICE_PROBLEM and missed in unresolved:
-            # The device explains the missed readings: one alert, about the device.
-            resolve_automatically(
+    unresolved = {key: alert.severity for key, alert in open_alerts.items()}
+    for patient_id, found in checked.found.items():
+        found[:] = explained_by_open_problems(found, mine.get(patient_id, {}))
+        if opening:
+            for detection in found:
+                recorded += record_if_raised(
+                    conn, detection=detection, unresolved=unresolved, now=now
+                )
+    cleared = 0
+    for (patient_id, _), alert in sorted(clearable.items(), key=lambda item: str(item[0])):
+        facts = checked.facts.get(patient_id)
+        if facts is None:
+            continue  # a patient with an alert and no record: nothing to judge by
+        found = checked.found.get(patient_id, [])
+        outcome = settle(alert, found=found, facts=facts, now=now, refresh=opening)
+        if isinstance(outcome, Reheadline):
+            reheadline(conn, detection=outcome.detection, now=now)
+        elif isinstance(outcome, Resolve):
+            cleared += resolve_automatically(
                 conn,
-                patient_id=detection.patient_id,
-                kind=missed[1],
+                patient_id=patient_id,
+                kind=alert.kind,
                 now=now,
-                cleared_by=f"explained by a device problem: {detection.reason}",
+                cleared_by=outcome.cleared_by,
+                detail=outcome.detail,
             )
-            del unresolved[missed]
+    if cleared:
+        log.info("alerts resolved automatically", extra={"resolved": cleared})
     return recorded
+
+
+def hold_checks_lock(conn: Conn, *, exclusive: bool) -> None:
+    """Take the checks' lock for the rest of the transaction.
+
+    The scheduled pass holds it alone (``exclusive``), each batch's checks
+    share it. Without it, a pass that read a patient's facts before a batch
+    committed readings that clear a condition could open that alert after the
+    batch's checks looked for it: an alert the stored data disproves, open
+    until the next pass. With it, either the pass sees the batch's readings,
+    or the batch's checks see the pass's alert.
+    """
+    conn.execute(queries["checks_lock" if exclusive else "checks_lock_shared"])
+
+
+def check_on_arrival(
+    conn: Conn,
+    *,
+    now: datetime,
+    due: Collection[UUID],
+    others: Collection[UUID],
+    back_online: Sequence[tuple[str, datetime]] = (),
+) -> int:
+    """The checks for the patients whose readings a batch stored, in its transaction.
+
+    The ``due`` ones get the whole check (:class:`ArrivalChecks` says who);
+    for the ``others`` only what their readings may have cleared is judged
+    (missed readings, device problems, devices never active), so that the
+    reading that ends a condition ends its alert. Filled reading gaps clear
+    for all of them, and gateway-offline alerts for the gateways
+    ``back_online`` (each with the time its ``online`` arrived). Returns the
+    detections recorded.
+    """
+    hold_checks_lock(conn, exclusive=False)
+    for gateway_id, at in back_online:
+        clear_gateway_offline(conn, gateway_id=gateway_id, at=at)
+    if not due and not others:
+        return 0
+    # One look at their unresolved alerts says what more there is to do.
+    open_alerts = _open_alerts(conn, patient_ids=[*due, *others])
+    recorded = 0
+    checked_in_full = set(due)
+    if due:
+        mine = {key: a for key, a in open_alerts.items() if key[0] in checked_in_full}
+        recorded += run_adherence_checks(conn, now=now, patient_ids=due, open_alerts=mine)
+    rest = {key: a for key, a in open_alerts.items() if key[0] not in checked_in_full}
+    if rest:
+        run_adherence_checks(conn, now=now, patient_ids=others, opening=False, open_alerts=rest)
+    gaps = {p for p, kind in open_alerts if kind is AlertKind.READING_GAP}
+    if gaps:
+        clear_filled_gaps(conn, now=now, patient_ids=sorted(gaps))
+    return recorded
+
+
+def clear_gateway_offline(conn: Conn, *, gateway_id: str, at: datetime) -> int:
+    """The gateway said ``online`` at ``at``: resolve its patients' gateway-offline alerts.
+
+    Only for the patients with no other gateway offline; returns how many.
+    """
+    cleared = 0
+    for (patient_id,) in conn.execute(queries["patients_back_online"], {"id": gateway_id}):
+        cleared += resolve_automatically(
+            conn,
+            patient_id=patient_id,
+            kind=AlertKind.GATEWAY_OFFLINE,
+            now=at,
+            cleared_by=f"gateway {gateway_id} reported online at "
+            f"{at.astimezone(UTC):%Y-%m-%d %H:%M} UTC",
+            detail={"gateway_ids": [gateway_id]},
+        )
+    return cleared
+
+
+#: A patient whose newest reading in a batch was measured longer than this
+#: before the batch arrived is catching up (a backfill, a gateway emptying its
+#: outbox after an outage): more of their readings are on the way.
+CATCHING_UP = timedelta(hours=1)
+
+
+def caught_up(newest: Mapping[UUID, datetime], *, now: datetime) -> list[UUID]:
+    """The patients whose newest reading (``newest``, measured) is recent at ``now``.
+
+    Only they are checked in full on arrival: a backfill that starts 30 days
+    ago says nothing about what is missing now until it reaches the present
+    (the scheduled pass checks everyone anyway).
+
+    >>> t = datetime(2026, 12, 7, 12, tzinfo=UTC)
+    >>> caught_up({UUID(int=1): t - timedelta(minutes=5), UUID(int=2): t - timedelta(days=30)},
+    ...           now=t)
+    [UUID('00000000-0000-0000-0000-000000000001')]
+    """
+    return sorted(p for p, at in newest.items() if now - at <= CATCHING_UP)
 
 
 class ArrivalChecks:
@@ -288,9 +330,11 @@ class AdherenceScheduler:
                     with conn.transaction():
                         mark_silent_devices(conn, now=now)
                     with conn.transaction():
+                        hold_checks_lock(conn, exclusive=True)
                         recorded = run_adherence_checks(conn, now=now)
-                        recorded += run_refill_checks(conn, now=now)
                         recorded += run_gap_checks(conn, now=now)
+                    with conn.transaction():
+                        recorded += run_refill_checks(conn, now=now)
                 if recorded:
                     log.info("adherence alerts recorded", extra={"recorded": recorded})
             except psycopg.Error:

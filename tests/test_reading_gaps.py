@@ -115,3 +115,44 @@ def test_a_hole_filled_by_a_resend_and_readings_without_sequence_raise_nothing(
     later = datetime.now(UTC) + GRACE + timedelta(minutes=1)
     assert run_gap_checks(conn, now=later) == 0
     assert _gap_alerts(conn) == []
+
+
+@pytest.mark.services
+def test_the_resends_that_fill_every_hole_resolve_the_gap_alert_and_say_so(
+    settings: Settings, api: TestClient, conn: psycopg.Connection[Any], worker: RunningWorker
+) -> None:
+    gw = provision(api, kinds=["scale"])
+    serial = gw.serials["scale"]
+    series = {p["header"]["lastmile_sequence"]: p for p in _series(range(38, 50))}
+    _publish(settings, conn, gw, [series[n] for n in (38, 39, 40, 44, 46, 47, 48, 49)])
+    later = datetime.now(UTC) + GRACE + timedelta(minutes=1)
+    assert run_gap_checks(conn, now=later) == 2
+    # One alert; its headline is the newest hole reported.
+    [(status, reason)] = conn.execute("SELECT status, reason FROM alerts").fetchall()
+    assert (status, reason) == (
+        "open",
+        f"device {serial}: reading 45 of its sequence never arrived",
+    )
+
+    # The gateway resends 45: one hole is left, and the alert names it.
+    _publish(settings, conn, gw, [series[45]])
+    assert conn.execute("SELECT status, reason FROM alerts").fetchall() == [
+        ("open", f"device {serial}: readings 41 to 43 of its sequence never arrived")
+    ]
+    # Then 41 to 43: resolved by the batch that stored them.
+    _publish(settings, conn, gw, [series[n] for n in (41, 42, 43)])
+    assert conn.execute("SELECT status FROM alerts").fetchall() == [("resolved",)]
+    [(note, detail)] = conn.execute(
+        "SELECT note, detail FROM alert_events WHERE event = 'resolved_automatically'"
+    ).fetchall()
+    assert (
+        note
+        == detail["cleared_by"]
+        == (
+            f"the missing readings arrived: device {serial} readings 41 to 43, "
+            f"device {serial} reading 45"
+        )
+    )
+    # Holes are reported once: nothing opens again.
+    assert run_gap_checks(conn, now=later + timedelta(hours=1)) == 0
+    assert count(conn, "SELECT count(*) FROM alerts") == 1

@@ -47,6 +47,13 @@ UPDATE alerts SET status = 'resolved', resolved_at = %(now)s, updated_at = %(now
 WHERE patient_id = %(patient_id)s AND kind = %(kind)s AND status <> 'resolved'
 RETURNING id;
 
+-- The unresolved alert goes on about something else (streaming/clearing.py):
+-- a new headline, its severity unchanged.
+-- name: reheadline_alert
+UPDATE alerts SET source = %(source)s, reason = %(reason)s, updated_at = %(now)s
+WHERE patient_id = %(patient_id)s AND kind = %(kind)s AND status <> 'resolved'
+RETURNING id;
+
 -- name: unresolved_alerts_with_reasons
 SELECT patient_id, kind, severity, reason FROM alerts
 WHERE status <> 'resolved' AND patient_id = ANY(%(patient_ids)s);

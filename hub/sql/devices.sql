@@ -28,7 +28,8 @@ WHERE id = ANY(%(ids)s) AND status = 'registered';
 -- name: set_gateway_presence
 UPDATE gateways SET presence = %(presence)s, presence_at = %(at)s
 WHERE id = %(id)s AND (presence_at IS NULL OR presence_at <= %(at)s)
-  AND (NOT %(retained)s OR presence IS DISTINCT FROM %(presence)s);
+  AND (NOT %(retained)s OR presence IS DISTINCT FROM %(presence)s)
+RETURNING id;
 
 -- name: gateway_presence
 SELECT presence FROM gateways WHERE id = %(id)s;

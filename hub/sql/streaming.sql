@@ -54,9 +54,10 @@ SELECT patient_id, measure, last_measured_at FROM measure_latest;
 SELECT patient_id, measure, measured_at FROM readings
 WHERE measured_at >= %(since)s AND measured_at < %(until)s;
 
+-- Every device, retired and disabled ones too (a device-never-active alert
+-- clears when its device is retired).
 -- name: adherence_devices
-SELECT patient_id, id, activated_at, registered_at FROM devices
-WHERE status NOT IN ('retired', 'disabled');
+SELECT patient_id, id, serial, status, activated_at, registered_at FROM devices;
 
 -- name: offline_gateways
 SELECT g.id, g.presence_at, d.patient_id
@@ -65,23 +66,27 @@ WHERE g.presence = 'offline' AND g.presence_at < %(before)s
   AND d.status NOT IN ('retired', 'disabled')
 GROUP BY g.id, g.presence_at, d.patient_id;
 
--- name: unresolved_alert_kinds
-SELECT patient_id, kind, severity FROM alerts WHERE status <> 'resolved';
-
 -- The same facts for the patients whose readings just arrived (the check on
 -- arrival, in the batch's transaction, so the batch's readings count).
 -- name: arrival_patients
 SELECT id, pathway, enrolled_at, discharge_date FROM patients
 WHERE id = ANY(%(patient_ids)s) ORDER BY id;
 
+-- (It runs for every batch of a patient with an alert to clear: one newest
+-- reading per patient and measure, each an index probe.)
 -- name: arrival_latest
 SELECT patient_id, measure, max(measured_at) FROM (
     SELECT patient_id, measure, last_measured_at AS measured_at FROM measure_latest
     WHERE patient_id = ANY(%(patient_ids)s)
     UNION ALL
-    SELECT patient_id, measure, measured_at FROM readings
-    WHERE patient_id = ANY(%(patient_ids)s) AND measured_at >= %(since)s
+    SELECT p.id, m.measure,
+           (SELECT r.measured_at FROM readings r
+            WHERE r.patient_id = p.id AND r.measure = m.measure AND r.measured_at >= %(since)s
+            ORDER BY r.measured_at DESC LIMIT 1)
+    FROM unnest(%(patient_ids)s::uuid[]) AS p (id)
+    CROSS JOIN unnest(%(measures)s::text[]) AS m (measure)
 ) AS t
+WHERE measured_at IS NOT NULL
 GROUP BY patient_id, measure;
 
 -- name: arrival_recent_readings
@@ -89,12 +94,8 @@ SELECT patient_id, measure, measured_at FROM readings
 WHERE patient_id = ANY(%(patient_ids)s) AND measured_at >= %(since)s AND measured_at < %(until)s;
 
 -- name: arrival_devices
-SELECT patient_id, id, activated_at, registered_at FROM devices
-WHERE patient_id = ANY(%(patient_ids)s) AND status NOT IN ('retired', 'disabled');
-
--- name: arrival_unresolved_alert_kinds
-SELECT patient_id, kind, severity FROM alerts
-WHERE status <> 'resolved' AND patient_id = ANY(%(patient_ids)s);
+SELECT patient_id, id, serial, status, activated_at, registered_at FROM devices
+WHERE patient_id = ANY(%(patient_ids)s);
 
 -- name: unresolved_alert_kinds_of
 -- The kinds of the unresolved alerts of these patients (on the partial unique
@@ -102,3 +103,35 @@ WHERE status <> 'resolved' AND patient_id = ANY(%(patient_ids)s);
 -- was resolved (streaming/service.py, MonitorCache).
 SELECT patient_id, kind FROM alerts
 WHERE status <> 'resolved' AND patient_id = ANY(%(patient_ids)s);
+
+-- The unresolved alerts of every patient (`all`) or of some, each with what
+-- its headline names: the measure, the observations and the window start of
+-- its newest evidence (streaming/clearing.py).
+-- name: unresolved_alert_headlines
+SELECT a.patient_id, a.kind, a.severity, e.measure, e.observed, e.window_start
+FROM alerts a
+LEFT JOIN LATERAL (
+    SELECT measure, observed, window_start FROM alert_evidence
+    WHERE alert_id = a.id ORDER BY detected_at DESC, id DESC LIMIT 1
+) e ON true
+WHERE a.status <> 'resolved' AND (%(all)s OR a.patient_id = ANY(%(patient_ids)s));
+
+-- A gateway said `online`: its patients whose gateway-offline alert it ends,
+-- those with no other gateway still offline.
+-- name: patients_back_online
+SELECT DISTINCT d.patient_id FROM devices d
+WHERE d.gateway_id = %(id)s AND d.status NOT IN ('retired', 'disabled')
+  AND NOT EXISTS (
+      SELECT 1 FROM devices o JOIN gateways g ON g.id = o.gateway_id
+      WHERE o.patient_id = d.patient_id AND o.status NOT IN ('retired', 'disabled')
+        AND g.presence = 'offline')
+ORDER BY d.patient_id;
+
+-- The lock between the scheduled pass (exclusive) and the checks of each
+-- ingest batch (shared), held to the end of the transaction
+-- (streaming/schedule.py, hold_checks_lock). The key is the checks' own.
+-- name: checks_lock
+SELECT pg_advisory_xact_lock(7811235904412053);
+
+-- name: checks_lock_shared
+SELECT pg_advisory_xact_lock_shared(7811235904412053);

@@ -1,15 +1,21 @@
-"""One v2 ground-truth cohort shared by the tests of its phenomena (simulated data)."""
+"""Fixtures of the simulator tests: a shared v2 ground-truth cohort (simulated data), and the
+real hub served for the tests that run against it."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 
 import pytest
+import uvicorn
 
+from api.app import create_app
+from hub.settings import Settings
 from simulators.groundtruth import TruthCohort, build_truth_cohort
 from simulators.gt_models import TruthKind
 from streaming.models import StreamReading
+from tests.support import wait_until
 
 V2_START = datetime(2026, 1, 1, tzinfo=UTC)
 
@@ -47,3 +53,23 @@ def find_cohort(
             return c
     msg = "no seed below 500 gives the cohort wanted"
     raise AssertionError(msg)
+
+
+@pytest.fixture
+def live_api(settings: Settings) -> Iterator[str]:
+    """The real app served by uvicorn on the test API port."""
+    server = uvicorn.Server(
+        uvicorn.Config(
+            create_app(settings),
+            host="127.0.0.1",
+            port=settings.api_port,
+            log_config=None,
+            log_level="warning",
+        )
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    assert wait_until(lambda: server.started, timeout=15)
+    yield f"http://127.0.0.1:{settings.api_port}"
+    server.should_exit = True
+    thread.join(timeout=10)

@@ -3,16 +3,13 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
 import orjson
 import psycopg
 import pytest
-import uvicorn
 
-from api.app import create_app
 from devices import service as devices
 from devices.credentials import provision_gateway_credentials
 from hub import patients
@@ -28,26 +25,6 @@ from tests.conftest import RunningWorker
 from tests.support import count, wait_until, weight_point
 
 pytestmark = pytest.mark.services
-
-
-@pytest.fixture
-def live_api(settings: Settings) -> Iterator[str]:
-    """The real app served by uvicorn on the test API port."""
-    server = uvicorn.Server(
-        uvicorn.Config(
-            create_app(settings),
-            host="127.0.0.1",
-            port=settings.api_port,
-            log_config=None,
-            log_level="warning",
-        )
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    assert wait_until(lambda: server.started, timeout=15)
-    yield f"http://127.0.0.1:{settings.api_port}"
-    server.should_exit = True
-    thread.join(timeout=10)
 
 
 def test_simulated_cohort_is_provisioned_published_and_stored(
