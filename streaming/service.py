@@ -354,7 +354,7 @@ class MonitorCache:
 
 #: Bump when the detectors' state or behaviour changes: checkpoints of another
 #: version are ignored and the state is rebuilt from the stored history.
-DETECTOR_CODE_VERSION = 10
+DETECTOR_CODE_VERSION = 11
 
 
 def default_monitor_cache() -> MonitorCache:

@@ -118,9 +118,12 @@ def test_the_baseline_is_frozen_while_a_gain_is_suspected() -> None:
         monitor.process(r)
         if score.episode_active:
             levels.append(score._base[0].level)
-    assert len(levels) > 5
-    assert max(levels) - min(levels) < 1e-9  # frozen while the episode is young
+    hold = CHF.heart_failure.hold_days
+    assert len(levels) > hold + 2
+    young = levels[: hold + 1]  # one reading a day: the episode's first days
+    assert max(young) - min(young) < 1e-9  # frozen while the episode is young
     assert levels[0] < 80.6  # the creep (up to 84.2 kg) was not learned
+    assert levels[-1] > levels[0]  # then the baseline follows a level that stays
     # back to the old weight: the episode ends, and the monitor says so
     feed(monitor, plateau(60, 10, 80.0))
     assert not score.episode_active
