@@ -91,21 +91,7 @@ def record_detection(conn: Conn, *, detection: Detection, now: datetime) -> Reco
                 )
         else:
             conn.execute(queries["touch_alert"], {"id": alert_id, "now": now})
-    conn.execute(
-        queries["insert_alert_evidence"],
-        {
-            "alert_id": alert_id,
-            "now": now,
-            "source": detection.source,
-            "measure": detection.measure.value if detection.measure else None,
-            "severity": detection.severity.value,
-            "observed": Jsonb(dict(detection.observed)),
-            "baseline": Jsonb(dict(detection.baseline)),
-            "window_start": detection.window_start,
-            "window_end": detection.window_end,
-            "reason": detection.reason,
-        },
-    )
+    _insert_evidence(conn, alert_id=alert_id, detection=detection, now=now)
     if opened or escalated:
         notify_panel(
             conn,

@@ -28,22 +28,11 @@ from typing import Any
 
 import orjson
 
-from hub.domain import DeviceKind
 from simulators.cohort_report import iso
 from simulators.groundtruth import TruthCohort, to_data_point
 from simulators.gt_models import TruthEvent
 
 _NAMESPACE = uuid.UUID("0b1f3c9e-5a2d-4e57-8d0e-636f686f7274")
-_CODE = {DeviceKind.SCALE: "SC", DeviceKind.BP_CUFF: "BP", DeviceKind.PULSE_OXIMETER: "OX"}
-_SOURCE = {
-    DeviceKind.SCALE: "SimScale WS-50",
-    DeviceKind.BP_CUFF: "SimCuff BP-7",
-    DeviceKind.PULSE_OXIMETER: "SimOx PO-3",
-}
-
-
-def serial(index: int, slot: int, kind: DeviceKind) -> str:
-    return f"sim-{index:04d}-{slot}{_CODE.get(kind, 'MX')}"
 
 
 def export_lines(cohort: TruthCohort, *, lb_every: int = 0) -> Iterator[bytes]:
