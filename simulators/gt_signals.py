@@ -65,7 +65,7 @@ class Offsets:
     spo2: F64
 
 
-def _ramp(t: F64, a: float, b: float) -> F64:
+def ramp(t: F64, a: float, b: float) -> F64:
     """0 before ``a``, rising linearly to 1 at ``b``, 1 after."""
     return np.asarray(np.clip((t - a) / max(b - a, 1e-9), 0.0, 1.0), dtype=np.float64)
 
@@ -78,24 +78,24 @@ def offsets(schedule: Schedule, t: F64) -> Offsets:
         p = ep.params
         if ep.kind is TruthKind.DECOMPENSATION:
             returns = ep.returns if ep.returns is not None else ep.event
-            level = _ramp(t, ep.onset, ep.event) * (t < returns)
+            level = ramp(t, ep.onset, ep.event) * (t < returns)
             weight += p["gain_kg"] * level + p["new_dry_weight_delta_kg"] * (t >= returns)
             hr += p.get("hr_rise", 0.0) * level
             systolic += p.get("systolic_change", 0.0) * level
             spo2 -= p.get("spo2_drop", 0.0) * level
         elif ep.kind is TruthKind.COPD_EXACERBATION:
-            level = _ramp(t, ep.onset, ep.event) * (
-                1.0 - _ramp(t, ep.event, ep.event + p["recovery_days"])
+            level = ramp(t, ep.onset, ep.event) * (
+                1.0 - ramp(t, ep.event, ep.event + p["recovery_days"])
             )
             spo2 -= p["spo2_drop"] * level
             hr += p["hr_rise"] * level
         elif ep.kind is TruthKind.HYPERTENSIVE_EPISODE:
             ease = ep.event + p["hold_days"]
-            level = _ramp(t, ep.onset, ep.event) * (1.0 - _ramp(t, ease, ease + p["resolve_days"]))
+            level = ramp(t, ep.onset, ep.event) * (1.0 - ramp(t, ease, ease + p["resolve_days"]))
             systolic += p["systolic_rise"] * level
             hr += p["hr_rise"] * level
     for ep in schedule.bumps:
-        level = _ramp(t, ep.onset, ep.event) * (1.0 - _ramp(t, ep.event, ep.busy_until))
+        level = ramp(t, ep.onset, ep.event) * (1.0 - ramp(t, ep.event, ep.busy_until))
         weight += ep.params["amplitude_kg"] * level
     return Offsets(weight, systolic, hr, spo2)
 

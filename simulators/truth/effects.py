@@ -12,6 +12,7 @@ applied to the readings themselves in :mod:`simulators.truth.readings`.
 
 >>> import numpy as np
 >>> from simulators.gt_models import TruthKind
+from simulators.gt_signals import Offsets, ramp
 >>> from simulators.truth.models import Plan, Spell
 >>> d = Spell(TruthKind.DECOMPENSATION, 10.0, 20.0, returns=25.0,
 ...           params={"gain_kg": 3.0, "new_dry_weight_delta_kg": -1.0}, variant="steady")
@@ -27,28 +28,12 @@ applied to the readings themselves in :mod:`simulators.truth.readings`.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 
 from simulators.gt_models import TruthKind
+from simulators.gt_signals import Offsets, ramp
 from simulators.truth.deteriorations import STEP_DAYS
 from simulators.truth.models import F64, Plan, Spell
-
-
-@dataclass(frozen=True, slots=True)
-class Offsets:
-    """What the patient's events add to each vital at the times asked."""
-
-    weight: F64
-    systolic: F64
-    hr: F64
-    spo2: F64
-
-
-def ramp(t: F64, a: float, b: float) -> F64:
-    """0 before ``a``, rising linearly to 1 at ``b``, 1 after."""
-    return np.asarray(np.clip((t - a) / max(b - a, 1e-9), 0.0, 1.0), dtype=np.float64)
 
 
 def progress(s: Spell, t: F64) -> F64:
