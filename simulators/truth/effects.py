@@ -12,7 +12,6 @@ applied to the readings themselves in :mod:`simulators.truth.readings`.
 
 >>> import numpy as np
 >>> from simulators.gt_models import TruthKind
-from simulators.gt_signals import Offsets, ramp
 >>> from simulators.truth.models import Plan, Spell
 >>> d = Spell(TruthKind.DECOMPENSATION, 10.0, 20.0, returns=25.0,
 ...           params={"gain_kg": 3.0, "new_dry_weight_delta_kg": -1.0}, variant="steady")
