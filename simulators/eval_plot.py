@@ -126,6 +126,8 @@ def plot_cohort_curve(evaluation: CohortEvaluation, path: Path) -> Path:
     fig, axes = plt.subplots(1, n, figsize=(6.5 * n, 5.5), squeeze=False)
     for ax, c in zip(axes[0], evaluation.curves, strict=False):
         _curve(ax, c.points, frontier_lines=True)
+        ax.set_ylabel(f"{c.spec.kind.replace('_', ' ')}s caught 1-30 d ahead (%)")
+        ax.set_xlabel(f"unexplained alerts per {c.spec.pathway} patient-year")
         for r in c.ratios:
             ax.axvline(r.rate, color="0.75", ls=":", lw=1)
             if r.ratio is not None:
