@@ -287,10 +287,13 @@ class DeclineScore(Detector):
         s = max(0.0, self._s + z - self.allowance)
         elevated = z > self.persist
         if self._active:
-            if self._escalated or self._escalation():
+            if not self._escalated and self._escalation():
                 self._escalated = True
                 return self._finding(x, self._zs(), s, self.escalated_severity)
-            return self._finding(x, self._zs(), s, self.severity) if elevated else None
+            if not elevated:
+                return None
+            severity = self.escalated_severity if self._escalated else self.severity
+            return self._finding(x, self._zs(), s, severity)
         run = self._run + 1 if elevated else 0
         if s <= self.limit or run < self.persist_days:
             return None
@@ -315,11 +318,16 @@ class DeclineScore(Detector):
         return s2 > self.limit and run >= self.persist_days
 
     def resolve(self) -> None:
-        """Close the episode; the current level becomes the patient's normal."""
+        """Close the episode; the current level becomes the patient's normal (today's
+        value where there is one, else the next ``relearn_days`` days' values)."""
         super().resolve()
         for i, b in enumerate(self._base):
+            if not b.ready:
+                continue
             v = self._value(i)
-            if v is not None and b.ready:
+            if v is None:
+                b.relearn(self.relearn_days)
+            else:
                 b.follow(v, 1.0)
         self._close()
 

@@ -87,3 +87,15 @@ def test_a_robust_baseline_shrugs_off_a_coat_and_follows_a_settled_level() -> No
     for _ in range(40):
         b.update(81.5)  # a new settled weight
     assert abs(b.level - 81.5) < 0.3
+
+
+def test_resolving_makes_the_current_level_normal_even_on_a_day_without_weight() -> None:
+    """A coordinator resolved it: 82 kg is the patient's weight now; a rise from there alerts."""
+    det = score()
+    weigh(det, usual(40))
+    assert weigh(det, [80.0 + 0.4 * d for d in range(1, 6)] + [82.0] * 3, first=40)
+    det.update(Observation(T0 + timedelta(days=48, hours=2), 75.0, measure=Measure.HEART_RATE))
+    det.resolve()  # on a day with a heart rate but no weight
+    assert not det.episode_active
+    assert weigh(det, [82.0 + (0.1 if d % 2 else -0.1) for d in range(20)], first=49) == []
+    assert weigh(det, [82.0 + 0.4 * d for d in range(1, 9)], first=69)
