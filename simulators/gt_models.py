@@ -30,7 +30,7 @@ from __future__ import annotations
 import enum
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from uuid import UUID
@@ -253,6 +253,11 @@ class GroundTruth:
     @classmethod
     def load(cls, path: Path) -> GroundTruth:
         return cls.from_json(path.read_bytes())
+
+
+def at_day(start: datetime, days: float) -> datetime:
+    """The time ``days`` (a float) after ``start``, to the second."""
+    return start + timedelta(seconds=round(days * 86_400))
 
 
 def _iso(at: datetime) -> str:

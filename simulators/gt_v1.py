@@ -7,6 +7,7 @@ holds it to a digest taken before v2 was written).
 
 from __future__ import annotations
 
+import dataclasses
 import random
 from datetime import datetime, timedelta
 from uuid import UUID
@@ -16,14 +17,10 @@ import numpy as np
 from hub.domain import DeviceKind, Measure
 from simulators.cohort import PATHWAY_DEVICES
 from simulators.gt_events import Episode, draw_schedule
-from simulators.gt_models import PatientProfile, TruthEvent, TruthKind, TruthPatient
+from simulators.gt_models import PatientProfile, TruthEvent, TruthKind, TruthPatient, at_day
 from simulators.gt_signals import Calendar, PatientSeries, simulate_patient
 from simulators.models import Pathway
 from simulators.physiology import draw_baseline, draw_routine
-
-
-def _at(start: datetime, days: float) -> datetime:
-    return start + timedelta(seconds=round(days * 86_400))
 
 
 def draw_patient(
@@ -66,14 +63,8 @@ def draw_patient(
         pathway=pathway,
         devices=devices,
         start=start,
-        follow_end=_at(start, schedule.follow_end),
-        baseline={
-            "weight_kg": baseline.weight_kg,
-            "systolic": baseline.systolic,
-            "diastolic": baseline.diastolic,
-            "spo2": baseline.spo2,
-            "resting_hr": baseline.resting_hr,
-        },
+        follow_end=at_day(start, schedule.follow_end),
+        baseline=dataclasses.asdict(baseline),
     )
     profile = PatientProfile(
         baseline, routine, tuple(index * 4 + k + 1 for k in range(len(devices)))
@@ -105,9 +96,9 @@ def _truth_event(start: datetime, index: int, pid: UUID, ep: Episode) -> TruthEv
         patient_index=index,
         patient_id=pid,
         kind=ep.kind,
-        onset=_at(start, ep.onset),
-        event_time=_at(start, ep.event),
-        returns_at=_at(start, ep.returns) if ep.returns is not None else None,
+        onset=at_day(start, ep.onset),
+        event_time=at_day(start, ep.event),
+        returns_at=at_day(start, ep.returns) if ep.returns is not None else None,
         params=params,
         measure=Measure.BODY_WEIGHT if ep.kind is TruthKind.WEEKEND_BUMP else None,
     )

@@ -29,7 +29,7 @@ import numpy as np
 
 from hub.domain import DeviceKind
 from simulators.cohort import PATHWAY_DEVICES
-from simulators.gt_models import PatientProfile, TruthEvent, TruthKind, TruthPatient
+from simulators.gt_models import PatientProfile, TruthEvent, TruthKind, TruthPatient, at_day
 from simulators.gt_signals import Calendar, PatientSeries
 from simulators.models import Pathway
 from simulators.physiology import draw_baseline, draw_routine
@@ -40,18 +40,14 @@ from simulators.truth.readings import Single, simulate_readings
 from simulators.truth.traits import draw_traits
 
 
-def _at(start: datetime, days: float) -> datetime:
-    return start + timedelta(seconds=round(days * 86_400))
-
-
 def _event(start: datetime, index: int, pid: UUID, s: Spell) -> TruthEvent:
     return TruthEvent(
         patient_index=index,
         patient_id=pid,
         kind=s.kind,
-        onset=_at(start, s.onset),
-        event_time=_at(start, s.event),
-        returns_at=_at(start, s.returns) if s.returns is not None else None,
+        onset=at_day(start, s.onset),
+        event_time=at_day(start, s.event),
+        returns_at=at_day(start, s.returns) if s.returns is not None else None,
         params=dict(s.params),
         measure=s.measure,
         variant=s.variant,
@@ -118,14 +114,8 @@ def draw_patient(
         pathway=pathway,
         devices=devices,
         start=start,
-        follow_end=_at(start, follow_end),
-        baseline={
-            "weight_kg": baseline.weight_kg,
-            "systolic": baseline.systolic,
-            "diastolic": baseline.diastolic,
-            "spo2": baseline.spo2,
-            "resting_hr": baseline.resting_hr,
-        },
+        follow_end=at_day(start, follow_end),
+        baseline=dataclasses.asdict(baseline),
         device_units=units,
         traits=traits.as_params(),
     )

@@ -177,21 +177,9 @@ class DeclineScore(Detector):
                 out.append(z if sig.rising else -z)
         return out
 
-    def _evidence(self, zs: list[float | None]) -> float | None:
-        """The day's ``Z``; None when no primary signal has a value to judge."""
-        total, primary, c = 0.0, False, self.clip
-        for sig, w, z in zip(self.signals, self.weights, zs, strict=True):
-            if z is None:
-                continue
-            if sig.primary:
-                total += w * max(-c, min(c, z))
-                primary = True
-            elif z > self.gate:
-                total += w * min(c, z - self.gate)
-        return total if primary else None
-
     def _today(self, levels: list[float] | None = None) -> float | None:
-        """``self._evidence(self._zs(levels))`` in one pass: every reading asks it."""
+        """The day's ``Z`` from each signal's deviation (:meth:`_zs`), in one pass: every
+        reading asks it. None when no primary signal has a value to judge."""
         total, primary, c, gate = 0.0, False, self.clip, self.gate
         counts, sums, base, weights = self._count, self._sum, self._base, self.weights
         for i, sig in enumerate(self.signals):
