@@ -55,7 +55,7 @@ def hub_factory() -> MonitorFactory:
     Taken from :func:`~streaming.service.default_monitor_cache` itself, so the
     evaluation builds monitors exactly as the hub does.
     """
-    return default_monitor_cache()._factory
+    return default_monitor_cache().factory
 
 
 @dataclass(frozen=True)
@@ -122,13 +122,13 @@ def run_cohort(
                 for d in found:
                     entries.append((d, stamp))
                     ledger.detection(d, stamp)
-            closures = _closures(monitor)
+            closures = monitor.pop_closures()
             if closures:
                 stamp = stamp or Stamp(r.measured_at, r.received_at)
                 for c in closures:
                     entries.append((c, stamp))
                     if ledger.closure(c, stamp) is not None:
-                        _resolve(monitor, c)
+                        monitor.resolve(c.kind)
         for kg, mine in rules.items():
             rule = mine.get(pid)
             if rule is None:
@@ -154,17 +154,6 @@ def run_cohort(
         seconds=time.perf_counter() - t0,
         seconds_adherence=seconds_adherence,
     )
-
-
-def _closures(monitor: Monitor) -> list[Closure]:
-    pop = getattr(monitor, "pop_closures", None)
-    return [] if pop is None else list(pop())
-
-
-def _resolve(monitor: Monitor, c: Closure) -> None:
-    resolve = getattr(monitor, "resolve", None)
-    if resolve is not None:
-        resolve(c.kind)
 
 
 def _adherence(cohort: Cohort) -> AdherenceChecks:

@@ -339,6 +339,11 @@ class MonitorCache:
     def code_version(self) -> int:
         return self._code_version
 
+    @property
+    def factory(self) -> MonitorFactory:
+        """How a patient's fresh monitor is built (the evaluation builds them the same way)."""
+        return self._factory
+
     def committed(self) -> None:
         self._touched.clear()
 
