@@ -16,9 +16,9 @@ from pydantic import (
     model_validator,
 )
 
+from hub.discharge_risk import DischargeInputs, DischargeRiskError
 from hub.domain import DeviceKind, Measure
 from hub.patients import check_timezone
-from streaming.discharge_risk import DischargeInputs, DischargeRiskError
 from streaming.exceptions import PathwayError
 from streaming.pathways import get_pathway
 

@@ -35,7 +35,7 @@ from hub import patients
 from hub.db import connect, fresh_database
 from hub.domain import DeviceKind
 from hub.readings import COPY_TYPES
-from hub.settings import PROJECT_ROOT, Settings
+from hub.settings import BENCH_SERVICES, Settings
 from hub.sql import queries
 from ingest.session import discard_session, spawn_ingest
 from ingest.topics import READINGS_FILTER, readings_topic
@@ -43,14 +43,6 @@ from simulators.countsub import SubscribeStats, count_subscriber
 from simulators.rawmqtt import MultiPublishStats, PublisherJob, run_publishers_in_processes
 
 BENCH_DB = "lastmile_bench"
-#: The benchmark's own private services, so that a development hub's offline
-#: ingest session neither queues the benchmark's messages nor skews its figures.
-BENCH_SERVICES: dict[str, Any] = {
-    "data_dir": PROJECT_ROOT / ".lastmile-bench",
-    "pg_port": 55434,
-    "mqtt_port": 18885,
-    "api_port": 8810,
-}
 TARGET_RATIO = 0.50
 #: Alternating end-to-end runs without and with detection.
 ROUNDS = 3

@@ -21,9 +21,8 @@ import uuid
 from datetime import UTC, date, datetime, timedelta
 from typing import cast
 
-from benchmarks.ingest import BENCH_SERVICES
 from hub.db import connect, fresh_database
-from hub.settings import Settings
+from hub.settings import BENCH_SERVICES, Settings
 from ingest.pharmacy_csv import REQUIRED, check_refills, import_rows, read_rows
 from streaming.refill_checks import run_refill_checks
 

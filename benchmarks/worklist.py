@@ -46,9 +46,8 @@ import psycopg
 from alerts.worklist import high_risk_cutoff
 from benchmarks import worklist_data as data
 from benchmarks import worklist_timing
-from benchmarks.ingest import BENCH_SERVICES
 from hub.db import connect, fresh_database
-from hub.settings import Settings
+from hub.settings import BENCH_SERVICES, Settings
 
 BENCH_DB = "lastmile_bench_worklist"
 

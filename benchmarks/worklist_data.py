@@ -2,7 +2,7 @@
 
 Everything is written in bulk (COPY, or INSERT ... SELECT inside PostgreSQL): a
 benchmark's set-up, not the enrollment API. The discharge scores are computed by
-``streaming.discharge_risk`` exactly as enrollment computes them.
+``hub.discharge_risk`` exactly as enrollment computes them.
 """
 
 from __future__ import annotations
@@ -22,9 +22,9 @@ from psycopg.types.json import Jsonb
 from api import accounts
 from api.accounts import Role
 from hub.db import Conn
+from hub.discharge_risk import DischargeInputs, discharge_risk
 from hub.readings import COPY_TYPES
 from hub.sql import queries
-from streaming.discharge_risk import DischargeInputs, discharge_risk
 
 SYSTEM = "urn:lastmile:bench-mrn"
 #: The benchmark users' password: made up per run.

@@ -5,7 +5,8 @@ Tree::
     HubError
     ├── MigrationError   a migration file or the migration table is inconsistent
     ├── NotFoundError    a looked-up row does not exist (api/ answers 404)
-    └── ConflictError    a row with the same unique key exists (api/ answers 409)
+    ├── ConflictError    a row with the same unique key exists (api/ answers 409)
+    └── DischargeRiskError  discharge inputs out of range (hub.discharge_risk)
 """
 
 

@@ -17,10 +17,10 @@ from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 
 from hub.db import Conn
+from hub.discharge_risk import DischargeInputs, discharge_risk
 from hub.dispenses import match_held_dispenses
 from hub.exceptions import ConflictError, NotFoundError
 from hub.sql import queries
-from streaming.discharge_risk import DischargeInputs, discharge_risk
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,7 +47,7 @@ class Patient:
     #: LACE index and HOSPITAL score of the index stay; None when an input was missing.
     lace: int | None = None
     hospital: int | None = None
-    #: ``streaming.discharge_risk.discharge_risk``'s 0..1 ranking number, None if no score.
+    #: ``hub.discharge_risk.discharge_risk``'s 0..1 ranking number, None if no score.
     discharge_risk: float | None = None
 
 

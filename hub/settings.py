@@ -20,6 +20,15 @@ from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+#: The benchmarks' own private services (and ``lastmile eval --pipeline``'s), so
+#: that a development hub's offline ingest session neither queues their
+#: messages nor skews their figures.
+BENCH_SERVICES: dict[str, Any] = {
+    "data_dir": PROJECT_ROOT / ".lastmile-bench",
+    "pg_port": 55434,
+    "mqtt_port": 18885,
+    "api_port": 8810,
+}
 
 _PLACEHOLDERS = frozenset({"", "changeme", "change-me", "secret", "password", "admin"})
 

@@ -287,9 +287,8 @@ def eval_command(
     evaluation = evaluate(cohort, with_engine=not rule_only, seconds_generate=generated)
     run: PipelineRun | None = None
     if pipeline:
-        from benchmarks.ingest import BENCH_SERVICES
         from hub.services import up
-        from hub.settings import load_settings
+        from hub.settings import BENCH_SERVICES, load_settings
 
         run = pipeline_run(cohort, settings=up(load_settings(**BENCH_SERVICES)))
         evaluation = with_detections(evaluation, cohort, run.detections)

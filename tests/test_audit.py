@@ -11,9 +11,9 @@ from click.testing import CliRunner
 from fastapi.testclient import TestClient
 
 from api import audit
-from hub.cli import main
 from hub.db import APP_ROLE, app_conninfo
 from hub.settings import Settings
+from lastmile.cli import main
 from tests.api_support import PASSWORD, caller, enroll
 
 pytestmark = pytest.mark.services

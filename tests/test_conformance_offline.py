@@ -12,8 +12,8 @@ from click.testing import CliRunner
 
 from devices.conformance.cli import conformance
 from devices.conformance.samples import shipped_samples
-from hub.cli import main
 from hub.domain import SUPPORTED_VERSIONS, Measure, RejectionCode
+from lastmile.cli import main
 from tests.conformance_support import invoke_kit, rows
 from tests.conftest import conformance_dir
 from tests.support import now_minus, weight_point, wrap_body

@@ -16,7 +16,6 @@ import pytest
 from click.testing import CliRunner
 
 from hub import patients
-from hub.cli import main
 from hub.dispenses import insert_dispenses
 from hub.domain import Dispense
 from hub.drug_codes import DrugCode, upsert_drug_codes
@@ -24,6 +23,7 @@ from hub.settings import Settings
 from ingest.dispenses import NDC, RXNORM, parse_dispense
 from ingest.exceptions import RxnormFormatError
 from ingest.rxnorm import load_rxnorm
+from lastmile.cli import main
 from tests.support import count
 
 TODAY = date(2026, 3, 1)

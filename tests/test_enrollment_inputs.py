@@ -1,6 +1,6 @@
 """Enrollment with conditions and discharge-risk inputs: the scores are computed once and stored.
 
-Every patient here is made up; the arithmetic is in streaming/discharge_risk.py's doctest.
+Every patient here is made up; the arithmetic is in hub/discharge_risk.py's doctest.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from hub import patients
-from streaming.discharge_risk import DischargeInputs
+from hub.discharge_risk import DischargeInputs
 from tests.api_support import caller
 
 pytestmark = pytest.mark.services

@@ -17,7 +17,7 @@ from fastapi.testclient import TestClient
 from alerts.worklist import high_risk_cutoff
 from api.accounts import Role
 from api.schemas_worklist import WorklistAlerts, WorklistOut, WorklistRowOut
-from streaming.discharge_risk import high_risk_cutoff as reference_cutoff
+from hub.discharge_risk import high_risk_cutoff as reference_cutoff
 from tests.api_support import Caller, caller, enroll
 
 pytestmark = pytest.mark.services

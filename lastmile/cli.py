@@ -118,8 +118,8 @@ def api(host: str | None, port: int | None) -> None:
 def up(patients: int, days: int, speed: float, external_services: bool) -> None:
     """Start services, ingest, API and a simulated cohort (Ctrl-C stops)."""
     from devices.credentials import ensure_hub_client
-    from hub.run import run_hub
     from hub.services import up as services_up
+    from lastmile.run import run_hub
 
     settings = _settings()
     if external_services:
@@ -300,8 +300,9 @@ def bench() -> None:
 @click.option("--processes", default=1, show_default=True, help="raw publisher processes")
 def bench_ingest(messages: int, processes: int) -> None:
     """(a) bare subscriber, (b) raw COPY, (c) hub end to end, and (c)/(a)."""
-    from benchmarks.ingest import BENCH_SERVICES, run
+    from benchmarks.ingest import run
     from hub.services import up as services_up
+    from hub.settings import BENCH_SERVICES
 
     settings = services_up(load_settings(**BENCH_SERVICES))
     run(settings, messages=messages, processes=processes)
@@ -320,9 +321,9 @@ def bench_scoring() -> None:
 @click.option("--patients", default=100_000, show_default=True)
 def bench_pharmacy(rows: int, patients: int) -> None:
     """CSV import rows/s and the full refill and PDC pass (simulated fills)."""
-    from benchmarks.ingest import BENCH_SERVICES
     from benchmarks.pharmacy import run
     from hub.services import up
+    from hub.settings import BENCH_SERVICES
 
     run(up(load_settings(**BENCH_SERVICES)), rows=rows, patients=patients)
 
@@ -343,9 +344,9 @@ def bench_worklist(
     patients: int, panel: int, days: int, background_days: int, repeats: int, reuse: bool
 ) -> None:
     """Worklist of a panel and a 90-day chart: p50/p95 ms against 100 ms and 50 ms."""
-    from benchmarks.ingest import BENCH_SERVICES
     from benchmarks.worklist import run
     from hub.services import up
+    from hub.settings import BENCH_SERVICES
 
     run(
         up(load_settings(**BENCH_SERVICES)),

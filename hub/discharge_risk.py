@@ -50,7 +50,7 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import TypeVar
 
-from streaming.exceptions import StreamingError
+from hub.exceptions import HubError
 
 LACE_MAX = 19
 HOSPITAL_MAX = 13
@@ -60,7 +60,7 @@ LACE_BANDS: _Bands = ((4, "low"), (9, "moderate"), (LACE_MAX, "high"))
 HOSPITAL_BANDS: _Bands = ((4, "low"), (6, "intermediate"), (HOSPITAL_MAX, "high"))
 
 
-class DischargeRiskError(StreamingError, ValueError):
+class DischargeRiskError(HubError, ValueError):
     """Inputs that cannot be scored: a negative count, a non-finite lab, a bad fraction."""
 
 

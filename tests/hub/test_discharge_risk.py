@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from streaming.discharge_risk import (
+from hub.discharge_risk import (
     DischargeInputs,
     discharge_risk,
     hospital,

@@ -13,7 +13,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from streaming.discharge_risk import (
+from hub.discharge_risk import (
     HOSPITAL_MAX,
     LACE_MAX,
     DischargeInputs,
@@ -22,7 +22,7 @@ from streaming.discharge_risk import (
     discharge_risk,
     high_risk_cutoff,
 )
-from tests.streaming.test_discharge_risk import HOSPITAL_FIELDS, LACE_FIELDS
+from tests.hub.test_discharge_risk import HOSPITAL_FIELDS, LACE_FIELDS
 
 # --- invalid inputs ---------------------------------------------------------------------
 
