@@ -29,10 +29,10 @@ from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 
 from alerts.push import enqueue_alert_push
+from hub.alerting import Severity
 from hub.db import Conn
 from hub.exceptions import ConflictError, NotFoundError
 from hub.sql import queries
-from streaming.models import Severity
 
 #: The longest snooze.
 MAX_SNOOZE = timedelta(days=7)

@@ -56,8 +56,8 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from uuid import UUID
 
-from streaming.models import AlertKind
-from streaming.pathways import get_pathway
+from hub.alerting import AlertKind
+from hub.pathways import get_pathway
 
 BAND = 1000.0
 AGE_PER_HOUR, AGE_CAP_HOURS = 5.0, 48.0

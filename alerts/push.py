@@ -27,9 +27,9 @@ from psycopg.types.json import Jsonb
 
 from alerts.exceptions import InvalidSubscriptionError
 from alerts.vapid import b64url_decode
+from hub.alerting import Severity
 from hub.db import Conn
 from hub.sql import queries
-from streaming.models import Severity
 
 TITLE = "Lastmile"
 BODY = "A patient needs attention"

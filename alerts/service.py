@@ -18,9 +18,9 @@ from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 
 from alerts.lifecycle import notify_panel, record_event
+from hub.alerting import AlertKind, Detection, Severity, severity_rank
 from hub.db import Conn
 from hub.sql import queries
-from streaming.models import AlertKind, Detection, Severity, severity_rank
 
 
 @dataclass(frozen=True, slots=True)

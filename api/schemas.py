@@ -18,9 +18,9 @@ from pydantic import (
 
 from hub.discharge_risk import DischargeInputs, DischargeRiskError
 from hub.domain import DeviceKind, Measure
+from hub.exceptions import PathwayError
+from hub.pathways import get_pathway
 from hub.patients import check_timezone
-from streaming.exceptions import PathwayError
-from streaming.pathways import get_pathway
 
 Pathway = Literal["CHF", "COPD", "HTN", "default"]
 

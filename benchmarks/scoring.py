@@ -16,10 +16,10 @@ import time
 from datetime import UTC, datetime, timedelta
 from uuid import UUID, uuid4
 
+from hub.alerting import StreamReading
 from hub.domain import Measure
+from hub.pathways import get_pathway
 from streaming.engine import PatientMonitor
-from streaming.models import StreamReading
-from streaming.pathways import get_pathway
 
 #: Per patient-measure state budget of issue #3, bytes.
 STATE_BUDGET = 2048

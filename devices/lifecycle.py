@@ -11,7 +11,7 @@ Every change writes a ``device_events`` row: when, from and to which status,
 who (a user, or the part of the hub: ``ingest``, ``silence-check``) and why.
 
 **The silence rule.** A device is expected to send what it can measure of
-its patient's pathway schedule (``streaming/pathways.toml``). It turns
+its patient's pathway schedule (``hub/pathways.toml``). It turns
 ``silent`` when its last accepted reading was received longer ago than the
 shortest such interval plus the pathway's ``adherence.grace_hours``, the
 same allowance after which the patient's readings count as missed (so a
@@ -37,8 +37,8 @@ from devices.service import create_device
 from hub.db import Conn
 from hub.domain import DeviceKind
 from hub.exceptions import ConflictError, NotFoundError
+from hub.pathways import Pathway, get_pathway
 from hub.sql import queries
-from streaming.pathways import Pathway, get_pathway
 
 log = logging.getLogger(__name__)
 
@@ -49,7 +49,7 @@ _IN_USE = [DeviceStatus.REGISTERED, DeviceStatus.ACTIVE, DeviceStatus.SILENT]
 def silence_allowance(pathway: Pathway, kind: DeviceKind) -> timedelta | None:
     """How long a device of ``kind`` may send nothing before it is silent; None: never.
 
-    >>> from streaming.pathways import get_pathway
+    >>> from hub.pathways import get_pathway
     >>> silence_allowance(get_pathway("CHF"), DeviceKind.SCALE)
     datetime.timedelta(days=3)
     >>> silence_allowance(get_pathway("HTN"), DeviceKind.SCALE) is None

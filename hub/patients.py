@@ -38,7 +38,7 @@ class Patient:
     identifiers: tuple[Identifier, ...]
     #: IANA time zone name: the patient's days for the daily models.
     timezone: str = "UTC"
-    #: Overrides of the pathway's values (``streaming.pathways``), validated by the caller.
+    #: Overrides of the pathway's values (``hub.pathways``), validated by the caller.
     threshold_overrides: Mapping[str, float | int | str] = field(default_factory=dict)
     #: Conditions as given at enrollment (free text or codes).
     conditions: tuple[str, ...] = ()

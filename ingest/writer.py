@@ -24,6 +24,7 @@ from alerts.service import record_detection, resolve_automatically
 from devices.lifecycle import touch_devices
 from devices.models import DeviceRoute
 from devices.service import set_gateway_presence, touch_gateways
+from hub.alerting import Closure
 from hub.db import Conn
 from hub.domain import CANONICAL_UNIT, ParsedPoint, Rejection, RejectionCode
 from hub.readings import STAGING_COPY_TYPES
@@ -35,7 +36,6 @@ from ingest.models import DeadLetter, Received
 from ingest.pharmacy_mqtt import FeedMessage, parse_feed_message, store_feed_messages
 from ingest.topics import parse_dispenses_topic, parse_readings_topic, parse_status_topic
 from ingest.validation import Validator
-from streaming.models import Closure
 from streaming.refill_checks import run_refill_checks
 from streaming.scorer import Scorer
 from streaming.service import write_checkpoints

@@ -15,6 +15,7 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 from pathlib import Path
 
+from hub.exceptions import PathwayError
 from hub.settings import load_settings
 from ingest.validation import Validator
 from simulators.cohort_curves import CURVES, knob_runs
@@ -27,7 +28,6 @@ from simulators.cohort_run import RULE_THRESHOLDS, CohortRun, Overrides, run_coh
 from simulators.exceptions import SimulatorError
 from simulators.groundtruth import build_truth_cohort
 from streaming.alert_scoring import Clock
-from streaming.exceptions import PathwayError
 
 
 def cohort_eval(

@@ -3,7 +3,7 @@
 Simulated or de-identified data only. Each :class:`CurveSpec` names an event
 kind, the pathway whose patients it is scored over, and the *knob* that moves
 our detectors along the curve: the ``limit`` of that pathway's fused score
-(``streaming/pathways.toml``; a lower limit alerts sooner and more often).
+(``hub/pathways.toml``; a lower limit alerts sooner and more often).
 Our curve is the default run (the pathway's own values) plus one run per knob
 value, each over that pathway's patients only; every severity counts (an
 alert on the worklist at ``low`` is on it). Two more points come from the
@@ -18,6 +18,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
+from hub.alerting import Severity
 from simulators.cohort_reader import Cohort
 from simulators.cohort_run import CohortRun, Overrides, run_cohort
 from simulators.eval_adherence import SCHEDULED_KINDS
@@ -31,7 +32,6 @@ from streaming.alert_scoring import (
     ratios_at,
     score_alerts,
 )
-from streaming.models import Severity
 
 #: Rates (unexplained alerts per patient-year) the headline ratio is read at.
 HEADLINE_RATES = (0.5, 1.5)

@@ -26,6 +26,7 @@ import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
+from hub.pathways import get_pathway
 from simulators.cohort_curves import CURVES, Curve, draw_curve
 from simulators.cohort_reader import Cohort
 from simulators.cohort_run import CohortRun, Overrides
@@ -34,7 +35,6 @@ from simulators.evaluate import OURS, RELEVANT, RULE
 from simulators.gt_models import TruthKind
 from streaming.alert_ledger import AlertRecord
 from streaming.alert_scoring import AlertScorecard, Clock, OutcomeEvent, score_alerts
-from streaming.pathways import get_pathway
 
 #: The rule of thumb's threshold in the table.
 TABLE_RULE_KG = 2.0

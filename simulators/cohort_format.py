@@ -34,13 +34,13 @@ from typing import IO, Any, Final
 
 import orjson
 
+from hub.exceptions import PathwayError
+from hub.pathways import get_pathway
 from hub.patients import check_timezone
 from ingest.exceptions import PointRejectedError
 from ingest.normalize import parse_timestamp
-from streaming.exceptions import PathwayError
-from streaming.pathways import get_pathway
 
-#: The pathways the format accepts (``streaming/pathways.toml``).
+#: The pathways the format accepts (``hub/pathways.toml``).
 PATHWAYS: Final = ("CHF", "COPD", "HTN", "default")
 #: Event kinds, and the kind an event of a patient on a pathway has by default.
 EVENT_KINDS: Final = ("decompensation", "copd_exacerbation", "hypertensive_episode")

@@ -36,6 +36,7 @@ from uuid import UUID
 
 import numpy as np
 
+from hub.alerting import StreamReading
 from hub.domain import Measure
 from ingest.validation import Validator
 from simulators.cohort_format import (
@@ -50,7 +51,6 @@ from simulators.cohort_format import (
     parse_line,
     patient_uuid,
 )
-from streaming.models import StreamReading
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _US = timedelta(microseconds=1)

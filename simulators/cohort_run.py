@@ -35,12 +35,12 @@ from datetime import UTC, datetime
 from datetime import time as clock_time
 from uuid import UUID
 
+from hub.alerting import Closure, Detection, StreamReading
 from simulators.cohort_reader import Cohort, CohortPatient
 from simulators.eval_adherence import AdherenceChecks, with_checks
 from simulators.gt_models import TruthPatient
 from simulators.models import Pathway as SimPathway
 from streaming.alert_ledger import AlertLedger, AlertRecord, Entry, Stamp, group_firings
-from streaming.models import Closure, Detection, StreamReading
 from streaming.rule_of_thumb import SOURCE, WeightRuleOfThumb
 from streaming.service import Enrolment, Monitor, MonitorFactory, default_monitor_cache
 

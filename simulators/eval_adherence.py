@@ -61,11 +61,11 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from uuid import UUID
 
+from hub.alerting import AlertKind, Closure, Detection, Severity, StreamReading
 from hub.domain import Measure
+from hub.pathways import Pathway, get_pathway
 from simulators.gt_models import TruthPatient
 from streaming.adherence import DeviceActivity, MeasureActivity, check_adherence, frequency_windows
-from streaming.models import AlertKind, Closure, Detection, Severity, StreamReading
-from streaming.pathways import Pathway, get_pathway
 from streaming.schedule import raises_evidence
 
 #: Simulated time between two scheduled passes (the hub: every 5 minutes).
@@ -83,7 +83,7 @@ SCHEDULED_KINDS = frozenset(
     }
 )
 
-#: The source and reason of a :class:`~streaming.models.Closure` when a condition clears.
+#: The source and reason of a :class:`~hub.alerting.Closure` when a condition clears.
 CLEARED = "schedule:condition_cleared"
 CLEARED_REASON = "The scheduled check no longer finds it (counted as resolved in the replay)."
 

@@ -1,7 +1,7 @@
 """``lastmile eval``: score our detectors and the weight rule of thumb on simulated cohorts.
 
 Simulated data only. By default (:mod:`simulators.eval_seeds`) each of
-``--seeds`` (held-out seeds unless asked otherwise; ``streaming/pathways.toml``
+``--seeds`` (held-out seeds unless asked otherwise; ``hub/pathways.toml``
 names the tuning ones) is drawn by ``--generator`` (``v2``, realistic data
 with confounders; ``v1``, the first and kinder simulator), written as a cohort
 file in memory and run exactly as ``--cohort FILE`` runs a file: the table,
@@ -30,6 +30,7 @@ from pathlib import Path
 
 import click
 
+from hub.alerting import Detection
 from simulators.eval_pipeline import PipelineRun, pipeline_run, pipeline_start
 from simulators.eval_seeds import DEFAULT_SEEDS, eval_seeds
 from simulators.evaluate import (
@@ -44,7 +45,6 @@ from simulators.evaluate import (
 from simulators.groundtruth import DEFAULT_START, GENERATORS, build_truth_cohort
 from simulators.gt_models import TruthKind
 from streaming.evaluation import Scorecard, format_table
-from streaming.models import Detection
 
 
 def _headline(label: str, card: Scorecard) -> str:

@@ -15,7 +15,7 @@ Simulated data only. :func:`pipeline_run` does what a deployment would see:
    gateway's messages in arrival order (gateways interleave);
 5. a bounded wait until ``readings`` plus ``dead_letters`` account for every
    point, then the worker stops and its MQTT session is discarded;
-6. every ``alert_evidence`` row read back as a :class:`~streaming.models.Detection`
+6. every ``alert_evidence`` row read back as a :class:`~hub.alerting.Detection`
    of the truth patient.
 
 Measurement times must not be in the future, so the cohort should end before
@@ -42,6 +42,7 @@ from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
 from devices import service as devices
 from devices.dynsec import DynsecClient
 from hub import patients
+from hub.alerting import AlertKind, Detection, Severity
 from hub.db import connect, fresh_database
 from hub.domain import Measure
 from hub.settings import Settings
@@ -52,7 +53,6 @@ from simulators.exceptions import PublisherError, SimulatorError
 from simulators.groundtruth import TruthCohort, sim_events
 from simulators.provision import SIM_IDENTIFIER_SYSTEM
 from simulators.rawmqtt import PublishStats, publish_preencoded
-from streaming.models import AlertKind, Detection, Severity
 
 EVAL_DATABASE = "lastmile_eval"
 SIM_PREFIX = "eval"

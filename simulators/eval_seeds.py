@@ -10,7 +10,7 @@ monitors, the alert table's fold, every severity on the worklist, the curves
 and the ratio to the rule of thumb at an equal false-alert rate. Each seed's
 files go to ``<out>/<generator>-seed-<n>/``.
 
-Tuning and testing are kept apart: ``streaming/pathways.toml`` names, in its
+Tuning and testing are kept apart: ``hub/pathways.toml`` names, in its
 ``[tuning]`` table, the seeds of each generator its numbers were tuned on.
 The default seeds are others (:data:`DEFAULT_SEEDS`); a tuning seed asked for
 is run, but marked as such in every line that reports it.
@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
+from hub.pathways import tuning_seeds
 from hub.settings import load_settings
 from ingest.validation import Validator
 from simulators.cohort_cli import run_and_report
@@ -35,7 +36,6 @@ from simulators.cohort_run import CohortRun
 from simulators.evaluate import OURS
 from simulators.groundtruth import build_truth_cohort
 from streaming.alert_scoring import score_alerts
-from streaming.pathways import tuning_seeds
 
 #: The seeds `lastmile eval` reports by default: never tuned on (see pathways.toml).
 DEFAULT_SEEDS = (101, 102)

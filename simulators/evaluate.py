@@ -36,6 +36,13 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from uuid import UUID
 
+from hub.alerting import (
+    SEVERITY_ORDER,
+    AlertKind,
+    Detection,
+    StreamReading,
+    severity_rank,
+)
 from simulators.eval_adherence import SCHEDULED_KINDS, AdherenceChecks, with_checks
 from simulators.groundtruth import TruthCohort
 from simulators.gt_models import GroundTruth, TruthEvent, TruthKind, TruthPatient
@@ -47,13 +54,6 @@ from streaming.evaluation import (
     TruthWindow,
     alert_episodes,
     score,
-)
-from streaming.models import (
-    SEVERITY_ORDER,
-    AlertKind,
-    Detection,
-    StreamReading,
-    severity_rank,
 )
 from streaming.rule_of_thumb import SOURCE, WeightRuleOfThumb
 from streaming.service import Monitor
@@ -98,8 +98,8 @@ def rule_factory(gain_kg: float = 2.0) -> MonitorFactory:
 
 def engine_factory() -> MonitorFactory:
     """Our detectors: a :class:`~streaming.engine.PatientMonitor` on the patient's pathway."""
+    from hub.pathways import get_pathway
     from streaming.engine import PatientMonitor
-    from streaming.pathways import get_pathway
 
     pathways = {p: get_pathway(p.value) for p in Pathway}
     return lambda patient: PatientMonitor(patient.patient_id, pathways[patient.pathway])

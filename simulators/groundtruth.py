@@ -16,7 +16,7 @@ devices send, with one of two generators:
 The result is a pure function of the seed; each patient's data depend only on
 the seed and the patient's index, never on the size of the cohort.
 
-- :meth:`TruthCohort.readings` streams :class:`~streaming.models.StreamReading`
+- :meth:`TruthCohort.readings` streams :class:`~hub.alerting.StreamReading`
   in arrival order (canonical units: kg, mmHg, %, bpm; a reading of a scale in
   pounds is its lb value converted exactly as the hub converts it);
 - :attr:`TruthCohort.truth` is the :class:`~simulators.gt_models.GroundTruth`,
@@ -46,6 +46,7 @@ from functools import cached_property
 
 import numpy as np
 
+from hub.alerting import StreamReading
 from hub.domain import DeviceKind, Measure
 from simulators import gt_v1, omh
 from simulators.gt_models import (
@@ -58,7 +59,6 @@ from simulators.gt_models import (
 from simulators.gt_signals import MEASURES, Calendar, PatientSeries
 from simulators.models import EventKind, Pathway, SimEvent
 from simulators.truth import patient as v2
-from streaming.models import StreamReading
 
 __all__ = [
     "DEFAULT_START",

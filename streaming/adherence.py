@@ -23,7 +23,7 @@ When the condition clears, the alert resolves itself: the rules for that
 
 >>> from datetime import datetime, timedelta, UTC
 >>> from uuid import UUID
->>> from streaming.pathways import get_pathway
+>>> from hub.pathways import get_pathway
 >>> now = datetime(2025, 3, 10, 12, tzinfo=UTC)
 >>> found = check_adherence(
 ...     patient_id=UUID(int=1), pathway=get_pathway("HTN"),
@@ -41,11 +41,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from uuid import UUID
 
+from hub.alerting import AlertKind, Detection, Severity
 from hub.domain import Measure
+from hub.pathways import Pathway
 from streaming.detectors.base import higher
 from streaming.exceptions import NaiveDatetimeError
-from streaming.models import AlertKind, Detection, Severity
-from streaming.pathways import Pathway
 
 HOUR = timedelta(hours=1)
 

@@ -18,14 +18,14 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, time, timedelta
 from uuid import UUID
 
+from hub.alerting import AlertKind, Detection, Severity
 from hub.db import Conn
 from hub.domain import DeviceKind, Measure
+from hub.pathways import get_pathway
 from hub.sql import queries
 from streaming.adherence import DeviceActivity, MeasureActivity, check_adherence, frequency_windows
 from streaming.clearing import DeviceState, GatewayState, PatientFacts
 from streaming.device_health import DeviceHealth, explain_missed
-from streaming.models import AlertKind, Detection, Severity
-from streaming.pathways import get_pathway
 
 #: How far back each pass looks for new latest measurements; a reading that
 #: arrives later than this after it was measured cannot be anyone's latest.

@@ -9,7 +9,7 @@ a database, for the evaluation (``lastmile eval --cohort``):
 - on an unresolved alert, a detection of a **higher** severity escalates it
   (and becomes the headline), one of the **same** severity becomes the
   headline, a **lower** one is kept as evidence only;
-- a :class:`~streaming.models.Closure` (the engine's
+- a :class:`~hub.alerting.Closure` (the engine's
   :meth:`~streaming.engine.PatientMonitor.pop_closures`: no detector of the
   kind has an open episode any more) **resolves** the unresolved alert of its
   kind automatically; the next detection of that kind opens a new alert.
@@ -22,7 +22,7 @@ reading its detections before its closures (what ``process`` then
 
 >>> from datetime import UTC, datetime, timedelta
 >>> from uuid import UUID
->>> from streaming.models import AlertKind, Closure, Detection, Severity
+>>> from hub.alerting import AlertKind, Closure, Detection, Severity
 >>> p, t0 = UUID(int=1), datetime(2026, 5, 1, 8, tzinfo=UTC)
 >>> def seen(day):
 ...     return Stamp(t0 + timedelta(days=day), t0 + timedelta(days=day, minutes=3))
@@ -55,7 +55,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from uuid import UUID
 
-from streaming.models import AlertKind, Closure, Detection, Severity, severity_rank
+from hub.alerting import AlertKind, Closure, Detection, Severity, severity_rank
 
 #: Consecutive rule firings of one patient and kind no more than this apart are one alert.
 FIRING_GAP = timedelta(days=3)
@@ -249,7 +249,7 @@ def group_firings(
     by none (:func:`streaming.evaluation.alert_episodes`' grouping).
 
     >>> from datetime import UTC, datetime
-    >>> from streaming.models import AlertKind, Severity
+    >>> from hub.alerting import AlertKind, Severity
     >>> t0 = datetime(2026, 5, 1, tzinfo=UTC)
     >>> def fire(day):
     ...     at = t0 + timedelta(days=day)

@@ -25,7 +25,7 @@ when it was on the worklist) or ``"measured"``.
 >>> from datetime import UTC, datetime, timedelta
 >>> from uuid import UUID
 >>> from streaming.alert_ledger import AlertRecord, Stamp
->>> from streaming.models import AlertKind, Severity
+>>> from hub.alerting import AlertKind, Severity
 >>> p, t0 = UUID(int=1), datetime(2026, 5, 1, tzinfo=UTC)
 >>> def opened(day):
 ...     at = Stamp(t0 + timedelta(days=day), t0 + timedelta(days=day))
@@ -51,9 +51,9 @@ from datetime import datetime, timedelta
 from typing import Literal
 from uuid import UUID
 
+from hub.alerting import AlertKind
 from streaming.alert_ledger import AlertRecord, Stamp
 from streaming.evaluation import LEAD_MAX, LEAD_MIN
-from streaming.models import AlertKind
 
 Clock = Literal["received", "measured"]
 #: How far before an admission (without an onset) and after it an alert is explained.

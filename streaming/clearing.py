@@ -49,7 +49,7 @@ gateway's ``online`` message and in the scheduled pass.
 >>> from datetime import timedelta
 >>> from uuid import UUID
 >>> from streaming.adherence import MeasureActivity
->>> from streaming.pathways import get_pathway
+>>> from hub.pathways import get_pathway
 >>> now = datetime(2026, 12, 7, 12, tzinfo=UTC)
 >>> bp = Measure.BLOOD_PRESSURE
 >>> missed = OpenAlert(UUID(int=1), AlertKind.MISSED_READINGS, Severity.LOW, bp)
@@ -68,10 +68,10 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import UUID
 
+from hub.alerting import AlertKind, Detection, Severity
 from hub.domain import Measure
+from hub.pathways import AdherenceParams, Pathway
 from streaming.adherence import MeasureActivity
-from streaming.models import AlertKind, Detection, Severity
-from streaming.pathways import AdherenceParams, Pathway
 
 _HOUR = timedelta(hours=1)
 
@@ -169,7 +169,7 @@ def overdue(measure: Measure, facts: PatientFacts, now: datetime) -> bool:
 def recovered(activity: MeasureActivity, a: AdherenceParams) -> bool:
     """Whether a measure's reading rate is back up (see the module docstring).
 
-    >>> from streaming.pathways import get_pathway
+    >>> from hub.pathways import get_pathway
     >>> a = get_pathway("CHF").adherence  # 7 recent days, 14 before, 0.7
     >>> recovered(MeasureActivity(None, recent_count=5, previous_count=14), a)
     True

@@ -11,7 +11,7 @@ adherence. Pure: the caller gathers the facts (:mod:`streaming.adherence_facts`)
 >>> from datetime import UTC, datetime, timedelta
 >>> from uuid import UUID
 >>> from streaming.adherence import MeasureActivity, check_adherence
->>> from streaming.pathways import get_pathway
+>>> from hub.pathways import get_pathway
 >>> now = datetime(2025, 3, 10, 12, tzinfo=UTC)
 >>> htn = get_pathway("HTN")
 >>> [missed] = check_adherence(
@@ -35,9 +35,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+from hub.alerting import AlertKind, Detection
 from hub.domain import Measure
-from streaming.models import AlertKind, Detection
-from streaming.pathways import Pathway
+from hub.pathways import Pathway
 
 _HOUR = timedelta(hours=1)
 

@@ -10,7 +10,7 @@ One detection per kind per episode
     severe (e.g. the slow-gain model's ``medium`` followed by the 72 h rule's
     ``high``). When no detector of the kind has an open episode any more, the
     kind can be reported again, and the monitor keeps a
-    :class:`~streaming.models.Closure` for it (:meth:`PatientMonitor.pop_closures`):
+    :class:`~hub.alerting.Closure` for it (:meth:`PatientMonitor.pop_closures`):
     the alert's cause is gone. :meth:`PatientMonitor.resolve` closes a kind
     at once (its alert was resolved, by a coordinator or automatically: the
     detectors re-arm from the current level).
@@ -36,12 +36,7 @@ from types import MappingProxyType
 from uuid import UUID
 from zoneinfo import ZoneInfo
 
-from hub.domain import Measure
-from streaming.detectors.base import Detector, Finding, Observation, lower, utc
-from streaming.detectors.registry import ALSO_FEEDS, build_detectors
-from streaming.detectors.safety import SafetyRule
-from streaming.exceptions import ReadingError
-from streaming.models import (
+from hub.alerting import (
     AlertKind,
     Closure,
     Detection,
@@ -49,7 +44,12 @@ from streaming.models import (
     StreamReading,
     severity_rank,
 )
-from streaming.pathways import Pathway
+from hub.domain import Measure
+from hub.pathways import Pathway
+from streaming.detectors.base import Detector, Finding, Observation, lower, utc
+from streaming.detectors.registry import ALSO_FEEDS, build_detectors
+from streaming.detectors.safety import SafetyRule
+from streaming.exceptions import ReadingError
 
 LATE = ":late"
 
@@ -59,7 +59,7 @@ class PatientMonitor:
 
     >>> from datetime import datetime, timedelta, UTC
     >>> from uuid import UUID
-    >>> from streaming.pathways import get_pathway
+    >>> from hub.pathways import get_pathway
     >>> pid = UUID(int=1)
     >>> monitor = PatientMonitor(pid, get_pathway("HTN"))
     >>> at = datetime(2025, 3, 1, 8, tzinfo=UTC)

@@ -1,6 +1,6 @@
 """Scoring alerts against ground truth: sensitivity, lead time, unexplained alerts, PPV.
 
-Pure functions over :class:`~streaming.models.Detection` and :class:`TruthWindow`
+Pure functions over :class:`~hub.alerting.Detection` and :class:`TruthWindow`
 (nothing here knows how the data were made). The definitions:
 
 - **Alert episode.** A detector may fire on every reading while something is
@@ -24,7 +24,7 @@ Pure functions over :class:`~streaming.models.Detection` and :class:`TruthWindow
 
 >>> from datetime import UTC, datetime, timedelta
 >>> from uuid import UUID
->>> from streaming.models import AlertKind, Detection, Severity
+>>> from hub.alerting import AlertKind, Detection, Severity
 >>> p, t0 = UUID(int=1), datetime(2026, 5, 1, tzinfo=UTC)
 >>> event = TruthWindow(p, "decompensation", t0, t0 + timedelta(days=14),
 ...     t0 + timedelta(days=20), frozenset({AlertKind.WEIGHT_GAIN}), Matching.LEAD)
@@ -50,7 +50,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from uuid import UUID
 
-from streaming.models import AlertKind, Detection
+from hub.alerting import AlertKind, Detection
 
 EPISODE_GAP = timedelta(days=3)
 LEAD_MIN = timedelta(days=1)

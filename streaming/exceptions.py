@@ -1,10 +1,11 @@
 """Errors raised by the streaming detection core.
 
+A pathway that cannot be read raises ``hub.exceptions.PathwayError`` (pathways
+are shared vocabulary).
+
 The tree::
 
     StreamingError                  root of every streaming error
-    ├── PathwayError                the pathway file or an override is invalid
-    │   └── UnknownPathwayError     no pathway of that name
     ├── ReadingError                a reading the engine cannot process
     │                               (another patient's, a naive timestamp)
     ├── NaiveDatetimeError          a timezone-naive datetime was passed in
@@ -19,14 +20,6 @@ from __future__ import annotations
 
 class StreamingError(Exception):
     """Root of every error raised by ``streaming``."""
-
-
-class PathwayError(StreamingError):
-    """The pathway file, or a per-patient override, is invalid."""
-
-
-class UnknownPathwayError(PathwayError):
-    """No pathway has the requested name."""
 
 
 class ReadingError(StreamingError):

@@ -39,7 +39,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from types import MappingProxyType
 
-from streaming.models import AlertKind
+from hub.alerting import AlertKind
 
 DATA = Path(__file__).parent / "data"
 CLASSES_CSV = DATA / "drug_classes.csv"

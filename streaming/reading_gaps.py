@@ -38,9 +38,9 @@ from typing import TypeVar
 from uuid import UUID
 
 from alerts.service import record_detection, reheadline, resolve_automatically
+from hub.alerting import AlertKind, Detection, Severity
 from hub.db import Conn
 from hub.sql import queries
-from streaming.models import AlertKind, Detection, Severity
 
 #: How long a hole may stay open before it is reported: resends fill holes.
 GRACE = timedelta(hours=1)

@@ -17,9 +17,9 @@ from datetime import UTC, datetime, timedelta
 from uuid import UUID
 
 from alerts.service import record_detection, resolve_automatically
+from hub.alerting import AlertKind, Detection, Severity
 from hub.db import Conn
 from hub.sql import queries
-from streaming.models import AlertKind, Detection, Severity
 from streaming.refills import DEFAULT_GRACE_DAYS, PERIOD_DAYS, ClassFill, refill_detections
 from streaming.schedule import record_if_raised
 

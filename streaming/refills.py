@@ -28,8 +28,8 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from uuid import UUID
 
+from hub.alerting import AlertKind, Detection, Severity
 from streaming.medications import drug_classes
-from streaming.models import AlertKind, Detection, Severity
 from streaming.pdc import Fill, PdcResult, pdc
 
 #: Days after a class's supply runs out before its refill is overdue.

@@ -27,8 +27,8 @@ from collections.abc import Mapping
 from datetime import timedelta
 from types import MappingProxyType
 
+from hub.alerting import AlertKind, Closure, Detection, Severity, StreamReading
 from hub.domain import Measure
-from streaming.models import AlertKind, Closure, Detection, Severity, StreamReading
 
 SOURCE = "rule:rule_of_thumb_2kg_72h"
 

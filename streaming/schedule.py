@@ -40,6 +40,7 @@ import psycopg
 
 from alerts.service import record_detection, reheadline, resolve_automatically
 from devices.lifecycle import mark_silent_devices
+from hub.alerting import AlertKind, Detection, Severity, severity_rank
 from hub.db import Conn, connect
 from hub.domain import Measure
 from hub.settings import Settings
@@ -53,7 +54,6 @@ from streaming.clearing import (
     explained_by_open_problems,
     settle,
 )
-from streaming.models import AlertKind, Detection, Severity, severity_rank
 from streaming.reading_gaps import clear_filled_gaps, run_gap_checks
 
 log = logging.getLogger(__name__)

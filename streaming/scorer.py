@@ -45,10 +45,10 @@ from uuid import UUID
 import psycopg
 
 from hub import logs
+from hub.alerting import Closure, Detection, StreamReading
 from hub.db import Conn, connect
 from hub.settings import Settings
 from streaming.exceptions import ScorerError, ScorerFailedError, ScorerUnavailableError
-from streaming.models import Closure, Detection, StreamReading
 from streaming.service import Checkpoint, MonitorCache, default_monitor_cache, stream_reading
 
 log = logging.getLogger(__name__)

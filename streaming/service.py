@@ -18,7 +18,7 @@ history is replayed (cold start). If a transaction fails,
 
 Closures
     :meth:`MonitorCache.process` returns, in the order the readings showed
-    them, the detections and the :class:`~streaming.models.Closure` of each
+    them, the detections and the :class:`~hub.alerting.Closure` of each
     kind whose episode ended; the writer resolves that kind's alert
     automatically in the batch's transaction. Closures raised while catching
     up are dropped: their alerts were resolved when those readings were
@@ -72,10 +72,10 @@ from datetime import datetime
 from typing import Any, Protocol
 from uuid import UUID
 
+from hub.alerting import AlertKind, Closure, Detection, Severity, StreamReading
 from hub.db import Conn
 from hub.domain import Measure
 from hub.sql import queries
-from streaming.models import AlertKind, Closure, Detection, Severity, StreamReading
 
 log = logging.getLogger(__name__)
 
@@ -364,9 +364,9 @@ DETECTOR_CODE_VERSION = 11
 
 def default_monitor_cache() -> MonitorCache:
     """The hub's detectors: a :class:`~streaming.engine.PatientMonitor` per patient."""
+    from hub.exceptions import PathwayError
+    from hub.pathways import get_pathway
     from streaming.engine import PatientMonitor
-    from streaming.exceptions import PathwayError
-    from streaming.pathways import get_pathway
 
     def factory(patient_id: UUID, enrolment: Enrolment) -> Monitor:
         pathway = get_pathway(enrolment.pathway)

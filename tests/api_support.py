@@ -12,8 +12,8 @@ from fastapi.testclient import TestClient
 
 from api import accounts
 from api.accounts import Role
+from hub.alerting import AlertKind, Detection, Severity
 from hub.domain import Measure
-from streaming.models import AlertKind, Detection, Severity
 
 PASSWORD = "correct horse battery staple"
 

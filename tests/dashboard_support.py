@@ -27,9 +27,9 @@ from api import accounts
 from api.app import create_app
 from devices import service as devices
 from hub import patients
+from hub.alerting import AlertKind, Detection, Severity
 from hub.domain import DeviceKind, Measure
 from hub.settings import PROJECT_ROOT, Settings
-from streaming.models import AlertKind, Detection, Severity
 from tests.support import wait_until
 
 CHROMIUM = Path("/usr/bin/chromium")

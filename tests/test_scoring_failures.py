@@ -10,8 +10,8 @@ import psycopg
 import pytest
 from fastapi.testclient import TestClient
 
+from hub.alerting import AlertKind, Closure, Detection, Severity, StreamReading
 from hub.settings import Settings
-from streaming.models import AlertKind, Closure, Detection, Severity, StreamReading
 from streaming.scorer import LocalScorer
 from streaming.service import Enrolment, MonitorCache
 from tests.conftest import start_worker

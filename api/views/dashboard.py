@@ -25,7 +25,7 @@ from starlette.types import Message, Receive, Scope, Send
 from api.deps import ConnDep, PatientIdDep
 from hub import patients
 from hub.domain import CANONICAL_UNIT, Measure
-from streaming.pathways import Thresholds, get_pathway
+from hub.pathways import Thresholds, get_pathway
 
 STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
 

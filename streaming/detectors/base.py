@@ -26,8 +26,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import ClassVar, NamedTuple
 
+from hub.alerting import SEVERITY_ORDER, AlertKind, Severity
 from hub.domain import Measure
-from streaming.models import SEVERITY_ORDER, AlertKind, Severity
 
 #: Seconds in a day.
 DAY = 86_400.0

@@ -48,10 +48,10 @@ import abc
 from dataclasses import dataclass
 from typing import ClassVar
 
+from hub.alerting import Severity
 from hub.domain import Measure
 from streaming.detectors.base import DAY, EXERTION, Detector, Finding, Observation, local_day
 from streaming.detectors.robust import RobustBaseline
-from streaming.models import Severity
 
 
 @dataclass(frozen=True, slots=True)

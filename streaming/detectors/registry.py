@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from hub.domain import Measure
+from hub.pathways import Pathway
 from streaming.detectors.base import Detector
 from streaming.detectors.fused import DeclineScore
 from streaming.detectors.safety import (
@@ -20,7 +21,6 @@ from streaming.detectors.scores import (
 )
 from streaming.detectors.spo2 import SpO2Drop
 from streaming.detectors.weight import WeightGainRule
-from streaming.pathways import Pathway
 
 #: Every detector class; the contract test suite runs over each of them.
 DETECTOR_CLASSES: tuple[type[Detector], ...] = (
@@ -52,7 +52,7 @@ def _score(cls: type[DeclineScore], pathway: Pathway, enabled: int) -> tuple[Det
 def build_detectors(measure: Measure, pathway: Pathway) -> tuple[Detector, ...]:
     """Fresh detectors for one measure of one patient.
 
-    >>> from streaming.pathways import get_pathway
+    >>> from hub.pathways import get_pathway
     >>> [type(d).__name__ for d in build_detectors(Measure.BODY_WEIGHT, get_pathway("CHF"))]
     ['WeightGainRule', 'HeartFailureScore']
     >>> [type(d).__name__ for d in build_detectors(Measure.OXYGEN_SATURATION, get_pathway("COPD"))]

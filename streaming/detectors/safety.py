@@ -23,8 +23,8 @@ from __future__ import annotations
 import abc
 from typing import ClassVar
 
+from hub.alerting import AlertKind, Severity
 from streaming.detectors.base import EXERTION, Detector, Finding, Observation
-from streaming.models import AlertKind, Severity
 
 _Check = tuple[dict[str, float], dict[str, float], str]
 

@@ -6,10 +6,10 @@ Each is a :class:`~streaming.detectors.fused.DeclineScore` with its signals;
 
 from __future__ import annotations
 
+from hub.alerting import AlertKind
 from hub.domain import Measure
+from hub.pathways import Pathway, ScoreParams
 from streaming.detectors.fused import DeclineScore, Signal
-from streaming.models import AlertKind
-from streaming.pathways import Pathway, ScoreParams
 
 _WEIGHT = Signal(Measure.BODY_WEIGHT, rising=True, lowest=True, primary=True,
                  label="weight", unit="kg", device_bias=True)  # fmt: skip
@@ -36,7 +36,7 @@ class HeartFailureScore(DeclineScore):
 
     >>> from datetime import datetime, timedelta, UTC
     >>> from streaming.detectors.base import Observation
-    >>> from streaming.pathways import get_pathway
+    >>> from hub.pathways import get_pathway
     >>> det = build_score(HeartFailureScore, get_pathway("CHF"))
     >>> day = datetime(2025, 3, 1, 7, tzinfo=UTC)
     >>> usual = [80.2, 79.8, 80.1, 79.9, 80.3, 79.7, 80.0, 80.1, 79.9, 80.2]
@@ -60,7 +60,7 @@ class RespiratoryScore(DeclineScore):
 
     >>> from datetime import datetime, timedelta, UTC
     >>> from streaming.detectors.base import Observation
-    >>> from streaming.pathways import get_pathway
+    >>> from hub.pathways import get_pathway
     >>> det = build_score(RespiratoryScore, get_pathway("COPD"))
     >>> day = datetime(2025, 3, 1, 9, tzinfo=UTC)
     >>> spo2 = [93, 94, 93, 92, 94, 93, 93, 94, 92, 93] + [93 - d for d in range(1, 8)]
@@ -86,7 +86,7 @@ class PressureScore(DeclineScore):
 
     >>> from datetime import datetime, timedelta, UTC
     >>> from streaming.detectors.base import Observation
-    >>> from streaming.pathways import get_pathway
+    >>> from hub.pathways import get_pathway
     >>> det = build_score(PressureScore, get_pathway("HTN"))
     >>> day = datetime(2025, 3, 1, 8, tzinfo=UTC)
     >>> usual = [138, 132, 141, 135, 129, 137, 134, 140, 131, 136]

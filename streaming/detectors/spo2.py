@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+from hub.alerting import AlertKind, Severity
 from streaming.detectors.base import EPS, Detector, Finding, Observation
 from streaming.detectors.baseline import Baseline
-from streaming.models import AlertKind, Severity
 
 
 class SpO2Drop(Detector):

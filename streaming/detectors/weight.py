@@ -8,8 +8,8 @@ heart-failure score's (:class:`~streaming.detectors.scores.HeartFailureScore`).
 
 from __future__ import annotations
 
+from hub.alerting import AlertKind, Severity
 from streaming.detectors.base import DAY, EPS, Detector, Finding, Observation, local_day, utc
-from streaming.models import AlertKind, Severity
 
 #: A day's lowest weight: (timestamp, kg, local day number).
 _Minimum = tuple[float, float, float]

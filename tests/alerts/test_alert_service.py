@@ -10,8 +10,8 @@ import pytest
 
 from alerts.service import record_detection
 from hub import patients
+from hub.alerting import AlertKind, Detection, Severity
 from hub.domain import Measure
-from streaming.models import AlertKind, Detection, Severity
 
 pytestmark = pytest.mark.services
 

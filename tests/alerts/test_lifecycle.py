@@ -16,8 +16,8 @@ from alerts.notifier import check_escalations
 from alerts.push import add_subscription
 from alerts.service import record_detection
 from api.accounts import Role
+from hub.alerting import AlertKind, Severity
 from hub.settings import Settings
-from streaming.models import AlertKind, Severity
 from tests.api_support import caller, detection, enroll, make_user
 from tests.fakes.webpush_protocol import BrowserSubscription
 

@@ -34,9 +34,9 @@ from alerts.pusher import Pusher
 from alerts.service import record_detection
 from alerts.vapid import VapidKeys, b64url_decode, ensure_vapid_keys, key_file
 from hub import patients
+from hub.alerting import AlertKind, Detection, Severity
 from hub.domain import Measure
 from hub.settings import Settings
-from streaming.models import AlertKind, Detection, Severity
 from tests.api_support import make_user
 from tests.fakes.push_service import HANG, Answer, FakePushService
 from tests.fakes.webpush_protocol import BrowserSubscription

@@ -27,9 +27,9 @@ from uuid import UUID
 
 import psycopg
 
+from hub.pathways import get_pathway
 from hub.sql import queries
 from streaming.engine import PatientMonitor
-from streaming.pathways import get_pathway
 from streaming.service import stream_reading
 
 #: Sources of the checks that run on a schedule or on arrival against the wall

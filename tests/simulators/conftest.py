@@ -11,10 +11,10 @@ import pytest
 import uvicorn
 
 from api.app import create_app
+from hub.alerting import StreamReading
 from hub.settings import Settings
 from simulators.groundtruth import TruthCohort, build_truth_cohort
 from simulators.gt_models import TruthKind
-from streaming.models import StreamReading
 from tests.support import wait_until
 
 V2_START = datetime(2026, 1, 1, tzinfo=UTC)

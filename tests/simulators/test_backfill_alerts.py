@@ -22,11 +22,11 @@ import psycopg
 import pytest
 
 from hub.domain import Measure
+from hub.pathways import get_pathway
 from hub.settings import Settings
 from simulators.cohort import build_cohort
 from simulators.provision import provision_cohort
 from simulators.publisher import SimulationStats, run_simulation
-from streaming.pathways import get_pathway
 from tests.conftest import running_worker
 
 pytestmark = pytest.mark.services

@@ -123,10 +123,10 @@ def test_cohort_goes_alone(tmp_path: Path) -> None:
 
 
 def test_with_adherence_the_scheduled_checks_open_and_close_their_alerts(tmp_path: Path) -> None:
+    from hub.alerting import severity_rank
     from ingest.validation import Validator
     from simulators.cohort_reader import read_cohort
     from simulators.cohort_run import run_cohort
-    from streaming.models import severity_rank
     from tests.simulators.cohort_lines import bp_point, reading
 
     days = [*range(5), *range(12, 20)]  # a week without readings

@@ -21,6 +21,7 @@ import orjson
 import pytest
 from click.testing import CliRunner
 
+from hub.alerting import Detection, StreamReading
 from hub.domain import Measure
 from ingest.units import to_canonical
 from simulators.cohort_cli import cohort_eval
@@ -30,7 +31,6 @@ from simulators.evaluate import OURS, RELEVANT
 from simulators.groundtruth import TruthCohort, build_truth_cohort, to_data_point
 from streaming.alert_ledger import AlertLedger, AlertRecord, Stamp, group_firings
 from streaming.alert_scoring import OutcomeEvent, score_alerts
-from streaming.models import Detection, StreamReading
 from streaming.rule_of_thumb import SOURCE, WeightRuleOfThumb
 from streaming.service import Enrolment, Monitor, position_of
 

@@ -6,13 +6,13 @@ from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime, timedelta
 from uuid import UUID
 
+from hub.alerting import AlertKind, Detection, StreamReading
 from hub.domain import DeviceKind, Measure
+from hub.pathways import get_pathway
 from simulators.eval_adherence import AdherenceChecks, with_checks
 from simulators.gt_models import TruthPatient
 from simulators.models import Pathway
 from streaming.evaluation import alert_episodes
-from streaming.models import AlertKind, Detection, StreamReading
-from streaming.pathways import get_pathway
 
 T0 = datetime(2026, 3, 1, tzinfo=UTC)
 DAYS = 30

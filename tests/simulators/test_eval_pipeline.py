@@ -17,6 +17,7 @@ from typing import cast
 
 import pytest
 
+from hub.alerting import AlertKind, Detection, Severity
 from hub.db import connect
 from hub.domain import Measure
 from hub.settings import Settings
@@ -27,7 +28,6 @@ from simulators.gt_models import TruthKind
 from simulators.provision import SIM_IDENTIFIER_SYSTEM
 from streaming.detectors.base import lower
 from streaming.evaluation import alert_episodes
-from streaming.models import AlertKind, Detection, Severity
 from streaming.service import stream_reading
 from tests.simulators.conftest import find_cohort, has_lb_and_new_scale
 

@@ -7,9 +7,9 @@ from pathlib import Path
 import orjson
 from click.testing import CliRunner
 
+from hub.pathways import tuning_seeds
 from simulators.eval_cli import eval_command
 from simulators.eval_seeds import DEFAULT_SEEDS
-from streaming.pathways import tuning_seeds
 
 
 def test_the_default_seeds_were_never_tuned_on() -> None:

@@ -17,6 +17,7 @@ import numpy as np
 import orjson
 import pytest
 
+from hub.alerting import StreamReading
 from hub.domain import DeviceKind, Measure
 from simulators.groundtruth import (
     TruthCohort,
@@ -29,7 +30,6 @@ from simulators.gt_events import draw_schedule
 from simulators.gt_models import GroundTruth, TruthKind
 from simulators.gt_signals import offsets
 from simulators.models import Pathway
-from streaming.models import StreamReading
 
 START = datetime(2026, 1, 1, tzinfo=UTC)
 V1_KINDS = {

@@ -19,12 +19,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from hub.alerting import StreamReading
 from hub.domain import DeviceKind, Measure
 from ingest.validation import Validator
 from simulators.groundtruth import TruthCohort, sim_events, to_data_point
 from simulators.gt_models import TruthEvent, TruthKind
 from simulators.truth.readings import LB_KG, to_scale
-from streaming.models import StreamReading
 from tests.simulators.conftest import V2_START, find_cohort, has_lb_and_new_scale
 
 Readings = dict[int, list[StreamReading]]

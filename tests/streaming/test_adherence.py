@@ -10,7 +10,9 @@ import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
 
+from hub.alerting import AlertKind, Detection, Severity
 from hub.domain import Measure
+from hub.pathways import Pathway, get_pathway
 from streaming.adherence import (
     DeviceActivity,
     MeasureActivity,
@@ -18,8 +20,6 @@ from streaming.adherence import (
     frequency_windows,
 )
 from streaming.exceptions import NaiveDatetimeError
-from streaming.models import AlertKind, Detection, Severity
-from streaming.pathways import Pathway, get_pathway
 from tests.streaming.series import START
 
 PID = UUID(int=42)

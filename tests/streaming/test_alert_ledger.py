@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from uuid import UUID
 
+from hub.alerting import AlertKind, Closure, Detection, Severity
 from streaming.alert_ledger import (
     AlertLedger,
     Change,
@@ -13,7 +14,6 @@ from streaming.alert_ledger import (
     fold,
     group_firings,
 )
-from streaming.models import AlertKind, Closure, Detection, Severity
 
 P, Q = UUID(int=1), UUID(int=2)
 T0 = datetime(2026, 5, 1, 8, tzinfo=UTC)

@@ -10,8 +10,8 @@ import pytest
 
 from alerts.service import record_detection, resolve_automatically
 from hub import patients
+from hub.alerting import AlertKind, Closure, Detection, Severity
 from streaming.alert_ledger import Entry, Stamp, fold
-from streaming.models import AlertKind, Closure, Detection, Severity
 
 pytestmark = pytest.mark.services
 

@@ -7,6 +7,7 @@ from uuid import UUID
 
 import pytest
 
+from hub.alerting import AlertKind, Severity
 from streaming.alert_ledger import AlertRecord, Escalation, Stamp
 from streaming.alert_scoring import (
     CurvePoint,
@@ -16,7 +17,6 @@ from streaming.alert_scoring import (
     score_alerts,
     sensitivity_at,
 )
-from streaming.models import AlertKind, Severity
 
 P, Q = UUID(int=1), UUID(int=2)
 T0 = datetime(2026, 6, 1, tzinfo=UTC)

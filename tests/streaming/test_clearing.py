@@ -5,7 +5,9 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from uuid import UUID
 
+from hub.alerting import AlertKind, Detection, Severity
 from hub.domain import Measure
+from hub.pathways import get_pathway
 from streaming.adherence import DeviceActivity, MeasureActivity, check_adherence
 from streaming.clearing import (
     DeviceState,
@@ -18,8 +20,6 @@ from streaming.clearing import (
     settle,
 )
 from streaming.device_health import DeviceHealth, explain_missed
-from streaming.models import AlertKind, Detection, Severity
-from streaming.pathways import get_pathway
 
 NOW = datetime(2026, 12, 7, 12, tzinfo=UTC)
 PATIENT = UUID(int=7)

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import pytest
 
 from hub.domain import Measure
+from hub.pathways import get_pathway
 from streaming.detectors import (
     DETECTOR_CLASSES,
     BloodPressureHigh,
@@ -33,7 +34,6 @@ from streaming.detectors import (
     WeightGainRule,
     build_detectors,
 )
-from streaming.pathways import get_pathway
 from tests.streaming.series import daily, healthy, respiratory, shifted, weight_creep
 
 MAX_STATE_BYTES = 2048

@@ -9,12 +9,12 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from hub.alerting import AlertKind, Detection, Severity, StreamReading
 from hub.domain import Measure
+from hub.pathways import get_pathway
 from streaming.detectors import HeartFailureScore, RespiratoryScore
 from streaming.engine import LATE, PatientMonitor, state_size
 from streaming.exceptions import ReadingError, StreamingError
-from streaming.models import AlertKind, Detection, Severity, StreamReading
-from streaming.pathways import get_pathway
 from tests.streaming.series import at, healthy, weight_creep
 
 PID = UUID("7d1c7f52-8a43-4c38-9d0f-3f7e1c5a9b21")

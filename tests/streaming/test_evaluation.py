@@ -10,6 +10,7 @@ from uuid import UUID
 import pytest
 from click.testing import CliRunner
 
+from hub.alerting import AlertKind, Detection, Severity, StreamReading
 from hub.domain import Measure
 from simulators.eval_cli import eval_command
 from streaming.evaluation import (
@@ -19,7 +20,6 @@ from streaming.evaluation import (
     format_table,
     score,
 )
-from streaming.models import AlertKind, Detection, Severity, StreamReading
 from streaming.rule_of_thumb import SOURCE, WeightRuleOfThumb
 
 P, Q = UUID(int=1), UUID(int=2)

@@ -5,11 +5,11 @@ from __future__ import annotations
 import random
 from datetime import UTC, datetime, timedelta
 
+from hub.alerting import Severity
 from hub.domain import Measure
+from hub.pathways import get_pathway
 from streaming.detectors import Finding, HeartFailureScore, Observation, build_score
 from streaming.detectors.robust import RobustBaseline
-from streaming.models import Severity
-from streaming.pathways import get_pathway
 
 CHF = get_pathway("CHF")
 T0 = datetime(2026, 1, 5, 7, tzinfo=UTC)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 from uuid import UUID
 
-from streaming.models import AlertKind, Severity
+from hub.alerting import AlertKind, Severity
 from streaming.pdc import Fill
 from streaming.refills import ClassFill, refill_detections, run_out
 

@@ -8,7 +8,10 @@ import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
 
+from hub.alerting import AlertKind, Severity
 from hub.domain import Measure
+from hub.exceptions import HubError, PathwayError, UnknownPathwayError
+from hub.pathways import PATHWAYS_FILE, get_pathway, load_pathways
 from streaming.detectors import (
     BloodPressureHigh,
     BloodPressureLow,
@@ -20,9 +23,6 @@ from streaming.detectors import (
     SpO2Low,
     build_detectors,
 )
-from streaming.exceptions import PathwayError, StreamingError, UnknownPathwayError
-from streaming.models import AlertKind, Severity
-from streaming.pathways import PATHWAYS_FILE, get_pathway, load_pathways
 from tests.streaming.series import at, daily
 
 DEFAULT = get_pathway("default")
@@ -261,7 +261,7 @@ def test_unknown_pathway_and_overrides_are_refused() -> None:
         DEFAULT.with_overrides({"hr_high": "fast"})
     with pytest.raises(PathwayError, match="measure"):
         DEFAULT.with_overrides({"schedule.glucose": 24})
-    assert issubclass(PathwayError, StreamingError)
+    assert issubclass(PathwayError, HubError)
 
 
 def test_schedule_override() -> None:

@@ -14,10 +14,10 @@ import pytest
 from alerts import lifecycle
 from alerts.service import record_detection
 from hub import patients
+from hub.alerting import AlertKind, Severity
 from hub.db import connect
 from hub.settings import Settings
 from streaming.exceptions import ScorerFailedError, ScorerUnavailableError
-from streaming.models import AlertKind, Severity
 from streaming.scorer import ProcessScorer
 from tests.support import wait_until
 

@@ -6,8 +6,8 @@ from hypothesis import example, given
 from hypothesis import strategies as st
 
 from hub.domain import Measure
+from hub.pathways import get_pathway
 from streaming.detectors import Observation, WeightGainRule, build_detectors
-from streaming.pathways import get_pathway
 from tests.streaming.series import at
 from tests.streaming.test_rules import UNCONFIRMED, confirmed, unconfirmed
 

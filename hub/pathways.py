@@ -27,9 +27,9 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any, TypeVar
 
+from hub.alerting import Severity
 from hub.domain import Measure
-from streaming.exceptions import PathwayError, UnknownPathwayError
-from streaming.models import Severity
+from hub.exceptions import PathwayError, UnknownPathwayError
 
 PATHWAYS_FILE = Path(__file__).with_name("pathways.toml")
 DEFAULT = "default"
