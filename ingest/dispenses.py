@@ -13,12 +13,12 @@ validated with ``fhir.resources`` (the R4B models, whose
   a positive whole number of days;
 * the medication is ``medicationCodeableConcept``: an RxNorm or NDC coding
   and/or a text; its classes come from the ingredient names in its text or
-  coding display (:func:`streaming.medications.classify`), else from its
+  coding display (:func:`hub.medications.classify`), else from its
   code's name in the bundled code table
-  (:func:`streaming.medications.classify_code`; at insert, a code the
+  (:func:`hub.medications.classify_code`; at insert, a code the
   deployment loaded with ``lastmile import rxnorm`` is looked up too). An NDC
   is kept in its 11-digit form when it can be had unambiguously
-  (:func:`streaming.medications.normalize_ndc`). An unknown drug is stored,
+  (:func:`hub.medications.normalize_ndc`). An unknown drug is stored,
   unclassified, and reported, never rejected.
 
 Each failure is one :class:`~hub.domain.Rejection` with a contract code.
@@ -34,7 +34,7 @@ from fhir.resources.R4B.medicationdispense import MedicationDispense
 from pydantic import ValidationError
 
 from hub.domain import Dispense, Rejection, RejectionCode
-from streaming.medications import classify, classify_code, normalize_code
+from hub.medications import classify, classify_code, normalize_code
 
 RXNORM = "http://www.nlm.nih.gov/research/umls/rxnorm"
 NDC = "http://hl7.org/fhir/sid/ndc"

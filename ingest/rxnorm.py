@@ -11,7 +11,7 @@ The release's RRF files are read line by line (they are about a gigabyte):
     A row with ``ATN=NDC`` and ``SAB=RXNORM`` gives an NDC (``ATV``) of the concept.
 
 Each name is classified by its ingredients
-(:func:`streaming.medications.classify`, the one table of classes); only
+(:func:`hub.medications.classify`, the one table of classes); only
 codes in a class are stored, into ``drug_codes``, in batches, but every
 code is counted. The files may sit in the directory given or in its
 ``rrf`` folder, as the release unpacks. Then stored dispenses of no known
@@ -29,9 +29,9 @@ from uuid import UUID
 
 from hub.db import Conn
 from hub.drug_codes import DrugCode, reclassify_dispenses, upsert_drug_codes
+from hub.medications import classify, normalize_code
 from ingest.dispenses import NDC, RXNORM
 from ingest.exceptions import RxnormFormatError
-from streaming.medications import classify, normalize_code
 
 #: RxNorm term types kept: ingredients (plain, precise, multiple), clinical
 #: and branded drugs, and generic and branded packs.

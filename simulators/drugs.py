@@ -1,7 +1,7 @@
 """The drugs of simulated regimens, by pathway (simulated patients only).
 
-Only ingredients of ``streaming/data/drug_classes.csv``, so that every
-medication classifies (:func:`streaming.medications.classify`); each is named
+Only ingredients of ``hub/data/drug_classes.csv``, so that every
+medication classifies (:func:`hub.medications.classify`); each is named
 by text, as RxNorm names its clinical drugs, never by an invented code:
 
 - CHF: a loop diuretic, a RAS antagonist (an ACE inhibitor, an ARB or
@@ -25,8 +25,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from hub.medications import classify
 from simulators.models import Pathway
-from streaming.medications import classify
 
 #: The classes every regimen of a pathway has.
 PATHWAY_CLASSES: Mapping[Pathway, frozenset[str]] = {

@@ -29,7 +29,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from uuid import UUID
 
 from hub.alerting import AlertKind, Detection, Severity
-from streaming.medications import drug_classes
+from hub.medications import drug_classes
 from streaming.pdc import Fill, PdcResult, pdc
 
 #: Days after a class's supply runs out before its refill is overdue.

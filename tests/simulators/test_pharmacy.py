@@ -11,6 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from hub.domain import Dispense
+from hub.medications import classify
 from ingest.dispenses import parse_dispense
 from simulators.cohort import Cohort, build_cohort
 from simulators.drugs import PATHWAY_CLASSES
@@ -26,7 +27,6 @@ from simulators.pharmacy import (
     patient_fills,
 )
 from simulators.provision import SIM_IDENTIFIER_SYSTEM
-from streaming.medications import classify
 from streaming.pdc import Fill, pdc
 
 END = datetime(2026, 6, 1, tzinfo=UTC)

@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from streaming.medications import classify, drug_classes, ingredients
+from hub.medications import classify, drug_classes, ingredients
 
 #: The ATC group each class's ingredients must come from.
 GROUPS = {

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from streaming.medications import (
+from hub.medications import (
     CODE_SYSTEMS,
     CODES_CSV,
     classify,

@@ -1,6 +1,6 @@
 """Which drug classes a dispensed medication belongs to, from its name.
 
-The data are two files under ``streaming/data``: ``drug_classes.csv`` (each
+The data are two files under ``hub/data``: ``drug_classes.csv`` (each
 ingredient, its WHO ATC code and its class; the source is named in the
 file) and ``drug_classes.toml`` (per class: label, PDC threshold, and the
 alert kinds it bears on). A medication is matched by the ingredient names in
