@@ -236,9 +236,6 @@ class BatchStore:
                         conn, message=message, detail=f"hub failed to process: {type(exc).__name__}"
                     )
                 part = BatchResult(messages=1, rejected=1, codes={"internal_error": 1})
-            total.messages += part.messages
-            total.points += part.points
-            total.stored += part.stored
-            total.rejected += part.rejected
+            total.add(part)
         log.warning("batch recovered message by message", extra={"cause": type(cause).__name__})
         return total

@@ -16,7 +16,7 @@ gateway's errors topic. Pharmacy dispenses in the batch are stored by
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import datetime
 from uuid import UUID
 
@@ -54,7 +54,24 @@ class BatchResult:
     evidence: int = 0
     #: Pharmacy dispenses stored (held ones included).
     dispenses: int = 0
+    #: Dead letters by rejection code.
     codes: dict[str, int] = field(default_factory=dict)
+
+    def add(self, other: BatchResult) -> None:
+        """Count ``other`` in too, every field (a batch stored in parts is their sum).
+
+        >>> total = BatchResult(messages=2, stored=2, evidence=1)
+        >>> total.add(BatchResult(messages=1, rejected=1, codes={"internal_error": 1}))
+        >>> total.messages, total.stored, total.rejected, total.evidence, total.codes
+        (3, 2, 1, 1, {'internal_error': 1})
+        """
+        for counter in fields(self):
+            if counter.name != "codes":
+                setattr(
+                    self, counter.name, getattr(self, counter.name) + getattr(other, counter.name)
+                )
+        for code, n in other.codes.items():
+            self.codes[code] = self.codes.get(code, 0) + n
 
 
 def prepare_connection(conn: Conn) -> None:
