@@ -11,7 +11,6 @@ topic, or with an empty id, is rejected with ``topic_invalid``.
 Nothing here touches the database: this is the first of a batch's three
 steps (:mod:`ingest.writer` holds the two others).
 
->>> from datetime import timedelta
 >>> from ingest.topics import readings_topic
 >>> routed = ROUTER.route(readings_topic("gw-1a2b3c4d", "SC-1"))
 >>> routed.subscription.topic_filter, routed.ids

@@ -57,7 +57,7 @@ def wildcards(topic_filter: str, topic: str) -> tuple[str, ...] | None:
 
     None if the topic does not match the filter, or matches it with an empty
     level there (MQTT lets ``+`` match an empty level; no id of ours is empty).
-    Filters with ``#`` are not handled.
+    The levels a trailing ``#`` matches are not among them.
 
     >>> wildcards(STATUS_FILTER, status_topic("gw-1a2b3c4d"))
     ('gw-1a2b3c4d',)
@@ -72,7 +72,7 @@ def wildcards(topic_filter: str, topic: str) -> tuple[str, ...] | None:
         return None
     levels = tuple(
         level
-        for level, pattern in zip(topic.split("/"), topic_filter.split("/"), strict=True)
+        for level, pattern in zip(topic.split("/"), topic_filter.split("/"), strict=False)
         if pattern == "+"
     )
     return levels if all(levels) else None
