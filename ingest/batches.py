@@ -40,16 +40,9 @@ from hub.settings import Settings
 from ingest.dead_letters import quarantine
 from ingest.directory import DeviceDirectory
 from ingest.models import Received
+from ingest.routing import ParsedBatch, parse_batch
 from ingest.validation import Validator
-from ingest.writer import (
-    BatchResult,
-    ParsedBatch,
-    StoredBatch,
-    finish_batch,
-    parse_batch,
-    prepare_connection,
-    store_batch,
-)
+from ingest.writer import BatchResult, StoredBatch, finish_batch, prepare_connection, store_batch
 from streaming.exceptions import ScorerError, ScorerFailedError, ScorerUnavailableError
 from streaming.schedule import ArrivalChecks, caught_up, check_on_arrival
 from streaming.scorer import Scorer
@@ -243,9 +236,6 @@ class BatchStore:
                         conn, message=message, detail=f"hub failed to process: {type(exc).__name__}"
                     )
                 part = BatchResult(messages=1, rejected=1, codes={"internal_error": 1})
-            total.messages += part.messages
-            total.points += part.points
-            total.stored += part.stored
-            total.rejected += part.rejected
+            total.add(part)
         log.warning("batch recovered message by message", extra={"cause": type(cause).__name__})
         return total

@@ -41,7 +41,6 @@ from hub.db import Conn
 from hub.domain import Rejection, RejectionCode
 from ingest.directory import DeviceDirectory, route_problem
 from ingest.models import DeadLetter, Received
-from ingest.topics import parse_meta_topic
 from ingest.validation import Validator
 
 #: A metadata report is a few fields; anything much larger is not one.
@@ -114,17 +113,16 @@ def parse_meta_payload(
     )
 
 
-def parse_meta_message(msg: Received, *, validator: Validator) -> ParsedMeta | None:
-    """The report of a message on a meta topic; None if the topic is not one."""
-    topic = parse_meta_topic(msg.topic)
-    if topic is None:
-        return None
+def parse_meta_message(
+    msg: Received, *, gateway_id: str, device_serial: str, validator: Validator
+) -> ParsedMeta:
+    """The report of a message on the meta topic of ``gateway_id`` and ``device_serial``."""
     parsed = parse_meta_payload(
         msg.payload, received_at=msg.received_at, future_tolerance=validator.future_tolerance
     )
     if isinstance(parsed, Rejection):
-        return ParsedMeta((), (DeadLetter(msg, topic.gateway_id, topic.device_serial, parsed),))
-    return ParsedMeta((MetaMessage(msg, topic.gateway_id, topic.device_serial, parsed),), ())
+        return ParsedMeta((), (DeadLetter(msg, gateway_id, device_serial, parsed),))
+    return ParsedMeta((MetaMessage(msg, gateway_id, device_serial, parsed),), ())
 
 
 def store_meta_messages(

@@ -1,14 +1,18 @@
-"""The hub's MQTT topics (contract sections 1 and 2) and the subscriptions as data."""
+"""The hub's MQTT topics (contract sections 1 and 2), all under one root.
+
+Each topic's shape is written once, in the function that builds it; the
+filters the ingest worker subscribes to are those functions with ``+`` for
+every id, the parsers read a topic through its filter (:func:`wildcards`),
+and :mod:`ingest.routing` routes every message by the filters.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+from paho.mqtt.client import topic_matches_sub
+
 ROOT = "lastmile/v1"
-READINGS_FILTER = f"{ROOT}/gateways/+/devices/+/readings"
-STATUS_FILTER = f"{ROOT}/gateways/+/status"
-META_FILTER = f"{ROOT}/gateways/+/devices/+/meta"
-DISPENSES_FILTER = f"{ROOT}/pharmacies/+/dispenses"
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,6 +45,39 @@ def feed_errors_topic(feed_id: str) -> str:
     return f"{ROOT}/pharmacies/{feed_id}/errors"
 
 
+#: What the ingest worker subscribes to: the topics it reads, any id in each ``+``.
+READINGS_FILTER = readings_topic("+", "+")
+STATUS_FILTER = status_topic("+")
+META_FILTER = meta_topic("+", "+")
+DISPENSES_FILTER = dispenses_topic("+")
+
+
+def wildcards(topic_filter: str, topic: str) -> tuple[str, ...] | None:
+    """The levels of ``topic`` in the ``+`` places of ``topic_filter``, in order.
+
+    None if the topic does not match the filter, or matches it with an empty
+    level there (MQTT lets ``+`` match an empty level; no id of ours is empty).
+    The levels a trailing ``#`` matches are not among them.
+
+    >>> wildcards(STATUS_FILTER, status_topic("gw-1a2b3c4d"))
+    ('gw-1a2b3c4d',)
+    >>> wildcards(META_FILTER, meta_topic("gw-1a2b3c4d", "SC-1"))
+    ('gw-1a2b3c4d', 'SC-1')
+    >>> wildcards(STATUS_FILTER, status_topic("")) is None
+    True
+    >>> wildcards(STATUS_FILTER, errors_topic("gw-1a2b3c4d")) is None
+    True
+    """
+    if not topic_matches_sub(topic_filter, topic):
+        return None
+    levels = tuple(
+        level
+        for level, pattern in zip(topic.split("/"), topic_filter.split("/"), strict=False)
+        if pattern == "+"
+    )
+    return levels if all(levels) else None
+
+
 def parse_readings_topic(topic: str) -> ReadingsTopic | None:
     """Split a readings topic into its gateway and device; None if it is not one.
 
@@ -48,42 +85,11 @@ def parse_readings_topic(topic: str) -> ReadingsTopic | None:
     ReadingsTopic(gateway_id='gw-1a2b3c4d', device_serial='SC-1')
     >>> parse_readings_topic("lastmile/v1/gateways/gw-1/status") is None
     True
+    >>> parse_readings_topic("lastmile/v1/gateways/gw-1/devices//readings") is None
+    True
     """
-    parts = topic.split("/")
-    if (
-        len(parts) != 7
-        or parts[0] != "lastmile"
-        or parts[1] != "v1"
-        or parts[2] != "gateways"
-        or parts[4] != "devices"
-        or parts[6] != "readings"
-        or not parts[3]
-        or not parts[5]
-    ):
-        return None
-    return ReadingsTopic(gateway_id=parts[3], device_serial=parts[5])
-
-
-def parse_meta_topic(topic: str) -> ReadingsTopic | None:
-    """The gateway and device of a device metadata topic; None if it is not one.
-
-    >>> parse_meta_topic("lastmile/v1/gateways/gw-1a2b3c4d/devices/SC-1/meta")
-    ReadingsTopic(gateway_id='gw-1a2b3c4d', device_serial='SC-1')
-    """
-    head, _, leaf = topic.rpartition("/")
-    return parse_readings_topic(head + "/readings") if leaf == "meta" else None
-
-
-def parse_status_topic(topic: str) -> str | None:
-    """The gateway id of a status topic; None if it is not one.
-
-    >>> parse_status_topic("lastmile/v1/gateways/gw-1a2b3c4d/status")
-    'gw-1a2b3c4d'
-    """
-    parts = topic.split("/")
-    if len(parts) == 5 and parts[:3] == ["lastmile", "v1", "gateways"] and parts[4] == "status":
-        return parts[3] or None
-    return None
+    levels = wildcards(READINGS_FILTER, topic)
+    return None if levels is None else ReadingsTopic(*levels)
 
 
 def parse_dispenses_topic(topic: str) -> str | None:
@@ -94,28 +100,5 @@ def parse_dispenses_topic(topic: str) -> str | None:
     >>> parse_dispenses_topic("lastmile/v1/pharmacies/ph-1a2b3c4d/errors") is None
     True
     """
-    parts = topic.split("/")
-    if (
-        len(parts) == 5
-        and parts[:3] == ["lastmile", "v1", "pharmacies"]
-        and parts[4] == "dispenses"
-    ):
-        return parts[3] or None
-    return None
-
-
-@dataclass(frozen=True, slots=True)
-class Subscription:
-    """One topic filter the ingest worker subscribes to, and what handles it."""
-
-    topic_filter: str
-    qos: int
-    handler: str
-
-
-SUBSCRIPTIONS: tuple[Subscription, ...] = (
-    Subscription(topic_filter=READINGS_FILTER, qos=1, handler="readings"),
-    Subscription(topic_filter=STATUS_FILTER, qos=1, handler="status"),
-    Subscription(topic_filter=META_FILTER, qos=1, handler="meta"),
-    Subscription(topic_filter=DISPENSES_FILTER, qos=1, handler="dispenses"),
-)
+    levels = wildcards(DISPENSES_FILTER, topic)
+    return None if levels is None else levels[0]

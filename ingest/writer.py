@@ -1,8 +1,9 @@
 """Turn a batch of received MQTT messages into stored readings, dispenses and dead letters.
 
-Three steps: :func:`parse_batch` (no database), :func:`store_batch` and
-:func:`finish_batch`, both in one transaction that the caller owns; between
-the last two the scorer works, and the caller may parse the next batch.
+Three steps: :func:`~ingest.routing.parse_batch` (no database, each message
+routed by its topic), :func:`store_batch` and :func:`finish_batch`, both in
+one transaction that the caller owns; between the last two the scorer works,
+and the caller may parse the next batch.
 
 Valid points go through a binary COPY into a staging table and then
 ``INSERT … ON CONFLICT DO NOTHING`` into the hypertable (so redelivered and
@@ -15,8 +16,7 @@ gateway's errors topic. Pharmacy dispenses in the batch are stored by
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import datetime
 from uuid import UUID
 
@@ -31,11 +31,10 @@ from hub.readings import STAGING_COPY_TYPES
 from hub.sql import queries
 from ingest.dead_letters import record_dead_letters
 from ingest.directory import DeviceDirectory, route_problem
-from ingest.meta import MetaMessage, parse_meta_message, store_meta_messages
+from ingest.meta import store_meta_messages
 from ingest.models import DeadLetter, Received
-from ingest.pharmacy_mqtt import FeedMessage, parse_feed_message, store_feed_messages
-from ingest.topics import parse_dispenses_topic, parse_readings_topic, parse_status_topic
-from ingest.validation import Validator
+from ingest.pharmacy_mqtt import FeedMessage, store_feed_messages
+from ingest.routing import ParsedBatch
 from streaming.refill_checks import run_refill_checks
 from streaming.scorer import Scorer
 from streaming.service import write_checkpoints
@@ -55,58 +54,30 @@ class BatchResult:
     evidence: int = 0
     #: Pharmacy dispenses stored (held ones included).
     dispenses: int = 0
+    #: Dead letters by rejection code.
     codes: dict[str, int] = field(default_factory=dict)
+
+    def add(self, other: BatchResult) -> None:
+        """Count ``other`` in too, every field (a batch stored in parts is their sum).
+
+        >>> total = BatchResult(messages=2, stored=2, evidence=1)
+        >>> total.add(BatchResult(messages=1, rejected=1, codes={"internal_error": 1}))
+        >>> total.messages, total.stored, total.rejected, total.evidence, total.codes
+        (3, 2, 1, 1, {'internal_error': 1})
+        """
+        for counter in fields(self):
+            if counter.name != "codes":
+                setattr(
+                    self, counter.name, getattr(self, counter.name) + getattr(other, counter.name)
+                )
+        for code, n in other.codes.items():
+            self.codes[code] = self.codes.get(code, 0) + n
 
 
 def prepare_connection(conn: Conn) -> None:
     """Create the per-connection staging table (once per connection)."""
     with conn.transaction():
         conn.execute(queries["create_readings_staging"])
-
-
-@dataclass(frozen=True, slots=True)
-class ParsedBatch:
-    """A batch after the checks that need no database: topics and payloads."""
-
-    messages: int
-    statuses: list[tuple[Received, str]]
-    points: list[tuple[Received, str, str, tuple[tuple[int, ParsedPoint], ...]]]
-    dead: list[DeadLetter]
-    feeds: list[FeedMessage]
-    #: Valid device metadata reports (the ``meta`` topic).
-    metas: list[MetaMessage] = field(default_factory=list)
-
-
-def parse_batch(batch: Sequence[Received], *, validator: Validator) -> ParsedBatch:
-    """Parse and validate every message of ``batch`` (no database, no side effects)."""
-    parsed = ParsedBatch(len(batch), [], [], [], [])
-    for msg in batch:
-        feed_id = parse_dispenses_topic(msg.topic)
-        if feed_id is not None:
-            feed, dead = parse_feed_message(msg, feed_id, max_bytes=validator.max_bytes)
-            parsed.feeds.append(feed)
-            parsed.dead.extend(dead)
-            continue
-        meta = parse_meta_message(msg, validator=validator)
-        if meta is not None:
-            parsed.dead.extend(meta.dead)
-            parsed.metas.extend(meta.valid)
-            continue
-        topic = parse_readings_topic(msg.topic)
-        status_of = parse_status_topic(msg.topic) if topic is None else None
-        if status_of is not None:
-            parsed.statuses.append((msg, status_of))
-            continue
-        if topic is None:
-            rejection = Rejection(RejectionCode.TOPIC_INVALID, "not a readings or dispenses topic")
-            parsed.dead.append(DeadLetter(msg, None, None, rejection))
-            continue
-        message = validator.parse(msg.payload, now=msg.received_at)
-        for rejection in message.rejections:
-            parsed.dead.append(DeadLetter(msg, topic.gateway_id, topic.device_serial, rejection))
-        if message.points:
-            parsed.points.append((msg, topic.gateway_id, topic.device_serial, message.points))
-    return parsed
 
 
 @dataclass(slots=True)
