@@ -37,8 +37,8 @@ from hub.domain import DeviceKind
 from hub.readings import COPY_TYPES
 from hub.settings import BENCH_SERVICES, Settings
 from hub.sql import queries
+from hub.topics import READINGS_FILTER, readings_topic
 from ingest.session import discard_session, spawn_ingest
-from ingest.topics import READINGS_FILTER, readings_topic
 from simulators.countsub import SubscribeStats, count_subscriber
 from simulators.rawmqtt import MultiPublishStats, PublisherJob, run_publishers_in_processes
 

@@ -12,8 +12,8 @@ import orjson
 from hub.db import Conn
 from hub.domain import Rejection, RejectionCode
 from hub.sql import queries
+from hub.topics import parse_dispenses_topic, parse_readings_topic
 from ingest.models import DeadLetter, Received
-from ingest.topics import parse_dispenses_topic, parse_readings_topic
 
 log = logging.getLogger(__name__)
 

@@ -11,7 +11,7 @@ topic, or with an empty id, is rejected with ``topic_invalid``.
 Nothing here touches the database: this is the first of a batch's three
 steps (:mod:`ingest.writer` holds the two others).
 
->>> from ingest.topics import readings_topic
+>>> from hub.topics import readings_topic
 >>> routed = ROUTER.route(readings_topic("gw-1a2b3c4d", "SC-1"))
 >>> routed.subscription.topic_filter, routed.ids
 ('lastmile/v1/gateways/+/devices/+/readings', ('gw-1a2b3c4d', 'SC-1'))
@@ -27,16 +27,16 @@ from dataclasses import dataclass, field
 from typing import NamedTuple
 
 from hub.domain import ParsedPoint, Rejection, RejectionCode
-from ingest.meta import MetaMessage, parse_meta_message
-from ingest.models import DeadLetter, Received
-from ingest.pharmacy_mqtt import FeedMessage, parse_feed_message
-from ingest.topics import (
+from hub.topics import (
     DISPENSES_FILTER,
     META_FILTER,
     READINGS_FILTER,
     STATUS_FILTER,
     wildcards,
 )
+from ingest.meta import MetaMessage, parse_meta_message
+from ingest.models import DeadLetter, Received
+from ingest.pharmacy_mqtt import FeedMessage, parse_feed_message
 from ingest.validation import Validator
 
 

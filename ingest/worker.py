@@ -41,11 +41,11 @@ from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
 
 from hub.settings import Settings
 from hub.sql import queries
+from hub.topics import errors_topic, feed_errors_topic
 from ingest.batches import BatchStore, InFlight
 from ingest.models import Received
 from ingest.routing import SUBSCRIPTIONS
 from ingest.session import persist_new_session
-from ingest.topics import errors_topic, feed_errors_topic
 from ingest.validation import Validator
 from ingest.writer import BatchResult
 from streaming.schedule import AdherenceScheduler, ArrivalChecks

@@ -47,8 +47,8 @@ from hub.db import connect, fresh_database
 from hub.domain import Measure
 from hub.settings import Settings
 from hub.sql import queries
+from hub.topics import readings_topic, status_topic
 from ingest.session import discard_session, spawn_ingest
-from ingest.topics import readings_topic, status_topic
 from simulators.exceptions import PublisherError, SimulatorError
 from simulators.groundtruth import TruthCohort, sim_events
 from simulators.provision import SIM_IDENTIFIER_SYSTEM

@@ -29,7 +29,7 @@ from typing import Unpack
 
 import paho.mqtt.client as mqtt
 
-from ingest.topics import errors_topic, readings_topic, status_topic
+from hub.topics import errors_topic, readings_topic, status_topic
 from simulators.cohort import Cohort
 from simulators.models import EventKind, SimEvent
 from simulators.mqttlink import CountingLink, LinkArgs

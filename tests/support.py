@@ -17,7 +17,7 @@ from fastapi.testclient import TestClient
 from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
 
 from hub.settings import Settings
-from ingest.topics import dispenses_topic, errors_topic, feed_errors_topic, readings_topic
+from hub.topics import dispenses_topic, errors_topic, feed_errors_topic, readings_topic
 
 
 @dataclass(frozen=True)

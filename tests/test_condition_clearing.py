@@ -21,7 +21,7 @@ from fastapi.testclient import TestClient
 
 from hub.db import connect
 from hub.settings import Settings
-from ingest.topics import meta_topic, status_topic
+from hub.topics import meta_topic, status_topic
 from streaming.schedule import hold_checks_lock, run_adherence_checks
 from tests.conftest import RunningWorker
 from tests.support import (

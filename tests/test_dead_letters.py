@@ -12,9 +12,9 @@ from fastapi.testclient import TestClient
 
 from hub.domain import Rejection, RejectionCode
 from hub.settings import Settings
+from hub.topics import readings_topic
 from ingest.dead_letters import record_dead_letters
 from ingest.models import DeadLetter, Received
-from ingest.topics import readings_topic
 from tests.conftest import RunningWorker, start_worker
 from tests.support import GatewayClient, count, now_minus, provision, wait_until, weight_point
 

@@ -12,7 +12,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from hub.settings import Settings
-from ingest.topics import meta_topic
+from hub.topics import meta_topic
 from streaming.schedule import run_adherence_checks
 from tests.conftest import RunningWorker
 from tests.support import GatewayClient, count, now_minus, provision, wait_until

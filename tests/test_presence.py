@@ -12,7 +12,7 @@ from fastapi.testclient import TestClient
 from paho.mqtt.enums import CallbackAPIVersion
 
 from hub.settings import Settings
-from ingest.topics import status_topic
+from hub.topics import status_topic
 from streaming.adherence_facts import refresh_latest
 from tests.conftest import RunningWorker
 from tests.support import GatewayClient, count, now_minus, provision, wait_until, weight_point

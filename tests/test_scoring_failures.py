@@ -16,9 +16,9 @@ from fastapi.testclient import TestClient
 from hub.alerting import AlertKind, Closure, Detection, Severity, StreamReading
 from hub.domain import Measure
 from hub.settings import Settings
+from hub.topics import dispenses_topic, errors_topic, readings_topic
 from ingest.batches import BatchStore, InFlight
 from ingest.models import Received
-from ingest.topics import dispenses_topic, errors_topic, readings_topic
 from ingest.validation import Validator
 from ingest.worker import WorkerStats
 from streaming.scorer import LocalScorer

@@ -20,7 +20,7 @@ from devices import service as devices
 from devices.credentials import provision_feed_credentials, provision_gateway_credentials
 from devices.lifecycle import record_registration
 from hub import patients
-from ingest.topics import (
+from hub.topics import (
     dispenses_topic,
     errors_topic,
     feed_errors_topic,

@@ -22,7 +22,7 @@ from paho.mqtt.enums import CallbackAPIVersion
 from devices.adapters.base import DataPoint
 from devices.adapters.exceptions import VendorPublishError
 from hub.settings import Settings
-from ingest.topics import errors_topic, readings_topic
+from hub.topics import errors_topic, readings_topic
 
 log = logging.getLogger(__name__)
 

@@ -25,7 +25,7 @@ from paho.mqtt.reasoncodes import ReasonCode
 
 from devices.conformance.models import Check
 from devices.conformance.session import Session, describe
-from ingest.topics import errors_topic, readings_topic, status_topic
+from hub.topics import errors_topic, readings_topic, status_topic
 
 #: MQTT 5 reason "Not authorized".
 NOT_AUTHORIZED = 0x87

@@ -39,7 +39,7 @@ from devices.conformance.online import PROBE_PREFIX, Target, probe_payload
 from devices.conformance.outbox import Outbox
 from devices.conformance.session import PROTOCOLS, gateway_client
 from hub.domain import RejectionCode
-from ingest.topics import errors_topic, readings_topic, status_topic
+from hub.topics import errors_topic, readings_topic, status_topic
 
 #: A rejection that a resend may cure: the entry stays.
 RETRYABLE: Final = frozenset({RejectionCode.INTERNAL_ERROR.value})

@@ -42,7 +42,7 @@ from devices.conformance.models import (
 )
 from devices.conformance.outcomes import attribute, judge
 from devices.conformance.session import PROTOCOLS, Session, describe
-from ingest.topics import errors_topic, readings_topic, status_topic
+from hub.topics import errors_topic, readings_topic, status_topic
 
 PROBE_PREFIX = "probe-"
 

@@ -28,7 +28,7 @@ from typing import Any
 
 import orjson
 
-from ingest.topics import meta_topic, readings_topic, status_topic
+from hub.topics import meta_topic, readings_topic, status_topic
 from tests.support import weight_point
 
 #: Ten years, the issue's "timestamps ten years off".

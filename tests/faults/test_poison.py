@@ -27,8 +27,8 @@ from fastapi.testclient import TestClient
 from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
 
 from hub.settings import Settings
+from hub.topics import readings_topic
 from ingest.session import spawn_ingest
-from ingest.topics import readings_topic
 from tests.faults.poison_cases import Case, Clock, Targets, poison_round, valid
 from tests.proof import Profile, ProofRow
 from tests.support import GatewayClient, ProvisionedGateway, count, provision, wait_until

@@ -10,9 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from hub.domain import RejectionCode
-from ingest.models import Received
-from ingest.routing import ROUTER, SUBSCRIPTIONS, parse_batch
-from ingest.topics import (
+from hub.topics import (
     DISPENSES_FILTER,
     META_FILTER,
     READINGS_FILTER,
@@ -27,6 +25,8 @@ from ingest.topics import (
     readings_topic,
     status_topic,
 )
+from ingest.models import Received
+from ingest.routing import ROUTER, SUBSCRIPTIONS, parse_batch
 from ingest.validation import Validator
 from tests.support import weight_point
 

@@ -14,10 +14,10 @@ from hypothesis import strategies as st
 
 from devices.meta import DeviceMeta
 from hub.domain import Dispense, ParsedMessage, Rejection, RejectionCode
+from hub.topics import dispenses_topic
 from ingest.meta import parse_meta_payload
 from ingest.models import Received
 from ingest.pharmacy_mqtt import MAX_DISPENSES, parse_feed_message
-from ingest.topics import dispenses_topic
 from ingest.validation import Validator
 from tests.proof import Profile, ProofRow
 from tests.security.fuzzing import (

@@ -25,7 +25,7 @@ from paho.mqtt.enums import MQTTProtocolVersion
 from devices.credentials import login_works
 from hub.services.mosquitto_conf import MAX_PACKET_SIZE
 from hub.settings import Settings
-from ingest.topics import errors_topic, meta_topic, readings_topic, status_topic
+from hub.topics import errors_topic, meta_topic, readings_topic, status_topic
 from tests.conftest import start_worker
 from tests.proof import Profile, ProofRow
 from tests.security.mqtt_probes import (

@@ -15,7 +15,7 @@ from devices.credentials import provision_gateway_credentials
 from hub import patients
 from hub.domain import DeviceKind
 from hub.settings import Settings
-from ingest.topics import READINGS_FILTER, readings_topic
+from hub.topics import READINGS_FILTER, readings_topic
 from simulators.cohort import build_cohort
 from simulators.countsub import count_subscriber
 from simulators.provision import provision_cohort
