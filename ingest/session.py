@@ -24,7 +24,7 @@ def spawn_ingest(
     settings: Settings, *, log: Path | None = None, log_level: str = "WARNING", **env: str
 ) -> subprocess.Popen[bytes]:
     """Start ``lastmile ingest`` for ``settings`` (stderr appended to ``log``)."""
-    argv = [sys.executable, "-m", "hub", "--log-level", log_level, "ingest"]
+    argv = [sys.executable, "-m", "lastmile", "--log-level", log_level, "ingest"]
     if log is None:
         return subprocess.Popen(argv, env=settings.subprocess_env(**env))
     with log.open("ab") as sink:

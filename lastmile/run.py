@@ -33,7 +33,7 @@ class Child:
     started_at: float = field(default=0.0)
 
     def start(self) -> None:
-        self.process = subprocess.Popen([sys.executable, "-m", "hub", *self.argv])
+        self.process = subprocess.Popen([sys.executable, "-m", "lastmile", *self.argv])
         self.started_at = time.monotonic()
 
 

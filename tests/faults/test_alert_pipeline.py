@@ -83,7 +83,7 @@ def admin(settings: Settings) -> Iterator[TestClient]:
 @contextmanager
 def notifier(settings: Settings, log: Path) -> Iterator[subprocess.Popen[bytes]]:
     """``lastmile notify`` as a child process, polling the outbox every 0.2 s."""
-    argv = [sys.executable, "-m", "hub", "--log-level", "INFO", "notify"]
+    argv = [sys.executable, "-m", "lastmile", "--log-level", "INFO", "notify"]
     env = settings.subprocess_env(LASTMILE_PUSH_POLL_S="0.2")
     with log.open("ab") as sink:
         proc = subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL, stderr=sink)
