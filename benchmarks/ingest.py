@@ -39,8 +39,8 @@ from hub.settings import BENCH_SERVICES, Settings
 from hub.sql import queries
 from hub.topics import READINGS_FILTER, readings_topic
 from ingest.session import discard_session, spawn_ingest
-from simulators.countsub import SubscribeStats, count_subscriber
-from simulators.rawmqtt import MultiPublishStats, PublisherJob, run_publishers_in_processes
+from simulators.load.countsub import SubscribeStats, count_subscriber
+from simulators.load.rawmqtt import MultiPublishStats, PublisherJob, run_publishers_in_processes
 
 BENCH_DB = "lastmile_bench"
 TARGET_RATIO = 0.50

@@ -364,7 +364,7 @@ def _attach_optional() -> None:
     from devices.conformance.cli import conformance
     from hub.services.cli import services
     from simulators.cli import simulate
-    from simulators.eval_cli import eval_command
+    from simulators.evaluation.eval_cli import eval_command
 
     main.add_command(services)
     main.add_command(simulate)

@@ -18,13 +18,19 @@ from pathlib import Path
 from hub.exceptions import PathwayError
 from hub.settings import load_settings
 from ingest.validation import Validator
-from simulators.cohort_curves import CURVES, knob_runs
-from simulators.cohort_eval import CohortEvaluation, check_overrides, evaluate_cohort
-from simulators.cohort_export import export_cohort
-from simulators.cohort_format import ProblemLog
-from simulators.cohort_reader import Cohort, read_cohort
-from simulators.cohort_report import format_cards, format_curves, scores_json, summary, write_alerts
-from simulators.cohort_run import RULE_THRESHOLDS, CohortRun, Overrides, run_cohort
+from simulators.evaluation.cohort_curves import CURVES, knob_runs
+from simulators.evaluation.cohort_eval import CohortEvaluation, check_overrides, evaluate_cohort
+from simulators.evaluation.cohort_export import export_cohort
+from simulators.evaluation.cohort_format import ProblemLog
+from simulators.evaluation.cohort_reader import Cohort, read_cohort
+from simulators.evaluation.cohort_report import (
+    format_cards,
+    format_curves,
+    scores_json,
+    summary,
+    write_alerts,
+)
+from simulators.evaluation.cohort_run import RULE_THRESHOLDS, CohortRun, Overrides, run_cohort
 from simulators.exceptions import SimulatorError
 from simulators.groundtruth import build_truth_cohort
 from streaming.alert_scoring import Clock
@@ -122,7 +128,7 @@ def run_and_report(
         (out / "scores.json").write_bytes(scores_json(evaluation))
         files.append("scores.json")
         if plot and evaluation.curves:
-            from simulators.eval_plot import plot_cohort_curve
+            from simulators.evaluation.eval_plot import plot_cohort_curve
 
             plot_cohort_curve(evaluation, out / "curve.png")
             files.append("curve.png")

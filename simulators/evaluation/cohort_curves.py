@@ -19,10 +19,10 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from hub.alerting import Severity
-from simulators.cohort_reader import Cohort
-from simulators.cohort_run import CohortRun, Overrides, run_cohort
-from simulators.eval_adherence import SCHEDULED_KINDS
-from simulators.evaluate import OURS, RULE
+from simulators.evaluation.cohort_reader import Cohort
+from simulators.evaluation.cohort_run import CohortRun, Overrides, run_cohort
+from simulators.evaluation.eval_adherence import SCHEDULED_KINDS
+from simulators.evaluation.evaluate import OURS, RULE
 from streaming.alert_ledger import AlertRecord, fold
 from streaming.alert_scoring import (
     Clock,

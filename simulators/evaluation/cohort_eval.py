@@ -1,7 +1,7 @@
 """Score a cohort run on the cohort's own events: the table, the curve, the equal-rate ratio.
 
 Simulated or de-identified data only. The alerts are the alert records of
-:mod:`simulators.cohort_run` (not detections grouped by a gap), scored with
+:mod:`simulators.evaluation.cohort_run` (not detections grouped by a gap), scored with
 :mod:`streaming.alert_scoring` on one clock (default: when the hub received
 the reading that opened the alert).
 
@@ -9,7 +9,7 @@ the reading that opened the alert).
   severity (an alert on the worklist at ``low`` is on the worklist), and the
   2 kg / 72 h weight rule of thumb. With the scheduled checks replayed, our
   column is also given without their alerts.
-- **The curves** (:mod:`simulators.cohort_curves`): per event kind over its
+- **The curves** (:mod:`simulators.evaluation.cohort_curves`): per event kind over its
   pathway's patients (decompensation: CHF, with the rule of thumb at 1.0-3.0
   kg; COPD exacerbation: COPD; hypertensive episode: HTN), sensitivity
   against unexplained alerts per patient-year, scheduled-check alerts left
@@ -27,11 +27,11 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from hub.pathways import get_pathway
-from simulators.cohort_curves import CURVES, Curve, draw_curve
-from simulators.cohort_reader import Cohort
-from simulators.cohort_run import CohortRun, Overrides
-from simulators.eval_adherence import SCHEDULED_KINDS
-from simulators.evaluate import OURS, RELEVANT, RULE
+from simulators.evaluation.cohort_curves import CURVES, Curve, draw_curve
+from simulators.evaluation.cohort_reader import Cohort
+from simulators.evaluation.cohort_run import CohortRun, Overrides
+from simulators.evaluation.eval_adherence import SCHEDULED_KINDS
+from simulators.evaluation.evaluate import OURS, RELEVANT, RULE
 from simulators.gt_models import TruthKind
 from streaming.alert_ledger import AlertRecord
 from streaming.alert_scoring import AlertScorecard, Clock, OutcomeEvent, score_alerts
@@ -68,7 +68,8 @@ def overrides_label(overrides: Overrides) -> str:
 @dataclass(frozen=True)
 class CohortEvaluation:
     cards: list[AlertScorecard]
-    #: One per :data:`~simulators.cohort_curves.CURVES` entry with events (heart failure first).
+    #: One per :data:`~simulators.evaluation.cohort_curves.CURVES` entry with events
+    #: (heart failure first).
     curves: list[Curve]
     clock: Clock
     notes: list[str] = field(default_factory=list)
@@ -83,7 +84,7 @@ def evaluate_cohort(
     with_adherence: bool = False,
 ) -> CohortEvaluation:
     """Score ``run`` on the cohort's events, with the curves from the knob ``points``
-    (runs per curve kind, see :func:`simulators.cohort_curves.knob_runs`)."""
+    (runs per curve kind, see :func:`simulators.evaluation.cohort_curves.knob_runs`)."""
     events = outcome_events(cohort)
     years = cohort.patient_years
     rule = run.rule.get(TABLE_RULE_KG, [])

@@ -28,7 +28,7 @@ from typing import Any
 
 import orjson
 
-from simulators.cohort_report import iso
+from simulators.evaluation.cohort_report import iso
 from simulators.groundtruth import TruthCohort, to_data_point
 from simulators.gt_models import TruthEvent
 

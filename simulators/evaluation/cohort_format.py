@@ -8,7 +8,7 @@ returns a :class:`PatientLine`, :class:`ReadingLine`, :class:`EventLine`,
 Fields beginning ``x_`` are extensions and ignored; any other field not in
 the format is ``field_unknown`` (a misspelt ``recieved_at`` must not pass
 silently). The data point of a reading is not checked here: the hub's own
-validator judges it (:mod:`simulators.cohort_reader`). A :class:`ProblemLog`
+validator judges it (:mod:`simulators.evaluation.cohort_reader`). A :class:`ProblemLog`
 counts the problems of a file by code and writes each to the rejections file.
 
 >>> line = b'{"type": "patient", "key": "p1", "pathway": "CHF", "enrolled": "2026-01-01T00:00:00Z"}'

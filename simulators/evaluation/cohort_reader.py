@@ -18,7 +18,7 @@ fits in a few tens of megabytes. Then, as the hub would:
   order fall the same way whatever the order of the file's lines.
 
 Every line not used and every data point the hub would refuse is one entry
-of a :class:`~simulators.cohort_format.ProblemLog` (counted by code, written
+of a :class:`~simulators.evaluation.cohort_format.ProblemLog` (counted by code, written
 to the rejections file).
 """
 
@@ -39,7 +39,7 @@ import numpy as np
 from hub.alerting import StreamReading
 from hub.domain import Measure
 from ingest.validation import Validator
-from simulators.cohort_format import (
+from simulators.evaluation.cohort_format import (
     DEFAULT_KIND,
     EventLine,
     LineCode,

@@ -22,10 +22,10 @@ from uuid import UUID
 
 import orjson
 
-from simulators.cohort_eval import CohortEvaluation
-from simulators.cohort_format import ProblemLog
-from simulators.cohort_reader import Cohort
-from simulators.cohort_run import CohortRun
+from simulators.evaluation.cohort_eval import CohortEvaluation
+from simulators.evaluation.cohort_format import ProblemLog
+from simulators.evaluation.cohort_reader import Cohort
+from simulators.evaluation.cohort_run import CohortRun
 from streaming.alert_ledger import AlertRecord, Stamp
 from streaming.alert_scoring import AlertScorecard, EventKindScore
 

@@ -1,7 +1,7 @@
 """Run a cohort read from a file through the hub's detectors, as the hub would.
 
 Simulated or de-identified data only. The readings
-(:meth:`simulators.cohort_reader.Cohort.readings`: validated, normalised,
+(:meth:`simulators.evaluation.cohort_reader.Cohort.readings`: validated, normalised,
 duplicates dropped, in arrival order) go one at a time to the patient's
 monitor, built by the ingest worker's own factory
 (:func:`streaming.service.default_monitor_cache`: pathway, time zone and
@@ -18,7 +18,7 @@ The same pass feeds the weight rule of thumb at each threshold asked for
 firings are grouped into alerts as before (3 days).
 
 With ``with_adherence`` the hub's scheduled non-adherence checks are
-replayed too (:class:`simulators.eval_adherence.AdherenceChecks`, every 6 h
+replayed too (:class:`simulators.evaluation.eval_adherence.AdherenceChecks`, every 6 h
 of cohort time, an alert resolved once its condition clears, one severity
 higher within the pathway's post-discharge days of ``discharged``; no
 gateway presence); their alerts after a patient's ``until`` are dropped.
@@ -36,8 +36,8 @@ from datetime import time as clock_time
 from uuid import UUID
 
 from hub.alerting import Closure, Detection, StreamReading
-from simulators.cohort_reader import Cohort, CohortPatient
-from simulators.eval_adherence import AdherenceChecks, with_checks
+from simulators.evaluation.cohort_reader import Cohort, CohortPatient
+from simulators.evaluation.eval_adherence import AdherenceChecks, with_checks
 from simulators.gt_models import TruthPatient
 from simulators.models import Pathway as SimPathway
 from streaming.alert_ledger import AlertLedger, AlertRecord, Entry, Stamp, group_firings

@@ -1,6 +1,6 @@
 """``lastmile eval``: score our detectors and the weight rule of thumb on simulated cohorts.
 
-Simulated data only. By default (:mod:`simulators.eval_seeds`) each of
+Simulated data only. By default (:mod:`simulators.evaluation.eval_seeds`) each of
 ``--seeds`` (held-out seeds unless asked otherwise; ``hub/pathways.toml``
 names the tuning ones) is drawn by ``--generator`` (``v2``, realistic data
 with confounders; ``v1``, the first and kinder simulator), written as a cohort
@@ -12,10 +12,10 @@ seed, then one line of headline figures per seed.
 FILE`` writes a simulated one. ``--rule-only`` and ``--pipeline`` keep the
 earlier in-process comparison (detections grouped into episodes; our
 detectors with the hub's scheduled non-adherence checks replayed every 6 h of
-simulated time, :mod:`simulators.eval_adherence`), one seed (``--seed``).
+simulated time, :mod:`simulators.evaluation.eval_adherence`), one seed (``--seed``).
 
 With ``--pipeline`` the same cohort also goes through the real pipeline
-(:mod:`simulators.eval_pipeline`: provision, publish over MQTT, the real
+(:mod:`simulators.evaluation.eval_pipeline`: provision, publish over MQTT, the real
 ``lastmile ingest`` worker, alerts read back from the database) on the
 benchmark's private services, and the hub's detections are scored as a third
 column. The window then ends two days before today (the hub refuses
@@ -31,9 +31,9 @@ from pathlib import Path
 import click
 
 from hub.alerting import Detection
-from simulators.eval_pipeline import PipelineRun, pipeline_run, pipeline_start
-from simulators.eval_seeds import DEFAULT_SEEDS, eval_seeds
-from simulators.evaluate import (
+from simulators.evaluation.eval_pipeline import PipelineRun, pipeline_run, pipeline_start
+from simulators.evaluation.eval_seeds import DEFAULT_SEEDS, eval_seeds
+from simulators.evaluation.evaluate import (
     OURS,
     PIPELINE,
     Evaluation,
@@ -268,7 +268,7 @@ def eval_command(
             echo=click.echo,
         )
         return
-    from simulators.eval_plot import plot
+    from simulators.evaluation.eval_plot import plot
 
     if pipeline:
         start = pipeline_start(days)
@@ -315,8 +315,8 @@ def _cohort_paths(
     lb_every: int,
     other: bool,
 ) -> None:
-    from simulators.cohort_cli import cohort_eval, cohort_export
-    from simulators.cohort_eval import parse_operating_point
+    from simulators.evaluation.cohort_cli import cohort_eval, cohort_export
+    from simulators.evaluation.cohort_eval import parse_operating_point
     from simulators.exceptions import SimulatorError
 
     if other or (cohort_file is not None and export_file is not None):

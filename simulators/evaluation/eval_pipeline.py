@@ -51,8 +51,8 @@ from hub.topics import readings_topic, status_topic
 from ingest.session import discard_session, spawn_ingest
 from simulators.exceptions import PublisherError, SimulatorError
 from simulators.groundtruth import TruthCohort, sim_events
+from simulators.load.rawmqtt import PublishStats, publish_preencoded
 from simulators.provision import SIM_IDENTIFIER_SYSTEM
-from simulators.rawmqtt import PublishStats, publish_preencoded
 
 EVAL_DATABASE = "lastmile_eval"
 SIM_PREFIX = "eval"

@@ -16,8 +16,8 @@ import matplotlib.pyplot as plt
 from matplotlib.axes import Axes
 
 from hub.domain import Measure
-from simulators.cohort_eval import CohortEvaluation
-from simulators.evaluate import OURS, RULE, CurvePoint, Evaluation
+from simulators.evaluation.cohort_eval import CohortEvaluation
+from simulators.evaluation.evaluate import OURS, RULE, CurvePoint, Evaluation
 from simulators.groundtruth import TruthCohort
 from simulators.gt_models import TruthKind, TruthPatient
 from streaming.alert_scoring import CurvePoint as CohortPoint

@@ -2,9 +2,9 @@
 
 Simulated data only. For each seed a ground-truth cohort is drawn
 (:func:`~simulators.groundtruth.build_truth_cohort`), written as the lines of a
-cohort file (:mod:`simulators.cohort_export`: Open mHealth points as the
+cohort file (:mod:`simulators.evaluation.cohort_export`: Open mHealth points as the
 devices send them, pounds included, with receipt times) and read back through
-the hub's validator (:func:`~simulators.cohort_reader.read_cohort`), so it
+the hub's validator (:func:`~simulators.evaluation.cohort_reader.read_cohort`), so it
 takes exactly the path of ``lastmile eval --cohort FILE``: the hub's
 monitors, the alert table's fold, every severity on the worklist, the curves
 and the ratio to the rule of thumb at an equal false-alert rate. Each seed's
@@ -27,13 +27,13 @@ from pathlib import Path
 from hub.pathways import tuning_seeds
 from hub.settings import load_settings
 from ingest.validation import Validator
-from simulators.cohort_cli import run_and_report
-from simulators.cohort_eval import CohortEvaluation, outcome_events
-from simulators.cohort_export import export_lines
-from simulators.cohort_format import ProblemLog
-from simulators.cohort_reader import Cohort, read_cohort
-from simulators.cohort_run import CohortRun
-from simulators.evaluate import OURS
+from simulators.evaluation.cohort_cli import run_and_report
+from simulators.evaluation.cohort_eval import CohortEvaluation, outcome_events
+from simulators.evaluation.cohort_export import export_lines
+from simulators.evaluation.cohort_format import ProblemLog
+from simulators.evaluation.cohort_reader import Cohort, read_cohort
+from simulators.evaluation.cohort_run import CohortRun
+from simulators.evaluation.evaluate import OURS
 from simulators.groundtruth import build_truth_cohort
 from streaming.alert_scoring import score_alerts
 

@@ -13,7 +13,7 @@ severity that alerts (our monitor already reports a kind once per episode, so
 counting confirmations would not move it).
 
 Our detectors include the hub's scheduled non-adherence checks
-(:mod:`simulators.eval_adherence`: missed readings, frequency drop, device
+(:mod:`simulators.evaluation.eval_adherence`: missed readings, frequency drop, device
 never active), run every 6 h of simulated time on the facts received so far.
 They are a different workload for coordinators, so the CHF decompensation
 headline is also scored without them (:attr:`Evaluation.chf_without_adherence`)
@@ -22,7 +22,7 @@ alerts, leaves them out: it stays comparable with the rule of thumb, which has
 no adherence alerts.
 
 Detections made elsewhere, e.g. by the real MQTT pipeline
-(:mod:`simulators.eval_pipeline`), are scored the same way and placed beside
+(:mod:`simulators.evaluation.eval_pipeline`), are scored the same way and placed beside
 ours with :func:`with_detections`.
 """
 
@@ -43,7 +43,7 @@ from hub.alerting import (
     StreamReading,
     severity_rank,
 )
-from simulators.eval_adherence import SCHEDULED_KINDS, AdherenceChecks, with_checks
+from simulators.evaluation.eval_adherence import SCHEDULED_KINDS, AdherenceChecks, with_checks
 from simulators.groundtruth import TruthCohort
 from simulators.gt_models import GroundTruth, TruthEvent, TruthKind, TruthPatient
 from simulators.models import Pathway

@@ -1,6 +1,6 @@
 """The few MQTT 3.1.1 packets a bare QoS 1 publisher needs, encoded by hand.
 
-Only what :mod:`simulators.rawmqtt` sends and reads (OASIS MQTT 3.1.1, section
+Only what :mod:`simulators.load.rawmqtt` sends and reads (OASIS MQTT 3.1.1, section
 2 and 3): CONNECT, CONNACK, PUBLISH (QoS 1), PUBACK, PINGREQ/PINGRESP,
 DISCONNECT. The remaining length is the spec's base-128 varint::
 

@@ -6,7 +6,7 @@ below what the hub should ingest, so the benchmark publishes with
 encoded before the clock starts, a window of unacknowledged packets in flight,
 PUBACKs read in the same non-blocking loop. :func:`run_publishers_in_processes`
 runs several of them in parallel, one process and one gateway each.
-:func:`count_subscriber` (from :mod:`simulators.countsub`) only counts.
+:func:`count_subscriber` (from :mod:`simulators.load.countsub`) only counts.
 
 MQTT 3.1.1 has no receive maximum: Mosquitto 2.0 acknowledged windows of up
 to 65,535 QoS 1 packets from one client in our runs, so ``window`` bounds
@@ -27,9 +27,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from simulators import mqttcodec as codec
-from simulators.countsub import SubscribeStats, count_subscriber
 from simulators.exceptions import ConnectRefusedError, ProtocolError, PublisherError
+from simulators.load import mqttcodec as codec
+from simulators.load.countsub import SubscribeStats, count_subscriber
 
 __all__ = [
     "MultiPublishStats",

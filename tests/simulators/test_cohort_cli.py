@@ -8,7 +8,7 @@ from pathlib import Path
 import orjson
 from click.testing import CliRunner
 
-from simulators.eval_cli import eval_command
+from simulators.evaluation.eval_cli import eval_command
 from tests.simulators.cohort_lines import day, event, line, patient, weight, z
 
 #: A CHF patient steady at 80 kg for two weeks, then gaining about 1 kg a day.
@@ -125,8 +125,8 @@ def test_cohort_goes_alone(tmp_path: Path) -> None:
 def test_with_adherence_the_scheduled_checks_open_and_close_their_alerts(tmp_path: Path) -> None:
     from hub.alerting import severity_rank
     from ingest.validation import Validator
-    from simulators.cohort_reader import read_cohort
-    from simulators.cohort_run import run_cohort
+    from simulators.evaluation.cohort_reader import read_cohort
+    from simulators.evaluation.cohort_run import run_cohort
     from tests.simulators.cohort_lines import bp_point, reading
 
     days = [*range(5), *range(12, 20)]  # a week without readings

@@ -12,8 +12,8 @@ import pytest
 from hub.domain import Measure
 from hub.settings import PROJECT_ROOT
 from ingest.validation import Validator
-from simulators.cohort_format import ProblemLog, parse_line
-from simulators.cohort_reader import read_cohort
+from simulators.evaluation.cohort_format import ProblemLog, parse_line
+from simulators.evaluation.cohort_reader import read_cohort
 
 DOC = PROJECT_ROOT / "docs" / "cohort.md"
 EXAMPLE = PROJECT_ROOT / "docs" / "cohort-example.ndjson"

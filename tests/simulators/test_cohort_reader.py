@@ -12,8 +12,8 @@ from hypothesis import strategies as st
 
 from hub.domain import Measure
 from ingest.validation import Validator
-from simulators.cohort_format import ProblemLog, patient_uuid
-from simulators.cohort_reader import Cohort, read_cohort
+from simulators.evaluation.cohort_format import ProblemLog, patient_uuid
+from simulators.evaluation.cohort_reader import Cohort, read_cohort
 from tests.simulators.cohort_lines import (
     T0,
     bp_point,

@@ -24,10 +24,10 @@ from click.testing import CliRunner
 from hub.alerting import Detection, StreamReading
 from hub.domain import Measure
 from ingest.units import to_canonical
-from simulators.cohort_cli import cohort_eval
-from simulators.cohort_run import hub_factory
-from simulators.eval_cli import eval_command
-from simulators.evaluate import OURS, RELEVANT
+from simulators.evaluation.cohort_cli import cohort_eval
+from simulators.evaluation.cohort_run import hub_factory
+from simulators.evaluation.eval_cli import eval_command
+from simulators.evaluation.evaluate import OURS, RELEVANT
 from simulators.groundtruth import TruthCohort, build_truth_cohort, to_data_point
 from streaming.alert_ledger import AlertLedger, AlertRecord, Stamp, group_firings
 from streaming.alert_scoring import OutcomeEvent, score_alerts

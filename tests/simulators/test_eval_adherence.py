@@ -9,7 +9,7 @@ from uuid import UUID
 from hub.alerting import AlertKind, Detection, StreamReading
 from hub.domain import DeviceKind, Measure
 from hub.pathways import get_pathway
-from simulators.eval_adherence import AdherenceChecks, with_checks
+from simulators.evaluation.eval_adherence import AdherenceChecks, with_checks
 from simulators.gt_models import TruthPatient
 from simulators.models import Pathway
 from streaming.evaluation import alert_episodes

@@ -2,7 +2,7 @@
 
 Simulated data. The cohort is provisioned, published over MQTT to the real
 ``lastmile ingest`` subprocess and its alerts are read back
-(:mod:`simulators.eval_pipeline`), on the test services in a database of the
+(:mod:`simulators.evaluation.eval_pipeline`), on the test services in a database of the
 test's own. It is a v2 cohort with a scale in pounds and a scale that replaced
 another, so both go through the hub too.
 """
@@ -21,8 +21,13 @@ from hub.alerting import AlertKind, Detection, Severity
 from hub.db import connect
 from hub.domain import Measure
 from hub.settings import Settings
-from simulators.eval_pipeline import SIM_PREFIX, PipelineRun, pipeline_run, pipeline_start
-from simulators.evaluate import OURS, engine_factory, run_methods
+from simulators.evaluation.eval_pipeline import (
+    SIM_PREFIX,
+    PipelineRun,
+    pipeline_run,
+    pipeline_start,
+)
+from simulators.evaluation.evaluate import OURS, engine_factory, run_methods
 from simulators.groundtruth import TruthCohort
 from simulators.gt_models import TruthKind
 from simulators.provision import SIM_IDENTIFIER_SYSTEM

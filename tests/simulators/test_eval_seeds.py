@@ -8,8 +8,8 @@ import orjson
 from click.testing import CliRunner
 
 from hub.pathways import tuning_seeds
-from simulators.eval_cli import eval_command
-from simulators.eval_seeds import DEFAULT_SEEDS
+from simulators.evaluation.eval_cli import eval_command
+from simulators.evaluation.eval_seeds import DEFAULT_SEEDS
 
 
 def test_the_default_seeds_were_never_tuned_on() -> None:

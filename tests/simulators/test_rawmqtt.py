@@ -8,9 +8,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from simulators import mqttcodec as codec
 from simulators.exceptions import ProtocolError
-from simulators.rawmqtt import publish_preencoded
+from simulators.load import mqttcodec as codec
+from simulators.load.rawmqtt import publish_preencoded
 
 
 def read_string(buf: bytes, pos: int) -> tuple[bytes, int]:

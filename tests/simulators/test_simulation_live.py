@@ -17,10 +17,10 @@ from hub.domain import DeviceKind
 from hub.settings import Settings
 from hub.topics import READINGS_FILTER, readings_topic
 from simulators.cohort import build_cohort
-from simulators.countsub import count_subscriber
+from simulators.load.countsub import count_subscriber
+from simulators.load.rawmqtt import publish_preencoded
 from simulators.provision import provision_cohort
 from simulators.publisher import run_simulation
-from simulators.rawmqtt import publish_preencoded
 from tests.conftest import RunningWorker
 from tests.support import count, wait_until, weight_point
 

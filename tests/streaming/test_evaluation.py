@@ -12,7 +12,7 @@ from click.testing import CliRunner
 
 from hub.alerting import AlertKind, Detection, Severity, StreamReading
 from hub.domain import Measure
-from simulators.eval_cli import eval_command
+from simulators.evaluation.eval_cli import eval_command
 from streaming.evaluation import (
     Matching,
     TruthWindow,
@@ -200,7 +200,7 @@ def test_eval_command_rule_only(tmp_path: Path) -> None:
 
 
 def test_evaluate_runs_our_detectors_and_the_rule_on_the_same_readings() -> None:
-    from simulators.evaluate import OURS, RULE, evaluate
+    from simulators.evaluation.evaluate import OURS, RULE, evaluate
     from simulators.groundtruth import build_truth_cohort
 
     cohort = build_truth_cohort(8, seed=4, start=T0, days=120)
