@@ -10,6 +10,7 @@ COPY alerts alerts
 COPY api api
 COPY devices devices
 COPY simulators simulators
+COPY flows flows
 COPY lastmile lastmile
 RUN uv sync --frozen --no-dev
 ENV PATH="/app/.venv/bin:$PATH"

@@ -18,10 +18,10 @@ is stored again from the start on its own:
 
 Before its scores are written (while the scorer still works on them) and
 the batch commits, the non-adherence checks run on arrival for the batch's
-patients (:func:`~streaming.schedule.check_on_arrival`): in full for those
+patients (:func:`~flows.schedule.check_on_arrival`): in full for those
 that are due and whose readings have caught up with the present
-(:class:`~streaming.schedule.ArrivalChecks`,
-:func:`~streaming.schedule.caught_up`), and for every patient what the
+(:class:`~flows.schedule.ArrivalChecks`,
+:func:`~flows.schedule.caught_up`), and for every patient what the
 batch's readings may have cleared.
 """
 
@@ -35,6 +35,7 @@ from uuid import UUID
 
 import psycopg
 
+from flows.schedule import ArrivalChecks, caught_up, check_on_arrival
 from hub.db import Conn, connect
 from hub.settings import Settings
 from ingest.dead_letters import quarantine
@@ -44,7 +45,6 @@ from ingest.routing import ParsedBatch, parse_batch
 from ingest.validation import Validator
 from ingest.writer import BatchResult, StoredBatch, finish_batch, prepare_connection, store_batch
 from streaming.exceptions import ScorerError, ScorerFailedError, ScorerUnavailableError
-from streaming.schedule import ArrivalChecks, caught_up, check_on_arrival
 from streaming.scorer import Scorer
 
 log = logging.getLogger(__name__)

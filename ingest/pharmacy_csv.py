@@ -30,11 +30,11 @@ from datetime import UTC, date, datetime
 from typing import Any
 from uuid import UUID
 
+from flows.refill_checks import run_refill_checks
 from hub.db import Conn
 from hub.dispenses import insert_dispenses
 from hub.domain import Dispense, Rejection, RejectionCode
 from ingest.dispenses import CODE_SYSTEMS, latest_fill_date, parse_dispense
-from streaming.refill_checks import run_refill_checks
 
 REQUIRED = (
     "patient_system",

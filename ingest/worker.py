@@ -39,6 +39,7 @@ import paho.mqtt.client as mqtt
 import psycopg
 from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
 
+from flows.schedule import AdherenceScheduler, ArrivalChecks
 from hub.settings import Settings
 from hub.sql import queries
 from hub.topics import errors_topic, feed_errors_topic
@@ -48,7 +49,6 @@ from ingest.routing import SUBSCRIPTIONS
 from ingest.session import persist_new_session
 from ingest.validation import Validator
 from ingest.writer import BatchResult
-from streaming.schedule import AdherenceScheduler, ArrivalChecks
 from streaming.scorer import LocalScorer, ProcessScorer, Scorer
 from streaming.service import default_monitor_cache
 

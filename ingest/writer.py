@@ -24,6 +24,7 @@ from alerts.service import record_detection, resolve_automatically
 from devices.lifecycle import touch_devices
 from devices.models import DeviceRoute
 from devices.service import set_gateway_presence, touch_gateways
+from flows.refill_checks import run_refill_checks
 from hub.alerting import Closure
 from hub.db import Conn
 from hub.domain import CANONICAL_UNIT, ParsedPoint, Rejection, RejectionCode
@@ -35,7 +36,6 @@ from ingest.meta import store_meta_messages
 from ingest.models import DeadLetter, Received
 from ingest.pharmacy_mqtt import FeedMessage, store_feed_messages
 from ingest.routing import ParsedBatch
-from streaming.refill_checks import run_refill_checks
 from streaming.scorer import Scorer
 from streaming.service import write_checkpoints
 

@@ -7,7 +7,7 @@ measure, devices, and, for the patients whose readings are overdue or whose
 gateway alert is open, their devices' health and gateways), and returns the
 detections and the facts. Gateway presence (the Last Will) is checked over
 every gateway by :func:`offline_detections`. Recording and clearing alerts is
-:mod:`streaming.schedule`'s.
+:mod:`flows.schedule`'s.
 """
 
 from __future__ import annotations

@@ -34,12 +34,12 @@ newest evidence (the measure or device its reason names).
   reading (the headline device sent one, or was retired or disabled);
 * **gateway offline**: resolved when no gateway of the patient is offline
   past the limit any more (the gateway published ``online``; the ingest worker
-  resolves it at once on that message, :func:`streaming.schedule.clear_gateway_offline`).
+  resolves it at once on that message, :func:`flows.schedule.clear_gateway_offline`).
 
 (Reading gaps clear when the missing sequence numbers arrive:
-:mod:`streaming.reading_gaps`.)
+:mod:`flows.reading_gaps`.)
 
-When they are judged (:mod:`streaming.schedule`): missed readings, device
+When they are judged (:mod:`flows.schedule`): missed readings, device
 problems and devices never active in every ingest batch of the patient, in
 its transaction (so the reading that clears one resolves it); the frequency
 drop in the full checks (on arrival at most once per ``adherence_interval_s``,

@@ -10,7 +10,7 @@ import psycopg
 import pytest
 from fastapi.testclient import TestClient
 
-from streaming.schedule import ArrivalChecks, run_adherence_checks
+from flows.schedule import ArrivalChecks, run_adherence_checks
 from tests.support import provision
 
 pytestmark = pytest.mark.services

@@ -19,10 +19,10 @@ import psycopg
 import pytest
 from fastapi.testclient import TestClient
 
+from flows.schedule import hold_checks_lock, run_adherence_checks
 from hub.db import connect
 from hub.settings import Settings
 from hub.topics import meta_topic, status_topic
-from streaming.schedule import hold_checks_lock, run_adherence_checks
 from tests.conftest import RunningWorker
 from tests.support import (
     GatewayClient,

@@ -11,9 +11,9 @@ import psycopg
 import pytest
 from fastapi.testclient import TestClient
 
+from flows.schedule import run_adherence_checks
 from hub.settings import Settings
 from hub.topics import meta_topic
-from streaming.schedule import run_adherence_checks
 from tests.conftest import RunningWorker
 from tests.support import GatewayClient, count, now_minus, provision, wait_until
 

@@ -14,9 +14,9 @@ import psycopg
 import pytest
 from fastapi.testclient import TestClient
 
+from flows.reading_gaps import GRACE, run_gap_checks
 from hub.settings import Settings
 from ingest.validation import Validator
-from streaming.reading_gaps import GRACE, run_gap_checks
 from tests.conftest import RunningWorker
 from tests.support import (
     GatewayClient,

@@ -17,10 +17,10 @@ from fastapi import APIRouter, Depends, Request
 from api.deps import AdminDep, ConnDep
 from api.exceptions import BadRequestError
 from api.schemas import DispenseOutcome, DispenseReport
+from flows.refill_checks import run_refill_checks
 from hub.dispenses import insert_dispenses
 from hub.domain import Dispense, Rejection, RejectionCode
 from ingest.dispenses import latest_fill_date, parse_dispense
-from streaming.refill_checks import run_refill_checks
 
 router = APIRouter(prefix="/api/v1", dependencies=[AdminDep])
 

@@ -2,7 +2,7 @@
 
 Simulated data only. In the hub, missed readings, frequency drops and devices
 never activated are not found by the per-reading engine but by a pass
-(:mod:`streaming.schedule`) that gathers facts from the database and calls
+(:mod:`flows.schedule`) that gathers facts from the database and calls
 the pure :func:`streaming.adherence.check_adherence`: on a schedule, for
 everyone, and on arrival, for the patients whose readings a batch stored (at
 most every :data:`ARRIVAL_EVERY` per patient). Here the same function runs at
@@ -61,12 +61,12 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from uuid import UUID
 
+from flows.schedule import raises_evidence
 from hub.alerting import AlertKind, Closure, Detection, Severity, StreamReading
 from hub.domain import Measure
 from hub.pathways import Pathway, get_pathway
 from simulators.gt_models import TruthPatient
 from streaming.adherence import DeviceActivity, MeasureActivity, check_adherence, frequency_windows
-from streaming.schedule import raises_evidence
 
 #: Simulated time between two scheduled passes (the hub: every 5 minutes).
 CHECK_EVERY = timedelta(hours=6)

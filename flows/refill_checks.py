@@ -17,11 +17,11 @@ from datetime import UTC, datetime, timedelta
 from uuid import UUID
 
 from alerts.service import record_detection, resolve_automatically
+from flows.schedule import record_if_raised
 from hub.alerting import AlertKind, Detection, Severity
 from hub.db import Conn
 from hub.sql import queries
 from streaming.refills import DEFAULT_GRACE_DAYS, PERIOD_DAYS, ClassFill, refill_detections
-from streaming.schedule import record_if_raised
 
 #: How far back fills are read: the PDC period and a year of supply before it.
 LOOKBACK_DAYS = PERIOD_DAYS + 366

@@ -3,7 +3,7 @@
 :func:`run_adherence_checks` is one pass at ``now`` (an injectable clock);
 :class:`AdherenceScheduler` runs it every ``interval_s`` in the ingest worker,
 over every patient, after marking devices silent (:mod:`devices.lifecycle`),
-with the refill checks and the reading-gap check (:mod:`streaming.reading_gaps`).
+with the refill checks and the reading-gap check (:mod:`flows.reading_gaps`).
 The ingest worker also runs it on arrival, in the batch's transaction, for the
 patients whose readings the batch stored (:func:`check_on_arrival`;
 :class:`ArrivalChecks` says which are due): a patient who sends weights but
@@ -40,6 +40,7 @@ import psycopg
 
 from alerts.service import record_detection, reheadline, resolve_automatically
 from devices.lifecycle import mark_silent_devices
+from flows.reading_gaps import clear_filled_gaps, run_gap_checks
 from hub.alerting import AlertKind, Detection, Severity, severity_rank
 from hub.db import Conn, connect
 from hub.domain import Measure
@@ -54,7 +55,6 @@ from streaming.clearing import (
     explained_by_open_problems,
     settle,
 )
-from streaming.reading_gaps import clear_filled_gaps, run_gap_checks
 
 log = logging.getLogger(__name__)
 
@@ -323,7 +323,7 @@ class AdherenceScheduler:
     def run(self, stop: threading.Event) -> None:
         while not stop.wait(self._interval_s):
             try:
-                from streaming.refill_checks import run_refill_checks  # it imports this module
+                from flows.refill_checks import run_refill_checks  # it imports this module
 
                 now = self._clock()
                 with connect(self._settings) as conn:
