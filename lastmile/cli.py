@@ -361,8 +361,8 @@ def bench_worklist(
 
 def _attach_optional() -> None:
     from api.cli import audit_group, users
-    from devices.conformance.cli import conformance
     from hub.services.cli import services
+    from ingest.conformance.cli import conformance
     from simulators.cli import simulate
     from simulators.evaluation.eval_cli import eval_command
 

@@ -8,7 +8,7 @@ from typing import Any
 
 from click.testing import CliRunner, Result
 
-from devices.conformance.cli import conformance
+from ingest.conformance.cli import conformance
 
 
 def invoke_kit(

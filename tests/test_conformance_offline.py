@@ -10,9 +10,9 @@ import orjson
 import pytest
 from click.testing import CliRunner
 
-from devices.conformance.cli import conformance
-from devices.conformance.samples import shipped_samples
 from hub.domain import SUPPORTED_VERSIONS, Measure, RejectionCode
+from ingest.conformance.cli import conformance
+from ingest.conformance.samples import shipped_samples
 from lastmile.cli import main
 from tests.conformance_support import invoke_kit, rows
 from tests.conftest import conformance_dir

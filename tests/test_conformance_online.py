@@ -12,9 +12,9 @@ import pytest
 from click.testing import Result
 from fastapi.testclient import TestClient
 
-from devices.conformance.acl import run_acl_checks
-from devices.conformance.online import PROBE_PREFIX, probe_payload
 from hub.settings import Settings
+from ingest.conformance.acl import run_acl_checks
+from ingest.conformance.online import PROBE_PREFIX, probe_payload
 from tests.conformance_support import invoke_kit
 from tests.conftest import RunningWorker
 from tests.support import (

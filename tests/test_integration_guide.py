@@ -16,9 +16,9 @@ from typing import Any
 import orjson
 import pytest
 
-from devices.conformance.models import REGISTRY_CODES
 from hub.domain import SUPPORTED_VERSIONS, Measure, RejectionCode
 from hub.settings import PROJECT_ROOT, Settings
+from ingest.conformance.models import REGISTRY_CODES
 from ingest.validation import Validator
 
 GUIDE = PROJECT_ROOT / "docs" / "integration.md"

@@ -9,7 +9,7 @@ broker saves (SIGUSR1), a second part is acknowledged, the broker is killed.
 After the restart, stored == the first part; the second part, acknowledged
 by the broker, is gone until the gateway's outbox resends it.
 
-The second test runs the reference gateway (devices/conformance/gateway.py)
+The second test runs the reference gateway (ingest/conformance/gateway.py)
 with the worker present: the broker is killed mid-stream, and later the
 gateway itself restarts from its on-disk outbox. Its resends make the
 database hold every reading it produced, once. The hub's own session must be
@@ -36,13 +36,13 @@ import psycopg
 import pytest
 from fastapi.testclient import TestClient
 
-from devices.conformance.gateway import ReferenceGateway
-from devices.conformance.online import Target
-from devices.conformance.outbox import Outbox
 from hub.db import connect
 from hub.services import mq_kill, mq_save, mq_up
 from hub.services.mosquitto_conf import mosquitto_paths
 from hub.settings import Settings
+from ingest.conformance.gateway import ReferenceGateway
+from ingest.conformance.online import Target
+from ingest.conformance.outbox import Outbox
 from tests.faults.observe import IngestProcess
 from tests.proof import Profile, ProofRow
 from tests.support import now_minus, provision, wait_until, weight_point

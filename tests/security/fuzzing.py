@@ -31,8 +31,8 @@ import orjson
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from devices.conformance.samples import shipped_samples
 from hub.domain import RejectionCode
+from ingest.conformance.samples import shipped_samples
 from tests.proof import Profile, ProofRow
 from tests.test_dispenses import dispense
 

@@ -18,9 +18,9 @@ import psycopg
 from paho.mqtt.enums import MQTTProtocolVersion
 from paho.mqtt.reasoncodes import ReasonCode
 
-from devices.conformance.exceptions import BrokerUnavailableError
-from devices.conformance.session import Session
 from hub.settings import Settings
+from ingest.conformance.exceptions import BrokerUnavailableError
+from ingest.conformance.session import Session
 from tests.support import GatewayClient, count, now_minus, weight_point
 
 #: MQTT 5 reason "Not authorized".

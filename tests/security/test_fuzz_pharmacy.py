@@ -20,9 +20,9 @@ import pytest
 from fastapi.testclient import TestClient
 from hypothesis import strategies as st
 
-from devices.conformance.exceptions import SampleError
-from devices.conformance.samples import load_samples
 from hub.domain import Dispense, Rejection
+from ingest.conformance.exceptions import SampleError
+from ingest.conformance.samples import load_samples
 from ingest.dispenses import parse_dispense
 from ingest.pharmacy_csv import REQUIRED, CsvFormatError, read_rows, row_to_resource
 from tests.proof import Profile, ProofRow

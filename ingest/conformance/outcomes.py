@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from devices.conformance.models import (
+from ingest.conformance.models import (
     REGISTRY_CODES,
     STORED,
     Answer,

@@ -13,14 +13,14 @@ from pathlib import Path
 
 import click
 
-from devices.conformance.exceptions import BrokerUnavailableError, SampleError
-from devices.conformance.models import Report
-from devices.conformance.offline import run_offline
-from devices.conformance.online import Target, run_online
-from devices.conformance.report import render, write_json
-from devices.conformance.samples import load_samples, shipped_samples
-from devices.conformance.session import PROTOCOLS
 from hub.settings import load_settings
+from ingest.conformance.exceptions import BrokerUnavailableError, SampleError
+from ingest.conformance.models import Report
+from ingest.conformance.offline import run_offline
+from ingest.conformance.online import Target, run_online
+from ingest.conformance.report import render, write_json
+from ingest.conformance.samples import load_samples, shipped_samples
+from ingest.conformance.session import PROTOCOLS
 from ingest.validation import Validator
 
 EXIT_FAILED = 1

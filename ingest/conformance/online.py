@@ -30,8 +30,9 @@ from typing import Any
 
 import orjson
 
-from devices.conformance.acl import run_acl_checks
-from devices.conformance.models import (
+from hub.topics import errors_topic, readings_topic, status_topic
+from ingest.conformance.acl import run_acl_checks
+from ingest.conformance.models import (
     Answer,
     Check,
     MessageOutcome,
@@ -40,9 +41,8 @@ from devices.conformance.models import (
     Result,
     Sample,
 )
-from devices.conformance.outcomes import attribute, judge
-from devices.conformance.session import PROTOCOLS, Session, describe
-from hub.topics import errors_topic, readings_topic, status_topic
+from ingest.conformance.outcomes import attribute, judge
+from ingest.conformance.session import PROTOCOLS, Session, describe
 
 PROBE_PREFIX = "probe-"
 
@@ -85,7 +85,7 @@ def probe_payload(header_id: str) -> bytes:
 def run_online(samples: Sequence[Sample], target: Target, *, acl: bool = True) -> Report:
     """ACL checks (MQTT 5), then every sample published and answered in turn.
 
-    Raises :class:`~devices.conformance.exceptions.BrokerUnavailableError`
+    Raises :class:`~ingest.conformance.exceptions.BrokerUnavailableError`
     when the broker cannot be reached at all.
     """
     checks: list[Check] = []

@@ -12,8 +12,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from devices.conformance.models import Answer, MessageOutcome, Report, Sample
-from devices.conformance.outcomes import judge
+from ingest.conformance.models import Answer, MessageOutcome, Report, Sample
+from ingest.conformance.outcomes import judge
 from ingest.validation import Validator
 
 OFFLINE_NOTE = (

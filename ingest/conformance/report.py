@@ -1,6 +1,6 @@
 """The kit's output: a table per message, the checks, a summary, and a JSON report.
 
->>> from devices.conformance.models import PointOutcome, Result
+>>> from ingest.conformance.models import PointOutcome, Result
 >>> row = PointOutcome(None, None, Result.REJECTED, "malformed_json", "not JSON",
 ...                    "malformed_json", True)
 >>> report = Report("offline", (MessageOutcome("scale/bad.json", "SC-1", (row,)),))
@@ -16,7 +16,7 @@ from typing import Any
 
 import orjson
 
-from devices.conformance.models import MessageOutcome, Report, Result
+from ingest.conformance.models import MessageOutcome, Report, Result
 
 _HEADINGS = ("sample", "device", "point", "result", "code", "expected", "ok")
 

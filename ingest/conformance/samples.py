@@ -34,9 +34,9 @@ from typing import Any, Final
 
 import orjson
 
-from devices.conformance.exceptions import SampleError
-from devices.conformance.models import STORED, Expectation, Sample
 from hub.domain import RejectionCode
+from ingest.conformance.exceptions import SampleError
+from ingest.conformance.models import STORED, Expectation, Sample
 
 _EXPECT: Final = ".expect-"
 _SIDECAR: Final = ".expect.json"
@@ -45,7 +45,7 @@ _OUTCOMES: Final = frozenset({STORED, *(code.value for code in RejectionCode)})
 
 def shipped_samples() -> Path:
     """The folder of sample payloads shipped with the kit."""
-    return Path(str(resources.files("devices.conformance") / "samples"))
+    return Path(str(resources.files("ingest.conformance") / "samples"))
 
 
 def load_samples(paths: Iterable[Path], *, devices: Mapping[str, str]) -> list[Sample]:
@@ -53,7 +53,7 @@ def load_samples(paths: Iterable[Path], *, devices: Mapping[str, str]) -> list[S
 
     A path is a file (its folder names the device) or a folder of device
     folders. ``devices`` maps folder names to serials. Raises
-    :class:`~devices.conformance.exceptions.SampleError`.
+    :class:`~ingest.conformance.exceptions.SampleError`.
     """
     files: list[Path] = []
     for path in paths:

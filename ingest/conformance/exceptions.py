@@ -1,8 +1,8 @@
 """Exceptions of the conformance kit.
 
-Tree (under the ``devices`` package's root)::
+Tree (under the ``ingest`` package's root)::
 
-    DevicesError
+    IngestError
     └── ConformanceError         the kit cannot run as asked
         ├── SampleError          a sample file, folder or expectation is unusable
         └── BrokerUnavailableError  the broker cannot be reached at all
@@ -13,10 +13,10 @@ it is an outcome in the report.
 
 from __future__ import annotations
 
-from devices.exceptions import DevicesError
+from ingest.exceptions import IngestError
 
 
-class ConformanceError(DevicesError):
+class ConformanceError(IngestError):
     """Root of the conformance kit's exceptions."""
 
 

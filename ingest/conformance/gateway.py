@@ -3,11 +3,11 @@
 This is the behaviour docs/integration.md (section 7) asks of gateways,
 written out so that vendors can read it and the hub's fault tests can run it.
 
-The rule for leaving the outbox (:mod:`~devices.conformance.outbox`):
+The rule for leaving the outbox (:mod:`~ingest.conformance.outbox`):
 
 * a reading leaves when **its own rejection** arrives (except
   ``internal_error``, which a resend may cure);
-* a reading leaves when a **probe** (:func:`~devices.conformance.online.probe_payload`)
+* a reading leaves when a **probe** (:func:`~ingest.conformance.online.probe_payload`)
   published *after it on the same connection* is answered *on that same
   connection*. The hub handles a gateway's messages in order and commits a
   batch before it answers it, so the probe's answer means every earlier
@@ -34,12 +34,12 @@ from typing import Any, Final
 import orjson
 import paho.mqtt.client as mqtt
 
-from devices.conformance.exceptions import BrokerUnavailableError
-from devices.conformance.online import PROBE_PREFIX, Target, probe_payload
-from devices.conformance.outbox import Outbox
-from devices.conformance.session import PROTOCOLS, gateway_client
 from hub.domain import RejectionCode
 from hub.topics import errors_topic, readings_topic, status_topic
+from ingest.conformance.exceptions import BrokerUnavailableError
+from ingest.conformance.online import PROBE_PREFIX, Target, probe_payload
+from ingest.conformance.outbox import Outbox
+from ingest.conformance.session import PROTOCOLS, gateway_client
 
 #: A rejection that a resend may cure: the entry stays.
 RETRYABLE: Final = frozenset({RejectionCode.INTERNAL_ERROR.value})

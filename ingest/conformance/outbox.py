@@ -4,7 +4,7 @@ An SQLite file (standard library), so the outbox survives the gateway's own
 restart. Entries are kept in the order they were produced; each one is a
 reading's topic serial, its ``header.id`` and its payload bytes. An entry
 leaves only through :meth:`Outbox.remove`, when the gateway knows the hub
-stored or rejected the reading (:mod:`devices.conformance.gateway`).
+stored or rejected the reading (:mod:`ingest.conformance.gateway`).
 
 >>> box = Outbox(":memory:")
 >>> box.add("SC-1", "r-1", b"{}")

@@ -23,9 +23,9 @@ from collections.abc import Callable
 from paho.mqtt.enums import MQTTProtocolVersion
 from paho.mqtt.reasoncodes import ReasonCode
 
-from devices.conformance.models import Check
-from devices.conformance.session import Session, describe
 from hub.topics import errors_topic, readings_topic, status_topic
+from ingest.conformance.models import Check
+from ingest.conformance.session import Session, describe
 
 #: MQTT 5 reason "Not authorized".
 NOT_AUTHORIZED = 0x87
