@@ -9,8 +9,8 @@ Tree::
     └── TooManyRequestsError  too many attempts; try again after ``retry_after_s`` (429)
 
 Errors from other packages are mapped here too: ``hub.exceptions.NotFoundError`` →
-404, ``ConflictError`` → 409, ``devices`` broker failures → 503, and a value the
-database cannot hold (``psycopg.DataError``: a NUL character in a text, a
+404, ``ConflictError`` → 409, ``devices`` and broker (dynamic-security) failures
+→ 503, and a value the database cannot hold (``psycopg.DataError``: a NUL character in a text, a
 number out of range) → 400 ``invalid_value``. Every error body is
 ``{"code": ..., "detail": ...}``. A body over the size limit is refused
 before any route, by :mod:`api.guards` (413 ``payload_too_large``).
@@ -26,6 +26,7 @@ from starlette.exceptions import HTTPException
 
 from devices.exceptions import DevicesError
 from hub.exceptions import ConflictError, NotFoundError
+from hub.services.exceptions import DynsecError
 
 
 class ApiError(Exception):
@@ -86,9 +87,11 @@ def install_handlers(app: FastAPI) -> None:
         detail = "a value the database cannot store (e.g. a NUL character, or out of range)"
         return _body("invalid_value", detail, status.HTTP_400_BAD_REQUEST)
 
-    @app.exception_handler(DevicesError)
-    async def _broker(request: Request, exc: DevicesError) -> JSONResponse:
+    async def _broker(request: Request, exc: Exception) -> JSONResponse:
         return _body("broker_unavailable", str(exc), status.HTTP_503_SERVICE_UNAVAILABLE)
+
+    for broker_error in (DevicesError, DynsecError):  # a vendor's or the broker's own
+        app.add_exception_handler(broker_error, _broker)
 
     @app.exception_handler(HTTPException)
     async def _http(request: Request, exc: HTTPException) -> JSONResponse:

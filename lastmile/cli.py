@@ -117,8 +117,8 @@ def api(host: str | None, port: int | None) -> None:
 )
 def up(patients: int, days: int, speed: float, external_services: bool) -> None:
     """Start services, ingest, API and a simulated cohort (Ctrl-C stops)."""
-    from devices.credentials import ensure_hub_client
     from hub.services import up as services_up
+    from hub.services.hub_user import ensure_hub_client
     from lastmile.run import run_hub
 
     settings = _settings()

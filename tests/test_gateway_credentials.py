@@ -8,7 +8,7 @@ import psycopg
 import pytest
 from fastapi.testclient import TestClient
 
-from devices.credentials import login_works
+from hub.services.hub_user import login_works
 from hub.settings import Settings
 from tests.conftest import start_worker
 from tests.support import GatewayClient, count, now_minus, provision, wait_until, weight_point

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import secrets
 
-from devices.dynsec import DynsecClient
 from hub.db import Conn
+from hub.services.dynsec import DynsecClient
 from hub.settings import Settings
 from hub.sql import queries
 

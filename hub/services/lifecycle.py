@@ -14,9 +14,8 @@ import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from devices.credentials import ensure_hub_client
-from devices.exceptions import DynsecError
-from hub.services.exceptions import MosquittoError
+from hub.services.exceptions import DynsecError, MosquittoError
+from hub.services.hub_user import ensure_hub_client
 from hub.services.install import ensure_installed
 from hub.services.models import ServiceStatus
 from hub.services.mosquitto import mq_down, mq_status, mq_up

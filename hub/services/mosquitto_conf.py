@@ -100,7 +100,7 @@ allow_anonymous false
 set_tcp_nodelay true
 
 # -- Authentication and ACLs: the dynamic security plugin. Gateways and the
-# hub's clients are created through $CONTROL/dynamic-security/v1 (devices/dynsec.py).
+# hub's clients are created through $CONTROL/dynamic-security/v1 (hub/services/dynsec.py).
 plugin {plugin}
 plugin_opt_config_file {paths.dynsec}
 

@@ -40,11 +40,11 @@ import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
 
 from devices import service as devices
-from devices.dynsec import DynsecClient
 from hub import patients
 from hub.alerting import AlertKind, Detection, Severity
 from hub.db import connect, fresh_database
 from hub.domain import Measure
+from hub.services.dynsec import DynsecClient
 from hub.settings import Settings
 from hub.sql import queries
 from hub.topics import readings_topic, status_topic

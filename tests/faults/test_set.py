@@ -25,9 +25,10 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from devices.credentials import ensure_hub_client, provision_gateway_credentials
+from devices.credentials import provision_gateway_credentials
 from hub.db import connect
 from hub.services import mq_down, mq_up, pg_stop_immediate, pg_up
+from hub.services.hub_user import ensure_hub_client
 from hub.settings import Settings
 from tests.faults.alert_checks import check_alerts
 from tests.faults.load import (

@@ -22,7 +22,7 @@ import pytest
 from fastapi.testclient import TestClient
 from paho.mqtt.enums import MQTTProtocolVersion
 
-from devices.credentials import login_works
+from hub.services.hub_user import login_works
 from hub.services.mosquitto_conf import MAX_PACKET_SIZE
 from hub.settings import Settings
 from hub.topics import errors_topic, meta_topic, readings_topic, status_topic

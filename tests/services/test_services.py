@@ -21,10 +21,10 @@ import pytest
 from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
 from paho.mqtt.reasoncodes import ReasonCode
 
-from devices.credentials import login_works
-from devices.dynsec import DynsecClient, feed_role
-from devices.exceptions import DynsecAlreadyExistsError
 from hub.services import SecretsError, ensure_secrets, status, up
+from hub.services.dynsec import DynsecClient, feed_role
+from hub.services.exceptions import DynsecAlreadyExistsError
+from hub.services.hub_user import login_works
 from hub.services.mosquitto_conf import mosquitto_paths, render_conf
 from hub.services.secrets import SECRET_FIELDS
 from hub.settings import Settings, load_settings

@@ -32,7 +32,7 @@ import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.reasoncodes import ReasonCode
 
-from devices.exceptions import (
+from hub.services.exceptions import (
     DynsecAlreadyExistsError,
     DynsecCommandError,
     DynsecConnectionError,
