@@ -169,6 +169,14 @@ class Settings(BaseSettings):
             authorize_url="https://www.fitbit.com",
         )
     )
+    withings: VendorSettings = Field(
+        default_factory=lambda: VendorSettings(
+            redirect_url="http://127.0.0.1:8808/api/v1/withings/callback",
+            notify_url="http://127.0.0.1:8808/api/v1/withings/webhook",
+            api_url="https://wbsapi.withings.net",
+            authorize_url="https://account.withings.com",
+        )
+    )
     #: How often ``lastmile vendors`` looks for queued and due pulls.
     vendors_poll_s: float = Field(default=5.0, gt=0)
 

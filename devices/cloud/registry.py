@@ -9,5 +9,8 @@ from __future__ import annotations
 
 from devices.cloud.base import CloudVendor
 from devices.fitbit.plugin import FitbitCloud
+from devices.withings.plugin import WithingsCloud
 
-VENDORS: dict[str, CloudVendor] = {vendor.name: vendor for vendor in (FitbitCloud(),)}
+VENDORS: dict[str, CloudVendor] = {
+    vendor.name: vendor for vendor in (FitbitCloud(), WithingsCloud())
+}
