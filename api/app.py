@@ -16,12 +16,12 @@ from api.views import (
     auth,
     dashboard,
     devices,
-    fitbit,
     patients,
     pharmacy,
     provisioning,
     push,
     readings,
+    vendors,
     worklist,
 )
 from hub.db import app_conninfo, connect, ensure_app_role, make_pool, migrate
@@ -68,7 +68,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(push.router)
     app.include_router(alerts.router)
     app.include_router(dashboard.router)
-    app.include_router(fitbit.router)
+    app.include_router(vendors.router)
     app.include_router(worklist.router)
 
     @app.get("/healthz", include_in_schema=False)

@@ -16,7 +16,7 @@ import os
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -39,11 +39,46 @@ def _data_dir_from_env() -> Path:
     return Path(os.environ.get("LASTMILE_DATA_DIR", str(PROJECT_ROOT / ".lastmile")))
 
 
+class VendorSettings(BaseModel):
+    """One vendor cloud's settings: the same shape for every vendor (devices/cloud).
+
+    ``verification_code`` authenticates the vendor's webhook calls (Fitbit's
+    subscriber verification code; for a vendor that does not sign its
+    notifications, the secret the hub puts in the callback URL it registers).
+    ``token_key`` seals the vendor's tokens at rest and signs OAuth ``state``.
+    """
+
+    model_config = ConfigDict(frozen=True, hide_input_in_errors=True)
+
+    client_id: str = ""
+    client_secret: SecretStr = SecretStr("")
+    #: Where the vendor sends the browser back: the hub's /api/v1/<vendor>/callback.
+    redirect_url: str = ""
+    #: The hub's public /api/v1/<vendor>/webhook, for vendors told where to notify.
+    notify_url: str = ""
+    verification_code: SecretStr = SecretStr("")
+    #: Fitbit's subscriber id (dev.fitbit.com); unused by other vendors.
+    subscriber_id: str = "1"
+    api_url: str = ""
+    authorize_url: str = ""
+    token_key: SecretStr = SecretStr("")
+    pull_interval_s: float = Field(default=3600.0, gt=0)
+    backfill_days: int = Field(default=7, ge=1, le=30)
+    timeout_s: float = Field(default=20.0, gt=0, le=120)
+    #: Trust this CA (a PEM file) for the vendor's URLs as well: a local test server.
+    ca_file: Path | None = None
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.client_id)
+
+
 class Settings(BaseSettings):
     """Hub configuration; build it with :func:`load_settings`."""
 
     model_config = SettingsConfigDict(
         env_prefix="LASTMILE_",
+        env_nested_delimiter="__",
         extra="ignore",
         frozen=True,
         # A refused setting must not echo the inputs: they hold the secrets.
@@ -124,41 +159,75 @@ class Settings(BaseSettings):
     escalation_after_s: int = Field(default=15 * 60, gt=0)
     escalation_check_s: float = Field(default=30.0, gt=0)
 
-    # Fitbit (devices/fitbit, docs/fitbit.md): off while fitbit_client_id is empty.
-    fitbit_client_id: str = ""
-    fitbit_client_secret: SecretStr = SecretStr("")
-    #: Where Fitbit sends the browser back: the hub's /api/v1/fitbit/callback.
-    fitbit_redirect_url: str = "http://127.0.0.1:8808/api/v1/fitbit/callback"
-    #: The subscriber's verification code from the app's settings at dev.fitbit.com.
-    fitbit_verification_code: SecretStr = SecretStr("")
-    fitbit_subscriber_id: str = "1"
-    fitbit_api_url: str = "https://api.fitbit.com"
-    fitbit_authorize_url: str = "https://www.fitbit.com"
-    #: Encrypts Fitbit tokens at rest and signs OAuth ``state`` (keys derived from it).
-    fitbit_token_key: SecretStr = SecretStr("")
-    fitbit_pull_interval_s: float = Field(default=3600.0, gt=0)
-    fitbit_backfill_days: int = Field(default=7, ge=1, le=30)
-    fitbit_timeout_s: float = Field(default=20.0, gt=0, le=120)
-    #: Trust this CA (a PEM file) for the Fitbit URLs as well: a local test server.
-    fitbit_ca_file: Path | None = None
+    # Vendor clouds (devices/cloud, docs/vendors.md): one VendorSettings each,
+    # set as LASTMILE_<VENDOR>__<FIELD> (e.g. LASTMILE_FITBIT__CLIENT_ID); a
+    # vendor is off while its client_id is empty.
+    fitbit: VendorSettings = Field(
+        default_factory=lambda: VendorSettings(
+            redirect_url="http://127.0.0.1:8808/api/v1/fitbit/callback",
+            api_url="https://api.fitbit.com",
+            authorize_url="https://www.fitbit.com",
+        )
+    )
+    withings: VendorSettings = Field(
+        default_factory=lambda: VendorSettings(
+            redirect_url="http://127.0.0.1:8808/api/v1/withings/callback",
+            notify_url="http://127.0.0.1:8808/api/v1/withings/webhook",
+            api_url="https://wbsapi.withings.net",
+            authorize_url="https://account.withings.com",
+        )
+    )
     #: How often ``lastmile vendors`` looks for queued and due pulls.
     vendors_poll_s: float = Field(default=5.0, gt=0)
 
     @property
-    def fitbit_enabled(self) -> bool:
-        return bool(self.fitbit_client_id)
+    def vendor_names(self) -> tuple[str, ...]:
+        """The settings' vendor fields, in declaration order."""
+        return tuple(
+            name
+            for name, field in type(self).model_fields.items()
+            if field.annotation is VendorSettings
+        )
+
+    def vendor(self, name: str) -> VendorSettings:
+        """One vendor's settings (``KeyError`` for a name that is not a vendor)."""
+        if name not in self.vendor_names:
+            raise KeyError(name)
+        found: VendorSettings = getattr(self, name)
+        return found
+
+    @property
+    def vendors_enabled(self) -> bool:
+        """Whether any vendor cloud is configured (``lastmile vendors`` has work)."""
+        return any(self.vendor(name).enabled for name in self.vendor_names)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _vendor_defaults(cls, data: Any) -> Any:
+        """A vendor set in part (``LASTMILE_FITBIT__CLIENT_ID`` only) keeps its other defaults."""
+        if not isinstance(data, dict):
+            return data
+        for name, field in cls.model_fields.items():
+            given = data.get(name)
+            if field.annotation is VendorSettings and isinstance(given, dict):
+                default = field.get_default(call_default_factory=True)
+                data = {**data, name: {**dict(default), **given}}
+        return data
 
     @model_validator(mode="after")
-    def _fitbit_complete(self) -> Settings:
-        if not self.fitbit_enabled:
-            return self
-        for name in ("fitbit_client_secret", "fitbit_token_key", "fitbit_verification_code"):
-            secret = getattr(self, name).get_secret_value()
-            weak = secret.lower() in _PLACEHOLDERS or len(secret) < 16
-            production = self.environment != "development"
-            if not secret or (weak and name == "fitbit_token_key" and production):
-                msg = f"LASTMILE_{name.upper()} must be set to a strong secret to use Fitbit"
-                raise ValueError(msg)
+    def _vendors_complete(self) -> Settings:
+        production = self.environment != "development"
+        for vendor in self.vendor_names:
+            config = self.vendor(vendor)
+            if not config.enabled:
+                continue
+            for name in ("client_secret", "token_key", "verification_code"):
+                secret = getattr(config, name).get_secret_value()
+                weak = secret.lower() in _PLACEHOLDERS or len(secret) < 16
+                if not secret or (weak and name == "token_key" and production):
+                    env = f"LASTMILE_{vendor.upper()}__{name.upper()}"
+                    msg = f"{env} must be set to a strong secret to use {vendor}"
+                    raise ValueError(msg)
         return self
 
     @model_validator(mode="after")

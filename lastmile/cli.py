@@ -75,7 +75,7 @@ def notify() -> None:
 
 @main.command()
 def vendors() -> None:
-    """Pull vendor clouds (Fitbit) into the hub through the broker, until SIGTERM/SIGINT."""
+    """Pull every configured vendor cloud into the hub through the broker, until SIGTERM/SIGINT."""
     from devices.vendors import run_vendors
 
     run_vendors(_settings(), _stop_on_signals())

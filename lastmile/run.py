@@ -2,8 +2,8 @@
 
 Starts the private services, applies migrations, then supervises the ingest
 worker, the API, the notifier (Web Push and escalation), the vendors'
-puller (when Fitbit is configured) and a simulated cohort as child processes
-(restarting one that dies), until SIGINT/SIGTERM.
+puller (when a vendor cloud is configured) and a simulated cohort as child
+processes (restarting one that dies), until SIGINT/SIGTERM.
 """
 
 from __future__ import annotations
@@ -62,7 +62,7 @@ def run_hub(
     api = Child("api", ["api"])
     notify = Child("notify", ["notify"])
     children = [ingest, api, notify]
-    if settings.fitbit_enabled:  # lastmile vendors: the Fitbit puller
+    if settings.vendors_enabled:  # lastmile vendors: the vendor clouds' puller
         children.append(Child("vendors", ["vendors"]))
     for child in children:
         child.start()

@@ -97,6 +97,16 @@ CALLS: dict[tuple[str, str], Call] = {
     ("DELETE", "/api/v1/patients/{patient_id}/fitbit"): lambda api, b, a: api.delete(
         f"/api/v1/patients/{b.patient_id}/fitbit", headers=a.headers
     ),
+    # Withings (not configured here either).
+    ("GET", "/api/v1/patients/{patient_id}/withings/connect"): lambda api, b, a: api.get(
+        f"/api/v1/patients/{b.patient_id}/withings/connect", headers=a.headers
+    ),
+    ("GET", "/api/v1/patients/{patient_id}/withings"): lambda api, b, a: api.get(
+        f"/api/v1/patients/{b.patient_id}/withings", headers=a.headers
+    ),
+    ("DELETE", "/api/v1/patients/{patient_id}/withings"): lambda api, b, a: api.delete(
+        f"/api/v1/patients/{b.patient_id}/withings", headers=a.headers
+    ),
 }
 
 

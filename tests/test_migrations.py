@@ -120,3 +120,100 @@ def test_a_changed_migration_is_refused(empty_db: psycopg.Connection[Any]) -> No
     empty_db.commit()
     with pytest.raises(MigrationError, match="changed after it was applied"):
         migrate(empty_db)
+
+
+def test_fitbit_rows_move_to_the_vendor_keyed_tables_and_their_tokens_still_open(
+    empty_db: psycopg.Connection[Any],
+) -> None:
+    """0020 moves 0018's Fitbit rows, tokens sealed by the Fitbit-only sealer included."""
+    import os
+    from datetime import UTC, date, datetime, timedelta
+
+    import orjson
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+    from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
+    from devices import service as devices
+    from devices.cloud import service as cloud
+    from devices.cloud.sealing import TokenBox
+    from hub.domain import DeviceKind
+    from hub.patients import enroll_patient
+
+    before = [m for m in migrations() if m.version < 20]
+    with empty_db.transaction():
+        empty_db.execute(
+            "CREATE TABLE schema_migrations (version integer PRIMARY KEY, name text NOT NULL,"
+            " checksum text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())"
+        )
+        for m in before:
+            empty_db.execute(m.sql)
+            empty_db.execute(
+                "INSERT INTO schema_migrations (version, name, checksum) VALUES (%s, %s, %s)",
+                (m.version, m.name, m.checksum),
+            )
+    now = datetime(2024, 5, 1, 12, tzinfo=UTC)
+    secret = "the Fitbit token key of a hub, long enough"
+    # Sealed the way devices/fitbit/crypto.py did before the shared sealer.
+    key = HKDF(
+        algorithm=hashes.SHA256(), length=32, salt=None, info=b"lastmile fitbit tokens v1"
+    ).derive(secret.encode())
+    plain = orjson.dumps(
+        {
+            "access_token": "acc",
+            "refresh_token": "ref",
+            "expires_at": (now + timedelta(hours=8)).isoformat(),
+            "user_id": "7QX9KZ",
+            "scope": "weight",
+        }
+    )
+    with empty_db.transaction():
+        patient = enroll_patient(empty_db, pathway="CHF", discharge_date=None, identifiers=())
+        sealed = (nonce := os.urandom(12)) + AESGCM(key).encrypt(nonce, plain, patient.id.bytes)
+        empty_db.execute("INSERT INTO gateways (id, label) VALUES ('gw-vendorfitbit', 'fitbit')")
+        device = devices.create_device(
+            empty_db,
+            serial="fitbit-7QX9KZ",
+            kind=DeviceKind.MULTI,
+            gateway_id="gw-vendorfitbit",
+            patient_id=patient.id,
+        )
+        empty_db.execute(
+            "INSERT INTO fitbit_connections (patient_id, fitbit_user_id, device_id, status,"
+            " tokens, expires_at, scope, timezone, pulled_through, connected_at, updated_at)"
+            " VALUES (%s, '7QX9KZ', %s, 'connected', %s, %s, 'weight', 'America/Chicago',"
+            " '2024-04-30', %s, %s)",
+            (patient.id, device.id, sealed, now + timedelta(hours=8), now, now),
+        )
+        empty_db.execute("INSERT INTO fitbit_auth_states VALUES ('n1', %s, %s)", (patient.id, now))
+        empty_db.execute(
+            "INSERT INTO fitbit_pull_queue VALUES ('7QX9KZ', '2024-04-30', %s)", (now,)
+        )
+    assert migrate(empty_db) == [m.version for m in migrations() if m.version >= 20]
+    moved = cloud.get_connection(empty_db, vendor="fitbit", patient_id=patient.id)
+    assert moved is not None
+    assert (moved.account_id, moved.device_id, moved.status, moved.timezone) == (
+        "7QX9KZ",
+        device.id,
+        "connected",
+        "America/Chicago",
+    )
+    assert moved.pulled_through == date(2024, 4, 30)
+    row = cloud.lock_connection(empty_db, vendor="fitbit", patient_id=patient.id)
+    assert row is not None
+    tokens = TokenBox(secret, vendor="fitbit").open(bytes(row["tokens"]), patient_id=patient.id)
+    assert (tokens.access_token, tokens.refresh_token, tokens.account_id) == (
+        "acc",
+        "ref",
+        "7QX9KZ",
+    )
+    assert cloud.queued_pulls(empty_db, vendor="fitbit", now=now) == [
+        ("7QX9KZ", date(2024, 4, 30), patient.id)
+    ]
+    assert empty_db.execute("SELECT vendor, nonce FROM vendor_auth_states").fetchall() == [
+        ("fitbit", "n1")
+    ]
+    gone = empty_db.execute(
+        "SELECT count(*) FROM pg_tables WHERE tablename LIKE 'fitbit%%'"
+    ).fetchone()
+    assert gone == (0,)

@@ -5,6 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from devices.adapters.base import DeviceAdapter
-from devices.fitbit.convert import FitbitAdapter
+from devices.cloud.registry import VENDORS
 
-ADAPTERS: tuple[type[DeviceAdapter[Any]], ...] = (FitbitAdapter,)
+ADAPTERS: tuple[type[DeviceAdapter[Any]], ...] = tuple(
+    type(vendor.adapter) for vendor in VENDORS.values()
+)

@@ -1,11 +1,11 @@
 """The ``fitbit`` package (python-fitbit), pointed at the configured Fitbit URLs.
 
 The package builds its endpoints from class constants; the two subclasses
-here set them from the settings instead (``fitbit_api_url``,
-``fitbit_authorize_url``), so a local server can stand in for Fitbit.
+here set them from the vendor settings instead (``LASTMILE_FITBIT__API_URL``,
+``LASTMILE_FITBIT__AUTHORIZE_URL``), so a local server can stand in for Fitbit.
 Two parts of the package are replaced: its ``make_request`` retries a 401
 through a refresh it cannot do without a token updater (the hub refreshes
-itself, under a row lock: :mod:`devices.fitbit.puller`) and reads a 429's
+itself, under a row lock: :mod:`devices.cloud.puller`) and reads a 429's
 ``Retry-After`` without checking it is there. :func:`raise_for_fitbit` maps
 Fitbit's answers onto :mod:`devices.fitbit.exceptions` instead.
 
@@ -29,7 +29,7 @@ from devices.fitbit.exceptions import (
     FitbitRateLimitedError,
     FitbitUnavailableError,
 )
-from hub.settings import Settings
+from hub.settings import VendorSettings
 
 #: Fitbit's rate limit resets at the top of the hour; never wait longer.
 MAX_WAIT_S = 3600
@@ -91,25 +91,23 @@ def raise_for_fitbit(response: requests.Response) -> None:
 class OAuthClient(FitbitOauth2Client):  # type: ignore[misc]
     """The package's OAuth 2.0 client with the configured endpoints."""
 
-    def __init__(self, settings: Settings) -> None:
-        api = settings.fitbit_api_url.rstrip("/")
+    def __init__(self, config: VendorSettings) -> None:
+        api = config.api_url.rstrip("/")
         # Instance attributes, set before the base class reads them.
         self.API_ENDPOINT = api
         self.request_token_url = self.access_token_url = self.refresh_token_url = (
             f"{api}/oauth2/token"
         )
         self.revoke_url = f"{api}/oauth2/revoke"
-        self.authorization_url = f"{settings.fitbit_authorize_url.rstrip('/')}/oauth2/authorize"
+        self.authorization_url = f"{config.authorize_url.rstrip('/')}/oauth2/authorize"
         super().__init__(
-            settings.fitbit_client_id,
-            settings.fitbit_client_secret.get_secret_value(),
-            redirect_uri=settings.fitbit_redirect_url,
-            timeout=settings.fitbit_timeout_s,
+            config.client_id,
+            config.client_secret.get_secret_value(),
+            redirect_uri=config.redirect_url,
+            timeout=config.timeout_s,
         )
         #: Passed with each request: a session's own ``verify`` loses to REQUESTS_CA_BUNDLE.
-        self.verify: str | bool = (
-            str(settings.fitbit_ca_file) if settings.fitbit_ca_file is not None else True
-        )
+        self.verify: str | bool = str(config.ca_file) if config.ca_file is not None else True
 
     def make_request(
         self, url: str, data: Any = None, method: str | None = None, **kwargs: Any
@@ -134,14 +132,14 @@ class FitbitApi(Fitbit):  # type: ignore[misc]
     ``heart``, ``body``, ``sleep``...: methods here use other names.)
     """
 
-    def __init__(self, settings: Settings, *, access_token: str) -> None:
-        secret = settings.fitbit_client_secret.get_secret_value()
-        super().__init__(settings.fitbit_client_id, secret, system=Fitbit.METRIC)
-        self.client = OAuthClient(settings)
-        # Only the access token: the hub refreshes by itself (devices.fitbit.puller).
+    def __init__(self, config: VendorSettings, *, access_token: str) -> None:
+        secret = config.client_secret.get_secret_value()
+        super().__init__(config.client_id, secret, system=Fitbit.METRIC)
+        self.client = OAuthClient(config)
+        # Only the access token: the hub refreshes by itself (devices.cloud.puller).
         self.client.session.token = {"access_token": access_token, "token_type": "Bearer"}
         self.API_ENDPOINT = self.client.API_ENDPOINT
-        self._subscriber_id = settings.fitbit_subscriber_id
+        self._subscriber_id = config.subscriber_id
 
     def _json(self, answer: Any, kind: type) -> Any:
         if not isinstance(answer, kind):

@@ -1,6 +1,6 @@
 """Exceptions of the Fitbit adapter.
 
-Tree::
+Tree (each also derives from the generic one in :mod:`devices.adapters.exceptions`)::
 
     VendorError                     (devices.adapters.exceptions)
     └── FitbitError                 Fitbit did not do what was asked
@@ -13,32 +13,35 @@ Tree::
 
 from __future__ import annotations
 
-from devices.adapters.exceptions import VendorError
+from devices.adapters.exceptions import (
+    VendorAuthError,
+    VendorError,
+    VendorExpiredTokenError,
+    VendorRateLimitedError,
+    VendorStateError,
+    VendorUnavailableError,
+)
 
 
 class FitbitError(VendorError):
     """Fitbit did not do what was asked."""
 
 
-class FitbitUnavailableError(FitbitError):
+class FitbitUnavailableError(FitbitError, VendorUnavailableError):
     """Fitbit did not answer, answered 5xx, or answered something unexpected."""
 
 
-class FitbitRateLimitedError(FitbitError):
+class FitbitRateLimitedError(FitbitError, VendorRateLimitedError):
     """Fitbit answered 429 Too Many Requests."""
 
-    def __init__(self, retry_after_s: int) -> None:
-        super().__init__(f"rate limited for {retry_after_s}s")
-        self.retry_after_s = retry_after_s
 
-
-class FitbitAuthError(FitbitError):
+class FitbitAuthError(FitbitError, VendorAuthError):
     """The account's tokens no longer work: access was revoked (invalid_grant, invalid_token)."""
 
 
-class FitbitStateError(FitbitError):
+class FitbitStateError(FitbitError, VendorStateError):
     """The OAuth ``state`` is not one the hub handed out, has expired, or was used."""
 
 
-class FitbitExpiredTokenError(FitbitError):
+class FitbitExpiredTokenError(FitbitError, VendorExpiredTokenError):
     """The access token expired earlier than expected: refresh, then ask again."""

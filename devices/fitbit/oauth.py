@@ -14,20 +14,21 @@ import requests
 from oauthlib.oauth2 import OAuth2Error
 from requests.auth import HTTPBasicAuth
 
+from devices.cloud.models import Tokens
+from devices.cloud.sealing import code_challenge
 from devices.fitbit.client import OAuthClient, raise_for_fitbit, retry_after
-from devices.fitbit.crypto import code_challenge
 from devices.fitbit.exceptions import (
     FitbitAuthError,
     FitbitRateLimitedError,
     FitbitUnavailableError,
 )
-from devices.fitbit.models import SCOPES, Tokens
-from hub.settings import Settings
+from devices.fitbit.models import SCOPES
+from hub.settings import VendorSettings
 
 
-def authorize_url(settings: Settings, *, state: str, code_verifier: str) -> str:
+def authorize_url(config: VendorSettings, *, state: str, code_verifier: str) -> str:
     """Where to send the patient's browser to grant access (Fitbit's consent page)."""
-    client = OAuthClient(settings)
+    client = OAuthClient(config)
     url, _ = client.authorize_token_url(
         scope=list(SCOPES),
         state=state,
@@ -37,10 +38,8 @@ def authorize_url(settings: Settings, *, state: str, code_verifier: str) -> str:
     return str(url)
 
 
-def _basic(settings: Settings) -> HTTPBasicAuth:
-    return HTTPBasicAuth(
-        settings.fitbit_client_id, settings.fitbit_client_secret.get_secret_value()
-    )
+def _basic(config: VendorSettings) -> HTTPBasicAuth:
+    return HTTPBasicAuth(config.client_id, config.client_secret.get_secret_value())
 
 
 def _rate_limit_hook(response: requests.Response) -> requests.Response:
@@ -55,7 +54,7 @@ def _tokens(answer: dict[str, Any], *, now: datetime) -> Tokens:
             access_token=str(answer["access_token"]),
             refresh_token=str(answer["refresh_token"]),
             expires_at=now + timedelta(seconds=int(answer["expires_in"])),
-            user_id=str(answer["user_id"]),
+            account_id=str(answer["user_id"]),
             scope=" ".join(answer.get("scope", []))
             if isinstance(answer.get("scope"), list)
             else str(answer.get("scope", "")),
@@ -80,18 +79,20 @@ def _token_call(call: Any) -> dict[str, Any]:
     return dict(answer)
 
 
-def _token_client(settings: Settings) -> tuple[OAuthClient, dict[str, Any]]:
+def _token_client(config: VendorSettings) -> tuple[OAuthClient, dict[str, Any]]:
     """A client whose token calls raise on 429, and the arguments every token call takes."""
-    client = OAuthClient(settings)
+    client = OAuthClient(config)
     for hook in ("access_token_response", "refresh_token_response"):
         client.session.register_compliance_hook(hook, _rate_limit_hook)
-    common = {"auth": _basic(settings), "timeout": settings.fitbit_timeout_s}
+    common = {"auth": _basic(config), "timeout": config.timeout_s}
     return client, {**common, "verify": client.verify}
 
 
-def exchange_code(settings: Settings, *, code: str, code_verifier: str, now: datetime) -> Tokens:
+def exchange_code(
+    config: VendorSettings, *, code: str, code_verifier: str, now: datetime
+) -> Tokens:
     """Trade the callback's authorization code (and the PKCE verifier) for tokens."""
-    client, common = _token_client(settings)
+    client, common = _token_client(config)
     session, url = client.session, client.access_token_url
     answer = _token_call(
         lambda: session.fetch_token(
@@ -101,23 +102,23 @@ def exchange_code(settings: Settings, *, code: str, code_verifier: str, now: dat
     return _tokens(answer, now=now)
 
 
-def refresh(settings: Settings, *, tokens: Tokens, now: datetime) -> Tokens:
+def refresh(config: VendorSettings, *, tokens: Tokens, now: datetime) -> Tokens:
     """A new token pair; the old refresh token is spent once Fitbit answered."""
-    client, common = _token_client(settings)
+    client, common = _token_client(config)
     session, url = client.session, client.refresh_token_url
     answer = _token_call(
         lambda: session.refresh_token(url, refresh_token=tokens.refresh_token, **common)
     )
-    answer.setdefault("user_id", tokens.user_id)
+    answer.setdefault("user_id", tokens.account_id)
     return _tokens(answer, now=now)
 
 
-def revoke(settings: Settings, *, tokens: Tokens) -> None:
+def revoke(config: VendorSettings, *, tokens: Tokens) -> None:
     """Revoke the account's grant at Fitbit (``POST /oauth2/revoke``).
 
     A token Fitbit no longer knows counts as revoked already.
     """
-    client, common = _token_client(settings)
+    client, common = _token_client(config)
     try:
         response = client.session.post(
             client.revoke_url, data={"token": tokens.refresh_token}, **common

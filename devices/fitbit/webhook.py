@@ -4,7 +4,7 @@ Fitbit signs each notification: ``X-Fitbit-Signature`` is the base64 HMAC-SHA1
 of the raw body with the key ``<client secret>&``. A notification is a JSON
 array of ``{"collectionType", "date", "ownerId", "ownerType",
 "subscriptionId"}``; each queues a pull of that account and local date
-(``userRevokedAccess`` ends the connection instead).
+(``userRevokedAccess`` ends the connection instead: :mod:`devices.cloud.webhook`).
 
 >>> import base64, hashlib, hmac
 >>> body = b'[{"collectionType":"body","date":"2024-05-01","ownerId":"ABC123"}]'
@@ -12,7 +12,7 @@ array of ``{"collectionType", "date", "ownerId", "ownerType",
 >>> signature_ok("secret", body, good), signature_ok("secret", body, "AAAA")
 (True, False)
 >>> parse(body)
-[Notification(owner_id='ABC123', day=datetime.date(2024, 5, 1), collection='body')]
+[Notification(account_id='ABC123', day=datetime.date(2024, 5, 1), kind='body', revoked=False)]
 """
 
 from __future__ import annotations
@@ -21,24 +21,17 @@ import base64
 import hashlib
 import hmac
 import re
-from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date
 
 import orjson
 
-from devices.fitbit import service as fitbit
-from hub.db import Conn
+from devices.cloud.models import Notification
 
 _OWNER = re.compile(r"^[A-Za-z0-9]{1,32}$")
 #: More notifications in one request than this is not Fitbit.
 MAX_NOTIFICATIONS = 1000
-
-
-@dataclass(frozen=True, slots=True)
-class Notification:
-    owner_id: str
-    day: date
-    collection: str
+#: The collection of the notification Fitbit sends when the patient withdrew access.
+REVOKED = "userRevokedAccess"
 
 
 def signature_ok(client_secret: str, body: bytes, signature: str | None) -> bool:
@@ -59,27 +52,13 @@ def parse(body: bytes) -> list[Notification]:
         owner = item.get("ownerId") if isinstance(item, dict) else None
         if not isinstance(owner, str) or not _OWNER.fullmatch(owner):
             raise ValueError("a notification without a valid ownerId")
+        collection = str(item.get("collectionType", ""))
         found.append(
             Notification(
                 owner,
                 date.fromisoformat(str(item.get("date"))),
-                str(item.get("collectionType", "")),
+                collection,
+                revoked=collection == REVOKED,
             )
         )
     return found
-
-
-def accept(conn: Conn, *, notifications: list[Notification], now: datetime) -> int:
-    """Queue a pull per account and day (end revoked connections); how many were queued."""
-    queued = 0
-    for note in notifications:
-        if note.collection == "userRevokedAccess":
-            patient = fitbit.connected_patient(conn, fitbit_user_id=note.owner_id)
-            if patient is not None:
-                fitbit.end_connection(
-                    conn, patient_id=patient, status="revoked", reason="user_revoked", now=now
-                )
-            continue
-        fitbit.queue_pull(conn, fitbit_user_id=note.owner_id, day=note.day, now=now)
-        queued += 1
-    return queued

@@ -12,9 +12,10 @@ from fastapi.testclient import TestClient
 from pydantic import SecretStr
 
 from devices.adapters.publisher import VendorPublisher
-from devices.fitbit.puller import FitbitPuller
+from devices.cloud.puller import Puller
+from devices.cloud.registry import VENDORS
 from devices.vendors import vendor_publisher
-from hub.settings import Settings
+from hub.settings import Settings, VendorSettings
 from tests.conftest import fresh_database
 from tests.fakes.fitbit_api import FakeFitbit
 
@@ -34,31 +35,30 @@ def fake() -> Iterator[FakeFitbit]:
 def settings(services: Settings, fake: FakeFitbit) -> Iterator[Settings]:
     """A fresh database, and Fitbit configured to be the fake (overrides the root fixture)."""
     with fresh_database(services) as fresh:
-        yield fresh.model_copy(
-            update={
-                "fitbit_client_id": CLIENT_ID,
-                "fitbit_client_secret": SecretStr(CLIENT_SECRET),
-                "fitbit_redirect_url": REDIRECT,
-                "fitbit_verification_code": SecretStr(VERIFY_CODE),
-                "fitbit_api_url": fake.origin,
-                "fitbit_authorize_url": fake.origin,
-                "fitbit_token_key": SecretStr("a token key for the tests, long enough"),
-                "fitbit_ca_file": fake.ca_file,
-                "fitbit_backfill_days": 4,
-            }
+        fitbit = VendorSettings(
+            client_id=CLIENT_ID,
+            client_secret=SecretStr(CLIENT_SECRET),
+            redirect_url=REDIRECT,
+            verification_code=SecretStr(VERIFY_CODE),
+            api_url=fake.origin,
+            authorize_url=fake.origin,
+            token_key=SecretStr("a token key for the tests, long enough"),
+            ca_file=fake.ca_file,
+            backfill_days=4,
         )
+        yield fresh.model_copy(update={"fitbit": fitbit})
 
 
 @pytest.fixture
 def publisher(settings: Settings) -> Iterator[VendorPublisher]:
     """The Fitbit gateway's MQTT client, connected with a fresh password."""
-    with vendor_publisher(settings) as connected:
+    with vendor_publisher(settings, VENDORS["fitbit"]) as connected:
         yield connected
 
 
 @pytest.fixture
-def puller(settings: Settings, publisher: VendorPublisher) -> FitbitPuller:
-    return FitbitPuller(settings, publisher)
+def puller(settings: Settings, publisher: VendorPublisher) -> Puller:
+    return Puller(settings, VENDORS["fitbit"], publisher)
 
 
 @dataclass(frozen=True)
@@ -68,11 +68,11 @@ class FitbitHub:
     api: TestClient
     conn: psycopg.Connection[Any]
     fake: FakeFitbit
-    puller: FitbitPuller
+    puller: Puller
 
 
 @pytest.fixture
 def hub(
-    api: TestClient, conn: psycopg.Connection[Any], fake: FakeFitbit, puller: FitbitPuller
+    api: TestClient, conn: psycopg.Connection[Any], fake: FakeFitbit, puller: Puller
 ) -> FitbitHub:
     return FitbitHub(api, conn, fake, puller)

@@ -107,7 +107,8 @@ def stored(conn: psycopg.Connection[Any], patient_id: UUID) -> int:
 
 def status_of(conn: psycopg.Connection[Any], patient_id: UUID) -> str:
     row = conn.execute(
-        "SELECT status FROM fitbit_connections WHERE patient_id = %s", (patient_id,)
+        "SELECT status FROM vendor_connections WHERE vendor = 'fitbit' AND patient_id = %s",
+        (patient_id,),
     ).fetchone()
     assert row is not None
     return str(row[0])

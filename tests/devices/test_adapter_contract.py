@@ -24,6 +24,7 @@ from devices.adapters.base import DeviceAdapter
 from devices.adapters.registry import ADAPTERS
 from devices.fitbit.convert import SCALE_SOURCES, FitbitAdapter
 from devices.fitbit.models import FitbitRecords
+from devices.withings.convert import WithingsAdapter, WithingsRecords
 from hub.domain import SUPPORTED_VERSIONS, Measure, Modality
 from ingest.validation import Validator
 
@@ -65,8 +66,34 @@ def _fitbit_records() -> FitbitRecords:
     )
 
 
+def _withings_records() -> WithingsRecords:
+    def group(grpid: int, attrib: int, at: int, *measures: tuple[int, int, int]) -> dict[str, Any]:
+        return {
+            "grpid": grpid,
+            "attrib": attrib,
+            "date": at,
+            "category": 1,
+            "measures": [{"value": v, "type": t, "unit": u} for v, t, u in measures],
+        }
+
+    at = int(datetime(2024, 6, 2, 7, tzinfo=UTC).timestamp())
+    return WithingsRecords(
+        user_id="363",
+        timezone="Asia/Kolkata",
+        groups=(
+            group(1, 0, at, (70200, 1, -3)),
+            group(2, 2, at + 60, (709, 1, -1)),
+            group(3, 0, at + 120, (12950, 10, -2), (81, 9, 0), (72, 11, 0)),
+            group(4, 0, at + 180, (96, 54, 0)),
+            group(5, 0, at + 240, (37650, 71, -3)),  # temperature: skipped
+            group(6, 0, at + 300, (130, 10, 0)),  # systolic without diastolic: left out
+        ),
+    )
+
+
 SPECS: dict[type[DeviceAdapter[Any]], Spec] = {
     FitbitAdapter: Spec(_fitbit_records, points=4),
+    WithingsAdapter: Spec(_withings_records, points=5),
 }
 
 

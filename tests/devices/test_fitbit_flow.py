@@ -39,7 +39,7 @@ def test_connect_stores_encrypted_tokens_a_device_and_subscriptions(hub: FitbitH
     api, conn, fake = hub.api, hub.conn, hub.fake
     linked = connect(api, fake)
     row = conn.execute(
-        "SELECT c.status, c.tokens, d.serial, d.kind, d.gateway_id FROM fitbit_connections c"
+        "SELECT c.status, c.tokens, d.serial, d.kind, d.gateway_id FROM vendor_connections c"
         " JOIN devices d ON d.id = c.device_id WHERE c.patient_id = %s",
         (linked.patient_id,),
     ).fetchone()
@@ -56,7 +56,7 @@ def test_connect_stores_encrypted_tokens_a_device_and_subscriptions(hub: FitbitH
     assert b"access_token" not in bytes(sealed)
     assert {c for _, c, _ in fake.subscriptions} == {"body", "activities", "sleep"}
     shown = api.get(f"/api/v1/patients/{linked.patient_id}/fitbit").json()
-    assert (shown["status"], shown["fitbit_user_id"]) == ("connected", "7QX9KZ")
+    assert (shown["status"], shown["account_id"]) == ("connected", "7QX9KZ")
 
 
 def test_a_state_is_single_use_and_bound_to_its_signature(hub: FitbitHub) -> None:
@@ -74,7 +74,7 @@ def test_a_state_is_single_use_and_bound_to_its_signature(hub: FitbitHub) -> Non
     assert ok.status_code == 303, ok.text
     again = api.get("/api/v1/fitbit/callback", params=query, follow_redirects=False)
     assert (again.status_code, again.json()["code"]) == (400, "invalid_state")
-    assert count(conn, "SELECT count(*) FROM fitbit_connections") == 1
+    assert count(conn, "SELECT count(*) FROM vendor_connections") == 1
 
 
 def test_pull_stores_readings_with_measure_value_and_modality_and_a_repull_adds_nothing(
@@ -90,7 +90,7 @@ def test_pull_stores_readings_with_measure_value_and_modality_and_a_repull_adds_
     # Nothing due until the interval passed; then the same records again.
     assert run_once(conn, puller, now=datetime.now(UTC)) == 0
     before = worker.worker.stats.messages
-    conn.execute("UPDATE fitbit_connections SET pulled_through = NULL, next_pull_at = now()")
+    conn.execute("UPDATE vendor_connections SET pulled_through = NULL, next_pull_at = now()")
     assert puller.pull(conn, patient_id=linked.patient_id, now=datetime.now(UTC)).points == 6
     assert wait_until(lambda: worker.worker.stats.messages > before)
     assert stored(conn, linked.patient_id) == len(EXPECTED)
@@ -103,17 +103,17 @@ def test_an_expired_access_token_is_refreshed_and_the_new_pair_stored(
     api, conn, fake, puller = hub.api, hub.conn, hub.fake, hub.puller
     linked = connect(api, fake)
     (first,) = fake.refresh_tokens_of(linked.user_id)
-    sealed_before = conn.execute("SELECT tokens FROM fitbit_connections").fetchone()
+    sealed_before = conn.execute("SELECT tokens FROM vendor_connections").fetchone()
     fake.expire_access_tokens()  # Fitbit says expired before the stored expiry
     result = puller.pull(conn, patient_id=linked.patient_id, now=datetime.now(UTC))
     assert result.outcome == "pulled"
     (second,) = fake.refresh_tokens_of(linked.user_id)
     assert second != first
-    sealed_after = conn.execute("SELECT tokens FROM fitbit_connections").fetchone()
+    sealed_after = conn.execute("SELECT tokens FROM vendor_connections").fetchone()
     assert sealed_after != sealed_before
     # The stored pair is the new one: the next refresh (by expiry) uses it and works.
     later = datetime.now(UTC) + timedelta(hours=9)
-    conn.execute("UPDATE fitbit_connections SET next_pull_at = now()")
+    conn.execute("UPDATE vendor_connections SET next_pull_at = now()")
     assert puller.pull(conn, patient_id=linked.patient_id, now=later).outcome == "pulled"
     (third,) = fake.refresh_tokens_of(linked.user_id)
     assert third not in (first, second)
@@ -128,5 +128,5 @@ def test_one_fitbit_account_cannot_feed_two_patients(hub: FitbitHub) -> None:
     fake.approve_as(first.user_id)
     answer = api.get("/api/v1/fitbit/callback", params=authorize(api, fake, second))
     assert (answer.status_code, answer.json()["code"]) == (409, "conflict")
-    assert count(conn, "SELECT count(*) FROM fitbit_connections") == 1
+    assert count(conn, "SELECT count(*) FROM vendor_connections") == 1
     assert api.get(f"/api/v1/patients/{second}/fitbit").json()["status"] == "not_connected"

@@ -23,7 +23,7 @@ def test_a_429_pauses_the_account_until_the_reset_and_nothing_is_asked_earlier(
     now = datetime.now(UTC)
     fake.rate_limit(retry_after=120, reset=150)
     assert puller.pull(conn, patient_id=linked.patient_id, now=now).outcome == "paused"
-    row = conn.execute("SELECT paused_until, pulled_through FROM fitbit_connections").fetchone()
+    row = conn.execute("SELECT paused_until, pulled_through FROM vendor_connections").fetchone()
     assert row is not None
     assert row[0] == now + timedelta(seconds=150)  # the later of the two hints
     assert row[1] is None  # the cursor did not move
@@ -45,7 +45,7 @@ def test_disconnecting_revokes_at_fitbit_and_stops_the_pulls(hub: FitbitHub) -> 
     assert fake.revocations == [linked.user_id]
     assert fake.refresh_tokens_of(linked.user_id) == []
     assert status_of(conn, linked.patient_id) == "disconnected"
-    assert count(conn, "SELECT count(*) FROM fitbit_connections WHERE tokens IS NOT NULL") == 0
+    assert count(conn, "SELECT count(*) FROM vendor_connections WHERE tokens IS NOT NULL") == 0
     asked = len(fake.api_requests())
     assert run_once(conn, puller, now=datetime.now(UTC)) == 0
     assert len(fake.api_requests()) == asked
@@ -62,7 +62,7 @@ def test_a_refresh_refused_with_invalid_grant_marks_the_connection_revoked(hub: 
     later = datetime.now(UTC) + timedelta(hours=9)  # the access token has expired by then
     assert puller.pull(conn, patient_id=linked.patient_id, now=later).outcome == "revoked"
     assert status_of(conn, linked.patient_id) == "revoked"
-    assert count(conn, "SELECT count(*) FROM fitbit_connections WHERE tokens IS NOT NULL") == 0
+    assert count(conn, "SELECT count(*) FROM vendor_connections WHERE tokens IS NOT NULL") == 0
     asked = len(fake.requests)
     assert run_once(conn, puller, now=later + timedelta(hours=2)) == 0
     assert len(fake.requests) == asked

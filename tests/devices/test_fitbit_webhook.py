@@ -47,7 +47,7 @@ def test_a_bad_signature_answers_404_and_queues_nothing(hub: FitbitHub) -> None:
     for signature in (sign(body, "another secret"), "", sign(body + b" ", CLIENT_SECRET)):
         answer = api.post(WEBHOOK, content=body, headers={"X-Fitbit-Signature": signature})
         assert answer.status_code == 404
-    assert count(conn, "SELECT count(*) FROM fitbit_pull_queue") == 0
+    assert count(conn, "SELECT count(*) FROM vendor_pull_queue") == 0
 
 
 def test_a_notification_queues_a_pull_of_that_account_and_day(
@@ -55,14 +55,14 @@ def test_a_notification_queues_a_pull_of_that_account_and_day(
 ) -> None:
     api, conn, fake, puller = hub.api, hub.conn, hub.fake, hub.puller
     linked = connect(api, fake)
-    conn.execute("UPDATE fitbit_connections SET next_pull_at = now() + interval '1 hour'")
+    conn.execute("UPDATE vendor_connections SET next_pull_at = now() + interval '1 hour'")
     day = (local_today() - timedelta(days=1)).isoformat()
     body = _notification(linked.user_id, day)
     answer = api.post(
         WEBHOOK, content=body, headers={"X-Fitbit-Signature": sign(body, CLIENT_SECRET)}
     )
     assert answer.status_code == 204, answer.text
-    assert count(conn, "SELECT count(*) FROM fitbit_pull_queue") == 1
+    assert count(conn, "SELECT count(*) FROM vendor_pull_queue") == 1
     assert run_once(conn, puller, now=datetime.now(UTC)) == 1
     paths = [seen.path for seen in fake.api_requests()]
     assert f"/1/user/-/body/log/weight/date/{day}/{day}.json" in paths
@@ -72,7 +72,7 @@ def test_a_notification_queues_a_pull_of_that_account_and_day(
         ("heart-rate", 66.0, "sensed", None),
         ("oxygen-saturation", 94.8, "sensed", "average"),
     ]
-    assert count(conn, "SELECT count(*) FROM fitbit_pull_queue") == 0
+    assert count(conn, "SELECT count(*) FROM vendor_pull_queue") == 0
 
 
 def test_a_user_revoked_access_notification_ends_the_connection(hub: FitbitHub) -> None:

@@ -1,7 +1,7 @@
 """Issue #7, item 9: the API without valid credentials, and logins as an attacker would try them.
 
 - Every ``/api/v1`` operation in the app's own OpenAPI document answers 401
-  without a token, except the login and Fitbit's callback and webhook.
+  without a token, except the login and the vendor clouds' callbacks and webhooks.
 - Forged, mangled, expired and revoked tokens get 401; a valid one works.
 - Failed logins are limited per user name and per client address (429),
   and a blocked attempt issues no token, even with the right password.
@@ -26,8 +26,15 @@ pytestmark = pytest.mark.services
 
 PATIENTS = "/api/v1/patients"
 LOGIN = "/api/v1/auth/token"
-#: Reached without a token by design: the login itself, and Fitbit's redirects and webhook.
-OPEN = frozenset({LOGIN, "/api/v1/fitbit/callback", "/api/v1/fitbit/webhook"})
+#: Reached without a token by design: the login itself, and each vendor's redirects and webhook.
+OPEN = frozenset(
+    {LOGIN}
+    | {
+        f"/api/v1/{vendor}/{route}"
+        for vendor in ("fitbit", "withings")
+        for route in ("callback", "webhook")
+    }
+)
 
 
 def _path_value(parameter: dict[str, Any]) -> str:

@@ -159,9 +159,9 @@ def test_no_secret_of_a_scripted_session_is_in_any_log(
         "MQTT admin password": settings.mqtt_admin_password.get_secret_value(),
         "MQTT hub password": settings.mqtt_hub_password.get_secret_value(),
         "admin token": settings.admin_token.get_secret_value(),
-        "Fitbit client secret": settings.fitbit_client_secret.get_secret_value(),
-        "Fitbit token key": settings.fitbit_token_key.get_secret_value(),
-        "Fitbit verification code": settings.fitbit_verification_code.get_secret_value(),
+        "Fitbit client secret": settings.fitbit.client_secret.get_secret_value(),
+        "Fitbit token key": settings.fitbit.token_key.get_secret_value(),
+        "Fitbit verification code": settings.fitbit.verification_code.get_secret_value(),
         **_vapid_forms(settings),
     }
     _script(hub, settings, secrets)

@@ -1,14 +1,15 @@
-"""Tokens encrypted at rest, and the signed OAuth ``state``.
+"""The one sealer of every vendor: tokens encrypted at rest, and the signed OAuth ``state``.
 
-Both keys are derived (HKDF-SHA256) from the one setting
-``fitbit_token_key``. Tokens are sealed with AES-256-GCM, a fresh 96-bit
-nonce each time and the patient id as associated data, so a ciphertext
-copied onto another patient's row does not open. The ``state`` is
-``<patient>.<nonce>.<expiry>.<HMAC-SHA256>`` (base64url); the PKCE code
-verifier is derived from the nonce, so nothing secret waits in the database
-between the connect link and the callback.
+Each vendor has its own secret (``LASTMILE_<VENDOR>__TOKEN_KEY``); both keys
+are derived from it (HKDF-SHA256) with the vendor's name in the derivation,
+so one vendor's key opens nothing of another's. Tokens are sealed with
+AES-256-GCM, a fresh 96-bit nonce each time and the patient id as associated
+data, so a ciphertext copied onto another patient's row does not open. The
+``state`` is ``<patient>.<nonce>.<expiry>.<HMAC-SHA256>`` (base64url); the
+PKCE code verifier is derived from the nonce, so nothing secret waits in the
+database between the connect link and the callback.
 
->>> box = TokenBox("a test key that is long enough")
+>>> box = TokenBox("a test key that is long enough", vendor="fitbit")
 >>> from datetime import UTC, datetime, timedelta
 >>> from uuid import UUID
 >>> patient = UUID(int=7)
@@ -16,6 +17,10 @@ between the connect link and the callback.
 >>> state = box.sign_state(patient_id=patient, nonce="n1", expires_at=now + timedelta(minutes=10))
 >>> box.verify_state(state, now=now)
 (UUID('00000000-0000-0000-0000-000000000007'), 'n1')
+>>> TokenBox("a test key that is long enough", vendor="withings").verify_state(state, now=now)
+Traceback (most recent call last):
+...
+devices.adapters.exceptions.VendorStateError: state is not one this hub signed
 """
 
 from __future__ import annotations
@@ -33,8 +38,8 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
-from devices.fitbit.exceptions import FitbitError, FitbitStateError
-from devices.fitbit.models import Tokens
+from devices.adapters.exceptions import VendorError, VendorStateError
+from devices.cloud.models import Tokens
 
 _NONCE_BYTES = 12
 
@@ -54,13 +59,15 @@ def _unb64(text: str) -> bytes:
 
 
 class TokenBox:
-    """Seals tokens and signs states with keys derived from one secret."""
+    """Seals one vendor's tokens and signs its states with keys derived from its secret."""
 
-    def __init__(self, secret: str) -> None:
+    def __init__(self, secret: str, *, vendor: str) -> None:
         if not secret:
-            raise FitbitError("fitbit_token_key is not set")
-        self._aead = AESGCM(_derive(secret, b"lastmile fitbit tokens v1"))
-        self._state_key = _derive(secret, b"lastmile fitbit oauth state v1")
+            raise VendorError(f"{vendor} token_key is not set")
+        # The derivation labels of the Fitbit-only sealer this one replaced
+        # ("lastmile fitbit tokens v1"), so tokens sealed before still open.
+        self._aead = AESGCM(_derive(secret, f"lastmile {vendor} tokens v1".encode()))
+        self._state_key = _derive(secret, f"lastmile {vendor} oauth state v1".encode())
 
     def seal(self, tokens: Tokens, *, patient_id: UUID) -> bytes:
         plain = orjson.dumps(
@@ -68,7 +75,7 @@ class TokenBox:
                 "access_token": tokens.access_token,
                 "refresh_token": tokens.refresh_token,
                 "expires_at": tokens.expires_at.isoformat(),
-                "user_id": tokens.user_id,
+                "user_id": tokens.account_id,
                 "scope": tokens.scope,
             }
         )
@@ -81,13 +88,13 @@ class TokenBox:
                 sealed[:_NONCE_BYTES], sealed[_NONCE_BYTES:], patient_id.bytes
             )
         except InvalidTag as exc:
-            raise FitbitError("stored tokens do not open with this key") from exc
+            raise VendorError("stored tokens do not open with this key") from exc
         data = orjson.loads(plain)
         return Tokens(
             access_token=data["access_token"],
             refresh_token=data["refresh_token"],
             expires_at=datetime.fromisoformat(data["expires_at"]),
-            user_id=data["user_id"],
+            account_id=data["user_id"],
             scope=data["scope"],
         )
 
@@ -102,11 +109,16 @@ class TokenBox:
         """The patient and nonce of a state this hub signed and that has not expired."""
         message, _, mac = state.rpartition(".")
         if not message or not hmac.compare_digest(mac.encode(), self._mac(message).encode()):
-            raise FitbitStateError("state is not one this hub signed")
-        patient, nonce, expiry = message.split(".")
-        if datetime.fromtimestamp(int(expiry), UTC) <= now:
-            raise FitbitStateError("state has expired")
-        return UUID(bytes=_unb64(patient)), nonce
+            raise VendorStateError("state is not one this hub signed")
+        try:
+            patient, nonce, expiry = message.split(".")
+            expires = datetime.fromtimestamp(int(expiry), UTC)
+            patient_id = UUID(bytes=_unb64(patient))
+        except ValueError as exc:
+            raise VendorStateError("state is malformed") from exc
+        if expires <= now:
+            raise VendorStateError("state has expired")
+        return patient_id, nonce
 
     def code_verifier(self, nonce: str) -> str:
         """The PKCE code verifier of one authorization (43 characters, RFC 7636)."""
