@@ -21,10 +21,10 @@ import uuid
 from datetime import UTC, date, datetime, timedelta
 from typing import cast
 
-from flows.refill_checks import run_refill_checks
+from flows.refill_checks import check_refills, run_refill_checks
 from hub.db import connect, fresh_database
 from hub.settings import BENCH_SERVICES, Settings
-from ingest.pharmacy_csv import REQUIRED, check_refills, import_rows, read_rows
+from ingest.pharmacy_csv import REQUIRED, import_rows, read_rows
 
 BENCH_DB = "lastmile_bench_pharmacy"
 SYSTEM = "urn:lastmile:bench-mrn"

@@ -10,23 +10,10 @@ Every function is keyword-only, takes the connection and never commits.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
-from datetime import datetime
 
 from hub.db import Conn
+from hub.domain import DeviceMeta
 from hub.sql import queries
-
-
-@dataclass(frozen=True, slots=True)
-class DeviceMeta:
-    """One valid metadata report; every field but the times may be absent."""
-
-    battery_percent: int | None
-    firmware: str | None
-    signal_dbm: int | None
-    #: When the device says it took these values (the receipt time if it did not say).
-    reported_at: datetime
-    received_at: datetime
 
 
 def record_device_meta(conn: Conn, *, reports: Iterable[tuple[int, DeviceMeta]]) -> int:

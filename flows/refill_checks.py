@@ -12,7 +12,7 @@ class's PDC is below its threshold.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Collection
+from collections.abc import Collection, Iterator
 from datetime import UTC, datetime, timedelta
 from uuid import UUID
 
@@ -97,3 +97,15 @@ def run_refill_checks(
                     conn, patient_id=patient_id, kind=kind, now=now, cleared_by=cleared
                 )
     return recorded
+
+
+def check_refills(conn: Conn, patient_ids: Collection[UUID], *, chunk: int = 5000) -> Iterator[int]:
+    """The refill checks for the patients an import gave new fills, a chunk at a time.
+
+    Run once after the import rather than per batch (a patient's fills are
+    spread over many batches); yields the alerts each chunk recorded, for the
+    caller to commit between chunks.
+    """
+    ids, now = sorted(patient_ids), datetime.now(UTC)
+    for start in range(0, len(ids), chunk):
+        yield run_refill_checks(conn, now=now, patient_ids=ids[start : start + chunk])

@@ -164,3 +164,15 @@ class Dispense:
         what = f"{self.code_system}|{self.code}" if self.code else f"text|{self.medication}"
         who = f"{self.patient_system}|{self.patient_value}"
         return f"fill:{who}:{what}:{self.filled_on.isoformat()}"
+
+
+@dataclass(frozen=True, slots=True)
+class DeviceMeta:
+    """One valid metadata report; every field but the times may be absent."""
+
+    battery_percent: int | None
+    firmware: str | None
+    signal_dbm: int | None
+    #: When the device says it took these values (the receipt time if it did not say).
+    reported_at: datetime
+    received_at: datetime

@@ -30,16 +30,12 @@ DeviceMeta(battery_percent=4, firmware=None, signal_dbm=None, reported_at=..., r
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
 
-from devices.meta import DeviceMeta, record_device_meta
-from hub.db import Conn
-from hub.domain import Rejection, RejectionCode
-from ingest.directory import DeviceDirectory, route_problem
+from hub.domain import DeviceMeta, Rejection, RejectionCode
 from ingest.models import DeadLetter, Received
 from ingest.validation import Validator
 
@@ -123,23 +119,3 @@ def parse_meta_message(
     if isinstance(parsed, Rejection):
         return ParsedMeta((), (DeadLetter(msg, gateway_id, device_serial, parsed),))
     return ParsedMeta((MetaMessage(msg, gateway_id, device_serial, parsed),), ())
-
-
-def store_meta_messages(
-    conn: Conn, *, metas: Sequence[MetaMessage], directory: DeviceDirectory
-) -> list[DeadLetter]:
-    """Store the reports of registered devices on their own gateway; the others' dead letters."""
-    routes = directory.lookup(conn, serials=(m.device_serial for m in metas))
-    dead: list[DeadLetter] = []
-    reports: list[tuple[int, DeviceMeta]] = []
-    for meta in metas:
-        route = routes.get(meta.device_serial)
-        problem = route_problem(route, meta.gateway_id, meta.device_serial)
-        if problem is not None:
-            dead.append(
-                DeadLetter(meta.message, meta.gateway_id, meta.device_serial, Rejection(*problem))
-            )
-        elif route is not None:
-            reports.append((route.id, meta.meta))
-    record_device_meta(conn, reports=reports)
-    return dead

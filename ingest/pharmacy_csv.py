@@ -24,13 +24,12 @@ batch did, so the caller commits and shows progress between them; then
 from __future__ import annotations
 
 import csv
-from collections.abc import Collection, Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
 from uuid import UUID
 
-from flows.refill_checks import run_refill_checks
 from hub.db import Conn
 from hub.dispenses import insert_dispenses
 from hub.domain import Dispense, Rejection, RejectionCode
@@ -179,15 +178,3 @@ def _store(conn: Conn, part: ImportPart, good: list[Dispense]) -> ImportPart:
     part.unclassified -= done.by_loaded_code  # classified by the loaded RxNorm table
     part.patients = {p for p in done.new.values() if p is not None}
     return part
-
-
-def check_refills(conn: Conn, patient_ids: Collection[UUID], *, chunk: int = 5000) -> Iterator[int]:
-    """The refill checks for the patients an import gave new fills, a chunk at a time.
-
-    Run once after the import rather than per batch (a patient's fills are
-    spread over many batches); yields the alerts each chunk recorded, for the
-    caller to commit between chunks.
-    """
-    ids, now = sorted(patient_ids), datetime.now(UTC)
-    for start in range(0, len(ids), chunk):
-        yield run_refill_checks(conn, now=now, patient_ids=ids[start : start + chunk])

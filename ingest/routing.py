@@ -9,7 +9,7 @@ topic carries in the filter's ``+`` places. A message on no subscription's
 topic, or with an empty id, is rejected with ``topic_invalid``.
 
 Nothing here touches the database: this is the first of a batch's three
-steps (:mod:`ingest.writer` holds the two others).
+steps (:mod:`flows.writer` holds the two others).
 
 >>> from hub.topics import readings_topic
 >>> routed = ROUTER.route(readings_topic("gw-1a2b3c4d", "SC-1"))

@@ -55,8 +55,8 @@ def db_migrate() -> None:
 @main.command()
 def ingest() -> None:
     """Run the ingest worker until SIGTERM/SIGINT."""
+    from flows.worker import IngestWorker
     from hub.db import connect, migrate
-    from ingest.worker import IngestWorker
 
     settings = _settings()
     with connect(settings) as conn:
@@ -222,7 +222,8 @@ def import_() -> None:
 @click.option("--batch-size", default=5000, show_default=True)
 def import_dispenses(path: Path, batch_size: int) -> None:
     """Import pharmacy fills from a CSV file (columns: see ingest/pharmacy_csv.py)."""
-    from ingest.pharmacy_csv import CsvFormatError, check_refills, import_rows, read_rows
+    from flows.refill_checks import check_refills
+    from ingest.pharmacy_csv import CsvFormatError, import_rows, read_rows
 
     total = {"rows": 0, "stored": 0, "held": 0, "duplicates": 0, "unclassified": 0}
     rejected: list[tuple[int, str, str]] = []
@@ -270,8 +271,8 @@ def import_dispenses(path: Path, batch_size: int) -> None:
 @click.option("--batch-size", default=5000, show_default=True)
 def import_rxnorm(directory: Path, batch_size: int) -> None:
     """Load a full RxNorm release (its RRF files) so that a code alone classifies a drug."""
+    from flows.refill_checks import check_refills
     from ingest.exceptions import RxnormFormatError
-    from ingest.pharmacy_csv import check_refills
     from ingest.rxnorm import load_rxnorm
 
     with connect_db(_settings()) as conn:

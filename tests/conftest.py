@@ -21,10 +21,10 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api.app import create_app
+from flows.worker import IngestWorker
 from hub.db import connect, migrate
 from hub.settings import PROJECT_ROOT, Settings, load_settings
 from ingest.session import discard_session
-from ingest.worker import IngestWorker
 from streaming.scorer import Scorer
 
 pytest_plugins = ["tests.proof_plugin"]

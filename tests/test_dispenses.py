@@ -10,12 +10,12 @@ import psycopg
 import pytest
 from click.testing import CliRunner
 
-from flows.refill_checks import run_refill_checks
+from flows.refill_checks import check_refills, run_refill_checks
 from hub import patients
 from hub.domain import Dispense, Rejection
 from hub.settings import Settings
 from ingest.dispenses import RXNORM, parse_dispense
-from ingest.pharmacy_csv import CsvFormatError, check_refills, import_rows, read_rows
+from ingest.pharmacy_csv import CsvFormatError, import_rows, read_rows
 from lastmile.cli import main
 from tests.support import count
 

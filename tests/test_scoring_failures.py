@@ -13,14 +13,14 @@ import psycopg
 import pytest
 from fastapi.testclient import TestClient
 
+from flows.batches import BatchStore, InFlight
+from flows.worker import WorkerStats
 from hub.alerting import AlertKind, Closure, Detection, Severity, StreamReading
 from hub.domain import Measure
 from hub.settings import Settings
 from hub.topics import dispenses_topic, errors_topic, readings_topic
-from ingest.batches import BatchStore, InFlight
 from ingest.models import Received
 from ingest.validation import Validator
-from ingest.worker import WorkerStats
 from streaming.scorer import LocalScorer
 from streaming.service import Enrolment, MonitorCache
 from tests.conftest import start_worker

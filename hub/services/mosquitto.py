@@ -182,9 +182,18 @@ def _signal(settings: Settings, signum: signal.Signals) -> int | None:
 
 
 def _wait_gone(settings: Settings, pid: int, timeout: float) -> None:
+    """Wait until the broker's process is gone and its port closed.
+
+    A killed process loses its memory (and its ``/proc`` command line) before
+    its files: for a moment its listening socket still accepts, and a restart
+    right after would take the port for another process's.
+    """
     paths = mosquitto_paths(settings)
     if not _system.wait_until(lambda: not _system.process_alive(pid, str(paths.conf)), timeout):
         raise MosquittoError(f"mosquitto pid {pid} still running after {timeout:.0f}s")
+    host, port = settings.mqtt_host, settings.mqtt_port
+    if not _system.wait_until(lambda: not _system.port_open(host, port), timeout):
+        raise MosquittoError(f"port {port} still open {timeout:.0f}s after mosquitto pid {pid}")
 
 
 def mq_down(settings: Settings) -> ServiceStatus:

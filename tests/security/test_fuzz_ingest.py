@@ -12,8 +12,7 @@ from datetime import UTC, datetime, timedelta
 import orjson
 from hypothesis import strategies as st
 
-from devices.meta import DeviceMeta
-from hub.domain import Dispense, ParsedMessage, Rejection, RejectionCode
+from hub.domain import DeviceMeta, Dispense, ParsedMessage, Rejection, RejectionCode
 from hub.topics import dispenses_topic
 from ingest.meta import parse_meta_payload
 from ingest.models import Received

@@ -1,7 +1,7 @@
 """Batches into transactions: retries, recovery message by message, and overlap.
 
 :class:`BatchStore` owns the ingest worker's database connection. A batch is
-stored in one transaction (:mod:`ingest.writer`). With a scorer, the worker
+stored in one transaction (:mod:`flows.writer`). With a scorer, the worker
 *launches* a batch (stored, readings handed to the scorer, transaction still
 open) and *lands* it later (alerts and checkpoints written, committed), and
 in between parses the next batch: the scorer's work and the parsing overlap.
@@ -35,15 +35,15 @@ from uuid import UUID
 
 import psycopg
 
+from flows.directory import DeviceDirectory
 from flows.schedule import ArrivalChecks, caught_up, check_on_arrival
+from flows.writer import BatchResult, StoredBatch, finish_batch, prepare_connection, store_batch
 from hub.db import Conn, connect
 from hub.settings import Settings
 from ingest.dead_letters import quarantine
-from ingest.directory import DeviceDirectory
 from ingest.models import Received
 from ingest.routing import ParsedBatch, parse_batch
 from ingest.validation import Validator
-from ingest.writer import BatchResult, StoredBatch, finish_batch, prepare_connection, store_batch
 from streaming.exceptions import ScorerError, ScorerFailedError, ScorerUnavailableError
 from streaming.scorer import Scorer
 

@@ -14,7 +14,7 @@ Threads:
 
 Detection runs in a child process (:class:`~streaming.scorer.ProcessScorer`),
 not on this interpreter's lock: while it scores one batch, the worker thread
-collects and parses the next (:mod:`ingest.batches`). The alerts and detector
+collects and parses the next (:mod:`flows.batches`). The alerts and detector
 checkpoints still commit in the batch's own transaction.
 
 The hub's own session is MQTT 3.1.1 with ``clean_session=False`` (paho's
@@ -39,16 +39,16 @@ import paho.mqtt.client as mqtt
 import psycopg
 from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
 
+from flows.batches import BatchStore, InFlight
 from flows.schedule import AdherenceScheduler, ArrivalChecks
+from flows.writer import BatchResult
 from hub.settings import Settings
 from hub.sql import queries
 from hub.topics import errors_topic, feed_errors_topic
-from ingest.batches import BatchStore, InFlight
 from ingest.models import Received
 from ingest.routing import SUBSCRIPTIONS
 from ingest.session import persist_new_session
 from ingest.validation import Validator
-from ingest.writer import BatchResult
 from streaming.scorer import LocalScorer, ProcessScorer, Scorer
 from streaming.service import default_monitor_cache
 
@@ -226,7 +226,7 @@ class IngestWorker:
 
         Each pass collects and parses the next batch while the previous one
         is being scored, then lands (commits and acks) the previous one and
-        launches the next (see :mod:`ingest.batches`).
+        launches the next (see :mod:`flows.batches`).
         """
         s = self._settings
         self._client.connect_async(s.mqtt_host, s.mqtt_port, keepalive=s.mqtt_keepalive_s)

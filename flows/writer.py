@@ -24,17 +24,17 @@ from alerts.service import record_detection, resolve_automatically
 from devices.lifecycle import touch_devices
 from devices.models import DeviceRoute
 from devices.service import set_gateway_presence, touch_gateways
+from flows.directory import DeviceDirectory, route_problem
 from flows.refill_checks import run_refill_checks
+from flows.reports import store_feed_messages, store_meta_messages
 from hub.alerting import Closure
 from hub.db import Conn
 from hub.domain import CANONICAL_UNIT, ParsedPoint, Rejection, RejectionCode
 from hub.readings import STAGING_COPY_TYPES
 from hub.sql import queries
 from ingest.dead_letters import record_dead_letters
-from ingest.directory import DeviceDirectory, route_problem
-from ingest.meta import store_meta_messages
 from ingest.models import DeadLetter, Received
-from ingest.pharmacy_mqtt import FeedMessage, store_feed_messages
+from ingest.pharmacy_mqtt import FeedMessage
 from ingest.routing import ParsedBatch
 from streaming.scorer import Scorer
 from streaming.service import write_checkpoints
