@@ -31,6 +31,7 @@ import logging
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
+from operator import attrgetter
 from uuid import UUID
 
 import psycopg
@@ -144,7 +145,7 @@ class BatchStore:
         others: list[UUID] = []
         if self._arrival is not None and stored.latest is not None:
             due = self._arrival.due(caught_up(stored.newest_measured, now=stored.latest))
-            others = sorted(stored.patient_ids - set(due))
+            others = sorted(stored.patient_ids - set(due), key=attrgetter("int"))
         if due or others or stored.back_online:
             stored.result.evidence += check_on_arrival(
                 conn,

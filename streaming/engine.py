@@ -115,7 +115,7 @@ class PatientMonitor:
 
     def process(self, reading: StreamReading) -> list[Detection]:
         """Score and learn one reading; return what it newly shows."""
-        if reading.patient_id != self.patient_id:
+        if reading.patient_id is not self.patient_id and reading.patient_id != self.patient_id:
             raise ReadingError(f"reading of {reading.patient_id} given to {self.patient_id}")
         if reading.measured_at.tzinfo is None or reading.received_at.tzinfo is None:
             raise ReadingError("reading timestamps must be timezone-aware")
