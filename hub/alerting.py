@@ -52,6 +52,20 @@ class AlertKind(enum.StrEnum):
     LOW_PDC = "low_pdc"
 
 
+#: The measures an alert of each kind is about (the charts that mark it);
+#: kinds not listed concern no one measure.
+KIND_MEASURES: Mapping[AlertKind, tuple[Measure, ...]] = {
+    AlertKind.WEIGHT_GAIN: (Measure.BODY_WEIGHT,),
+    AlertKind.BP_HIGH: (Measure.BLOOD_PRESSURE,),
+    AlertKind.BP_LOW: (Measure.BLOOD_PRESSURE,),
+    AlertKind.SPO2_LOW: (Measure.OXYGEN_SATURATION,),
+    AlertKind.SPO2_DROP: (Measure.OXYGEN_SATURATION,),
+    AlertKind.HR_HIGH: (Measure.HEART_RATE,),
+    AlertKind.HR_LOW: (Measure.HEART_RATE,),
+    AlertKind.RESPIRATORY_DECLINE: (Measure.OXYGEN_SATURATION, Measure.HEART_RATE),
+}
+
+
 class Severity(enum.StrEnum):
     CRITICAL = "critical"
     HIGH = "high"
