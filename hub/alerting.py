@@ -66,6 +66,12 @@ KIND_MEASURES: Mapping[AlertKind, tuple[Measure, ...]] = {
 }
 
 
+#: The alert kind of a breach of a pathway's per-measure limits
+#: (``limits.<measure>`` in ``pathways.toml``): (measure, above the high
+#: limit) -> kind. A pathway may limit only measures listed here.
+LIMIT_KINDS: Mapping[tuple[Measure, bool], AlertKind] = {}
+
+
 class Severity(enum.StrEnum):
     CRITICAL = "critical"
     HIGH = "high"

@@ -131,12 +131,19 @@ class MeasureSpec:
     loinc: str
     #: Decimal places shown.
     digits: int = 0
+    #: The canonical unit as shown to people (default: ``unit``).
+    symbol: str = ""
     #: With two fields: the first must be above the second (systolic > diastolic).
     ordered: bool = False
 
     @property
     def schema_name(self) -> str:
         return self.measure.value
+
+    @property
+    def shown_unit(self) -> str:
+        """The canonical unit as shown to people."""
+        return self.symbol or self.unit
 
     @property
     def field(self) -> Field:
@@ -261,6 +268,7 @@ def catalogue() -> dict[str, Any]:
                 "label": s.label,
                 "schema": {"namespace": "omh", "name": s.schema_name, "versions": s.versions},
                 "unit": s.unit,
+                "symbol": s.shown_unit,
                 "ucum": s.ucum,
                 "loinc": s.loinc,
                 "digits": s.digits,

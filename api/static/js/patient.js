@@ -25,6 +25,7 @@ async function loadCatalogue() {
           measure: m.measure,
           title: m.label,
           digits: m.digits,
+          unit: m.symbol,
           fields: m.fields.map((f) => f.label),
         })),
         kindMeasures: measures.reduce((byKind, m) => {
@@ -83,14 +84,14 @@ function chartSpec(chart, readings, limits, markers, range) {
   if (limits && limits.gains.length) lines.push(...gainLines(limits.gains, series[0].points));
   const newest = series.map((x) => x.points[x.points.length - 1]).filter(Boolean);
   const latest = newest.length
-    ? `latest ${newest.map((p) => formatNumber(p.mean, chart.digits)).join("/")} ${readings.unit}`
+    ? `latest ${newest.map((p) => formatNumber(p.mean, chart.digits)).join("/")} ${chart.unit}`
     : "no readings";
   return {
     latest,
     from: range.from,
     to: range.to,
     bucketMs: DAY_MS,
-    unit: readings.unit,
+    unit: chart.unit,
     digits: chart.digits,
     series,
     lines,
