@@ -20,7 +20,8 @@ Codes: LOINC and UCUM as the FHIR vital-signs profiles use them
 (https://hl7.org/fhir/R4/observation-vitalsigns.html): body weight 29463-7
 (kg), blood pressure panel 85354-9 with systolic 8480-6 and diastolic 8462-4
 (mm[Hg]), heart rate 8867-4 (/min), oxygen saturation by pulse oximetry
-59408-5 (%).
+59408-5 (%), body temperature 8310-5 (Cel; [degF] accepted, FHIR's
+ucum-bodytemp value set).
 
 >>> spec(Measure.BODY_WEIGHT).units["lb"].to_canonical(150)
 68.0388555
@@ -47,6 +48,7 @@ class Measure(enum.StrEnum):
     BLOOD_PRESSURE = "blood-pressure"
     OXYGEN_SATURATION = "oxygen-saturation"
     HEART_RATE = "heart-rate"
+    BODY_TEMPERATURE = "body-temperature"
 
 
 class DeviceKind(enum.StrEnum):
@@ -55,6 +57,7 @@ class DeviceKind(enum.StrEnum):
     SCALE = "scale"
     BP_CUFF = "bp_cuff"
     PULSE_OXIMETER = "pulse_oximeter"
+    THERMOMETER = "thermometer"
     MULTI = "multi"
 
     @property
@@ -230,6 +233,24 @@ _SPECS: tuple[MeasureSpec, ...] = (
         units={"beats/min": Unit(1.0, ucum="/min")},
         device_kinds=(DeviceKind.BP_CUFF, DeviceKind.PULSE_OXIMETER),
         loinc="8867-4",
+    ),
+    MeasureSpec(
+        measure=Measure.BODY_TEMPERATURE,
+        label="Temperature",
+        versions=("1.0", "2.0", "3.0", "4.0"),
+        fields=(Field("body_temperature", "temperature", "8310-5", Bounds(25.0, 45.0, "C")),),
+        unit="C",
+        ucum="Cel",
+        # omh:temperature-unit-value-1.0 allows K, F and C; F and K need an offset.
+        units={
+            "C": Unit(1.0, ucum="Cel"),
+            "F": Unit(5 / 9, -160 / 9, ucum="[degF]"),
+            "K": Unit(1.0, -273.15, ucum="K"),
+        },
+        device_kinds=(DeviceKind.THERMOMETER,),
+        loinc="8310-5",
+        digits=1,
+        symbol="°C",
     ),
 )
 
