@@ -16,6 +16,7 @@ from api.views import (
     auth,
     dashboard,
     devices,
+    measures,
     patients,
     pharmacy,
     provisioning,
@@ -63,6 +64,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(devices.router)
     app.include_router(devices.admin)
     app.include_router(readings.router)
+    app.include_router(measures.router)
     app.include_router(pharmacy.router)
     app.include_router(adherence.router)
     app.include_router(push.router)

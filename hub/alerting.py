@@ -39,6 +39,10 @@ class AlertKind(enum.StrEnum):
     SPO2_DROP = "spo2_drop"
     HR_HIGH = "hr_high"
     HR_LOW = "hr_low"
+    #: Body temperature above a pathway's ``limits.body-temperature.high``.
+    FEVER = "fever"
+    #: Body temperature below a pathway's ``limits.body-temperature.low``.
+    HYPOTHERMIA = "hypothermia"
     RESPIRATORY_DECLINE = "respiratory_decline"
     MISSED_READINGS = "missed_readings"
     DEVICE_NEVER_ACTIVE = "device_never_active"
@@ -50,6 +54,31 @@ class AlertKind(enum.StrEnum):
     FREQUENCY_DROP = "frequency_drop"
     REFILL_OVERDUE = "refill_overdue"
     LOW_PDC = "low_pdc"
+
+
+#: The measures an alert of each kind is about (the charts that mark it);
+#: kinds not listed concern no one measure.
+KIND_MEASURES: Mapping[AlertKind, tuple[Measure, ...]] = {
+    AlertKind.WEIGHT_GAIN: (Measure.BODY_WEIGHT,),
+    AlertKind.BP_HIGH: (Measure.BLOOD_PRESSURE,),
+    AlertKind.BP_LOW: (Measure.BLOOD_PRESSURE,),
+    AlertKind.SPO2_LOW: (Measure.OXYGEN_SATURATION,),
+    AlertKind.SPO2_DROP: (Measure.OXYGEN_SATURATION,),
+    AlertKind.HR_HIGH: (Measure.HEART_RATE,),
+    AlertKind.HR_LOW: (Measure.HEART_RATE,),
+    AlertKind.RESPIRATORY_DECLINE: (Measure.OXYGEN_SATURATION, Measure.HEART_RATE),
+    AlertKind.FEVER: (Measure.BODY_TEMPERATURE,),
+    AlertKind.HYPOTHERMIA: (Measure.BODY_TEMPERATURE,),
+}
+
+
+#: The alert kind of a breach of a pathway's per-measure limits
+#: (``limits.<measure>`` in ``pathways.toml``): (measure, above the high
+#: limit) -> kind. A pathway may limit only measures listed here.
+LIMIT_KINDS: Mapping[tuple[Measure, bool], AlertKind] = {
+    (Measure.BODY_TEMPERATURE, True): AlertKind.FEVER,
+    (Measure.BODY_TEMPERATURE, False): AlertKind.HYPOTHERMIA,
+}
 
 
 class Severity(enum.StrEnum):

@@ -20,8 +20,9 @@ from psycopg.conninfo import make_conninfo
 from psycopg_pool import ConnectionPool
 
 from hub.exceptions import MigrationError
+from hub.measures import SPECS, DeviceKind
 from hub.settings import Settings
-from hub.sql import as_query
+from hub.sql import as_query, queries
 
 log = logging.getLogger(__name__)
 
@@ -181,4 +182,33 @@ def migrate(conn: psycopg.Connection[tuple[object, ...]]) -> list[int]:
                 )
             log.info("migration applied", extra={"version": migration.version})
             applied_now.append(migration.version)
+        seed_catalogue(conn)
     return applied_now
+
+
+def seed_catalogue(conn: psycopg.Connection[tuple[object, ...]]) -> None:
+    """Write the measure spec's measures and device kinds to their tables.
+
+    Adds what is new and updates codes; a measure whose canonical unit differs
+    from the one its stored readings are in raises :class:`MigrationError`.
+    Does not commit (:func:`migrate` calls it inside its transaction).
+    """
+    specs = list(SPECS.values())
+    conn.execute(
+        queries["upsert_measures"],
+        {
+            "names": [s.measure.value for s in specs],
+            "units": [s.unit for s in specs],
+            "ucums": [s.ucum for s in specs],
+            "loincs": [s.loinc for s in specs],
+        },
+    )
+    stored = dict(cast(list[tuple[str, str]], conn.execute(queries["measure_units"]).fetchall()))
+    for s in specs:
+        if stored[s.measure.value] != s.unit:
+            msg = (
+                f"measure {s.measure.value} is stored in {stored[s.measure.value]}, "
+                f"the spec says {s.unit}: stored readings would be misread"
+            )
+            raise MigrationError(msg)
+    conn.execute(queries["upsert_device_kinds"], {"names": [k.value for k in DeviceKind]})

@@ -1,4 +1,4 @@
-"""Domain types shared by every package: measures, units, readings, rejections.
+"""Domain types shared by every package: readings, rejections (measures: :mod:`hub.measures`).
 
 Types that cross the MQTT edge are frozen: once a payload is parsed, nothing
 downstream can change what the gateway sent.
@@ -7,26 +7,33 @@ downstream can change what the gateway sent.
 from __future__ import annotations
 
 import enum
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
+from types import MappingProxyType
+from typing import Final
 
+from hub.measures import SPECS, DeviceKind, Measure
 
-class Measure(enum.StrEnum):
-    """What a reading measures; the value is the Open mHealth schema name."""
-
-    BODY_WEIGHT = "body-weight"
-    BLOOD_PRESSURE = "blood-pressure"
-    OXYGEN_SATURATION = "oxygen-saturation"
-    HEART_RATE = "heart-rate"
+__all__ = [
+    "CANONICAL_UNIT",
+    "NON_LEVEL_STATISTICS",
+    "SUPPORTED_VERSIONS",
+    "DeviceKind",
+    "Dispense",
+    "Measure",
+    "Modality",
+    "ParsedMessage",
+    "ParsedPoint",
+    "Rejection",
+    "RejectionCode",
+]
 
 
 #: The one unit every stored value of a measure is normalized to.
-CANONICAL_UNIT: dict[Measure, str] = {
-    Measure.BODY_WEIGHT: "kg",
-    Measure.BLOOD_PRESSURE: "mmHg",
-    Measure.OXYGEN_SATURATION: "%",
-    Measure.HEART_RATE: "beats/min",
-}
+CANONICAL_UNIT: Final[Mapping[Measure, str]] = MappingProxyType(
+    {m: s.unit for m, s in SPECS.items()}
+)
 
 #: Descriptive statistics whose value is not a level of the measure (a count,
 #: a spread, a sum): such points are not readings and are rejected.
@@ -35,33 +42,9 @@ NON_LEVEL_STATISTICS = frozenset(
 )
 
 #: Schema versions the hub accepts per measure (contract section 1).
-SUPPORTED_VERSIONS: dict[Measure, tuple[str, ...]] = {
-    Measure.BODY_WEIGHT: ("1.0", "2.0", "3.0"),
-    Measure.BLOOD_PRESSURE: ("1.0", "2.0", "3.0", "3.1", "4.0"),
-    Measure.OXYGEN_SATURATION: ("1.0", "2.0"),
-    Measure.HEART_RATE: ("1.0", "1.1", "2.0"),
-}
-
-
-class DeviceKind(enum.StrEnum):
-    """Kinds of device a patient takes home, and what each may report."""
-
-    SCALE = "scale"
-    BP_CUFF = "bp_cuff"
-    PULSE_OXIMETER = "pulse_oximeter"
-    MULTI = "multi"
-
-    @property
-    def measures(self) -> frozenset[Measure]:
-        return _KIND_MEASURES[self]
-
-
-_KIND_MEASURES: dict[DeviceKind, frozenset[Measure]] = {
-    DeviceKind.SCALE: frozenset({Measure.BODY_WEIGHT}),
-    DeviceKind.BP_CUFF: frozenset({Measure.BLOOD_PRESSURE, Measure.HEART_RATE}),
-    DeviceKind.PULSE_OXIMETER: frozenset({Measure.OXYGEN_SATURATION, Measure.HEART_RATE}),
-    DeviceKind.MULTI: frozenset(Measure),
-}
+SUPPORTED_VERSIONS: Final[Mapping[Measure, tuple[str, ...]]] = MappingProxyType(
+    {m: s.versions for m, s in SPECS.items()}
+)
 
 
 class Modality(enum.StrEnum):

@@ -27,7 +27,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any, TypeVar
 
-from hub.alerting import Severity
+from hub.alerting import LIMIT_KINDS, Severity
 from hub.domain import Measure
 from hub.exceptions import PathwayError, UnknownPathwayError
 
@@ -172,6 +172,23 @@ class AdherenceParams:
     battery_recent_hours: float
 
 
+@dataclass(frozen=True, slots=True)
+class MeasureLimits:
+    """Safety limits of one measure's value, from the pathway's ``[<pathway>.limits.<measure>]``.
+
+    Keyed by measure, in the measure's canonical unit: a value strictly above
+    ``high`` or below ``low`` breaks the limit (confirmed as the safety rules
+    are, see ``streaming.detectors.safety``); beyond ``*_at_once`` one reading
+    is enough. A measure without such a table has no such rule on the pathway.
+    """
+
+    high: float
+    high_at_once: float
+    low: float
+    low_at_once: float
+    severity: Severity
+
+
 _SECTIONS: dict[str, type[Any]] = {
     "thresholds": Thresholds,
     "severity": Severities,
@@ -206,6 +223,9 @@ class Pathway:
     adherence: AdherenceParams
     #: The overrides applied to the shipped pathway of this name, in order.
     overrides: tuple[tuple[str, float | int | str], ...] = ()
+    #: Safety limits keyed by measure (``limits.<measure>`` tables; a plain
+    #: dict so that a pathway pickles; treat it as read-only).
+    limits: Mapping[Measure, MeasureLimits] = dataclasses.field(default_factory=dict)
 
     def __reduce__(self) -> tuple[Any, ...]:
         """A shipped pathway pickles as its name, one with a patient's overrides as the
@@ -228,20 +248,32 @@ class Pathway:
 
         A bare key names a threshold (``"spo2_low"``); ``"section.field"``
         names any other value (``"severity.bp_low"``, ``"baseline.weight_warmup"``,
-        ``"schedule.body-weight"``). Unknown keys raise :class:`PathwayError`.
+        ``"schedule.body-weight"``, ``"limits.<measure>.high"`` of a measure the
+        pathway limits). Unknown keys raise :class:`PathwayError`.
         """
         sections: dict[str, dict[str, Any]] = {}
         schedule = dict(self.schedule)
+        limits = dict(self.limits)
         for key, value in overrides.items():
             section, _, name = key.rpartition(".") if "." in key else ("thresholds", "", key)
             if section == "schedule":
                 schedule[_measure(name, self.name)] = _number(value, float, key)
+                continue
+            if section.startswith("limits."):
+                measure = _measure(section.removeprefix("limits."), key)
+                if measure not in limits:
+                    raise PathwayError(f"unknown override {key!r}: {self.name} has no such limits")
+                current = dataclasses.asdict(limits[measure])
+                if name not in current:
+                    raise PathwayError(f"unknown override {key!r}")
+                limits[measure] = _build(MeasureLimits, current | {name: value}, key)
                 continue
             if section not in _SECTIONS:
                 raise PathwayError(f"unknown override {key!r}")
             sections.setdefault(section, {})[name] = value
         changes: dict[str, Any] = {
             "schedule": schedule,
+            "limits": limits,
             "overrides": self.overrides + tuple(overrides.items()),
         }
         for section, values in sections.items():
@@ -308,7 +340,13 @@ def parse_pathways(document: Mapping[str, Any]) -> dict[str, Pathway]:
             continue
         if not isinstance(table, dict):
             raise PathwayError(f"{name}: expected a table")
-        unknown = set(table) - {"description", "post_discharge_days", "schedule", *_SECTIONS}
+        unknown = set(table) - {
+            "description",
+            "post_discharge_days",
+            "schedule",
+            "limits",
+            *_SECTIONS,
+        }
         if unknown:
             raise PathwayError(f"{name}: unknown keys {sorted(unknown)}")
         sections = {
@@ -321,6 +359,13 @@ def parse_pathways(document: Mapping[str, Any]) -> dict[str, Pathway]:
             _measure(m, name): _number(h, float, f"{name}.schedule.{m}")
             for m, h in table.get("schedule", {}).items()
         }
+        limits = {
+            _measure(m, name): _build(MeasureLimits, values, f"{name}.limits.{m}")
+            for m, values in (base.get("limits", {}) | table.get("limits", {})).items()
+        }
+        for measure in limits:
+            if (measure, True) not in LIMIT_KINDS or (measure, False) not in LIMIT_KINDS:
+                raise PathwayError(f"{name}.limits.{measure}: no alert kinds for its limits")
         pathways[name] = Pathway(
             name=name,
             description=str(table.get("description", base.get("description", ""))),
@@ -332,6 +377,7 @@ def parse_pathways(document: Mapping[str, Any]) -> dict[str, Pathway]:
                 )
             ),
             schedule=schedule,
+            limits=limits,
             **sections,
         )
     return pathways

@@ -29,10 +29,12 @@ pattern but does not exist, or a time outside years 1-9999 once in UTC, is
 ``time_in_future``, one earlier than ``earliest`` (``now - max_age``) is
 ``time_too_old``; late and out-of-order times within those bounds are fine.
 
-Values convert to the canonical unit (:mod:`ingest.units`) and must lie in the
-bounds of :mod:`ingest.limits` (``implausible_value``); blood pressure also
-needs systolic above diastolic. ``original_unit`` is what was sent; for blood
-pressure the systolic unit, or ``"<systolic>/<diastolic>"`` if they differ.
+Values are read from the body fields the measure spec names
+(:mod:`hub.measures`), convert to its canonical unit and must lie in each
+field's plausible bounds (``implausible_value``); a two-field measure marked
+``ordered`` (blood pressure) also needs the first above the second.
+``original_unit`` is what was sent; for two fields the first's unit, or
+``"<first>/<second>"`` if they differ.
 
 >>> from datetime import timedelta
 >>> point = {
@@ -56,29 +58,24 @@ from types import MappingProxyType
 from typing import Any, Final
 
 from hub.domain import (
-    CANONICAL_UNIT,
     NON_LEVEL_STATISTICS,
     Measure,
     Modality,
     ParsedPoint,
     RejectionCode,
 )
+from hub.measures import SPECS, Bounds, MeasureSpec
 from ingest.exceptions import PointRejectedError
-from ingest.limits import DIASTOLIC, PLAUSIBLE, SYSTOLIC, Bounds
-from ingest.units import TO_CANONICAL, duration_seconds
+from ingest.units import duration_seconds
 
 #: Representative UTC hour of each omh:part-of-day-1.0 value.
 PART_OF_DAY_HOUR: Final[Mapping[str, int]] = MappingProxyType(
     {"morning": 8, "afternoon": 14, "evening": 20, "night": 2}
 )
 
-#: Body property holding the value, for single-valued measures.
+#: Body property holding the value, for single-valued measures (from the spec).
 VALUE_FIELD: Final[Mapping[Measure, str]] = MappingProxyType(
-    {
-        Measure.BODY_WEIGHT: "body_weight",
-        Measure.OXYGEN_SATURATION: "oxygen_saturation",
-        Measure.HEART_RATE: "heart_rate",
-    }
+    {m: s.field.name for m, s in SPECS.items() if len(s.fields) == 1}
 )
 
 _MODALITY: Final = MappingProxyType({m.value: m for m in Modality})
@@ -105,22 +102,23 @@ def normalize(
     body = point["body"]
     original2: float | None = None
     value2: float | None = None
-    if measure is Measure.BLOOD_PRESSURE:
-        original, value, unit = _reading(body, "systolic_blood_pressure", measure)
-        original2, value2, unit2 = _reading(body, "diastolic_blood_pressure", measure)
-        _check(value, SYSTOLIC, "systolic_blood_pressure")
-        _check(value2, DIASTOLIC, "diastolic_blood_pressure")
-        if value <= value2:
+    described = SPECS[measure]
+    fields = described.fields
+    first = fields[0]
+    original, value, unit = _reading(body, first.name, described)
+    if len(fields) == 1:
+        _check(value, first.plausible, first.name)
+    else:
+        second = fields[1]
+        original2, value2, unit2 = _reading(body, second.name, described)
+        _check(value, first.plausible, first.name)
+        _check(value2, second.plausible, second.name)
+        if described.ordered and value <= value2:
             raise PointRejectedError(
-                RejectionCode.IMPLAUSIBLE_VALUE,
-                "systolic_blood_pressure is not above diastolic_blood_pressure",
+                RejectionCode.IMPLAUSIBLE_VALUE, f"{first.name} is not above {second.name}"
             )
         if unit2 != unit:
             unit = f"{unit}/{unit2}"
-    else:
-        field = VALUE_FIELD[measure]
-        original, value, unit = _reading(body, field, measure)
-        _check(value, PLAUSIBLE[measure], field)
     statistic = body.get("descriptive_statistic")
     if statistic in NON_LEVEL_STATISTICS:
         raise PointRejectedError(
@@ -183,18 +181,18 @@ def _sequence(header: dict[str, Any]) -> int | None:
     return value
 
 
-def _reading(body: dict[str, Any], field: str, measure: Measure) -> tuple[float, float, str]:
+def _reading(body: dict[str, Any], field: str, described: MeasureSpec) -> tuple[float, float, str]:
     """(value as sent, value in the canonical unit, unit as sent)."""
     unit_value = body[field]
     unit = unit_value["unit"]
     original = float(unit_value["value"])
-    factor = TO_CANONICAL[measure].get(unit)
-    if factor is None:
+    conversion = described.units.get(unit)
+    if conversion is None:
         raise PointRejectedError(
             RejectionCode.UNIT_UNSUPPORTED,
-            f"body.{field}.unit {_clip(unit)!r} cannot be converted to {CANONICAL_UNIT[measure]}",
+            f"body.{field}.unit {_clip(unit)!r} cannot be converted to {described.unit}",
         )
-    return original, original * factor, unit
+    return original, original * conversion.factor + conversion.offset, unit
 
 
 def _check(value: float, bounds: Bounds, field: str) -> None:

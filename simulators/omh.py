@@ -23,6 +23,7 @@ from typing import Any
 import orjson
 
 from hub.domain import Measure
+from hub.measures import spec
 from simulators.models import Malformation
 
 #: A JSON object, as built here.
@@ -89,6 +90,36 @@ def oxygen_saturation_body(percent: float, at: datetime) -> Json:
         "system": "peripheral capillary",
         "measurement_method": "pulse oximetry",
     }
+
+
+def measure_body(
+    measure: Measure,
+    value: float,
+    at: datetime,
+    *,
+    unit: str | None = None,
+    value2: float | None = None,
+) -> Json:
+    """A body of any measure of the spec: ``value`` (and ``value2``) given in the
+    canonical unit, sent in ``unit`` (default: the canonical one).
+
+    >>> from datetime import UTC, datetime
+    >>> measure_body(Measure.BODY_WEIGHT, 80, datetime(2026, 11, 20, tzinfo=UTC), unit="lb")
+    ... # doctest: +NORMALIZE_WHITESPACE
+    {'body_weight': {'value': 176.37, 'unit': 'lb'},
+     'effective_time_frame': {'date_time': '2026-11-20T00:00:00Z'}}
+    """
+    described = spec(measure)
+    unit = unit or described.unit
+    conversion = described.units[unit]
+    digits = described.digits + 1
+    body: Json = {}
+    for field, canonical in zip(described.fields, (value, value2), strict=False):
+        if canonical is not None:
+            sent = round(conversion.from_canonical(canonical), digits)
+            body[field.name] = {"value": sent, "unit": unit}
+    body["effective_time_frame"] = _frame(at)
+    return body
 
 
 def data_point(

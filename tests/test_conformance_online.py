@@ -29,7 +29,7 @@ from tests.support import (
 
 pytestmark = pytest.mark.services
 
-KINDS = ("scale", "bp_cuff", "pulse_oximeter")
+KINDS = ("scale", "bp_cuff", "pulse_oximeter", "thermometer")
 
 
 def run_kit(

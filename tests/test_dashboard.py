@@ -11,7 +11,9 @@ import json
 import re
 from html.parser import HTMLParser
 from pathlib import Path, PurePosixPath
+from typing import Any
 
+import psycopg
 import pytest
 from fastapi.testclient import TestClient
 
@@ -154,3 +156,42 @@ def test_thresholds_are_the_pathways_with_the_patients_overrides(api: TestClient
     assert [(g["kg"], g["hours"]) for g in weight["gains"]] == [(2.0, 72.0), (2.3, 168.0)]
     missing = api.get("/api/v1/patients/00000000-0000-0000-0000-000000000001/thresholds")
     assert (missing.status_code, missing.json()["code"]) == (404, "not_found")
+
+
+@pytest.mark.services
+def test_the_measure_spec_is_served_to_any_signed_in_user(
+    api: TestClient, conn: psycopg.Connection[Any]
+) -> None:
+    """``GET /api/v1/measures`` is the spec the dashboard draws from, with each measure's alerts."""
+    from hub.alerting import KIND_MEASURES
+    from hub.measures import SPECS, catalogue
+    from tests.api_support import caller
+
+    carla = caller(api, conn, "carla.spec")
+    got = TestClient(api.app).get("/api/v1/measures", headers=carla.headers)
+    assert got.status_code == 200, got.text
+    served = got.json()["measures"]
+    assert [m["measure"] for m in served] == [m.value for m in SPECS]
+    expected = json.loads(json.dumps(catalogue()))["measures"]
+    assert [{k: v for k, v in m.items() if k != "alert_kinds"} for m in served] == expected
+    kinds = {m["measure"]: set(m["alert_kinds"]) for m in served}
+    for kind, measures in KIND_MEASURES.items():
+        for measure in measures:
+            assert kind.value in kinds[measure.value]
+    bp = next(m for m in served if m["measure"] == "blood-pressure")
+    assert ([f["label"] for f in bp["fields"]], bp["ucum"], bp["loinc"]) == (
+        ["systolic", "diastolic"],
+        "mm[Hg]",
+        "85354-9",
+    )
+    assert TestClient(api.app).get("/api/v1/measures").status_code == 401
+
+
+def test_the_dashboard_keeps_no_measure_list_of_its_own() -> None:
+    """The dashboard's scripts name no measure: they draw what the API's spec lists."""
+    from hub.measures import Measure
+
+    for path in (STATIC_DIR / "js").glob("*.js"):
+        text = path.read_text(encoding="utf-8")
+        named = [m.value for m in Measure if f'"{m.value}"' in text or f"'{m.value}'" in text]
+        assert named == [], f"{path.name} names {named}"

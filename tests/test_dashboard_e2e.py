@@ -39,7 +39,7 @@ ACK_ROUTE = "/api/v1/alerts/{alert_id}/ack"
 
 CHARTS_DRAWN = """() => {
   const charts = [...document.querySelectorAll('.chart[data-drawn="true"] svg.chart-svg')];
-  return charts.length === 4 && charts.every((svg) => svg.querySelector('circle.pt'));
+  return charts.length === 5 && charts.filter((svg) => svg.querySelector('circle.pt')).length === 4;
 }"""
 
 CHART_FACTS = """(charts) => Object.fromEntries(charts.map((c) => [c.dataset.measure, {
@@ -113,12 +113,14 @@ def _check_patient(page: Page, panel: Panel, screen: Screen) -> None:
         "blood-pressure": 2 * days,  # systolic and diastolic
         "oxygen-saturation": days,
         "heart-rate": days,
+        "body-temperature": 0,  # in the spec, drawn empty: no thermometer on this panel
     }
     assert {m: f["limits"] for m, f in facts.items()} == {
         "body-weight": 2,  # +2 kg in 72 h, +2.3 kg in 7 days (CHF)
         "blood-pressure": 3,
         "oxygen-saturation": 1,
         "heart-rate": 2,
+        "body-temperature": 0,
     }
     weight_alert = panel.alerts["SIM-ALPHA"]
     assert facts["body-weight"]["markers"] == [weight_alert]

@@ -217,3 +217,60 @@ def test_fitbit_rows_move_to_the_vendor_keyed_tables_and_their_tokens_still_open
         "SELECT count(*) FROM pg_tables WHERE tablename LIKE 'fitbit%%'"
     ).fetchone()
     assert gone == (0,)
+
+
+def test_measures_and_device_kinds_are_rows_the_spec_fills(
+    empty_db: psycopg.Connection[Any],
+) -> None:
+    """Readings and devices refer to the spec's tables: a new measure needs no migration."""
+    from hub.measures import SPECS, DeviceKind
+
+    migrate(empty_db)
+    rows = empty_db.execute("SELECT name, unit, ucum, loinc FROM measures").fetchall()
+    assert sorted(rows) == sorted(
+        (s.measure.value, s.unit, s.ucum, s.loinc) for s in SPECS.values()
+    )
+    kinds = empty_db.execute("SELECT name FROM device_kinds").fetchall()
+    assert sorted(k for (k,) in kinds) == sorted(k.value for k in DeviceKind)
+    checks = empty_db.execute(
+        """SELECT conname FROM pg_constraint
+           WHERE conrelid IN ('readings'::regclass, 'devices'::regclass) AND contype = 'c'
+             AND pg_get_constraintdef(oid) ~ '(measure|kind) = ANY'"""
+    ).fetchall()
+    assert checks == []
+    # An unknown measure or kind is still refused, by the foreign keys.
+    patient = uuid.uuid4()
+    empty_db.execute("INSERT INTO patients (id) VALUES (%s)", (patient,))
+    empty_db.execute("INSERT INTO gateways (id) VALUES ('gw-abcdefgh')")
+    with pytest.raises(psycopg.errors.ForeignKeyViolation):
+        empty_db.execute(
+            "INSERT INTO devices (serial, kind, gateway_id, patient_id)"
+            " VALUES ('S1', 'toaster', 'gw-abcdefgh', %s)",
+            (patient,),
+        )
+    empty_db.rollback()
+    empty_db.execute("INSERT INTO patients (id) VALUES (%s)", (patient,))
+    empty_db.execute("INSERT INTO gateways (id) VALUES ('gw-abcdefgh')")
+    (device,) = empty_db.execute(
+        "INSERT INTO devices (serial, kind, gateway_id, patient_id)"
+        " VALUES ('S1', 'multi', 'gw-abcdefgh', %s) RETURNING id",
+        (patient,),
+    ).fetchone() or (None,)
+    with pytest.raises(psycopg.errors.ForeignKeyViolation):
+        empty_db.execute(
+            """INSERT INTO readings (measured_at, device_id, measure, patient_id, value, unit,
+                   original_value, original_unit, modality, schema_version, header_id,
+                   received_at)
+               VALUES (now(), %s, 'blood-sugar', %s, 1, 'x', 1, 'x', 'sensed', '1.0', 'h',
+                       now())""",
+            (device, patient),
+        )
+    empty_db.rollback()
+
+
+def test_a_measure_whose_unit_changed_is_refused(empty_db: psycopg.Connection[Any]) -> None:
+    migrate(empty_db)
+    empty_db.execute("UPDATE measures SET unit = 'lb' WHERE name = 'body-weight'")
+    empty_db.commit()
+    with pytest.raises(MigrationError, match="body-weight is stored in lb"):
+        migrate(empty_db)

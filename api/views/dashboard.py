@@ -12,6 +12,7 @@ recent lowest weight, so it is given as a gain over a window instead.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Literal
 from uuid import UUID
@@ -25,7 +26,8 @@ from starlette.types import Message, Receive, Scope, Send
 from api.deps import ConnDep, PatientIdDep
 from hub import patients
 from hub.domain import CANONICAL_UNIT, Measure
-from hub.pathways import Thresholds, get_pathway
+from hub.measures import spec
+from hub.pathways import MeasureLimits, Thresholds, get_pathway
 
 STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
 
@@ -105,8 +107,10 @@ class ThresholdsOut(BaseModel):
     measures: list[MeasureThresholds]
 
 
-def measure_thresholds(limits: Thresholds) -> list[MeasureThresholds]:
-    """The chart lines of ``limits``, one entry per measure.
+def measure_thresholds(
+    limits: Thresholds, by_measure: Mapping[Measure, MeasureLimits] | None = None
+) -> list[MeasureThresholds]:
+    """The chart lines of ``limits`` and of the per-measure limits, one entry per measure.
 
     >>> chf = get_pathway("CHF").thresholds
     >>> [(m.measure.value, [line.value for line in m.lines]) for m in measure_thresholds(chf)][1:]
@@ -131,7 +135,7 @@ def measure_thresholds(limits: Thresholds) -> list[MeasureThresholds]:
         )
 
     short_h, week_h = limits.weight_gain_short_hours, limits.weight_gain_week_days * 24
-    return [
+    entries = [
         entry(
             Measure.BODY_WEIGHT,
             [],
@@ -170,6 +174,18 @@ def measure_thresholds(limits: Thresholds) -> list[MeasureThresholds]:
             ],
         ),
     ]
+    for measure, own in (by_measure or {}).items():
+        field = spec(measure).field
+        lines = [
+            line(f"{field.name}_high", f"{field.label} high", own.high, "upper"),
+            line(f"{field.name}_low", f"{field.label} low", own.low, "lower"),
+        ]
+        found = [e for e in entries if e.measure is measure]
+        if found:
+            found[0].lines.extend(lines)
+        else:
+            entries.append(entry(measure, lines))
+    return entries
 
 
 @router.get("/api/v1/patients/{patient_id}/thresholds", response_model=ThresholdsOut)
@@ -182,5 +198,5 @@ def patient_thresholds(patient_id: PatientIdDep, conn: ConnDep) -> ThresholdsOut
         patient_id=patient_id,
         pathway=patient.pathway,
         overrides=overrides,
-        measures=measure_thresholds(pathway.thresholds),
+        measures=measure_thresholds(pathway.thresholds, pathway.limits),
     )

@@ -13,6 +13,7 @@ from streaming.detectors.safety import (
     BloodPressureLow,
     HeartRateHigh,
     HeartRateLow,
+    MeasureLimit,
     SafetyRule,
     SpO2Low,
 )
@@ -36,6 +37,7 @@ __all__ = [
     "HeartFailureScore",
     "HeartRateHigh",
     "HeartRateLow",
+    "MeasureLimit",
     "Observation",
     "PressureScore",
     "RespiratoryScore",

@@ -119,8 +119,9 @@ class Finding:
 class Detector(abc.ABC):
     """Base of every detector; see the module docstring for the protocol."""
 
-    #: The alert kind this detector reports.
-    kind: ClassVar[AlertKind]
+    #: The alert kind this detector reports (a class attribute, or set by the
+    #: constructor of a detector whose parameters say it).
+    kind: AlertKind
     #: The rule or model, as findings name it.
     source: ClassVar[str]
     #: Every measure it watches, when it watches more than the one it is

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from hub.alerting import LIMIT_KINDS
 from hub.domain import Measure
 from hub.pathways import Pathway
 from streaming.detectors.base import Detector
@@ -11,6 +12,7 @@ from streaming.detectors.safety import (
     BloodPressureLow,
     HeartRateHigh,
     HeartRateLow,
+    MeasureLimit,
     SpO2Low,
 )
 from streaming.detectors.scores import (
@@ -34,6 +36,7 @@ DETECTOR_CLASSES: tuple[type[Detector], ...] = (
     HeartFailureScore,
     RespiratoryScore,
     PressureScore,
+    MeasureLimit,
 )
 
 #: Readings of a measure (key) that also go to the joint detectors registered
@@ -50,7 +53,8 @@ def _score(cls: type[DeclineScore], pathway: Pathway, enabled: int) -> tuple[Det
 
 
 def build_detectors(measure: Measure, pathway: Pathway) -> tuple[Detector, ...]:
-    """Fresh detectors for one measure of one patient.
+    """Fresh detectors for one measure of one patient: its own, then the
+    pathway's per-measure limits (:func:`limit_rules`).
 
     >>> from hub.pathways import get_pathway
     >>> [type(d).__name__ for d in build_detectors(Measure.BODY_WEIGHT, get_pathway("CHF"))]
@@ -58,6 +62,36 @@ def build_detectors(measure: Measure, pathway: Pathway) -> tuple[Detector, ...]:
     >>> [type(d).__name__ for d in build_detectors(Measure.OXYGEN_SATURATION, get_pathway("COPD"))]
     ['SpO2Low', 'RespiratoryScore']
     """
+    return (*_own_detectors(measure, pathway), *limit_rules(measure, pathway))
+
+
+def limit_rules(measure: Measure, pathway: Pathway) -> tuple[Detector, ...]:
+    """A :class:`MeasureLimit` per side of the pathway's ``limits.<measure>``, if it has one."""
+    limits = pathway.limits.get(measure)
+    if limits is None:
+        return ()
+    confirm = pathway.confirm
+    return tuple(
+        MeasureLimit(
+            measure=measure,
+            above=above,
+            kind=LIMIT_KINDS[measure, above],
+            limit=limit,
+            at_once=at_once,
+            severity=limits.severity,
+            unconfirmed_severity=confirm.unconfirmed_severity,
+            confirm_readings=confirm.readings,
+            confirm_hours=confirm.within_hours,
+            recovery_readings=pathway.episodes.recovery_readings,
+        )
+        for above, limit, at_once in (
+            (True, limits.high, limits.high_at_once),
+            (False, limits.low, limits.low_at_once),
+        )
+    )
+
+
+def _own_detectors(measure: Measure, pathway: Pathway) -> tuple[Detector, ...]:
     t, sev, base = pathway.thresholds, pathway.severity, pathway.baseline
     rec = pathway.episodes.recovery_readings
     n, hours = pathway.confirm.readings, pathway.confirm.within_hours

@@ -24,6 +24,7 @@ import abc
 from typing import ClassVar
 
 from hub.alerting import AlertKind, Severity
+from hub.measures import Measure, spec
 from streaming.detectors.base import EXERTION, Detector, Finding, Observation
 
 _Check = tuple[dict[str, float], dict[str, float], str]
@@ -346,3 +347,66 @@ class HeartRateLow(_Limit):
     unit = "beats/min"
     above = False
     resting_only = True
+
+
+class MeasureLimit(SafetyRule):
+    """A measure's value strictly above (``above``) or below ``limit``, in its canonical unit.
+
+    The generic rule of a pathway's per-measure limits (``limits.<measure>``
+    in ``pathways.toml``): the registry builds one for each side, with the
+    alert ``kind`` of :data:`hub.alerting.LIMIT_KINDS`; names and units come
+    from the measure spec. Beyond ``at_once`` one reading is enough.
+
+    >>> from datetime import datetime, UTC
+    >>> rule = MeasureLimit(measure=Measure.HEART_RATE, above=True, kind=AlertKind.HR_HIGH,
+    ...                     limit=130, at_once=150, severity=Severity.HIGH,
+    ...                     unconfirmed_severity=Severity.LOW, confirm_readings=2,
+    ...                     confirm_hours=24, recovery_readings=3)
+    >>> finding = rule.update(Observation(datetime(2025, 3, 1, tzinfo=UTC), 151))
+    >>> finding.severity.value, finding.observed, finding.reason
+    ('high', {'heart_rate': 151}, 'Heart rate 151 beats/min is above 130 beats/min.')
+    """
+
+    source = "rule:measure_limit"
+
+    def __init__(
+        self,
+        *,
+        measure: Measure,
+        above: bool,
+        kind: AlertKind,
+        limit: float,
+        at_once: float,
+        severity: Severity,
+        unconfirmed_severity: Severity,
+        confirm_readings: int,
+        confirm_hours: float,
+        recovery_readings: int,
+    ) -> None:
+        super().__init__(
+            severity=severity,
+            unconfirmed_severity=unconfirmed_severity,
+            confirm_readings=confirm_readings,
+            confirm_hours=confirm_hours,
+            recovery_readings=recovery_readings,
+        )
+        self.measure = measure
+        self.above = above
+        self.kind = kind
+        self.limit = limit
+        self.at_once = at_once
+
+    def _at_once(self, x: Observation) -> bool:
+        return x.value > self.at_once if self.above else x.value < self.at_once
+
+    def _check(self, x: Observation) -> _Check | None:
+        if (x.value <= self.limit) if self.above else (x.value >= self.limit):
+            return None
+        described = spec(self.measure)
+        field, unit = described.field, described.shown_unit
+        side = "above" if self.above else "below"
+        return (
+            {field.name: x.value},
+            {f"{field.name}_{'high' if self.above else 'low'}": self.limit},
+            f"{described.label} {x.value:g} {unit} is {side} {self.limit:g} {unit}.",
+        )

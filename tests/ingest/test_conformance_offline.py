@@ -52,6 +52,10 @@ REFUSED_SCHEMA_VALID = {
     "time-interval/1.0/shouldPass/start-time-later-than-end-time": (
         RejectionCode.IMPLAUSIBLE_VALUE
     ),
+    # its time interval ends three years before it starts
+    "body-temperature/4.0/shouldPass/valid-temperature-with-statistic": (
+        RejectionCode.IMPLAUSIBLE_VALUE
+    ),
 }
 
 

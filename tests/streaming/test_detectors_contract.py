@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 import pytest
 
+from hub.alerting import AlertKind, Severity
 from hub.domain import Measure
 from hub.pathways import get_pathway
 from streaming.detectors import (
@@ -26,6 +27,7 @@ from streaming.detectors import (
     HeartFailureScore,
     HeartRateHigh,
     HeartRateLow,
+    MeasureLimit,
     Observation,
     PressureScore,
     RespiratoryScore,
@@ -105,12 +107,27 @@ SPECS: dict[type[Detector], Spec] = {
     RespiratoryScore: Spec(
         Measure.OXYGEN_SATURATION, _respiratory_episode, lambda seed, days: respiratory(seed, days)
     ),
+    MeasureLimit: Spec(Measure.HEART_RATE, _after_healthy(Measure.HEART_RATE, [138, 141])),
 }
 
 
 def make(cls: type[Detector]) -> Detector:
     """A fresh detector of ``cls`` with the default pathway's parameters."""
     spec = SPECS[cls]
+    if cls is MeasureLimit:
+        # No shipped pathway limits a measure by ``limits.<measure>`` yet.
+        return MeasureLimit(
+            measure=Measure.HEART_RATE,
+            above=True,
+            kind=AlertKind.HR_HIGH,
+            limit=130,
+            at_once=150,
+            severity=Severity.HIGH,
+            unconfirmed_severity=Severity.LOW,
+            confirm_readings=2,
+            confirm_hours=24,
+            recovery_readings=3,
+        )
     if cls is RespiratoryScore:
         pathway = get_pathway("COPD")
     elif spec.measure is Measure.BODY_WEIGHT:
@@ -206,7 +223,7 @@ def test_a_textbook_episode_fires_with_reasons(cls: type[Detector]) -> None:
     findings = [f for f in run(detector, SPECS[cls].episode()) if f]
     assert findings, f"{cls.__name__} missed its episode"
     first = findings[0]
-    assert first.kind == cls.kind
+    assert first.kind == detector.kind
     assert first.source
     assert first.observed
     assert first.baseline

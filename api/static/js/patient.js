@@ -1,4 +1,4 @@
-// One patient: who, their 30- or 90-day trends of the four vital signs with the
+// One patient: who, their 30- or 90-day trends of each measure of the spec with the
 // pathway's limits and the alerts' markers, and their unresolved alerts.
 
 import { alertCard, alertsUnavailable, patientAlerts } from "./alerts.js";
@@ -11,24 +11,36 @@ import { daysSince, errorText, formatNumber, h, kindLabel, patientLabel } from "
 const DAY_MS = 86400000;
 const HOUR_MS = 3600000;
 
-const CHARTS = [
-  { measure: "body-weight", title: "Weight", digits: 1 },
-  { measure: "blood-pressure", title: "Blood pressure", digits: 0 },
-  { measure: "oxygen-saturation", title: "SpO2", digits: 0 },
-  { measure: "heart-rate", title: "Heart rate", digits: 0 },
-];
+/**
+ * The charts, one per measure of the hub's measure spec (GET /api/v1/measures),
+ * in its order, and which charts an alert of each kind is marked on. Loaded once.
+ */
+let catalogue = null;
 
-/** Which charts an alert of each kind is marked on. */
-const KIND_MEASURES = {
-  weight_gain: ["body-weight"],
-  bp_high: ["blood-pressure"],
-  bp_low: ["blood-pressure"],
-  spo2_low: ["oxygen-saturation"],
-  spo2_drop: ["oxygen-saturation"],
-  hr_high: ["heart-rate"],
-  hr_low: ["heart-rate"],
-  respiratory_decline: ["oxygen-saturation", "heart-rate"],
-};
+async function loadCatalogue() {
+  if (!catalogue) {
+    catalogue = api("/measures").then(
+      ({ measures }) => ({
+        charts: measures.map((m) => ({
+          measure: m.measure,
+          title: m.label,
+          digits: m.digits,
+          unit: m.symbol,
+          fields: m.fields.map((f) => f.label),
+        })),
+        kindMeasures: measures.reduce((byKind, m) => {
+          for (const kind of m.alert_kinds) (byKind[kind] ||= []).push(m.measure);
+          return byKind;
+        }, {}),
+      }),
+      (error) => {
+        catalogue = null;
+        throw error;
+      },
+    );
+  }
+  return catalogue;
+}
 
 function points(buckets, second) {
   return buckets
@@ -60,10 +72,10 @@ function gainLines(gains, weights) {
 function chartSpec(chart, readings, limits, markers, range) {
   const buckets = readings.buckets || [];
   const series =
-    chart.measure === "blood-pressure"
+    chart.fields.length === 2
       ? [
-          { key: "systolic", label: "systolic", cls: "s-sys", points: points(buckets, false) },
-          { key: "diastolic", label: "diastolic", cls: "s-dia", points: points(buckets, true) },
+          { key: chart.fields[0], label: chart.fields[0], cls: "s-sys", points: points(buckets, false) },
+          { key: chart.fields[1], label: chart.fields[1], cls: "s-dia", points: points(buckets, true) },
         ]
       : [{ key: "value", label: chart.title, cls: "s-main", points: points(buckets, false) }];
   const lines = limits
@@ -72,14 +84,14 @@ function chartSpec(chart, readings, limits, markers, range) {
   if (limits && limits.gains.length) lines.push(...gainLines(limits.gains, series[0].points));
   const newest = series.map((x) => x.points[x.points.length - 1]).filter(Boolean);
   const latest = newest.length
-    ? `latest ${newest.map((p) => formatNumber(p.mean, chart.digits)).join("/")} ${readings.unit}`
+    ? `latest ${newest.map((p) => formatNumber(p.mean, chart.digits)).join("/")} ${chart.unit}`
     : "no readings";
   return {
     latest,
     from: range.from,
     to: range.to,
     bucketMs: DAY_MS,
-    unit: readings.unit,
+    unit: chart.unit,
     digits: chart.digits,
     series,
     lines,
@@ -102,11 +114,11 @@ function chartCard(chart) {
     h(
       "figcaption",
       { class: "muted" },
-      chart.measure === "blood-pressure"
+      chart.fields.length === 2
         ? [
-            h("span", { class: "key s-sys" }, "systolic"),
+            h("span", { class: "key s-sys" }, chart.fields[0]),
             " ",
-            h("span", { class: "key s-dia" }, "diastolic"),
+            h("span", { class: "key s-dia" }, chart.fields[1]),
             " · ",
           ]
         : null,
@@ -115,9 +127,9 @@ function chartCard(chart) {
   );
 }
 
-function markersFor(measure, alerts) {
+function markersFor(measure, alerts, kindMeasures) {
   return alerts
-    .filter((a) => (KIND_MEASURES[a.kind] || []).includes(measure))
+    .filter((a) => (kindMeasures[a.kind] || []).includes(measure))
     .map((a) => ({
       t: new Date(a.opened_at),
       severity: a.severity,
@@ -195,7 +207,7 @@ function showAlerts(list, { alerts, error }, ctx) {
   }
 }
 
-async function fillChart(card, chart, patientId, range, limitsLoaded, alertsLoaded) {
+async function fillChart(card, chart, patientId, range, limitsLoaded, alertsLoaded, kindMeasures) {
   const plot = card.querySelector(".chart-plot");
   const query = {
     measure: chart.measure,
@@ -210,7 +222,7 @@ async function fillChart(card, chart, patientId, range, limitsLoaded, alertsLoad
       alertsLoaded,
     ]);
     const ownLimits = limits ? limits.measures.find((m) => m.measure === chart.measure) : null;
-    const markers = markersFor(chart.measure, alerts);
+    const markers = markersFor(chart.measure, alerts, kindMeasures);
     const spec = chartSpec(chart, readings, ownLimits, markers, range);
     card.querySelector(".latest").textContent = spec.latest;
     drawChart(plot, spec);
@@ -232,7 +244,14 @@ export async function renderPatient(root, ctx, { patientId, days = 30, alertId =
     root.replaceChildren(back(), h("p", { class: "error" }, text));
     return;
   }
-  const cards = CHARTS.map(chartCard);
+  let charts, kindMeasures;
+  try {
+    ({ charts, kindMeasures } = await loadCatalogue());
+  } catch (error) {
+    root.replaceChildren(back(), h("p", { class: "error" }, `Could not load the measures: ${errorText(error)}`));
+    return;
+  }
+  const cards = charts.map(chartCard);
   const alertList = h(
     "div",
     { class: "alert-list", id: "patient-alerts" },
@@ -276,8 +295,8 @@ export async function renderPatient(root, ctx, { patientId, days = 30, alertId =
     if (alertId !== null) focusAlert(root, alertId);
   });
   await Promise.all(
-    CHARTS.map((chart, i) =>
-      fillChart(cards[i], chart, patient.id, range, limitsLoaded, alertsLoaded),
+    charts.map((chart, i) =>
+      fillChart(cards[i], chart, patient.id, range, limitsLoaded, alertsLoaded, kindMeasures),
     ),
   );
 }
