@@ -180,3 +180,31 @@ def resolve_automatically(
         detail={"cleared_by": cleared_by, **(detail or {})},
     )
     return True
+
+
+def raises_evidence(current: Severity | None, new: Severity) -> bool:
+    """Whether a scheduled detection is worth recording: it opens its kind or is more severe.
+
+    >>> raises_evidence(None, Severity.LOW), raises_evidence(Severity.LOW, Severity.LOW)
+    (True, False)
+    """
+    return current is None or severity_rank(new) > severity_rank(current)
+
+
+def record_if_raised(
+    conn: Conn,
+    *,
+    detection: Detection,
+    unresolved: dict[tuple[UUID, AlertKind], Severity],
+    now: datetime,
+) -> bool:
+    """Record ``detection`` if it opens its kind or raises the unresolved alert's severity.
+
+    ``unresolved`` (severity per patient and kind) is kept up to date.
+    """
+    key = (detection.patient_id, detection.kind)
+    if not raises_evidence(unresolved.get(key), detection.severity):
+        return False
+    record_detection(conn, detection=detection, now=now)
+    unresolved[key] = detection.severity
+    return True

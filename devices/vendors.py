@@ -1,6 +1,6 @@
 """``lastmile vendors``: pull vendor clouds' data into the hub until stopped.
 
-One process for every vendor cloud of the registry (:mod:`devices.cloud.registry`)
+One process for every vendor cloud of the registry (:mod:`devices.registry`)
 that is configured. On start it gives each vendor's gateway a fresh MQTT
 password (kept in memory only) and connects as that gateway; then, every
 ``vendors_poll_s``, it does for each vendor the pulls its notifications
@@ -20,7 +20,7 @@ from devices.adapters.publisher import VendorPublisher
 from devices.cloud import service as cloud
 from devices.cloud.base import CloudVendor
 from devices.cloud.puller import Puller
-from devices.cloud.registry import VENDORS
+from devices.registry import VENDORS
 from hub.db import Conn, connect
 from hub.settings import Settings
 

@@ -16,8 +16,7 @@ from collections.abc import Collection, Iterator
 from datetime import UTC, datetime, timedelta
 from uuid import UUID
 
-from alerts.service import record_detection, resolve_automatically
-from flows.schedule import record_if_raised
+from alerts.service import record_detection, record_if_raised, resolve_automatically
 from hub.alerting import AlertKind, Detection, Severity
 from hub.db import Conn
 from hub.sql import queries

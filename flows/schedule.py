@@ -38,10 +38,15 @@ from uuid import UUID
 
 import psycopg
 
-from alerts.service import record_detection, reheadline, resolve_automatically
+from alerts.service import (
+    record_if_raised,
+    reheadline,
+    resolve_automatically,
+)
 from devices.lifecycle import mark_silent_devices
 from flows.reading_gaps import clear_filled_gaps, run_gap_checks
-from hub.alerting import AlertKind, Detection, Severity, severity_rank
+from flows.refill_checks import run_refill_checks
+from hub.alerting import AlertKind, Severity
 from hub.db import Conn, connect
 from hub.domain import Measure
 from hub.settings import Settings
@@ -57,34 +62,6 @@ from streaming.clearing import (
 )
 
 log = logging.getLogger(__name__)
-
-
-def raises_evidence(current: Severity | None, new: Severity) -> bool:
-    """Whether a scheduled detection is worth recording: it opens its kind or is more severe.
-
-    >>> raises_evidence(None, Severity.LOW), raises_evidence(Severity.LOW, Severity.LOW)
-    (True, False)
-    """
-    return current is None or severity_rank(new) > severity_rank(current)
-
-
-def record_if_raised(
-    conn: Conn,
-    *,
-    detection: Detection,
-    unresolved: dict[tuple[UUID, AlertKind], Severity],
-    now: datetime,
-) -> bool:
-    """Record ``detection`` if it opens its kind or raises the unresolved alert's severity.
-
-    ``unresolved`` (severity per patient and kind) is kept up to date.
-    """
-    key = (detection.patient_id, detection.kind)
-    if not raises_evidence(unresolved.get(key), detection.severity):
-        return False
-    record_detection(conn, detection=detection, now=now)
-    unresolved[key] = detection.severity
-    return True
 
 
 def _open_alerts(
@@ -323,8 +300,6 @@ class AdherenceScheduler:
     def run(self, stop: threading.Event) -> None:
         while not stop.wait(self._interval_s):
             try:
-                from flows.refill_checks import run_refill_checks  # it imports this module
-
                 now = self._clock()
                 with connect(self._settings) as conn:
                     with conn.transaction():

@@ -1,6 +1,6 @@
 """Vendor clouds: the connect link, the OAuth callback, status and revocation, the webhook.
 
-One set of routes per vendor of the registry (:mod:`devices.cloud.registry`),
+One set of routes per vendor of the registry (:mod:`devices.registry`),
 under its name: ``/api/v1/patients/{patient_id}/<vendor>`` (status, ``DELETE``
 revokes), ``.../<vendor>/connect``, ``/api/v1/<vendor>/callback`` and
 ``/api/v1/<vendor>/webhook``. The callback and the webhook are called by a
@@ -35,7 +35,7 @@ from devices.adapters.exceptions import (
 from devices.cloud import connect, webhook
 from devices.cloud import service as cloud
 from devices.cloud.base import BadNotificationError, CloudVendor
-from devices.cloud.registry import VENDORS
+from devices.registry import VENDORS
 from hub.exceptions import NotFoundError
 from hub.settings import Settings
 

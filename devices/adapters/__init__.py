@@ -4,5 +4,5 @@
 :mod:`devices.adapters.gateway` the vendor gateways (one per vendor per hub),
 :mod:`devices.adapters.publisher` the MQTT client that delivers a vendor's
 Open mHealth data points on its gateway's readings topics, and
-:mod:`devices.adapters.registry` the list of every adapter.
+:mod:`devices.registry` the list of every adapter.
 """

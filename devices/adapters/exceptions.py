@@ -11,7 +11,7 @@ Tree::
         ├── VendorExpiredTokenError the access token expired: refresh and ask again
         ├── VendorStateError        an OAuth ``state`` that is forged, expired or used already
         ├── FitbitError             Fitbit specifics (devices.fitbit.exceptions)
-        └── ...                     one subtree per vendor cloud (devices.cloud.registry)
+        └── ...                     one subtree per vendor cloud (devices.registry)
 
 A vendor's own exceptions also derive from the generic ones above, so the
 vendor base (:mod:`devices.cloud`) handles every vendor the same way.

@@ -1,7 +1,7 @@
 """Vendor clouds as plugins: one base covering a cloud vendor's whole life.
 
 A vendor (Fitbit, Withings, ...) is a :class:`~devices.cloud.base.CloudVendor`
-listed in :mod:`~devices.cloud.registry`; everything around it is shared:
+listed in :mod:`~devices.registry`; everything around it is shared:
 
 * :mod:`~devices.cloud.models` (types: tokens, a connection, a notification),
 * :mod:`~devices.cloud.sealing` (one sealer: tokens encrypted at rest and the

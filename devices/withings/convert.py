@@ -12,7 +12,7 @@ type  Withings                  Open mHealth
 10    systolic BP (mmHg)        (a group with only one of the two is left out)
 11    heart pulse (bpm)         ``omh:heart-rate:2.0``
 54    SpO2 (%)                  ``omh:oxygen-saturation:2.0`` (pulse oximetry)
-71    body temperature (°C)     converted, then skipped: :data:`SKIPPED`
+71    body temperature (°C)     ``omh:body-temperature:2.0``
 ====  ========================  ==============================================
 
 A group's ``attrib`` says who it belongs to: 0, 1, 5 and 8 were captured by a
@@ -29,17 +29,15 @@ same points.
 ...         {"value": 37650, "type": 71, "unit": -3}]},))
 >>> points = WithingsAdapter().convert(records)
 >>> [(p["header"]["schema_id"]["name"], p["body"]["effective_time_frame"]["date_time"])
-...  for p in points]
-[('blood-pressure', '2024-05-01T08:00:00+02:00'), ('heart-rate', '2024-05-01T08:00:00+02:00')]
->>> points[0]["body"]["systolic_blood_pressure"]
-{'value': 129.5, 'unit': 'mmHg'}
->>> [(s.meastype, s.value, s.unit) for s in WithingsAdapter().skipped(records)]
-[(71, 37.65, '°C')]
+...  for p in points]  # doctest: +NORMALIZE_WHITESPACE
+[('blood-pressure', '2024-05-01T08:00:00+02:00'), ('heart-rate', '2024-05-01T08:00:00+02:00'),
+ ('body-temperature', '2024-05-01T08:01:40+02:00')]
+>>> points[0]["body"]["systolic_blood_pressure"], points[2]["body"]["body_temperature"]
+({'value': 129.5, 'unit': 'mmHg'}, {'value': 37.65, 'unit': 'C'})
 """
 
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -49,21 +47,11 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from devices.adapters.base import DataPoint, DeviceAdapter, data_point, header_id
 from hub.domain import Measure, Modality
 
-log = logging.getLogger(__name__)
-
 VENDOR = "withings"
 
 WEIGHT, DIASTOLIC, SYSTOLIC, HEART_PULSE, SPO2, BODY_TEMPERATURE = 1, 9, 10, 11, 54, 71
 #: The measure types the hub asks ``getmeas`` for.
 MEASTYPES = (WEIGHT, DIASTOLIC, SYSTOLIC, HEART_PULSE, SPO2, BODY_TEMPERATURE)
-#: Measure types converted but not published, and why.
-SKIPPED: dict[int, tuple[str, str]] = {
-    BODY_TEMPERATURE: (
-        "°C",
-        "the hub does not accept body temperature yet (no body-temperature Measure in"
-        " hub.domain); published once it does",
-    ),
-}
 #: ``attrib`` values of a group the user typed in.
 SELF_REPORTED = frozenset({2, 4})
 
@@ -75,17 +63,6 @@ class WithingsRecords:
     user_id: str
     timezone: str
     groups: tuple[dict[str, Any], ...] = ()
-
-
-@dataclass(frozen=True, slots=True)
-class Skipped:
-    """A measure converted but not published: its group, type, value, unit and the reason."""
-
-    grpid: int
-    meastype: int
-    value: float
-    unit: str
-    reason: str
 
 
 def real_value(measure: dict[str, Any]) -> float:
@@ -105,7 +82,7 @@ def _zone(name: str) -> ZoneInfo:
 
 
 class WithingsAdapter(DeviceAdapter[WithingsRecords]):
-    """Weight, blood pressure, heart rate and SpO2 of one Withings account."""
+    """Weight, blood pressure, heart rate, SpO2 and body temperature of one Withings account."""
 
     vendor: ClassVar[str] = VENDOR
     measures: ClassVar[frozenset[Measure]] = frozenset(
@@ -114,6 +91,7 @@ class WithingsAdapter(DeviceAdapter[WithingsRecords]):
             Measure.BLOOD_PRESSURE,
             Measure.HEART_RATE,
             Measure.OXYGEN_SATURATION,
+            Measure.BODY_TEMPERATURE,
         }
     )
 
@@ -127,26 +105,7 @@ class WithingsAdapter(DeviceAdapter[WithingsRecords]):
             if int(group.get("category", 1)) != 1:
                 continue  # 2: a user objective, not a measurement
             points.extend(self._group(records.user_id, group, tz))
-        for skipped in self.skipped(records):
-            log.info(
-                "withings measure skipped",
-                extra={
-                    "grpid": skipped.grpid,
-                    "meastype": skipped.meastype,
-                    "reason": "unsupported",
-                },
-            )
         return points
-
-    def skipped(self, records: WithingsRecords) -> list[Skipped]:
-        """The measures :meth:`convert` leaves out, converted, with the reason."""
-        return [
-            Skipped(int(g["grpid"]), int(m["type"]), real_value(m), *SKIPPED[int(m["type"])])
-            for g in records.groups
-            if int(g.get("category", 1)) == 1
-            for m in g["measures"]
-            if int(m["type"]) in SKIPPED
-        ]
 
     def _group(self, user: str, group: dict[str, Any], tz: ZoneInfo) -> list[DataPoint]:
         at = datetime.fromtimestamp(int(group["date"]), UTC).astimezone(tz).isoformat()
@@ -205,6 +164,14 @@ class WithingsAdapter(DeviceAdapter[WithingsRecords]):
                         "system": "peripheral capillary",
                         "measurement_method": "pulse oximetry",
                     },
+                )
+            )
+        if BODY_TEMPERATURE in values:
+            points.append(
+                point(
+                    "temperature",
+                    "body-temperature",
+                    {"body_temperature": {"value": values[BODY_TEMPERATURE], "unit": "C"}},
                 )
             )
         return points

@@ -61,7 +61,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from uuid import UUID
 
-from flows.schedule import raises_evidence
+from alerts.service import raises_evidence
 from hub.alerting import AlertKind, Closure, Detection, Severity, StreamReading
 from hub.domain import Measure
 from hub.pathways import Pathway, get_pathway

@@ -13,7 +13,7 @@ from pydantic import SecretStr
 
 from devices.adapters.publisher import VendorPublisher
 from devices.cloud.puller import Puller
-from devices.cloud.registry import VENDORS
+from devices.registry import VENDORS
 from devices.vendors import vendor_publisher
 from hub.settings import Settings, VendorSettings
 from tests.conftest import fresh_database

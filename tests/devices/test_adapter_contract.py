@@ -21,9 +21,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from devices.adapters.base import DeviceAdapter
-from devices.adapters.registry import ADAPTERS
 from devices.fitbit.convert import SCALE_SOURCES, FitbitAdapter
 from devices.fitbit.models import FitbitRecords
+from devices.registry import ADAPTERS
 from devices.withings.convert import WithingsAdapter, WithingsRecords
 from hub.domain import SUPPORTED_VERSIONS, Measure, Modality
 from ingest.validation import Validator

@@ -11,17 +11,19 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urlencode
 
+import orjson
 import psycopg
 import pytest
 from fastapi.testclient import TestClient
 
 from devices.adapters.publisher import VendorPublisher
 from devices.cloud.puller import Puller
-from devices.cloud.registry import VENDORS
+from devices.registry import VENDORS
 from devices.vendors import run_once, vendor_publisher
 from devices.withings.convert import WithingsAdapter, WithingsRecords
 from devices.withings.plugin import notify_token
 from hub.settings import Settings
+from ingest.validation import Validator
 from tests.conftest import RunningWorker, fresh_database
 from tests.devices.withings_support import (
     EXPECTED,
@@ -103,7 +105,7 @@ def test_connect_stores_sealed_tokens_a_device_and_both_subscriptions(
     assert api.get(f"/api/v1/patients/{patient_id}/fitbit/connect").status_code == 409
 
 
-def test_a_pull_stores_weight_pressure_pulse_and_spo2_and_skips_temperature(
+def test_a_pull_stores_weight_pressure_pulse_spo2_and_temperature(
     hub: WithingsHub, worker: RunningWorker
 ) -> None:
     api, conn, fake, puller = hub.api, hub.conn, hub.fake, hub.puller
@@ -120,13 +122,14 @@ def test_a_pull_stores_weight_pressure_pulse_and_spo2_and_skips_temperature(
     assert count(conn, "SELECT count(*) FROM dead_letters") == 0
 
 
-def test_temperature_is_converted_to_celsius_and_skipped_with_its_reason() -> None:
+def test_temperature_is_published_in_celsius_as_open_mhealth_body_temperature() -> None:
     groups = tuple(g for g in sample_account().groups if g["grpid"] == 105)
     records = WithingsRecords(str(USERID), "Europe/Paris", groups)
-    assert WithingsAdapter().convert(records) == []
-    (skipped,) = WithingsAdapter().skipped(records)
-    assert (skipped.grpid, skipped.meastype, skipped.value, skipped.unit) == (105, 71, 37.65, "°C")
-    assert "does not accept body temperature" in skipped.reason
+    (point,) = WithingsAdapter().convert(records)
+    assert point["header"]["schema_id"]["name"] == "body-temperature"
+    assert point["body"]["body_temperature"] == {"value": 37.65, "unit": "C"}
+    validator = Validator(future_tolerance=timedelta(minutes=5))
+    assert validator.parse(orjson.dumps(point), now=datetime.now(UTC)).rejections == ()
 
 
 def test_an_invalid_access_token_is_refreshed_and_the_new_pair_stored(
@@ -203,8 +206,8 @@ def test_a_bad_notification_queues_nothing_and_a_good_one_pulls_its_day(
         (str(start - 8 * 3600), str(start + 16 * 3600))  # that UTC day
     }
     assert wait_until(
-        lambda: len(readings(conn, patient_id)) == 4
-    )  # that day's: no 2-day-old weight
+        lambda: len(readings(conn, patient_id)) == 5
+    )  # that day's, its temperature included: no 2-day-old weight
     assert count(conn, "SELECT count(*) FROM vendor_pull_queue") == 0
 
 

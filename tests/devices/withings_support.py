@@ -81,6 +81,7 @@ def sample_account(userid: int = USERID) -> FakeAccount:
 #: (measure, value, value2, modality) the sample account's pull stores; no temperature.
 EXPECTED = [
     ("blood-pressure", 131.5, 84.0, "sensed"),
+    ("body-temperature", 37.65, None, "sensed"),
     ("body-weight", 84.6, None, "sensed"),
     ("body-weight", 85.2, None, "self-reported"),
     ("heart-rate", 71.0, None, "sensed"),

@@ -201,7 +201,7 @@ def poison_round(
         Case(
             r + "unsupported schema",
             own,
-            _edit(clock, _schema_name("body-temperature")),
+            _edit(clock, _schema_name("blood-glucose")),
             codes=("schema_unsupported",),
         ),
         Case(

@@ -1,4 +1,5 @@
-"""Every vendor cloud of the hub: the vendors process, the API and the tests loop over these.
+"""Every vendor cloud of the hub, and their adapters: the vendors process, the API and the
+tests (the adapter contract suite among them) loop over these.
 
 Adding a vendor: a :class:`~devices.cloud.base.CloudVendor` in its own
 package, a :class:`~hub.settings.VendorSettings` field named after it in
@@ -7,6 +8,9 @@ package, a :class:`~hub.settings.VendorSettings` field named after it in
 
 from __future__ import annotations
 
+from typing import Any
+
+from devices.adapters.base import DeviceAdapter
 from devices.cloud.base import CloudVendor
 from devices.fitbit.plugin import FitbitCloud
 from devices.withings.plugin import WithingsCloud
@@ -14,3 +18,7 @@ from devices.withings.plugin import WithingsCloud
 VENDORS: dict[str, CloudVendor] = {
     vendor.name: vendor for vendor in (FitbitCloud(), WithingsCloud())
 }
+
+ADAPTERS: tuple[type[DeviceAdapter[Any]], ...] = tuple(
+    type(vendor.adapter) for vendor in VENDORS.values()
+)
