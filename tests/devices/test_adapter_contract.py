@@ -85,7 +85,7 @@ def _withings_records() -> WithingsRecords:
             group(2, 2, at + 60, (709, 1, -1)),
             group(3, 0, at + 120, (12950, 10, -2), (81, 9, 0), (72, 11, 0)),
             group(4, 0, at + 180, (96, 54, 0)),
-            group(5, 0, at + 240, (37650, 71, -3)),  # temperature: skipped
+            group(5, 0, at + 240, (37650, 71, -3)),  # temperature, in °C
             group(6, 0, at + 300, (130, 10, 0)),  # systolic without diastolic: left out
         ),
     )
@@ -93,7 +93,7 @@ def _withings_records() -> WithingsRecords:
 
 SPECS: dict[type[DeviceAdapter[Any]], Spec] = {
     FitbitAdapter: Spec(_fitbit_records, points=4),
-    WithingsAdapter: Spec(_withings_records, points=5),
+    WithingsAdapter: Spec(_withings_records, points=6),
 }
 
 
