@@ -235,12 +235,12 @@ class BloodPressureLow(SafetyRule):
 class _Limit(SafetyRule):
     """One value against one strict limit, above or below."""
 
-    label: ClassVar[str]
-    title: ClassVar[str]
-    unit: ClassVar[str]
-    above: ClassVar[bool]
+    label: str
+    title: str
+    unit: str
+    above: bool
     #: Whether readings taken active or around exercise are exempt.
-    resting_only: ClassVar[bool] = False
+    resting_only: bool = False
 
     def __init__(
         self,
@@ -349,13 +349,11 @@ class HeartRateLow(_Limit):
     resting_only = True
 
 
-class MeasureLimit(SafetyRule):
+class MeasureLimit(_Limit):
     """A measure's value strictly above (``above``) or below ``limit``, in its canonical unit.
 
-    The generic rule of a pathway's per-measure limits (``limits.<measure>``
-    in ``pathways.toml``): the registry builds one for each side, with the
-    alert ``kind`` of :data:`hub.alerting.LIMIT_KINDS`; names and units come
-    from the measure spec. Beyond ``at_once`` one reading is enough.
+    The rule of a pathway's ``limits.<measure>``: one per side, its ``kind`` from
+    :data:`hub.alerting.LIMIT_KINDS`, its names and units from the measure spec.
 
     >>> from datetime import datetime, UTC
     >>> rule = MeasureLimit(measure=Measure.HEART_RATE, above=True, kind=AlertKind.HR_HIGH,
@@ -384,29 +382,18 @@ class MeasureLimit(SafetyRule):
         recovery_readings: int,
     ) -> None:
         super().__init__(
+            limit=limit,
+            at_once=at_once,
             severity=severity,
             unconfirmed_severity=unconfirmed_severity,
             confirm_readings=confirm_readings,
             confirm_hours=confirm_hours,
             recovery_readings=recovery_readings,
         )
+        described = spec(measure)
         self.measure = measure
         self.above = above
         self.kind = kind
-        self.limit = limit
-        self.at_once = at_once
-
-    def _at_once(self, x: Observation) -> bool:
-        return x.value > self.at_once if self.above else x.value < self.at_once
-
-    def _check(self, x: Observation) -> _Check | None:
-        if (x.value <= self.limit) if self.above else (x.value >= self.limit):
-            return None
-        described = spec(self.measure)
-        field, unit = described.field, described.shown_unit
-        side = "above" if self.above else "below"
-        return (
-            {field.name: x.value},
-            {f"{field.name}_{'high' if self.above else 'low'}": self.limit},
-            f"{described.label} {x.value:g} {unit} is {side} {self.limit:g} {unit}.",
-        )
+        self.label = described.field.name
+        self.title = described.label
+        self.unit = described.shown_unit
