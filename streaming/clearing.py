@@ -70,7 +70,8 @@ from uuid import UUID
 
 from hub.alerting import AlertKind, Detection, Severity
 from hub.domain import Measure
-from hub.pathways import AdherenceParams, Pathway
+from hub.pathway_params import AdherenceParams
+from hub.pathways import Pathway
 from streaming.adherence import MeasureActivity
 
 _HOUR = timedelta(hours=1)

@@ -27,7 +27,8 @@ from api.deps import ConnDep, PatientIdDep
 from hub import patients
 from hub.domain import CANONICAL_UNIT, Measure
 from hub.measures import spec
-from hub.pathways import MeasureLimits, Thresholds, get_pathway
+from hub.pathway_params import MeasureLimits, Thresholds
+from hub.pathways import get_pathway
 
 STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
 

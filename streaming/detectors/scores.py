@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from hub.alerting import AlertKind
 from hub.domain import Measure
-from hub.pathways import Pathway, ScoreParams
+from hub.pathway_params import ScoreParams
+from hub.pathways import Pathway
 from streaming.detectors.fused import DeclineScore, Signal
 
 _WEIGHT = Signal(Measure.BODY_WEIGHT, rising=True, lowest=True, primary=True,
