@@ -49,7 +49,8 @@ from hub.alerting import Closure, Detection, StreamReading
 from hub.db import Conn, connect
 from hub.settings import Settings
 from streaming.exceptions import ScorerError, ScorerFailedError, ScorerUnavailableError
-from streaming.service import Checkpoint, MonitorCache, default_monitor_cache, stream_reading
+from streaming.rows import stream_reading
+from streaming.service import Checkpoint, MonitorCache, default_monitor_cache
 
 log = logging.getLogger(__name__)
 

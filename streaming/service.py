@@ -63,7 +63,6 @@ Resolutions reach the monitors (state-based)
 
 from __future__ import annotations
 
-import functools
 import logging
 import pickle
 import time
@@ -71,13 +70,13 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from operator import attrgetter
-from typing import Any, Protocol
+from typing import Protocol
 from uuid import UUID
 
 from hub.alerting import AlertKind, Closure, Detection, Severity, StreamReading
 from hub.db import Conn
-from hub.domain import Measure
 from hub.sql import queries
+from streaming.rows import Position, position_of, stream_reading
 
 log = logging.getLogger(__name__)
 
@@ -117,10 +116,6 @@ class Enrolment:
 MonitorFactory = Callable[[UUID, Enrolment], Monitor]
 
 
-#: Position of a reading in arrival order.
-Position = tuple[datetime, datetime, int, str]
-
-
 @dataclass(slots=True)
 class _Entry:
     monitor: Monitor
@@ -131,46 +126,8 @@ class _Entry:
     resolved: bool = False  # an alert resolution changed it since the last checkpoint
 
 
-def position_of(reading: StreamReading) -> Position:
-    return (reading.received_at, reading.measured_at, reading.device_id, reading.measure.value)
-
-
 #: The order of UUIDs as a sort key (``UUID.__lt__`` compares these integers).
 _UUID_ORDER = attrgetter("int")
-
-#: Measures by their value: a dict lookup is several times cheaper than ``Measure(text)``.
-_MEASURES = {m.value: m for m in Measure}
-
-
-@functools.lru_cache(maxsize=1 << 16)
-def _patient_uuid(text: str) -> UUID:
-    """``UUID(text)``, parsed once per patient rather than once per reading."""
-    return UUID(text)
-
-
-def stream_reading(row: Sequence[Any]) -> StreamReading:
-    """A reading row (patient, device, measure, time, value, value2, received[, activity]).
-
-    The patient is a UUID or its text.
-
-    >>> from datetime import UTC
-    >>> at = datetime(2026, 3, 1, 7, tzinfo=UTC)
-    >>> patient = "00000000-0000-0000-0000-000000000001"
-    >>> r = stream_reading((patient, 7, "body-weight", at, 80, None, at))
-    >>> r.patient_id.int, r.measure, r.value, r.activity
-    (1, <Measure.BODY_WEIGHT: 'body-weight'>, 80.0, None)
-    """
-    patient_id, device_id, measure, measured_at, value, value2, received_at = row[:7]
-    return StreamReading(
-        patient_id=patient_id if isinstance(patient_id, UUID) else _patient_uuid(patient_id),
-        device_id=int(device_id),
-        measure=_MEASURES.get(measure) or Measure(measure),
-        measured_at=measured_at,
-        value=float(value),
-        value2=None if value2 is None else float(value2),
-        received_at=received_at,
-        activity=row[7] if len(row) > 7 else None,
-    )
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,7 +8,7 @@ in compact columns (about 50 bytes a reading), so a year of 300 patients
 fits in a few tens of megabytes. Then, as the hub would:
 
 - **arrival order**: ``received_at``, then measurement time, device, measure
-  (:func:`streaming.service.position_of`, the order of a batch);
+  (:func:`streaming.rows.position_of`, the order of a batch);
 - **duplicates**: a reading with the device, measure and measurement time
   of one that arrived before it stores nothing (the readings table's natural
   key); it is counted, not run;

@@ -30,7 +30,7 @@ import psycopg
 from hub.pathways import get_pathway
 from hub.sql import queries
 from streaming.engine import PatientMonitor
-from streaming.service import stream_reading
+from streaming.rows import stream_reading
 
 #: Sources of the checks that run on a schedule or on arrival against the wall
 #: clock (non-adherence, presence, device health), not of the per-reading monitors.

@@ -31,8 +31,9 @@ from simulators.evaluation.evaluate import OURS, RELEVANT
 from simulators.groundtruth import TruthCohort, build_truth_cohort, to_data_point
 from streaming.alert_ledger import AlertLedger, AlertRecord, Stamp, group_firings
 from streaming.alert_scoring import OutcomeEvent, score_alerts
+from streaming.rows import position_of
 from streaming.rule_of_thumb import SOURCE, WeightRuleOfThumb
-from streaming.service import Enrolment, Monitor, position_of
+from streaming.service import Enrolment, Monitor
 
 LB_EVERY = 3
 #: A seed whose 10 patients have deteriorations of each kind in 150 days.

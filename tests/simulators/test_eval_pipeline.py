@@ -33,7 +33,7 @@ from simulators.gt_models import TruthKind
 from simulators.provision import SIM_IDENTIFIER_SYSTEM
 from streaming.detectors.base import lower
 from streaming.evaluation import alert_episodes
-from streaming.service import stream_reading
+from streaming.rows import stream_reading
 from tests.simulators.conftest import find_cohort, has_lb_and_new_scale
 
 pytestmark = [pytest.mark.services, pytest.mark.slow]
