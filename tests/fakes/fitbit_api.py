@@ -26,19 +26,17 @@ import hashlib
 import hmac
 import re
 import secrets
-import tempfile
 import threading
 import time
 from dataclasses import dataclass, field
 from datetime import date, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 import orjson
 
-from tests.fakes.tls import loopback_certificate, server_context
+from tests.fakes.tls import LoopbackHttps
 
 ACCESS_TTL_S = 8 * 3600
 _DAY = r"(\d{4}-\d{2}-\d{2}|today)"
@@ -80,8 +78,6 @@ class FakeFitbit:
             client_secret,
             redirect_uri,
         )
-        self._dir = tempfile.TemporaryDirectory(prefix="fake-fitbit-")
-        self.ca_file, key_file = loopback_certificate(Path(self._dir.name))
         self._lock = threading.Lock()
         self.users: dict[str, FakeUser] = {}
         self._approve: str | None = None
@@ -93,27 +89,19 @@ class FakeFitbit:
         self.subscriptions: set[tuple[str, str, str]] = set()  # user, collection, id
         self.requests: list[Seen] = []
         self.revocations: list[str] = []
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
-        self._server.daemon_threads = True
-        self._server.socket = server_context(self.ca_file, key_file).wrap_socket(
-            self._server.socket, server_side=True
-        )
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._https = LoopbackHttps(self._handler_class(), prefix="fake-fitbit-")
+        self.ca_file = self._https.ca_file
 
     @property
     def origin(self) -> str:
-        host, port = self._server.server_address[:2]
-        return f"https://{host!s}:{port}"
+        return self._https.origin
 
     def __enter__(self) -> FakeFitbit:
-        self._thread.start()
+        self._https.start()
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-        self._thread.join(timeout=10)
-        self._dir.cleanup()
+        self._https.stop()
 
     # -- scripting ---------------------------------------------------------
 

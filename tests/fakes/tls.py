@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import ipaddress
 import ssl
+import tempfile
+import threading
 from datetime import UTC, datetime, timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 from cryptography import x509
@@ -70,3 +73,31 @@ def server_context(cert_file: Path, key_file: Path) -> ssl.SSLContext:
 
 def client_context(cert_file: Path) -> ssl.SSLContext:
     return ssl.create_default_context(cafile=str(cert_file))
+
+
+class LoopbackHttps:
+    """A threaded HTTPS server on 127.0.0.1 with a throwaway certificate (``ca_file``)."""
+
+    def __init__(self, handler: type[BaseHTTPRequestHandler], *, prefix: str) -> None:
+        self._dir = tempfile.TemporaryDirectory(prefix=prefix)
+        self.ca_file, key_file = loopback_certificate(Path(self._dir.name))
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        self._server.daemon_threads = True
+        self._server.socket = server_context(self.ca_file, key_file).wrap_socket(
+            self._server.socket, server_side=True
+        )
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    @property
+    def origin(self) -> str:
+        host, port = self._server.server_address[:2]
+        return f"https://{host!s}:{port}"
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join(timeout=10)
+        self._dir.cleanup()

@@ -15,18 +15,16 @@ next calls answer status 601.
 from __future__ import annotations
 
 import secrets
-import tempfile
 import threading
 import time
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 import orjson
 
-from tests.fakes.tls import loopback_certificate, server_context
+from tests.fakes.tls import LoopbackHttps
 
 ACCESS_TTL_S = 3 * 3600
 PAGE = 2  # measure groups per getmeas page, so paging is exercised
@@ -55,8 +53,6 @@ class FakeWithings:
             client_secret,
             redirect_uri,
         )
-        self._dir = tempfile.TemporaryDirectory(prefix="fake-withings-")
-        self.ca_file, key_file = loopback_certificate(Path(self._dir.name))
         self._lock = threading.Lock()
         self.accounts: dict[int, FakeAccount] = {}
         self._approve: int | None = None
@@ -67,27 +63,19 @@ class FakeWithings:
         self._limited = 0
         self.subscriptions: set[tuple[int, str, int]] = set()  # userid, callbackurl, appli
         self.requests: list[Seen] = []
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
-        self._server.daemon_threads = True
-        self._server.socket = server_context(self.ca_file, key_file).wrap_socket(
-            self._server.socket, server_side=True
-        )
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._https = LoopbackHttps(self._handler_class(), prefix="fake-withings-")
+        self.ca_file = self._https.ca_file
 
     @property
     def origin(self) -> str:
-        host, port = self._server.server_address[:2]
-        return f"https://{host!s}:{port}"
+        return self._https.origin
 
     def __enter__(self) -> FakeWithings:
-        self._thread.start()
+        self._https.start()
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-        self._thread.join(timeout=10)
-        self._dir.cleanup()
+        self._https.stop()
 
     # -- scripting ---------------------------------------------------------
 
