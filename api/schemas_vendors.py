@@ -16,9 +16,15 @@ class VendorConnectOut(BaseModel):
 
 
 class VendorStatusOut(BaseModel):
-    """A patient's connection to one vendor, as the dashboard shows it."""
+    """A patient's connection to one vendor, as the dashboard shows it.
+
+    ``revoked``: the patient withdrew access at the vendor (or the vendor
+    refused the grant): nothing is pulled until they connect again.
+    """
 
     vendor: str
+    #: As shown to people ("Withings").
+    label: str
     enabled: bool
     status: Literal["not_connected", "connected", "revoked", "disconnected"]
     #: The account's id at the vendor (Fitbit's user id, Withings' userid).
@@ -31,3 +37,9 @@ class VendorStatusOut(BaseModel):
     #: The vendor's rate limit (or a failure) holds pulls until then.
     paused_until: datetime | None = None
     last_error: str | None = None
+
+
+class VendorsOut(BaseModel):
+    """A patient's connection to each vendor cloud of the hub, in the registry's order."""
+
+    vendors: list[VendorStatusOut]

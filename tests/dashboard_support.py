@@ -20,7 +20,7 @@ from uuid import UUID
 
 import psycopg
 import uvicorn
-from playwright.sync_api import Browser, Playwright
+from playwright.sync_api import Browser, BrowserContext, Page, Playwright, sync_playwright
 
 from alerts.service import record_detection
 from api import accounts
@@ -65,6 +65,40 @@ def live_app(settings: Settings) -> Iterator[str]:
         server.should_exit = True
         thread.join(timeout=10)
         sock.close()
+
+
+@dataclass
+class Dashboard:
+    """The dashboard served on loopback, in a Chromium context logged in as the admin."""
+
+    origin: str
+    token: str
+    context: BrowserContext
+    #: The pages' uncaught script errors (a test expects none).
+    errors: list[str] = field(default_factory=list)
+
+    def open_patient(self, patient: object) -> Page:
+        """A patient's page in a tab of its own (no navigation interrupts another tab's)."""
+        page = self.context.new_page()
+        page.on("pageerror", lambda e: self.errors.append(str(e)))
+        page.goto(f"{self.origin}/app/")
+        page.evaluate("(t) => sessionStorage.setItem('lastmile.token', t)", self.token)
+        page.goto(f"{self.origin}/app/#patient/{patient}")
+        page.reload()
+        return page
+
+
+@contextmanager
+def dashboard(settings: Settings) -> Iterator[Dashboard]:
+    """The real app on loopback and a headless Chromium context for it."""
+    with live_app(settings) as origin, sync_playwright() as playwright:
+        browser = launch_chromium(playwright)
+        try:
+            context = browser.new_context(ignore_https_errors=True)
+            context.set_default_timeout(15_000)
+            yield Dashboard(origin, settings.admin_token.get_secret_value(), context)
+        finally:
+            browser.close()
 
 
 def launch_chromium(playwright: Playwright) -> Browser:

@@ -87,6 +87,10 @@ CALLS: dict[tuple[str, str], Call] = {
     ("DELETE", "/api/v1/push/subscriptions/{subscription_id}"): lambda api, b, a: api.delete(
         f"/api/v1/push/subscriptions/{b.subscription_id}", headers=a.headers
     ),
+    # Every vendor cloud's connection of the patient (what the dashboard draws).
+    ("GET", "/api/v1/patients/{patient_id}/vendors"): lambda api, b, a: api.get(
+        f"/api/v1/patients/{b.patient_id}/vendors", headers=a.headers
+    ),
     # Fitbit (not configured here: the connect link answers 409 to whoever may see it).
     ("GET", "/api/v1/patients/{patient_id}/fitbit/connect"): lambda api, b, a: api.get(
         f"/api/v1/patients/{b.patient_id}/fitbit/connect", headers=a.headers

@@ -195,3 +195,17 @@ def test_the_dashboard_keeps_no_measure_list_of_its_own() -> None:
         text = path.read_text(encoding="utf-8")
         named = [m.value for m in Measure if f'"{m.value}"' in text or f"'{m.value}'" in text]
         assert named == [], f"{path.name} names {named}"
+
+
+def test_the_dashboard_keeps_no_vendor_list_of_its_own() -> None:
+    """The scripts name no vendor cloud: the patient page draws what the API lists."""
+    from devices.registry import VENDORS
+
+    for path in (STATIC_DIR / "js").glob("*.js"):
+        text = path.read_text(encoding="utf-8")
+        named = [
+            vendor.name
+            for vendor in VENDORS.values()
+            if re.search(rf"\b{vendor.name}\b", text, re.IGNORECASE) or vendor.label in text
+        ]
+        assert named == [], f"{path.name} names {named}"

@@ -3,7 +3,9 @@
 One set of routes per vendor of the registry (:mod:`devices.registry`),
 under its name: ``/api/v1/patients/{patient_id}/<vendor>`` (status, ``DELETE``
 revokes), ``.../<vendor>/connect``, ``/api/v1/<vendor>/callback`` and
-``/api/v1/<vendor>/webhook``. The callback and the webhook are called by a
+``/api/v1/<vendor>/webhook``; and ``/api/v1/patients/{patient_id}/vendors``,
+the patient's connection to every vendor (what the dashboard draws, so it
+keeps no list of vendors of its own). The callback and the webhook are called by a
 browser coming back from the vendor and by the vendor itself: they take no
 bearer token. The callback is bound to its patient by the signed, single-use
 ``state``; the webhook by the vendor's signature or the hub's secret (a bad
@@ -17,6 +19,7 @@ import logging
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Annotated, Any
+from uuid import UUID
 
 import orjson
 from fastapi import APIRouter, Depends, Query, Request, Response, status
@@ -25,7 +28,7 @@ from fastapi.responses import RedirectResponse
 from api.audit import audit_context
 from api.deps import ConnDep, PatientIdDep, SettingsDep
 from api.exceptions import ApiError, BadRequestError
-from api.schemas_vendors import VendorConnectOut, VendorStatusOut
+from api.schemas_vendors import VendorConnectOut, VendorsOut, VendorStatusOut
 from devices.adapters.exceptions import (
     VendorAuthError,
     VendorError,
@@ -36,6 +39,7 @@ from devices.cloud import connect, webhook
 from devices.cloud import service as cloud
 from devices.cloud.base import BadNotificationError, CloudVendor
 from devices.registry import VENDORS
+from hub.db import Conn
 from hub.exceptions import NotFoundError
 from hub.settings import Settings
 
@@ -66,6 +70,38 @@ async def _raw_body(request: Request) -> bytes:
     return await request.body()
 
 
+def _status(
+    conn: Conn, settings: Settings, vendor: CloudVendor, patient_id: UUID
+) -> VendorStatusOut:
+    enabled = vendor.config(settings).enabled
+    found = cloud.get_connection(conn, vendor=vendor.name, patient_id=patient_id)
+    if found is None:
+        return VendorStatusOut(
+            vendor=vendor.name, label=vendor.label, enabled=enabled, status="not_connected"
+        )
+    return VendorStatusOut(
+        vendor=vendor.name,
+        label=vendor.label,
+        enabled=enabled,
+        status=found.status,
+        account_id=found.account_id,
+        device_id=found.device_id,
+        connected_at=found.connected_at,
+        pulled_through=found.pulled_through,
+        next_pull_at=found.next_pull_at if found.status == "connected" else None,
+        paused_until=found.paused_until,
+        last_error=found.last_error,
+    )
+
+
+@router.get("/patients/{patient_id}/vendors", response_model=VendorsOut)
+def patient_vendors(patient_id: PatientIdDep, conn: ConnDep, settings: SettingsDep) -> VendorsOut:
+    """The patient's connection to each vendor cloud of the hub."""
+    return VendorsOut(
+        vendors=[_status(conn, settings, vendor, patient_id) for vendor in VENDORS.values()]
+    )
+
+
 def _add_routes(vendor: CloudVendor) -> None:
     name, label = vendor.name, vendor.label
 
@@ -85,21 +121,7 @@ def _add_routes(vendor: CloudVendor) -> None:
     def connection_status(
         patient_id: PatientIdDep, conn: ConnDep, settings: SettingsDep
     ) -> VendorStatusOut:
-        found = cloud.get_connection(conn, vendor=name, patient_id=patient_id)
-        if found is None:
-            return VendorStatusOut(vendor=name, enabled=enabled(settings), status="not_connected")
-        return VendorStatusOut(
-            vendor=name,
-            enabled=enabled(settings),
-            status=found.status,
-            account_id=found.account_id,
-            device_id=found.device_id,
-            connected_at=found.connected_at,
-            pulled_through=found.pulled_through,
-            next_pull_at=found.next_pull_at if found.status == "connected" else None,
-            paused_until=found.paused_until,
-            last_error=found.last_error,
-        )
+        return _status(conn, settings, vendor, patient_id)
 
     def disconnect(patient_id: PatientIdDep, conn: ConnDep, settings: SettingsDep) -> Response:
         if enabled(settings):

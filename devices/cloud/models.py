@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 from uuid import UUID
@@ -34,7 +34,10 @@ class Connection:
     status: str
     expires_at: datetime | None
     scope: str
+    #: The account's time zone as the vendor says (its local dates are in it).
     timezone: str
+    #: The patient's own time zone (``patients.timezone``): the hub's days are in it.
+    patient_timezone: str
     pulled_through: date | None
     next_pull_at: datetime
     paused_until: datetime | None
@@ -45,14 +48,22 @@ class Connection:
 
 @dataclass(frozen=True, slots=True)
 class Notification:
-    """One thing a vendor's webhook told the hub: new data of an account's day, or revocation."""
+    """One thing a vendor's webhook told the hub: new data of an account's day, or revocation.
+
+    A vendor names the day (Fitbit: a date in the account's zone) or the
+    time span the new data falls in (Withings: Unix times); the base turns a
+    span into the days of the patient's own time zone it touches.
+    """
 
     account_id: str
-    day: date
+    #: The day with new data (None: see ``span``, or a revocation).
+    day: date | None
     #: The vendor's name of what changed (a Fitbit collection, a Withings appli).
     kind: str
     #: The patient withdrew the hub's access at the vendor: end the connection.
     revoked: bool = False
+    #: The first and last instant of the new data (timezone-aware), instead of a day.
+    span: tuple[datetime, datetime] | None = field(default=None, repr=False)
 
 
 @dataclass(frozen=True, slots=True)

@@ -189,11 +189,12 @@ def unqueue_pull(conn: Conn, *, vendor: str, account_id: str, day: date) -> None
     )
 
 
-def connected_patient(conn: Conn, *, vendor: str, account_id: str) -> UUID | None:
+def connected_patient(conn: Conn, *, vendor: str, account_id: str) -> tuple[UUID, str] | None:
+    """The patient an account is connected to, and the patient's time zone."""
     row = conn.execute(
         queries["connected_vendor_patient"], {"vendor": vendor, "account_id": account_id}
     ).fetchone()
-    return None if row is None else UUID(str(row[0]))
+    return None if row is None else (UUID(str(row[0])), str(row[1]))
 
 
 def device_of_serial(conn: Conn, *, serial: str) -> tuple[int, UUID, str] | None:

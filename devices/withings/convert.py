@@ -74,7 +74,8 @@ def real_value(measure: dict[str, Any]) -> float:
     return float(Decimal(int(measure["value"])).scaleb(int(measure["unit"])))
 
 
-def _zone(name: str) -> ZoneInfo:
+def zone(name: str) -> ZoneInfo:
+    """The time zone named; UTC for a name this system does not know."""
     try:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):
@@ -99,7 +100,7 @@ class WithingsAdapter(DeviceAdapter[WithingsRecords]):
         return f"withings-{account_id}"
 
     def convert(self, records: WithingsRecords) -> list[DataPoint]:
-        tz = _zone(records.timezone)
+        tz = zone(records.timezone)
         points: list[DataPoint] = []
         for group in records.groups:
             if int(group.get("category", 1)) != 1:

@@ -9,22 +9,33 @@ Withings does not document PKCE: the base's verifier is not sent.
 
 Pull: ``getmeas`` (category 1, the types of :data:`~devices.withings.convert.MEASTYPES`)
 between ``startdate`` and ``enddate``, following ``more``/``offset``. Withings'
-measures are points in time, so days are UTC days: a notified day is that
-day; a periodic pull asks from the day after the cursor (at first
-``backfill_days`` back) until now, and the cursor stops at yesterday.
+measures are points in time, so the hub chooses the days: the patient's own
+days (``patients.timezone``). A notified day is asked for from its local
+midnight to the second before the next; a periodic pull asks from the local
+day after the cursor (at first ``backfill_days`` back) until now, and the
+cursor stops at the patient's yesterday.
 
-Notifications: the hub subscribes (``/notify``, ``action=subscribe``) to
-appli 1 (weight-related data, body temperature included) and 4 (blood
-pressure, heart pulse, SpO2), with the callback URL ``notify_url`` plus a
+Notifications: the hub subscribes (``/notify``, ``action=subscribe``) to the
+categories of :data:`APPLIS`, with the callback URL ``notify_url`` plus a
 ``token`` derived from ``verification_code``: Withings does not sign its
 notifications, so that token is what authenticates them. A notification is a
-form ``POST`` of ``userid``, ``appli``, ``startdate`` and ``enddate``, answered
-200; each UTC day it spans queues a pull.
+form ``POST`` of ``userid``, ``appli``, ``startdate`` and ``enddate`` (Unix
+times), answered 200; the base queues each of the patient's days the span
+touches. A profile event (appli 46, with ``action`` ``delete``, ``unlink`` or
+``update``) carries no span: ``unlink`` (the user unlinked the app) and
+``delete`` (the account is gone) end the connection, ``update`` is ignored.
+(https://developer.withings.com/developer-guide/v3/integration-guide/bulkship-sdk/data-api/notifications/notification-content
+lists the categories and their fields.) The hub does not subscribe to appli
+46, which needs the ``user.info`` scope; a withdrawn grant shows at the next
+refresh instead (the puller ends the connection as ``revoked``).
 
-Disconnect: the account's notifications are revoked (``/notify``,
-``action=revoke``) and the tokens forgotten. Withings' own grant revocation
-(``/v2/oauth2`` ``action=revoke``) needs a signed request with a nonce and is
-not done: the patient can also unlink the app in their Withings account.
+Disconnect: the grant is revoked at Withings (``/v2/oauth2``, ``action=revoke``,
+a signed call: see :mod:`~devices.withings.client`), which also ends the
+account's notification subscriptions, and the tokens are forgotten. A grant
+Withings says is not there to revoke (refused as bad authentication, bad
+params or unauthorized, after a nonce was obtained, so not for a bad secret)
+counts as revoked; Withings not answering or rate limiting leaves the
+connection as it was.
 """
 
 from __future__ import annotations
@@ -36,24 +47,35 @@ from collections.abc import Mapping
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, ClassVar
 from urllib.parse import parse_qsl, urlencode
+from zoneinfo import ZoneInfo
 
 from devices.adapters.base import DeviceAdapter
 from devices.cloud.base import BadNotificationError, CloudVendor
 from devices.cloud.models import Connection, Fetched, Notification, Tokens
 from devices.withings import client
-from devices.withings.convert import MEASTYPES, VENDOR, WithingsAdapter, WithingsRecords
+from devices.withings.convert import MEASTYPES, VENDOR, WithingsAdapter, WithingsRecords, zone
 from devices.withings.exceptions import WithingsError, WithingsUnavailableError
+from devices.withings.status import Family, family, status_error
 from hub.settings import VendorSettings
 
 log = logging.getLogger(__name__)
 
 SCOPE = "user.metrics"
-#: Notification categories: 1 weight-related (and temperature), 4 pressure-related.
-APPLIS = (1, 4)
+#: Notification categories (scope ``user.metrics``): 1 weight-related data (body
+#: temperature among its types), 2 temperature, 4 blood pressure, heart pulse, SpO2.
+APPLIS = (1, 2, 4)
+#: The category of profile events (``action``: ``delete``, ``unlink``, ``update``).
+USER_APPLI = "46"
+#: A profile event's ``action`` that means the hub's access is gone.
+GRANT_GONE = frozenset({"unlink", "delete"})
 #: A notification spanning more days than this is not one the hub asked for.
 MAX_NOTIFIED_DAYS = 31
 #: More pages of ``getmeas`` than this for one pull is not Withings.
 MAX_PAGES = 50
+#: Refusals of a signed revoke that mean there is no grant left to revoke.
+_NOTHING_TO_REVOKE = frozenset(
+    {Family.AUTHENTICATION_FAILED, Family.INVALID_PARAMS, Family.UNAUTHORIZED}
+)
 
 
 def notify_token(config: VendorSettings) -> str:
@@ -67,8 +89,20 @@ def callback_url(config: VendorSettings) -> str:
     return f"{config.notify_url}{separator}{urlencode({'token': notify_token(config)})}"
 
 
-def _start_of(day: date) -> int:
-    return int(datetime.combine(day, time(0), tzinfo=UTC).timestamp())
+def start_of(day: date, tz: ZoneInfo) -> int:
+    """The Unix time of ``day``'s first second in ``tz``.
+
+    >>> start_of(date(2024, 5, 1), ZoneInfo("Pacific/Auckland"))  # 2024-04-30T12:00Z
+    1714478400
+    """
+    return int(datetime.combine(day, time(0), tzinfo=tz).timestamp())
+
+
+def _instant(form: Mapping[str, str], name: str) -> datetime:
+    value = form.get(name, "")
+    if not value.isdigit() or len(value) > 12:
+        raise ValueError(f"a notification without a valid {name}")
+    return datetime.fromtimestamp(int(value), UTC)
 
 
 class WithingsCloud(CloudVendor):
@@ -125,18 +159,14 @@ class WithingsCloud(CloudVendor):
         return self._token(config, form, now)
 
     def revoke(self, config: VendorSettings, *, tokens: Tokens) -> None:
-        for appli in APPLIS:
-            try:
-                client.call(
-                    config,
-                    "/notify",
-                    {"action": "revoke", "callbackurl": callback_url(config), "appli": str(appli)},
-                    access_token=tokens.access_token,
-                )
-            except WithingsError as exc:
-                if isinstance(exc, WithingsUnavailableError):
-                    raise
-                # A token or subscription already gone: nothing left to revoke.
+        """Revoke the grant (a signed call); Withings ends its subscriptions with it."""
+        status = client.revoke_grant(config, userid=tokens.account_id, now=datetime.now(UTC))
+        if status == 0:
+            return
+        if family(status) in _NOTHING_TO_REVOKE:
+            log.warning("withings grant already gone", extra={"status": status})
+            return
+        raise status_error(status, token_call=False)
 
     def subscribe(self, config: VendorSettings, *, tokens: Tokens, device_id: int) -> None:
         """Subscribe the account's notification categories, each on its own."""
@@ -168,13 +198,14 @@ class WithingsCloud(CloudVendor):
         day: date | None,
         now: datetime,
     ) -> Fetched:
-        today = now.astimezone(UTC).date()
+        tz = zone(connection.patient_timezone)
+        today = now.astimezone(tz).date()
         if day is not None:
-            start, end = _start_of(day), _start_of(day + timedelta(days=1))
+            start, end = start_of(day, tz), start_of(day + timedelta(days=1), tz) - 1
         else:
             cursor = connection.pulled_through
             first = today - timedelta(days=config.backfill_days - 1)
-            start = _start_of(first if cursor is None else cursor + timedelta(days=1))
+            start = start_of(first if cursor is None else cursor + timedelta(days=1), tz)
             end = int(now.timestamp())
         groups: list[dict[str, Any]] = []
         timezone = "UTC"
@@ -219,11 +250,10 @@ class WithingsCloud(CloudVendor):
         if not userid.isdigit() or len(userid) > 20:
             raise ValueError("a notification without a valid userid")
         appli = form.get("appli", "")
-        if form.get("action") in ("unlink", "delete"):
-            return [Notification(userid, datetime.now(UTC).date(), appli, revoked=True)]
-        first = datetime.fromtimestamp(int(form["startdate"]), UTC).date()
-        last = datetime.fromtimestamp(int(form["enddate"]), UTC).date()
-        if not 0 <= (last - first).days < MAX_NOTIFIED_DAYS:
-            raise ValueError("a notification over a range the hub does not expect")
-        days = [first + timedelta(days=i) for i in range((last - first).days + 1)]
-        return [Notification(userid, d, appli) for d in days]
+        if appli == USER_APPLI or "action" in form:  # a profile event: no data to pull
+            gone = form.get("action") in GRANT_GONE
+            return [Notification(userid, None, appli, revoked=True)] if gone else []
+        first, last = _instant(form, "startdate"), _instant(form, "enddate")
+        if not timedelta(0) <= last - first < timedelta(days=MAX_NOTIFIED_DAYS):
+            raise ValueError("a notification over a span the hub does not expect")
+        return [Notification(userid, None, appli, span=(first, last))]

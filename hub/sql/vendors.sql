@@ -39,10 +39,13 @@ ON CONFLICT (vendor, patient_id) DO UPDATE SET
     next_pull_at = EXCLUDED.next_pull_at, paused_until = NULL,
     connected_at = EXCLUDED.connected_at, updated_at = EXCLUDED.updated_at, last_error = NULL;
 
+-- A connection, with its patient's own time zone (the days the hub asks for are in it).
 -- name: vendor_connection
-SELECT vendor, patient_id, account_id, device_id, status, expires_at, scope, timezone,
-       pulled_through, next_pull_at, paused_until, connected_at, updated_at, last_error
-FROM vendor_connections WHERE vendor = %(vendor)s AND patient_id = %(patient_id)s;
+SELECT c.vendor, c.patient_id, c.account_id, c.device_id, c.status, c.expires_at, c.scope,
+       c.timezone, p.timezone AS patient_timezone, c.pulled_through, c.next_pull_at,
+       c.paused_until, c.connected_at, c.updated_at, c.last_error
+FROM vendor_connections c JOIN patients p ON p.id = c.patient_id
+WHERE c.vendor = %(vendor)s AND c.patient_id = %(patient_id)s;
 
 -- The row lock serializes token refreshes (a refresh token may be single-use)
 -- and revocation: whoever holds it owns the tokens until commit.
@@ -115,5 +118,5 @@ WHERE q.vendor = %(vendor)s AND NOT EXISTS (
 );
 
 -- name: connected_vendor_patient
-SELECT patient_id FROM vendor_connections
-WHERE vendor = %(vendor)s AND account_id = %(account_id)s AND status = 'connected';
+SELECT c.patient_id, p.timezone FROM vendor_connections c JOIN patients p ON p.id = c.patient_id
+WHERE c.vendor = %(vendor)s AND c.account_id = %(account_id)s AND c.status = 'connected';

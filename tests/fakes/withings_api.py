@@ -9,11 +9,26 @@ a new pair each time), ``POST /measure`` (``action=getmeas`` with
 ``meastypes``, ``category``, ``startdate``/``enddate``, paged by
 ``offset``/``more``), ``POST /notify`` (``subscribe``/``revoke``). A bad
 access token answers status 401; :meth:`~FakeWithings.rate_limit` makes the
-next calls answer status 601.
+next calls answer status 601, :meth:`~FakeWithings.fail_token_calls` the next
+token calls a status of Withings' own errors.
+
+Signed calls, as Withings documents them: ``POST /v2/signature``
+(``action=getnonce``) checks ``signature``, the HMAC-SHA256 (client secret)
+of the comma-joined values of ``action``, ``client_id`` and ``timestamp``
+sorted by name, and a ``timestamp`` within :data:`CLOCK_SKEW_S` of the
+server's clock, and hands out a nonce valid :data:`NONCE_TTL_S` and good for
+one call; ``POST /v2/oauth2`` ``action=revoke`` takes that nonce once, checks
+the signature of ``action``, ``client_id`` and ``nonce``, and ends the user's
+grant: tokens and notification subscriptions. A refusal is Withings'
+``{"status": <n>, "error": "<why>"}``. Which status Withings gives each
+refusal is not documented; the fake answers 503 ("Invalid params"), the
+status Withings gives a refused code.
 """
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import secrets
 import threading
 import time
@@ -28,6 +43,18 @@ from tests.fakes.tls import LoopbackHttps
 
 ACCESS_TTL_S = 3 * 3600
 PAGE = 2  # measure groups per getmeas page, so paging is exercised
+#: A nonce lives 30 minutes (Withings' "Signature v2 - Getnonce").
+NONCE_TTL_S = 30 * 60
+#: How far getnonce's ``timestamp`` may be from the server's clock. Withings
+#: documents only "a UNIX timestamp of the current time": this window is the fake's.
+CLOCK_SKEW_S = 10 * 60
+INVALID_PARAMS = 503
+
+
+def signed_by(secret: str, form: dict[str, str], names: tuple[str, ...]) -> str:
+    """The signature Withings expects: HMAC-SHA256 of the named values, sorted by name."""
+    data = ",".join(form.get(name, "") for name in sorted(names))
+    return hmac.new(secret.encode(), data.encode(), hashlib.sha256).hexdigest()
 
 
 @dataclass
@@ -60,7 +87,10 @@ class FakeWithings:
         self._access: dict[str, tuple[int, float]] = {}
         self._refresh: dict[str, int] = {}
         self._revoked: set[int] = set()
+        self._nonces: dict[str, float] = {}  # nonce -> expiry (time.time())
+        self.revocations: list[int] = []  # userids whose grant a signed revoke ended
         self._limited = 0
+        self._token_failures: list[int] = []  # statuses the next token calls answer
         self.subscriptions: set[tuple[int, str, int]] = set()  # userid, callbackurl, appli
         self.requests: list[Seen] = []
         self._https = LoopbackHttps(self._handler_class(), prefix="fake-withings-")
@@ -95,6 +125,11 @@ class FakeWithings:
         with self._lock:
             self._limited += requests
 
+    def fail_token_calls(self, *statuses: int) -> None:
+        """The next ``requesttoken`` calls answer these statuses (an error on Withings' side)."""
+        with self._lock:
+            self._token_failures.extend(statuses)
+
     def revoke_user(self, userid: int) -> None:
         with self._lock:
             self._revoked.add(userid)
@@ -123,26 +158,69 @@ class FakeWithings:
             "token_type": "Bearer",
         }
 
+    def _refused(self, why: str) -> tuple[int, Any]:
+        return INVALID_PARAMS, f"Invalid Params: {why}"
+
+    def _signed(self, form: dict[str, str], last: str) -> bool:
+        expected = signed_by(self.client_secret, form, ("action", "client_id", last))
+        return form.get("client_id") == self.client_id and hmac.compare_digest(
+            form.get("signature", "").encode(), expected.encode()
+        )
+
+    def _getnonce(self, form: dict[str, str]) -> tuple[int, Any]:
+        if form.get("action") != "getnonce":
+            return 2554, "Not implemented"
+        if not self._signed(form, "timestamp"):
+            return self._refused("invalid signature")
+        stamp = form.get("timestamp", "")
+        if not stamp.isdigit() or abs(int(stamp) - time.time()) > CLOCK_SKEW_S:
+            return self._refused("invalid timestamp")
+        nonce = secrets.token_hex(20)
+        self._nonces[nonce] = time.time() + NONCE_TTL_S
+        return 0, {"nonce": nonce}
+
+    def _revoke(self, form: dict[str, str]) -> tuple[int, Any]:
+        expiry = self._nonces.pop(form.get("nonce", ""), None)  # used once, right or wrong
+        if expiry is None or expiry <= time.time():
+            return self._refused("invalid nonce")
+        if not self._signed(form, "nonce"):
+            return self._refused("invalid signature")
+        userid = int(form["userid"]) if form.get("userid", "").isdigit() else None
+        linked = {u for u, _ in self._access.values()} | set(self._refresh.values())
+        if userid is None or userid in self._revoked or userid not in linked:
+            return self._refused("userid is not linked to this application")
+        self._revoked.add(userid)
+        self._access = {t: v for t, v in self._access.items() if v[0] != userid}
+        self._refresh = {t: u for t, u in self._refresh.items() if u != userid}
+        self.subscriptions = {s for s in self.subscriptions if s[0] != userid}
+        self.revocations.append(userid)
+        return 0, {}
+
     def _oauth2(self, form: dict[str, str]) -> tuple[int, Any]:
+        if form.get("action") == "revoke":
+            return self._revoke(form)
         if form.get("action") != "requesttoken":
-            return 2555, {}
+            return 2554, "Not implemented"
+        if self._token_failures:
+            return self._token_failures.pop(0), "An error occurred"
         if (
             form.get("client_id") != self.client_id
             or form.get("client_secret") != self.client_secret
         ):
-            return 503, {}  # Withings: invalid params
+            return self._refused("invalid client")
         grant = form.get("grant_type")
         if grant == "authorization_code":
             userid = self._codes.pop(form.get("code", ""), None)
             if userid is None or form.get("redirect_uri") != self.redirect_uri:
-                return 503, {}
+                return self._refused("invalid code")
+            self._revoked.discard(userid)  # a new grant
             return 0, self._issue(userid)
         if grant == "refresh_token":
             userid = self._refresh.pop(form.get("refresh_token", ""), None)
             if userid is None or userid in self._revoked:
-                return 503, {}
+                return self._refused("invalid refresh_token")
             return 0, self._issue(userid)
-        return 503, {}
+        return self._refused("invalid grant_type")
 
     def _bearer(self, headers: Any) -> int | None:
         token = str(headers.get("Authorization", "")).removeprefix("Bearer ")
@@ -153,7 +231,7 @@ class FakeWithings:
 
     def _measure(self, account: FakeAccount, form: dict[str, str]) -> tuple[int, Any]:
         if form.get("action") != "getmeas":
-            return 2555, {}
+            return 2554, "Not implemented"
         types = {int(t) for t in form.get("meastypes", "").split(",") if t}
         start, end = int(form.get("startdate", 0)), int(form.get("enddate", 2**40))
         chosen = []
@@ -206,6 +284,8 @@ class FakeWithings:
         userid = None
         if url.path == "/v2/oauth2":
             status, body = self._oauth2(form)
+        elif url.path == "/v2/signature":
+            status, body = self._getnonce(form)
         elif self._limited:
             self._limited -= 1
             status, body = 601, {}
@@ -218,6 +298,8 @@ class FakeWithings:
         else:
             return 404, {}, None
         self.requests.append(Seen(url.path, form.get("action", ""), userid, status, form))
+        if isinstance(body, str):  # a refusal: Withings' {"status", "error"}
+            return 200, {}, {"status": status, "error": body}
         answer: dict[str, Any] = {"status": status, "body": body}
         if status == 401:
             answer["error"] = (

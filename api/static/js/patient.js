@@ -5,8 +5,8 @@ import { alertCard, alertsUnavailable, patientAlerts } from "./alerts.js";
 import { api } from "./api.js";
 import { drawChart } from "./chart.js";
 import { devicesSection } from "./devices.js";
-import { fitbitSection } from "./fitbit.js";
 import { daysSince, errorText, formatNumber, h, kindLabel, patientLabel } from "./dom.js";
+import { vendorSections } from "./vendors.js";
 
 const DAY_MS = 86400000;
 const HOUR_MS = 3600000;
@@ -282,7 +282,7 @@ export async function renderPatient(root, ctx, { patientId, days = 30, alertId =
       alertList,
     ),
     devicesSection(patient.id),
-    fitbitSection(patient.id),
+    vendorSections(patient.id),
   );
 
   const alertsLoaded = patientAlerts(patient.id).then(

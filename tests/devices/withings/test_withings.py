@@ -6,38 +6,29 @@ loopback answering ``{"status", "body"}`` as Withings documents.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from typing import Any
 from urllib.parse import urlencode
 
 import orjson
-import psycopg
 import pytest
-from fastapi.testclient import TestClient
 
-from devices.adapters.publisher import VendorPublisher
-from devices.cloud.puller import Puller
 from devices.registry import VENDORS
-from devices.vendors import run_once, vendor_publisher
+from devices.vendors import run_once
 from devices.withings.convert import WithingsAdapter, WithingsRecords
 from devices.withings.plugin import notify_token
 from hub.settings import Settings
 from ingest.validation import Validator
-from tests.conftest import RunningWorker, fresh_database
-from tests.devices.withings_support import (
+from tests.conftest import RunningWorker
+from tests.devices.withings.support import (
     EXPECTED,
     NOTIFY,
     USERID,
     WithingsHub,
-    configured,
     connect,
-    fake_withings,
     readings,
     sample_account,
     status_of,
 )
-from tests.fakes.withings_api import FakeWithings
 from tests.support import count, wait_until
 
 pytestmark = pytest.mark.services
@@ -46,39 +37,11 @@ WEBHOOK = "/api/v1/withings/webhook"
 WITHINGS = VENDORS["withings"]
 
 
-@pytest.fixture
-def fake() -> Iterator[FakeWithings]:
-    yield from fake_withings()
-
-
-@pytest.fixture
-def settings(services: Settings, fake: FakeWithings) -> Iterator[Settings]:
-    with fresh_database(services) as fresh:
-        yield configured(fresh, fake)
-
-
-@pytest.fixture
-def publisher(settings: Settings) -> Iterator[VendorPublisher]:
-    with vendor_publisher(settings, WITHINGS) as connected:
-        yield connected
-
-
-@pytest.fixture
-def hub(
-    api: TestClient,
-    conn: psycopg.Connection[Any],
-    fake: FakeWithings,
-    settings: Settings,
-    publisher: VendorPublisher,
-) -> WithingsHub:
-    return WithingsHub(api, conn, fake, Puller(settings, WITHINGS, publisher))
-
-
 def _token(settings: Settings) -> str:
     return notify_token(settings.withings)
 
 
-def test_connect_stores_sealed_tokens_a_device_and_both_subscriptions(
+def test_connect_stores_sealed_tokens_a_device_and_the_subscriptions(
     hub: WithingsHub, settings: Settings
 ) -> None:
     api, conn, fake = hub.api, hub.conn, hub.fake
@@ -94,7 +57,9 @@ def test_connect_stores_sealed_tokens_a_device_and_both_subscriptions(
     (refresh_token,) = fake.refresh_tokens_of(USERID)
     assert refresh_token.encode() not in bytes(sealed)
     callback = f"{NOTIFY}?{urlencode({'token': _token(settings)})}"
-    assert fake.subscriptions == {(USERID, callback, 1), (USERID, callback, 4)}
+    # Weight-related data, temperature, pressure-related data: every appli of user.metrics
+    # the sample account's readings are notified under.
+    assert fake.subscriptions == {(USERID, callback, appli) for appli in (1, 2, 4)}
     shown = api.get(f"/api/v1/patients/{patient_id}/withings").json()
     assert (shown["vendor"], shown["status"], shown["account_id"]) == (
         "withings",
@@ -203,7 +168,7 @@ def test_a_bad_notification_queues_nothing_and_a_good_one_pulls_its_day(
     assert run_once(conn, puller, now=datetime.now(UTC)) == 1
     calls = fake.measure_calls()
     assert {(c.form["startdate"], c.form["enddate"]) for c in calls} == {
-        (str(start - 8 * 3600), str(start + 16 * 3600))  # that UTC day
+        (str(start - 8 * 3600), str(start + 16 * 3600 - 1))  # that day of a patient in UTC
     }
     assert wait_until(
         lambda: len(readings(conn, patient_id)) == 5
@@ -211,7 +176,7 @@ def test_a_bad_notification_queues_nothing_and_a_good_one_pulls_its_day(
     assert count(conn, "SELECT count(*) FROM vendor_pull_queue") == 0
 
 
-def test_a_refused_refresh_revokes_and_disconnecting_unsubscribes(hub: WithingsHub) -> None:
+def test_a_refused_refresh_revokes_and_disconnecting_ends_the_grant(hub: WithingsHub) -> None:
     api, conn, fake, puller = hub.api, hub.conn, hub.fake, hub.puller
     patient_id = connect(api, fake)
     other = connect(api, fake, sample_account(userid=364))
@@ -221,6 +186,7 @@ def test_a_refused_refresh_revokes_and_disconnecting_unsubscribes(hub: WithingsH
     assert status_of(conn, patient_id)[:3] == ("revoked", None, "invalid_grant")
     gone = api.delete(f"/api/v1/patients/{other}/withings")
     assert gone.status_code == 204, gone.text
-    assert {s[0] for s in fake.subscriptions} == {USERID}  # 364's were revoked
+    assert fake.revocations == [364]  # the grant, and with it Withings ended 364's subscriptions
+    assert {s[0] for s in fake.subscriptions} == {USERID}
     assert status_of(conn, other)[0] == "disconnected"
     assert count(conn, "SELECT count(*) FROM vendor_connections WHERE tokens IS NOT NULL") == 0

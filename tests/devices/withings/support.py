@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -41,11 +40,6 @@ def configured(settings: Settings, fake: FakeWithings) -> Settings:
         backfill_days=4,
     )
     return settings.model_copy(update={"withings": withings})
-
-
-def fake_withings() -> Iterator[FakeWithings]:
-    with FakeWithings(client_id=CLIENT_ID, client_secret=CLIENT_SECRET, redirect_uri=REDIRECT) as f:
-        yield f
 
 
 def _at(days_ago: int, hour: int) -> int:
@@ -89,26 +83,37 @@ EXPECTED = [
 ]
 
 
-def enroll(api: TestClient) -> UUID:
-    made = api.post("/api/v1/patients", json={"pathway": "CHF"})
+def enroll(api: TestClient, timezone: str = "UTC") -> UUID:
+    made = api.post("/api/v1/patients", json={"pathway": "CHF", "timezone": timezone})
     assert made.status_code == 201, made.text
     return UUID(made.json()["id"])
 
 
-def connect(api: TestClient, fake: FakeWithings, account: FakeAccount | None = None) -> UUID:
-    """Enroll a patient and connect a Withings account through the OAuth flow."""
+def connect(
+    api: TestClient,
+    fake: FakeWithings,
+    account: FakeAccount | None = None,
+    *,
+    timezone: str = "UTC",
+) -> UUID:
+    """Enroll a patient (in ``timezone``) and connect a Withings account through the OAuth flow."""
     account = fake.add_account(account or sample_account())
-    patient_id = enroll(api)
-    fake.approve_as(account.userid)
-    link = api.get(f"/api/v1/patients/{patient_id}/withings/connect")
-    assert link.status_code == 200, link.text
+    patient_id = enroll(api, timezone)
+    link(api, fake, patient_id, account.userid)
+    return patient_id
+
+
+def link(api: TestClient, fake: FakeWithings, patient_id: UUID, userid: int) -> None:
+    """The OAuth flow for an enrolled patient: the connect link, the consent, the callback."""
+    fake.approve_as(userid)
+    start = api.get(f"/api/v1/patients/{patient_id}/withings/connect")
+    assert start.status_code == 200, start.text
     with httpx.Client(verify=client_context(fake.ca_file)) as browser:
-        consent = browser.get(link.json()["authorize_url"], follow_redirects=False)
+        consent = browser.get(start.json()["authorize_url"], follow_redirects=False)
     assert consent.status_code == 302, consent.text
     query = {k: v[0] for k, v in parse_qs(urlsplit(consent.headers["Location"]).query).items()}
     back = api.get("/api/v1/withings/callback", params=query, follow_redirects=False)
     assert back.status_code == 303, back.text
-    return patient_id
 
 
 def readings(conn: psycopg.Connection[Any], patient_id: UUID) -> list[tuple[Any, ...]]:
