@@ -17,7 +17,7 @@ import calendar
 import enum
 import functools
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from billing.exceptions import EvidenceError
@@ -61,8 +61,16 @@ def local_day(instant: datetime, time_zone: str) -> date:
 
 
 def local_midnight(day: date, time_zone: str) -> datetime:
-    """The instant the patient's ``day`` begins (aware, in the patient's zone)."""
-    return datetime(day.year, day.month, day.day, tzinfo=zone(time_zone))
+    """The instant the patient's ``day`` begins, in UTC.
+
+    In UTC because Python subtracts and compares two datetimes that share a
+    tzinfo by their wall clocks: across a daylight-saving change that is an
+    hour off.
+
+        >>> local_midnight(date(2026, 3, 9), "America/New_York").isoformat()
+        '2026-03-09T04:00:00+00:00'
+    """
+    return datetime(day.year, day.month, day.day, tzinfo=zone(time_zone)).astimezone(UTC)
 
 
 class Provenance(enum.StrEnum):
