@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 
 from billing.models import DeviceReading, Provenance, RpmEpisode, local_day
-from billing.rules import Rules, rules_for
+from billing.rules import Rules, in_force
 
 __all__ = ["DevicePeriod", "device_periods", "period_index", "period_span", "sensed_days"]
 
@@ -106,16 +106,16 @@ def device_periods(
     """
     if through < episode.start:
         return ()
-    length = (rules or rules_for(episode.start)).rpm.period_days
+    length = in_force(episode.start, rules).rpm.period_days
     counted = sorted(d for d in sensed_days(episode, readings) if d <= through)
     periods: list[DevicePeriod] = []
     setup_done = False
     for index in range(period_index(episode.start, through, length) + 1):
         first, last = period_span(episode.start, index, length)
-        in_force = rules or rules_for(first)
+        terms = in_force(first, rules)
         days = tuple(d for d in counted if first <= d <= last)
-        tier = in_force.rpm.tier_for(len(days))
-        setup = not setup_done and len(days) >= in_force.rpm.setup.min_days
+        tier = terms.rpm.tier_for(len(days))
+        setup = not setup_done and len(days) >= terms.rpm.setup.min_days
         setup_done = setup_done or setup
         periods.append(
             DevicePeriod(
@@ -125,7 +125,7 @@ def device_periods(
                 days=days,
                 code=tier.code if tier else None,
                 setup=setup,
-                rules_id=in_force.meta.id,
+                rules_id=terms.meta.id,
             )
         )
     return tuple(periods)

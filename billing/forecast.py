@@ -28,7 +28,7 @@ from datetime import date
 from billing.device_days import DevicePeriod, device_periods
 from billing.exceptions import EvidenceError
 from billing.models import DeviceReading, Month, Program, RpmEpisode, TimeEntry
-from billing.rules import Rules, rules_for
+from billing.rules import Rules, in_force
 from billing.time_codes import ClaimLine, month_time, next_step
 
 __all__ = ["MonthForecast", "PeriodForecast", "TierOutlook", "month_forecast", "period_forecast"]
@@ -80,7 +80,7 @@ def period_forecast(
     if today < episode.start:
         raise EvidenceError(f"today {today} is before the episode's start {episode.start}")
     period = device_periods(episode, readings, through=today, rules=rules)[-1]
-    in_force = rules or rules_for(period.first_day)
+    terms = in_force(period.first_day, rules)
     days_left = (period.last_day - today).days + (0 if today in period.days else 1)
     tiers = tuple(
         TierOutlook(
@@ -89,7 +89,7 @@ def period_forecast(
             needed=max(0, t.min_days - period.count),
             reachable=period.count + days_left >= t.min_days,
         )
-        for t in in_force.rpm.tiers_by_days
+        for t in terms.rpm.tiers_by_days
     )
     return PeriodForecast(period, today, days_left, tiers, _period_text(period, days_left, tiers))
 
@@ -142,9 +142,9 @@ def month_forecast(
     '14 min, no interactive contact yet (nothing billable without one); 6 more for 99457'
     """
     month = Month.of(today)
-    in_force = rules or rules_for(month.first_day)
-    terms = in_force.program(program)
-    counted = month_time(entries, program=program, month=month, time_zone=time_zone, rules=in_force)
+    rules = in_force(month.first_day, rules)
+    terms = rules.program(program)
+    counted = month_time(entries, program=program, month=month, time_zone=time_zone, rules=rules)
     step = next_step(counted.minutes, terms)
     missing = terms.requires_interactive_contact and not counted.interactive
     next_code = step.lines[-1].code if step else None

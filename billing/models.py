@@ -34,6 +34,7 @@ __all__ = [
     "RpmEpisode",
     "TimeEntry",
     "local_day",
+    "local_midnight",
     "require_aware",
     "zone",
 ]

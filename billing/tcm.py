@@ -38,7 +38,7 @@ from datetime import UTC, date, datetime, timedelta
 import holidays
 
 from billing.models import ContactAttempt, Discharge, local_midnight, require_aware
-from billing.rules import Rules, rules_for
+from billing.rules import Rules, in_force
 
 __all__ = [
     "TcmClock",
@@ -144,11 +144,11 @@ def visit_code(discharge: Discharge, visit_on: date, rules: Rules | None = None)
     discharge, or after the last deadline, or after a non-qualifying
     discharge, earns nothing.
     """
-    in_force = _rules(discharge, rules)
+    terms = _rules(discharge, rules)
     day = (visit_on - discharge.discharged_on).days
-    if day < 0 or not qualifies(discharge, in_force):
+    if day < 0 or not qualifies(discharge, terms):
         return None
-    for c in in_force.tcm.codes:
+    for c in terms.tcm.codes:
         if discharge.complexity in c.complexities and day <= c.face_to_face_within_days:
             return c.code
     return None
@@ -161,11 +161,11 @@ def contact_met(
 
     Attempts count from the start of the day of discharge to the deadline.
     """
-    in_force = _rules(discharge, rules)
+    terms = _rules(discharge, rules)
     opens = local_midnight(discharge.discharged_on, discharge.time_zone)
-    closes = contact_clock(discharge, in_force).due_at
+    closes = contact_clock(discharge, terms).due_at
     in_time = [a for a in attempts if opens <= a.at.astimezone(UTC) < closes]
-    return any(a.reached for a in in_time) or len(in_time) >= in_force.tcm.unsuccessful_attempts
+    return any(a.reached for a in in_time) or len(in_time) >= terms.tcm.unsuccessful_attempts
 
 
 def contact_missed(
@@ -174,10 +174,15 @@ def contact_missed(
     now: datetime,
     rules: Rules | None = None,
 ) -> bool:
-    """Whether the contact deadline has passed at ``now`` without the contact being met."""
-    in_force = _rules(discharge, rules)
-    return contact_clock(discharge, in_force).passed(now) and not contact_met(
-        discharge, attempts, in_force
+    """Whether the contact deadline has passed at ``now`` without the contact being met.
+
+    Never for a discharge that cannot start transitional care: nothing was lost.
+    """
+    terms = _rules(discharge, rules)
+    if not qualifies(discharge, terms):
+        return False
+    return contact_clock(discharge, terms).passed(now) and not contact_met(
+        discharge, attempts, terms
     )
 
 
@@ -186,17 +191,18 @@ def visit_missed(
 ) -> bool:
     """Whether, at ``now``, no face-to-face visit can earn a code any more.
 
-    True when the last visit deadline has passed and the visit (if any) earned nothing.
+    True when the last visit deadline has passed and the visit (if any) earned
+    nothing; never for a discharge that cannot start transitional care.
     """
-    in_force = _rules(discharge, rules)
-    clocks = visit_clocks(discharge, in_force)
-    if not clocks or not clocks[-1].passed(now):
+    terms = _rules(discharge, rules)
+    clocks = visit_clocks(discharge, terms)
+    if not qualifies(discharge, terms) or not clocks or not clocks[-1].passed(now):
         return False
-    return visit_on is None or visit_code(discharge, visit_on, in_force) is None
+    return visit_on is None or visit_code(discharge, visit_on, terms) is None
 
 
 def _rules(discharge: Discharge, rules: Rules | None) -> Rules:
-    return rules or rules_for(discharge.discharged_on)
+    return in_force(discharge.discharged_on, rules)
 
 
 def _end_of(day: date, discharge: Discharge) -> datetime:

@@ -19,6 +19,7 @@ Entries are append-only: a correction supersedes an earlier entry by id, and
 the superseded entry no longer counts (:func:`effective_entries`).
 
     >>> from datetime import date
+    >>> from billing.rules import rules_for
     >>> rpm = rules_for(date(2026, 3, 1)).program(Program.RPM)
     >>> for minutes in (9, 10, 19, 20, 39, 40, 60, 100):
     ...     print(minutes, [str(line) for line in codes_for_minutes(minutes, rpm)])
@@ -39,7 +40,7 @@ from dataclasses import dataclass
 
 from billing.exceptions import EvidenceError
 from billing.models import Month, Program, TimeEntry, local_day
-from billing.rules import Rules, rules_for
+from billing.rules import Rules, in_force
 from billing.rules.schema import TimeProgram
 
 __all__ = [
@@ -77,6 +78,7 @@ def ladder(program: TimeProgram) -> tuple[Step, ...]:
     """Every number of minutes at which a month's codes change, in ascending order.
 
     >>> from datetime import date
+    >>> from billing.rules import rules_for
     >>> [s.min_minutes for s in ladder(rules_for(date(2026, 1, 1)).program(Program.RPM))]
     [10, 20, 40, 60]
     """
@@ -177,8 +179,8 @@ def month_time(
 
     Without ``rules``, those in force on the month's first day.
     """
-    in_force = rules or rules_for(month.first_day)
-    terms = in_force.program(program)
+    rules = in_force(month.first_day, rules)
+    terms = rules.program(program)
     counted = [
         e
         for e in effective_entries(entries)
@@ -194,5 +196,5 @@ def month_time(
         interactive=interactive,
         entry_ids=tuple(e.entry_id for e in counted),
         lines=codes_for_minutes(minutes, terms) if billable else (),
-        rules_id=in_force.meta.id,
+        rules_id=rules.meta.id,
     )

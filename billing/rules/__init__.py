@@ -31,7 +31,7 @@ from billing.exceptions import NoRulesError, RulesError, RulesErrorCode
 from billing.models import Program
 from billing.rules.schema import Rules, TimeProgram
 
-__all__ = ["RULES_DIR", "Rules", "load_rules", "rules_for", "shipped_rules"]
+__all__ = ["RULES_DIR", "Rules", "in_force", "load_rules", "rules_for", "shipped_rules"]
 
 #: Where the shipped rules files are.
 RULES_DIR = Path(__file__).parent
@@ -82,6 +82,11 @@ def rules_for(day: date, directory: Path = RULES_DIR) -> Rules:
             return rules
     files = ", ".join(r.meta.id for r in shipped) or "none"
     raise NoRulesError(f"no rules file covers {day.isoformat()} (files: {files})")
+
+
+def in_force(day: date, rules: Rules | None = None) -> Rules:
+    """``rules`` when given (a caller's choice, or a test's), else those in force on ``day``."""
+    return rules if rules is not None else rules_for(day)
 
 
 def _inconsistencies(rules: Rules, stem: str) -> Iterable[str]:

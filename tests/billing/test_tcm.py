@@ -117,6 +117,9 @@ def test_a_discharge_from_the_emergency_department_earns_no_tcm_code() -> None:
     d = discharge(date(2026, 3, 2), setting=DischargeSetting.EMERGENCY_DEPARTMENT)
     assert not qualifies(d)
     assert visit_code(d, date(2026, 3, 3)) is None
+    a_month_later = local(date(2026, 4, 2), 9)
+    assert not contact_missed(d, [], a_month_later)  # nothing to miss
+    assert not visit_missed(d, None, a_month_later)
     assert qualifies(discharge(date(2026, 3, 2), setting=DischargeSetting.SKILLED_NURSING))
 
 
