@@ -1,0 +1,131 @@
+"""Device days: an RPM episode's 30-day periods and the days with sensed data in each.
+
+Period ``k`` of an episode covers ``start + 30k`` to ``start + 30k + 29``
+(``rpm.period_days`` of the rules in force on the episode's first day). A day
+is the patient's own calendar day, in the episode's IANA zone. It counts when
+at least one reading from a device registered to the episode was measured on
+it and transmitted automatically (provenance ``sensed``); values the patient
+typed in (``self-reported``) and a device's reports about itself
+(``device-metadata``) do not. Several readings or devices on one day count
+once. A reading counts on the day it was measured, however late it arrived.
+
+Each period earns at most one device-supply code, the tier holding its count
+(16-30 days 99454, 2-15 days 99445 in 2026), from the rules in force on the
+period's first day. The set-up (99453) is earned once per episode, in the first
+period whose count reaches ``rpm.setup.min_days``.
+
+    >>> from datetime import UTC, datetime
+    >>> episode = RpmEpisode(date(2026, 3, 1), "America/New_York", frozenset({"cuff-1"}))
+    >>> readings = [DeviceReading(datetime(2026, 3, d, 14, tzinfo=UTC), "cuff-1")
+    ...             for d in range(1, 17)]
+    >>> first, = device_periods(episode, readings, through=date(2026, 3, 30))
+    >>> first.first_day, first.last_day, first.count, first.code, first.setup
+    (datetime.date(2026, 3, 1), datetime.date(2026, 3, 30), 16, '99454', True)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from billing.models import DeviceReading, Provenance, RpmEpisode, local_day
+from billing.rules import Rules, in_force
+
+__all__ = ["DevicePeriod", "device_periods", "period_index", "period_span", "sensed_days"]
+
+
+@dataclass(frozen=True, slots=True)
+class DevicePeriod:
+    """One 30-day period of an episode and what its days earn.
+
+    ``days`` are the patient-local days with sensed data, in order; ``code``
+    the device-supply code they earn (or None); ``setup`` whether the
+    episode's set-up code is earned in this period. ``rules_id`` names the
+    rules file that decided both.
+    """
+
+    index: int
+    first_day: date
+    last_day: date
+    days: tuple[date, ...]
+    code: str | None
+    setup: bool
+    rules_id: str
+
+    @property
+    def count(self) -> int:
+        return len(self.days)
+
+    def __contains__(self, day: object) -> bool:
+        return isinstance(day, date) and self.first_day <= day <= self.last_day
+
+
+def period_index(start: date, day: date, period_days: int = 30) -> int:
+    """Which period of an episode starting on ``start`` holds ``day`` (negative: before it).
+
+    >>> start = date(2026, 1, 15)
+    >>> period_index(start, date(2026, 2, 13)), period_index(start, date(2026, 2, 14))
+    (0, 1)
+    """
+    return (day - start).days // period_days
+
+
+def period_span(start: date, index: int, period_days: int = 30) -> tuple[date, date]:
+    """The first and last day of period ``index`` of an episode starting on ``start``.
+
+    >>> period_span(date(2026, 1, 15), 1)
+    (datetime.date(2026, 2, 14), datetime.date(2026, 3, 15))
+    """
+    first = start + timedelta(days=index * period_days)
+    return first, first + timedelta(days=period_days - 1)
+
+
+def sensed_days(episode: RpmEpisode, readings: Iterable[DeviceReading]) -> frozenset[date]:
+    """The patient-local days, from the episode's start on, with sensed data from its devices."""
+    days = {
+        local_day(r.measured_at, episode.time_zone)
+        for r in readings
+        if r.provenance is Provenance.SENSED and r.device_serial in episode.device_serials
+    }
+    return frozenset(d for d in days if d >= episode.start)
+
+
+def device_periods(
+    episode: RpmEpisode,
+    readings: Iterable[DeviceReading],
+    *,
+    through: date,
+    rules: Rules | None = None,
+) -> tuple[DevicePeriod, ...]:
+    """The episode's periods up to the one holding ``through``, and what each earns.
+
+    Days after ``through`` are not counted, so the last period may still be
+    open. Without ``rules``, each period is counted under the rules in force
+    on its first day (the period length under those of the episode's start).
+    """
+    if through < episode.start:
+        return ()
+    length = in_force(episode.start, rules).rpm.period_days
+    counted = sorted(d for d in sensed_days(episode, readings) if d <= through)
+    periods: list[DevicePeriod] = []
+    setup_done = False
+    for index in range(period_index(episode.start, through, length) + 1):
+        first, last = period_span(episode.start, index, length)
+        terms = in_force(first, rules)
+        days = tuple(d for d in counted if first <= d <= last)
+        tier = terms.rpm.tier_for(len(days))
+        setup = not setup_done and len(days) >= terms.rpm.setup.min_days
+        setup_done = setup_done or setup
+        periods.append(
+            DevicePeriod(
+                index=index,
+                first_day=first,
+                last_day=last,
+                days=days,
+                code=tier.code if tier else None,
+                setup=setup,
+                rules_id=terms.meta.id,
+            )
+        )
+    return tuple(periods)
