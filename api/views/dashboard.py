@@ -26,8 +26,9 @@ from starlette.types import Message, Receive, Scope, Send
 from api.deps import ConnDep, PatientIdDep
 from hub import patients
 from hub.domain import CANONICAL_UNIT, Measure
+from hub.limits import MeasureLimits, value_key
 from hub.measures import spec
-from hub.pathway_params import MeasureLimits, Thresholds
+from hub.pathway_params import Thresholds
 from hub.pathways import get_pathway
 
 STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
@@ -75,6 +76,7 @@ def root() -> RedirectResponse:
 class ThresholdLine(BaseModel):
     """A horizontal line: a reading beyond it breaks a safety limit."""
 
+    #: The override key of the limit (``limits.oxygen-saturation.low``).
     key: str
     label: str
     value: float
@@ -109,83 +111,56 @@ class ThresholdsOut(BaseModel):
 
 
 def measure_thresholds(
-    limits: Thresholds, by_measure: Mapping[Measure, MeasureLimits] | None = None
+    limits: Thresholds, by_measure: Mapping[Measure, MeasureLimits]
 ) -> list[MeasureThresholds]:
-    """The chart lines of ``limits`` and of the per-measure limits, one entry per measure.
+    """The chart lines of the per-measure limits, and weight's gains, one entry per measure.
 
-    >>> chf = get_pathway("CHF").thresholds
-    >>> [(m.measure.value, [line.value for line in m.lines]) for m in measure_thresholds(chf)][1:]
-    [('blood-pressure', [180.0, 120.0, 90.0]), ('oxygen-saturation', [88.0]), \
-('heart-rate', [120.0, 40.0])]
+    >>> chf = get_pathway("CHF")
+    >>> [(m.measure.value, [(line.label, line.value) for line in m.lines])
+    ...  for m in measure_thresholds(chf.thresholds, chf.limits)][1:3]
+    [('blood-pressure', [('systolic high', 180.0), ('diastolic high', 120.0), \
+('systolic low', 90.0)]), ('oxygen-saturation', [('SpO2 low', 88.0)])]
     """
-
-    def line(
-        key: str,
-        label: str,
-        value: float,
-        bound: Literal["upper", "lower"],
-        series: Literal["value", "value2"] = "value",
-    ) -> ThresholdLine:
-        return ThresholdLine(key=key, label=label, value=value, bound=bound, series=series)
-
-    def entry(
-        measure: Measure, lines: list[ThresholdLine], gains: list[WeightGain] | None = None
-    ) -> MeasureThresholds:
-        return MeasureThresholds(
-            measure=measure, unit=CANONICAL_UNIT[measure], lines=lines, gains=gains or []
-        )
-
     short_h, week_h = limits.weight_gain_short_hours, limits.weight_gain_week_days * 24
-    entries = [
-        entry(
-            Measure.BODY_WEIGHT,
-            [],
-            [
-                WeightGain(
-                    key="weight_gain_short_kg",
-                    label=f"+{limits.weight_gain_short_kg:g} kg in {short_h:g} h",
-                    kg=limits.weight_gain_short_kg,
-                    hours=short_h,
-                ),
-                WeightGain(
-                    key="weight_gain_week_kg",
-                    label=f"+{limits.weight_gain_week_kg:g} kg in {week_h / 24:g} days",
-                    kg=limits.weight_gain_week_kg,
-                    hours=week_h,
-                ),
-            ],
-        ),
-        entry(
-            Measure.BLOOD_PRESSURE,
-            [
-                line("systolic_high", "systolic high", limits.systolic_high, "upper"),
-                line("diastolic_high", "diastolic high", limits.diastolic_high, "upper", "value2"),
-                line("systolic_low", "systolic low", limits.systolic_low, "lower"),
-            ],
-        ),
-        entry(
-            Measure.OXYGEN_SATURATION,
-            [line("spo2_low", "SpO2 low", limits.spo2_low, "lower")],
-        ),
-        entry(
-            Measure.HEART_RATE,
-            [
-                line("hr_high", "heart rate high", limits.hr_high, "upper"),
-                line("hr_low", "heart rate low", limits.hr_low, "lower"),
-            ],
-        ),
-    ]
-    for measure, own in (by_measure or {}).items():
-        field = spec(measure).field
-        lines = [
-            line(f"{field.name}_high", f"{field.label} high", own.high, "upper"),
-            line(f"{field.name}_low", f"{field.label} low", own.low, "lower"),
+    gains = {
+        Measure.BODY_WEIGHT: [
+            WeightGain(
+                key="weight_gain_short_kg",
+                label=f"+{limits.weight_gain_short_kg:g} kg in {short_h:g} h",
+                kg=limits.weight_gain_short_kg,
+                hours=short_h,
+            ),
+            WeightGain(
+                key="weight_gain_week_kg",
+                label=f"+{limits.weight_gain_week_kg:g} kg in {week_h / 24:g} days",
+                kg=limits.weight_gain_week_kg,
+                hours=week_h,
+            ),
         ]
-        found = [e for e in entries if e.measure is measure]
-        if found:
-            found[0].lines.extend(lines)
-        else:
-            entries.append(entry(measure, lines))
+    }
+    entries = []
+    for measure in Measure:
+        own = by_measure.get(measure)
+        lines = [
+            ThresholdLine(
+                key=f"limits.{measure}.{value_key(measure, bound.index, side.side)}",
+                label=f"{spec(measure).fields[bound.index].label} {side.side}",
+                value=bound.limit,
+                bound="upper" if side.above else "lower",
+                series="value2" if bound.index else "value",
+            )
+            for side in (own.sides if own else ())
+            for bound in side.bounds
+        ]
+        if lines or measure in gains:
+            entries.append(
+                MeasureThresholds(
+                    measure=measure,
+                    unit=CANONICAL_UNIT[measure],
+                    lines=lines,
+                    gains=gains.get(measure, []),
+                )
+            )
     return entries
 
 
