@@ -295,3 +295,31 @@ def overrides_on_top(own: Mapping[str, _V], more: Mapping[str, _V] | None = None
     {'limits.oxygen-saturation.low': 84}
     """
     return canonical_overrides(own) | canonical_overrides(more or {})
+
+
+def override_label(key: str) -> tuple[str, str]:
+    """How a patient's override is shown: its label and the unit of its value.
+
+    >>> override_label("limits.blood-pressure.systolic.high_at_once")
+    ('Blood pressure systolic high at once', 'mmHg')
+    >>> override_label("limits.oxygen-saturation.low_severity")
+    ('SpO2 low severity', '')
+    >>> override_label("schedule.body-weight"), override_label("heart_failure.limit")
+    (('Weight readings every', 'h'), ('heart_failure.limit', ''))
+    """
+    section, _, rest = key.partition(".")
+    name, _, part = rest.partition(".")
+    try:
+        described = spec(Measure(name))
+    except ValueError:
+        return key, ""
+    if section == "schedule" and not part:
+        return f"{described.label} readings every", "h"
+    if section != "limits" or not part:
+        return key, ""
+    value, _, side = part.rpartition(".")
+    words = [described.label]
+    words += [f.label for f in described.fields if value and f.key == value]
+    words.append(side.replace("_", " "))
+    numeric = not side.endswith(("_severity", "_inclusive"))
+    return " ".join(words), described.shown_unit if numeric else ""

@@ -143,6 +143,11 @@ def test_thresholds_are_the_pathways_with_the_patients_overrides(api: TestClient
             "limits.heart-rate.low_severity": "medium",
         },
     )
+    assert [(v["label"], v["value"], v["unit"]) for v in body["own_limits"]] == [
+        ("Blood pressure systolic high", 170, "mmHg"),
+        ("Heart rate low severity", "medium", ""),
+        ("SpO2 low", 86, "%"),
+    ]
     lines = {
         m["measure"]: {line["key"]: (line["value"], line["bound"]) for line in m["lines"]}
         for m in body["measures"]

@@ -7,7 +7,8 @@ Content-Security-Policy allows this origin only). ``/`` redirects to it.
 ``GET /api/v1/patients/{patient_id}/thresholds`` gives, per measure, the
 effective limits of the patient's pathway (with the patient's overrides) as
 the lines a chart draws; a weight gain is relative to the patient's own
-recent lowest weight, so it is given as a gain over a window instead.
+recent lowest weight, so it is given as a gain over a window instead. It
+also names the patient's overrides as people read them (``SpO2 low``).
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from starlette.types import Message, Receive, Scope, Send
 from api.deps import ConnDep, PatientIdDep
 from hub import patients
 from hub.domain import CANONICAL_UNIT, Measure
-from hub.limits import MeasureLimits, value_key
+from hub.limits import MeasureLimits, override_label, value_key
 from hub.measures import spec
 from hub.pathway_params import Thresholds
 from hub.pathways import get_pathway
@@ -102,11 +103,24 @@ class MeasureThresholds(BaseModel):
     gains: list[WeightGain]
 
 
+class OwnValue(BaseModel):
+    """One of the patient's overrides, as people read it."""
+
+    key: str
+    #: ``SpO2 low``, ``Blood pressure systolic high``: the measure's label from the spec.
+    label: str
+    value: float | int | str
+    #: The unit of ``value`` (empty for a severity or a flag).
+    unit: str
+
+
 class ThresholdsOut(BaseModel):
     patient_id: UUID
     pathway: str
     #: The patient's overrides of the pathway's values, as enrolled.
     overrides: dict[str, float | int | str]
+    #: The same, labelled, by key.
+    own_limits: list[OwnValue]
     measures: list[MeasureThresholds]
 
 
@@ -164,6 +178,19 @@ def measure_thresholds(
     return entries
 
 
+def own_values(overrides: Mapping[str, float | int | str]) -> list[OwnValue]:
+    """A patient's overrides, labelled from the measure spec, by key.
+
+    >>> [(v.label, v.value, v.unit) for v in own_values({"limits.oxygen-saturation.low": 86})]
+    [('SpO2 low', 86, '%')]
+    """
+    return [
+        OwnValue(key=key, label=label, value=value, unit=unit)
+        for key, value in sorted(overrides.items())
+        for label, unit in [override_label(key)]
+    ]
+
+
 @router.get("/api/v1/patients/{patient_id}/thresholds", response_model=ThresholdsOut)
 def patient_thresholds(patient_id: PatientIdDep, conn: ConnDep) -> ThresholdsOut:
     """The patient's effective safety limits (pathway and overrides) as chart lines."""
@@ -174,5 +201,6 @@ def patient_thresholds(patient_id: PatientIdDep, conn: ConnDep) -> ThresholdsOut
         patient_id=patient_id,
         pathway=patient.pathway,
         overrides=overrides,
+        own_limits=own_values(overrides),
         measures=measure_thresholds(pathway.thresholds, pathway.limits),
     )
