@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import re
 from pathlib import Path
 
 import pytest
@@ -252,6 +254,18 @@ def test_a_value_named_by_its_old_and_new_key_is_refused() -> None:
         DEFAULT.with_overrides({"limits.blood-pressure.diastolic.low": 50})
     with pytest.raises(PathwayError, match="unknown"):
         DEFAULT.with_overrides({"limits.blood-pressure.high": 170})
+
+
+def test_the_pathway_doc_lists_every_old_name_and_its_new_key() -> None:
+    text = (PATHWAYS_FILE.parents[1] / "docs" / "pathways.md").read_text(encoding="utf-8")
+    rows = re.findall(r"^\| `([^`]+)` \| (`.+`) \|$", text.split("### Old names")[1], re.M)
+    documented = {old: tuple(re.findall(r"`([^`]+)`", new)) for old, new in rows}
+    bare = {k: v for k, v in LEGACY_KEYS.items() if not k.startswith("thresholds.")}
+    assert documented == bare
+    examples = dict(re.findall(r'`"([a-z_.-]+)": ([0-9.]+|"[a-z]+")`', text))
+    assert len(examples) >= 6
+    overrides = {k: json.loads(v) for k, v in examples.items()}
+    assert get_pathway("COPD").with_overrides(overrides).overrides
 
 
 def test_a_pathways_own_limits_override_single_keys_of_the_default() -> None:
