@@ -19,6 +19,7 @@ from pydantic import (
 from hub.discharge_risk import DischargeInputs, DischargeRiskError
 from hub.domain import DeviceKind, Measure
 from hub.exceptions import PathwayError
+from hub.limits import LEGACY_KEYS
 from hub.pathways import get_pathway
 from hub.patients import check_timezone
 
@@ -79,6 +80,19 @@ class DischargeInputsIn(_Body):
 Condition = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 
 
+_OVERRIDES = (
+    "Overrides of the pathway's values for this patient (docs/pathways.md), one value a "
+    "key: a safety limit as `limits.<measure>.<key>` with the keys of hub/limits.py "
+    "(`limits.oxygen-saturation.low`, `limits.heart-rate.high_at_once`, "
+    "`limits.blood-pressure.systolic.high`, `limits.blood-pressure.high_severity`), any "
+    "other value as `<table>.<key>` (`heart_failure.limit`, `schedule.body-weight`). "
+    "Checked against the pathway. The old names of the limits are still accepted, and "
+    "stored and returned under the new keys: "
+    + ", ".join(f"`{old}`" for old in LEGACY_KEYS if not old.startswith("thresholds."))
+    + " (a threshold also as `thresholds.<name>`)."
+)
+
+
 class PatientIn(_Body):
     identifiers: list[IdentifierIn] = Field(default_factory=list, max_length=20)
     coordinators: list[UUID] = Field(
@@ -106,8 +120,11 @@ class PatientIn(_Body):
     threshold_overrides: dict[str, float | int | str] = Field(
         default_factory=dict,
         max_length=50,
-        description="Overrides of the pathway's values for this patient, e.g. "
-        '{"spo2_low": 85} or {"severity.bp_low": "high"}.',
+        description=_OVERRIDES,
+        examples=[
+            {"limits.oxygen-saturation.low": 85, "limits.blood-pressure.low_severity": "medium"},
+            {"limits.blood-pressure.systolic.high": 170, "schedule.body-weight": 48},
+        ],
     )
 
     @field_validator("timezone")

@@ -73,12 +73,22 @@ KIND_MEASURES: Mapping[AlertKind, tuple[Measure, ...]] = {
 
 
 #: The alert kind of a breach of a pathway's per-measure limits
-#: (``limits.<measure>`` in ``pathways.toml``): (measure, above the high
-#: limit) -> kind. A pathway may limit only measures listed here.
+#: (``limits.<measure>`` in ``pathways.toml``, :mod:`hub.limits`): (measure,
+#: above the high limit) -> kind. A pathway may limit only the sides listed here.
 LIMIT_KINDS: Mapping[tuple[Measure, bool], AlertKind] = {
+    (Measure.BLOOD_PRESSURE, True): AlertKind.BP_HIGH,
+    (Measure.BLOOD_PRESSURE, False): AlertKind.BP_LOW,
+    (Measure.OXYGEN_SATURATION, False): AlertKind.SPO2_LOW,
+    (Measure.HEART_RATE, True): AlertKind.HR_HIGH,
+    (Measure.HEART_RATE, False): AlertKind.HR_LOW,
     (Measure.BODY_TEMPERATURE, True): AlertKind.FEVER,
     (Measure.BODY_TEMPERATURE, False): AlertKind.HYPOTHERMIA,
 }
+
+#: What a reason calls a limit on several values at once, by the kind of its
+#: breach ("at or above the crisis limit 180/120 mmHg": the guideline's
+#: hypertensive crisis); plain "limit" for a kind not listed.
+LIMIT_NAMES: Mapping[AlertKind, str] = {AlertKind.BP_HIGH: "crisis limit"}
 
 
 class Severity(enum.StrEnum):

@@ -3,12 +3,15 @@
 One :class:`MeasureSpec` per :class:`Measure` in :data:`SPECS` says
 
 * its Open mHealth schema (name, accepted versions) and the body properties
-  holding its values (:class:`Field`, two for blood pressure);
+  holding its values (:class:`Field`, two for blood pressure), each with the
+  short key that names it in alerts' evidence and in a pathway's limits
+  (``limits.blood-pressure.systolic.high``, :mod:`hub.limits`);
 * its canonical unit, as Open mHealth spells it and as UCUM codes it, and
   every unit it accepts with the conversion to the canonical one
   (:class:`Unit`: a factor *and* an offset, so degrees Fahrenheit convert);
 * the plausible range of each value (:class:`Bounds`, canonical units);
-* which device kinds report it;
+* which device kinds report it, and whether its limits are for resting
+  values only (heart rate);
 * how the dashboard shows it (label, digits) and its LOINC codes.
 
 Validation (:mod:`ingest.normalize`), the detector registry, the API (which
@@ -111,6 +114,12 @@ class Field:
     label: str
     loinc: str
     plausible: Bounds
+    #: Its short name: the key of the value in an alert's evidence (``observed``,
+    #: ``baseline``) and, for a measure of several values, the value's part of
+    #: a pathway's limits (``limits.blood-pressure.systolic.high``).
+    key: str
+    #: How a reason names the value on its own (default: the measure's label).
+    title: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,6 +147,9 @@ class MeasureSpec:
     symbol: str = ""
     #: With two fields: the first must be above the second (systolic > diastolic).
     ordered: bool = False
+    #: Whether its limits are for a resting value: a reading the device marks
+    #: as taken during or after exertion is not judged against them.
+    resting: bool = False
 
     @property
     def schema_name(self) -> str:
@@ -152,6 +164,10 @@ class MeasureSpec:
     def field(self) -> Field:
         """The main value field."""
         return self.fields[0]
+
+    def title_of(self, field: Field) -> str:
+        """How a reason names ``field`` on its own (``'Systolic pressure'``, ``'SpO2'``)."""
+        return field.title or self.label
 
 
 #: 1 mmHg in pascals (conventional millimetre of mercury).
@@ -189,7 +205,7 @@ _SPECS: tuple[MeasureSpec, ...] = (
         measure=Measure.BODY_WEIGHT,
         label="Weight",
         versions=("1.0", "2.0", "3.0"),
-        fields=(Field("body_weight", "weight", "29463-7", Bounds(20.0, 350.0, "kg")),),
+        fields=(Field("body_weight", "weight", "29463-7", Bounds(20.0, 350.0, "kg"), "weight"),),
         unit="kg",
         ucum="kg",
         units=_MASS,
@@ -202,8 +218,22 @@ _SPECS: tuple[MeasureSpec, ...] = (
         label="Blood pressure",
         versions=("1.0", "2.0", "3.0", "3.1", "4.0"),
         fields=(
-            Field("systolic_blood_pressure", "systolic", "8480-6", Bounds(40.0, 300.0, "mmHg")),
-            Field("diastolic_blood_pressure", "diastolic", "8462-4", Bounds(20.0, 200.0, "mmHg")),
+            Field(
+                "systolic_blood_pressure",
+                "systolic",
+                "8480-6",
+                Bounds(40.0, 300.0, "mmHg"),
+                "systolic",
+                "Systolic pressure",
+            ),
+            Field(
+                "diastolic_blood_pressure",
+                "diastolic",
+                "8462-4",
+                Bounds(20.0, 200.0, "mmHg"),
+                "diastolic",
+                "Diastolic pressure",
+            ),
         ),
         unit="mmHg",
         ucum="mm[Hg]",
@@ -216,7 +246,7 @@ _SPECS: tuple[MeasureSpec, ...] = (
         measure=Measure.OXYGEN_SATURATION,
         label="SpO2",
         versions=("1.0", "2.0"),
-        fields=(Field("oxygen_saturation", "SpO2", "59408-5", Bounds(50.0, 100.0, "%")),),
+        fields=(Field("oxygen_saturation", "SpO2", "59408-5", Bounds(50.0, 100.0, "%"), "spo2"),),
         unit="%",
         ucum="%",
         units={"%": Unit(1.0, ucum="%")},
@@ -227,18 +257,31 @@ _SPECS: tuple[MeasureSpec, ...] = (
         measure=Measure.HEART_RATE,
         label="Heart rate",
         versions=("1.0", "1.1", "2.0"),
-        fields=(Field("heart_rate", "heart rate", "8867-4", Bounds(20.0, 300.0, "beats/min")),),
+        fields=(
+            Field(
+                "heart_rate", "heart rate", "8867-4", Bounds(20.0, 300.0, "beats/min"), "heart_rate"
+            ),
+        ),
         unit="beats/min",
         ucum="/min",
         units={"beats/min": Unit(1.0, ucum="/min")},
         device_kinds=(DeviceKind.BP_CUFF, DeviceKind.PULSE_OXIMETER),
         loinc="8867-4",
+        resting=True,
     ),
     MeasureSpec(
         measure=Measure.BODY_TEMPERATURE,
         label="Temperature",
         versions=("1.0", "2.0", "3.0", "4.0"),
-        fields=(Field("body_temperature", "temperature", "8310-5", Bounds(25.0, 45.0, "C")),),
+        fields=(
+            Field(
+                "body_temperature",
+                "temperature",
+                "8310-5",
+                Bounds(25.0, 45.0, "C"),
+                "body_temperature",
+            ),
+        ),
         unit="C",
         ucum="Cel",
         # omh:temperature-unit-value-1.0 allows K, F and C; F and K need an offset.

@@ -2,7 +2,9 @@
 
 :mod:`hub.pathways` reads the file into them; each table of a pathway
 (``thresholds``, ``severity``, ``confirm``, ``episodes``, ``baseline``, the
-scores, ``adherence``, ``limits.<measure>``) is one of these.
+scores, ``adherence``) is one of these, and :func:`number` and
+:func:`severity` read their values. The per-measure safety limits
+(``limits.<measure>``) are :mod:`hub.limits`.
 """
 
 from __future__ import annotations
@@ -10,42 +12,49 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from hub.alerting import Severity
+from hub.exceptions import PathwayError
+
+
+def number(value: object, kind: type[float] | type[int], where: str) -> float:
+    """``value`` as a ``kind``, or :class:`PathwayError` naming ``where``.
+
+    >>> number(2, float, "x"), number(3.0, int, "x")
+    (2.0, 3)
+    """
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise PathwayError(f"{where}: expected a number, got {value!r}")
+    if kind is int and value != int(value):
+        raise PathwayError(f"{where}: expected a whole number, got {value!r}")
+    return kind(value)
+
+
+def severity(value: object, where: str) -> Severity:
+    """``value`` as a :class:`Severity`, or :class:`PathwayError` naming ``where``."""
+    try:
+        return Severity(str(value) if isinstance(value, str) else "")
+    except ValueError:
+        raise PathwayError(f"{where}: unknown severity {value!r}") from None
 
 
 @dataclass(frozen=True, slots=True)
 class Thresholds:
-    """Safety limits; ``*_high`` of blood pressure and the drop are inclusive."""
+    """The limits that are not a value's (those are :mod:`hub.limits`): a gain of
+    weight over a window and a drop of SpO2 below the personal baseline, both
+    inclusive."""
 
-    systolic_high: float
-    diastolic_high: float
-    systolic_low: float
-    spo2_low: float
     spo2_drop: float
-    hr_high: float
-    hr_low: float
     weight_gain_short_kg: float
     weight_gain_short_hours: float
     weight_gain_week_kg: float
     weight_gain_week_days: float
-    systolic_high_at_once: float
-    diastolic_high_at_once: float
-    systolic_low_at_once: float
-    spo2_low_at_once: float
-    hr_high_at_once: float
-    hr_low_at_once: float
     weight_gain_at_once_kg: float
 
 
 @dataclass(frozen=True, slots=True)
 class Severities:
-    """The severity each rule or model reports."""
+    """The severity each rule or model reports (a value limit's: :mod:`hub.limits`)."""
 
-    bp_high: Severity
-    bp_low: Severity
-    spo2_low: Severity
     spo2_drop: Severity
-    hr_high: Severity
-    hr_low: Severity
     weight_gain_rule: Severity
     missed_readings: Severity
     device_never_active: Severity
@@ -145,20 +154,3 @@ class AdherenceParams:
     recovered_ratio: float
     low_battery_percent: float
     battery_recent_hours: float
-
-
-@dataclass(frozen=True, slots=True)
-class MeasureLimits:
-    """Safety limits of one measure's value, from the pathway's ``[<pathway>.limits.<measure>]``.
-
-    Keyed by measure, in the measure's canonical unit: a value strictly above
-    ``high`` or below ``low`` breaks the limit (confirmed as the safety rules
-    are, see ``streaming.detectors.safety``); beyond ``*_at_once`` one reading
-    is enough. A measure without such a table has no such rule on the pathway.
-    """
-
-    high: float
-    high_at_once: float
-    low: float
-    low_at_once: float
-    severity: Severity

@@ -9,10 +9,15 @@ differs; a patient may override single values on top::
     2.0
     >>> sorted(m.value for m in chf.schedule)
     ['blood-pressure', 'body-weight']
-    >>> get_pathway("COPD").thresholds.spo2_low
+    >>> get_pathway("COPD").limits[Measure.OXYGEN_SATURATION]["low"]
     85.0
-    >>> chf.with_overrides({"spo2_low": 86, "heart_failure.severity": "high"}).thresholds.spo2_low
-    86.0
+    >>> own = chf.with_overrides({"limits.oxygen-saturation.low": 86, "heart_failure.limit": 6})
+    >>> own.limits[Measure.OXYGEN_SATURATION]["low"], own.heart_failure.limit
+    (86.0, 6.0)
+
+The safety limits of a measure's values are its ``limits.<measure>`` table
+(:mod:`hub.limits`); the old flat names of the limits that moved there
+(``spo2_low``, ``severity.bp_high``) still work as overrides.
 """
 
 from __future__ import annotations
@@ -27,20 +32,21 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any, TypeVar
 
-from hub.alerting import LIMIT_KINDS, Severity
 from hub.domain import Measure
 from hub.exceptions import PathwayError, UnknownPathwayError
+from hub.limits import MeasureLimits, canonical_overrides, flatten, parse_limits
 from hub.pathway_params import (
     AdherenceParams,
     BaselineParams,
     Confirmation,
     Episodes,
     HeartFailureParams,
-    MeasureLimits,
     PressureParams,
     RespiratoryParams,
     Severities,
     Thresholds,
+    number,
+    severity,
 )
 
 PATHWAYS_FILE = Path(__file__).with_name("pathways.toml")
@@ -106,31 +112,36 @@ class Pathway:
     def with_overrides(self, overrides: Mapping[str, float | int | str]) -> Pathway:
         """A copy with single values replaced.
 
-        A bare key names a threshold (``"spo2_low"``); ``"section.field"``
-        names any other value (``"severity.bp_low"``, ``"baseline.weight_warmup"``,
-        ``"schedule.body-weight"``, ``"limits.<measure>.high"`` of a measure the
-        pathway limits). Unknown keys raise :class:`PathwayError`.
+        A key ``"section.field"`` names a value of a table (``"baseline.spo2_warmup"``,
+        ``"heart_failure.limit"``, ``"schedule.body-weight"``); a safety limit is
+        ``"limits.<measure>.<key>"`` of a measure the pathway limits (keys:
+        :mod:`hub.limits`; ``"limits.oxygen-saturation.low"``,
+        ``"limits.blood-pressure.systolic.high"``). A bare key names a value of
+        ``thresholds``. Old names of the limits (:data:`hub.limits.LEGACY_KEYS`)
+        are read as the new ones. Unknown keys raise :class:`PathwayError`.
         """
+        overrides = canonical_overrides(overrides)
         sections: dict[str, dict[str, Any]] = {}
         schedule = dict(self.schedule)
-        limits = dict(self.limits)
+        limited: dict[Measure, dict[str, Any]] = {}
         for key, value in overrides.items():
+            if key.startswith("limits."):
+                name, _, limit = key.removeprefix("limits.").partition(".")
+                measure = _measure(name, key)
+                if measure not in self.limits:
+                    raise PathwayError(f"unknown override {key!r}: {self.name} has no such limits")
+                limited.setdefault(measure, {})[limit] = value
+                continue
             section, _, name = key.rpartition(".") if "." in key else ("thresholds", "", key)
             if section == "schedule":
-                schedule[_measure(name, self.name)] = _number(value, float, key)
-                continue
-            if section.startswith("limits."):
-                measure = _measure(section.removeprefix("limits."), key)
-                if measure not in limits:
-                    raise PathwayError(f"unknown override {key!r}: {self.name} has no such limits")
-                current = dataclasses.asdict(limits[measure])
-                if name not in current:
-                    raise PathwayError(f"unknown override {key!r}")
-                limits[measure] = _build(MeasureLimits, current | {name: value}, key)
+                schedule[_measure(name, self.name)] = number(value, float, key)
                 continue
             if section not in _SECTIONS:
                 raise PathwayError(f"unknown override {key!r}")
             sections.setdefault(section, {})[name] = value
+        limits = dict(self.limits)
+        for measure, values in limited.items():
+            limits[measure] = limits[measure].with_values(values, f"limits.{measure}")
         changes: dict[str, Any] = {
             "schedule": schedule,
             "limits": limits,
@@ -156,14 +167,6 @@ def _overridden(name: str, overrides: tuple[tuple[str, float | int | str], ...])
 _T = TypeVar("_T")
 
 
-def _number(value: object, kind: type[float] | type[int], where: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise PathwayError(f"{where}: expected a number, got {value!r}")
-    if kind is int and value != int(value):
-        raise PathwayError(f"{where}: expected a whole number, got {value!r}")
-    return kind(value)
-
-
 def _measure(name: str, where: str) -> Measure:
     try:
         return Measure(name)
@@ -180,12 +183,9 @@ def _build(cls: type[_T], table: Mapping[str, Any], where: str) -> _T:
     for name, kind in fields.items():
         value, place = table[name], f"{where}.{name}"
         if kind == "Severity":
-            try:
-                values[name] = Severity(value)
-            except ValueError:
-                raise PathwayError(f"{place}: unknown severity {value!r}") from None
+            values[name] = severity(value, place)
         else:
-            values[name] = _number(value, int if kind == "int" else float, place)
+            values[name] = number(value, int if kind == "int" else float, place)
     return cls(**values)
 
 
@@ -216,21 +216,21 @@ def parse_pathways(document: Mapping[str, Any]) -> dict[str, Pathway]:
             for section, cls in _SECTIONS.items()
         }
         schedule = {
-            _measure(m, name): _number(h, float, f"{name}.schedule.{m}")
+            _measure(m, name): number(h, float, f"{name}.schedule.{m}")
             for m, h in table.get("schedule", {}).items()
         }
-        limits = {
-            _measure(m, name): _build(MeasureLimits, values, f"{name}.limits.{m}")
-            for m, values in (base.get("limits", {}) | table.get("limits", {})).items()
-        }
-        for measure in limits:
-            if (measure, True) not in LIMIT_KINDS or (measure, False) not in LIMIT_KINDS:
-                raise PathwayError(f"{name}.limits.{measure}: no alert kinds for its limits")
+        # A pathway's limits of a measure override single keys of [default]'s.
+        inherited, own = base.get("limits", {}), table.get("limits", {})
+        limits: dict[Measure, MeasureLimits] = {}
+        for m in inherited | own:
+            values = flatten(inherited.get(m, {})) | flatten(own.get(m, {}))
+            measure = _measure(m, name)
+            limits[measure] = parse_limits(measure, values, f"{name}.limits.{m}")
         pathways[name] = Pathway(
             name=name,
             description=str(table.get("description", base.get("description", ""))),
             post_discharge_days=int(
-                _number(
+                number(
                     table.get("post_discharge_days", base.get("post_discharge_days")),
                     int,
                     f"{name}.post_discharge_days",

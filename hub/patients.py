@@ -20,6 +20,7 @@ from hub.db import Conn
 from hub.discharge_risk import DischargeInputs, discharge_risk
 from hub.dispenses import match_held_dispenses
 from hub.exceptions import ConflictError, NotFoundError
+from hub.limits import canonical_overrides
 from hub.sql import queries
 
 
@@ -69,7 +70,9 @@ def enroll_patient(
     computed here, once, and stored with the inputs.
 
     ``timezone`` must be an IANA name this system knows (:class:`ValueError`);
-    ``threshold_overrides`` are checked against the pathway by the caller.
+    ``threshold_overrides`` are checked against the pathway by the caller, and
+    stored under their current keys (an old name such as ``spo2_low`` as
+    ``limits.oxygen-saturation.low``: :func:`hub.limits.canonical_overrides`).
     """
     check_timezone(timezone)
     inputs = discharge_inputs or DischargeInputs()
@@ -79,7 +82,7 @@ def enroll_patient(
         "pathway": pathway,
         "discharge_date": discharge_date,
         "timezone": timezone,
-        "threshold_overrides": Jsonb(dict(threshold_overrides or {})),
+        "threshold_overrides": Jsonb(canonical_overrides(threshold_overrides or {})),
         "conditions": list(conditions),
         "discharge_inputs": Jsonb({k: v for k, v in asdict(inputs).items() if v is not None}),
         "lace": risk.lace.total,

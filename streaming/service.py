@@ -340,7 +340,7 @@ class MonitorCache:
 
 #: Bump when the detectors' state or behaviour changes: checkpoints of another
 #: version are ignored and the state is rebuilt from the stored history.
-DETECTOR_CODE_VERSION = 11
+DETECTOR_CODE_VERSION = 12
 
 
 def default_monitor_cache() -> MonitorCache:

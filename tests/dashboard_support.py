@@ -159,6 +159,7 @@ def _enroll(
     discharged_days_ago: int,
     coordinator: UUID,
     now: datetime,
+    overrides: dict[str, float | int | str] | None = None,
 ) -> tuple[UUID, int]:
     """A patient on ``coordinator``'s panel with one multi-measure device; (id, device id)."""
     patient = patients.enroll_patient(
@@ -166,6 +167,7 @@ def _enroll(
         pathway=pathway,
         discharge_date=(now - timedelta(days=discharged_days_ago)).date(),
         identifiers=[patients.Identifier(system=SYSTEM, value=mrn)],
+        threshold_overrides=overrides,
     )
     accounts.assign_coordinators(
         conn, patient_id=patient.id, user_ids=[coordinator], now=now, replace=False
@@ -228,6 +230,13 @@ def _alpha_rows(now: datetime) -> tuple[list[Row], int, int]:
     return rows, len(recent), len(recent) + len(older)
 
 
+#: SIM-ALPHA's own limits: a new key and an old name (stored as the new one).
+ALPHA_OVERRIDES: dict[str, float | int | str] = {
+    "limits.oxygen-saturation.low": 86,
+    "systolic_high": 170,
+}
+
+
 def seed_panel(conn: psycopg.Connection[Any], *, coordinator: UUID, stranger: UUID) -> Panel:
     """Three patients for ``coordinator`` (two with alerts), one with a critical alert for
     ``stranger`` that the coordinator must never see."""
@@ -241,7 +250,13 @@ def seed_panel(conn: psycopg.Connection[Any], *, coordinator: UUID, stranger: UU
         ("SIM-ZULU", "CHF", 1, stranger),
     ):
         panel.patients[mrn], device_ids[mrn] = _enroll(
-            conn, mrn=mrn, pathway=pathway, discharged_days_ago=discharged, coordinator=who, now=now
+            conn,
+            mrn=mrn,
+            pathway=pathway,
+            discharged_days_ago=discharged,
+            coordinator=who,
+            now=now,
+            overrides=ALPHA_OVERRIDES if mrn == "SIM-ALPHA" else None,
         )
     rows, panel.alpha_days, panel.alpha_days_90 = _alpha_rows(now)
     charlie: list[Row] = [

@@ -125,13 +125,40 @@ def test_a_patients_threshold_overrides_are_checked_against_the_pathway(
     api: TestClient,
 ) -> None:
     made = api.post(
-        "/api/v1/patients", json={"pathway": "COPD", "threshold_overrides": {"spo2_low": 85}}
+        "/api/v1/patients",
+        json={"pathway": "COPD", "threshold_overrides": {"limits.oxygen-saturation.low": 84}},
     )
     assert made.status_code == 201
-    assert made.json()["threshold_overrides"] == {"spo2_low": 85}
+    assert made.json()["threshold_overrides"] == {"limits.oxygen-saturation.low": 84}
     got = api.get(f"/api/v1/patients/{made.json()['id']}")
-    assert got.json()["threshold_overrides"] == {"spo2_low": 85}
+    assert got.json()["threshold_overrides"] == {"limits.oxygen-saturation.low": 84}
     bad = api.post("/api/v1/patients", json={"threshold_overrides": {"spo2_lowest": 85}})
     assert bad.status_code == 422
     assert bad.json()["code"] == "invalid_request"
     assert "spo2_lowest" in bad.text
+    bad = api.post(
+        "/api/v1/patients",
+        json={"threshold_overrides": {"limits.blood-pressure.systolic.low": "low"}},
+    )
+    assert (bad.status_code, bad.json()["code"]) == (422, "invalid_request")
+    assert "expected a number" in bad.text
+
+
+def test_the_old_names_of_the_limits_are_accepted_and_stored_by_measure(
+    api: TestClient,
+) -> None:
+    """Clients of before the limits were keyed by measure keep working (hub.limits.LEGACY_KEYS)."""
+    old = {"spo2_low": 85, "severity.bp_low": "medium", "systolic_high_at_once": 210}
+    made = api.post("/api/v1/patients", json={"pathway": "COPD", "threshold_overrides": old})
+    assert made.status_code == 201, made.text
+    stored = {
+        "limits.oxygen-saturation.low": 85,
+        "limits.blood-pressure.low_severity": "medium",
+        "limits.blood-pressure.systolic.high_at_once": 210,
+    }
+    assert made.json()["threshold_overrides"] == stored
+    assert api.get(f"/api/v1/patients/{made.json()['id']}").json()["threshold_overrides"] == stored
+    twice = {"spo2_low": 85, "limits.oxygen-saturation.low": 84}
+    bad = api.post("/api/v1/patients", json={"threshold_overrides": twice})
+    assert (bad.status_code, bad.json()["code"]) == (422, "invalid_request")
+    assert "both set" in bad.text

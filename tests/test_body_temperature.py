@@ -73,6 +73,6 @@ def test_fever_and_hypothermia_are_watched_where_the_pathway_limits_them() -> No
     assert cold is not None
     assert (cold.kind, cold.severity.value) == (AlertKind.HYPOTHERMIA, "low")  # unconfirmed
     assert (
-        get_pathway("COPD").with_overrides({"limits.body-temperature.high": 38.4}).limits[T].high
+        get_pathway("COPD").with_overrides({"limits.body-temperature.high": 38.4}).limits[T]["high"]
         == 38.4
     )

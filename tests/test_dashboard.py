@@ -129,15 +129,25 @@ def test_root_redirects_to_the_dashboard_served_with_its_headers(api: TestClient
 
 @pytest.mark.services
 def test_thresholds_are_the_pathways_with_the_patients_overrides(api: TestClient) -> None:
-    made = api.post(
-        "/api/v1/patients",
-        json={"pathway": "CHF", "threshold_overrides": {"spo2_low": 86, "systolic_high": 170}},
-    )
+    own = {"limits.oxygen-saturation.low": 86, "systolic_high": 170, "severity.hr_low": "medium"}
+    made = api.post("/api/v1/patients", json={"pathway": "CHF", "threshold_overrides": own})
     assert made.status_code == 201, made.text
     got = api.get(f"/api/v1/patients/{made.json()['id']}/thresholds")
     assert got.status_code == 200, got.text
     body = got.json()
-    assert (body["pathway"], body["overrides"]) == ("CHF", {"spo2_low": 86, "systolic_high": 170})
+    assert (body["pathway"], body["overrides"]) == (
+        "CHF",
+        {
+            "limits.oxygen-saturation.low": 86,
+            "limits.blood-pressure.systolic.high": 170,
+            "limits.heart-rate.low_severity": "medium",
+        },
+    )
+    assert [(v["label"], v["value"], v["unit"]) for v in body["own_limits"]] == [
+        ("Blood pressure systolic high", 170, "mmHg"),
+        ("Heart rate low severity", "medium", ""),
+        ("SpO2 low", 86, "%"),
+    ]
     lines = {
         m["measure"]: {line["key"]: (line["value"], line["bound"]) for line in m["lines"]}
         for m in body["measures"]
@@ -145,13 +155,27 @@ def test_thresholds_are_the_pathways_with_the_patients_overrides(api: TestClient
     assert lines == {
         "body-weight": {},
         "blood-pressure": {
-            "systolic_high": (170.0, "upper"),
-            "diastolic_high": (120.0, "upper"),
-            "systolic_low": (90.0, "lower"),
+            "limits.blood-pressure.systolic.high": (170.0, "upper"),
+            "limits.blood-pressure.diastolic.high": (120.0, "upper"),
+            "limits.blood-pressure.systolic.low": (90.0, "lower"),
         },
-        "oxygen-saturation": {"spo2_low": (86.0, "lower")},
-        "heart-rate": {"hr_high": (120.0, "upper"), "hr_low": (40.0, "lower")},
+        "oxygen-saturation": {"limits.oxygen-saturation.low": (86.0, "lower")},
+        "heart-rate": {
+            "limits.heart-rate.high": (120.0, "upper"),
+            "limits.heart-rate.low": (40.0, "lower"),
+        },
     }
+    labels = [line["label"] for m in body["measures"] for line in m["lines"]]
+    assert labels == [
+        "systolic high",
+        "diastolic high",
+        "systolic low",
+        "SpO2 low",
+        "heart rate high",
+        "heart rate low",
+    ]
+    (bp,) = [m for m in body["measures"] if m["measure"] == "blood-pressure"]
+    assert [line["series"] for line in bp["lines"]] == ["value", "value2", "value"]
     (weight,) = [m for m in body["measures"] if m["measure"] == "body-weight"]
     assert [(g["kg"], g["hours"]) for g in weight["gains"]] == [(2.0, 72.0), (2.3, 168.0)]
     missing = api.get("/api/v1/patients/00000000-0000-0000-0000-000000000001/thresholds")

@@ -122,6 +122,12 @@ def _check_patient(page: Page, panel: Panel, screen: Screen) -> None:
         "heart-rate": 2,
         "body-temperature": 0,
     }
+    # The patient's own limits, named by the measure's label (the thresholds route).
+    page.wait_for_function(
+        "() => document.querySelector('.own-limits').textContent.startsWith('Blood')"
+    )
+    own = page.text_content(".own-limits")
+    assert own == "Blood pressure systolic high 170 mmHg, SpO2 low 86 %"
     weight_alert = panel.alerts["SIM-ALPHA"]
     assert facts["body-weight"]["markers"] == [weight_alert]
     assert all(not f["markers"] for m, f in facts.items() if m != "body-weight")

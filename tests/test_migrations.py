@@ -122,6 +122,22 @@ def test_a_changed_migration_is_refused(empty_db: psycopg.Connection[Any]) -> No
         migrate(empty_db)
 
 
+def _migrate_below(conn: psycopg.Connection[Any], version: int) -> None:
+    """Apply the migrations before ``version`` and record them, as the hub of then did."""
+    with conn.transaction():
+        conn.execute(
+            "CREATE TABLE schema_migrations (version integer PRIMARY KEY, name text NOT NULL,"
+            " checksum text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())"
+        )
+        for m in migrations():
+            if m.version < version:
+                conn.execute(m.sql)
+                conn.execute(
+                    "INSERT INTO schema_migrations (version, name, checksum) VALUES (%s, %s, %s)",
+                    (m.version, m.name, m.checksum),
+                )
+
+
 def test_fitbit_rows_move_to_the_vendor_keyed_tables_and_their_tokens_still_open(
     empty_db: psycopg.Connection[Any],
 ) -> None:
@@ -140,18 +156,7 @@ def test_fitbit_rows_move_to_the_vendor_keyed_tables_and_their_tokens_still_open
     from hub.domain import DeviceKind
     from hub.patients import enroll_patient
 
-    before = [m for m in migrations() if m.version < 20]
-    with empty_db.transaction():
-        empty_db.execute(
-            "CREATE TABLE schema_migrations (version integer PRIMARY KEY, name text NOT NULL,"
-            " checksum text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())"
-        )
-        for m in before:
-            empty_db.execute(m.sql)
-            empty_db.execute(
-                "INSERT INTO schema_migrations (version, name, checksum) VALUES (%s, %s, %s)",
-                (m.version, m.name, m.checksum),
-            )
+    _migrate_below(empty_db, 20)
     now = datetime(2024, 5, 1, 12, tzinfo=UTC)
     secret = "the Fitbit token key of a hub, long enough"
     # Sealed the way devices/fitbit/crypto.py did before the shared sealer.
@@ -274,3 +279,54 @@ def test_a_measure_whose_unit_changed_is_refused(empty_db: psycopg.Connection[An
     empty_db.commit()
     with pytest.raises(MigrationError, match="body-weight is stored in lb"):
         migrate(empty_db)
+
+
+def test_stored_overrides_are_renamed_to_the_limits_by_measure(
+    empty_db: psycopg.Connection[Any],
+) -> None:
+    """0022 rewrites a patient's old threshold keys as ``hub.limits.LEGACY_KEYS`` reads them."""
+    from psycopg.types.json import Jsonb
+
+    from hub.limits import LEGACY_KEYS, canonical_overrides
+    from hub.pathways import get_pathway
+
+    _migrate_below(empty_db, 22)
+
+    def value(old: str) -> float | str:
+        return "critical" if "severity" in old else 100.0 + len(old)
+
+    bare = {old: value(old) for old in LEGACY_KEYS if not old.startswith("thresholds.")}
+    named = {old: value(old) for old in LEGACY_KEYS if old.startswith("thresholds.")}
+    others: dict[str, float | str] = {"heart_failure.limit": 6, "schedule.body-weight": 48}
+    stored: dict[str, dict[str, float | str]] = {
+        "bare": bare | others,
+        "named": named,
+        "twice": {
+            "spo2_low": 86,
+            "thresholds.spo2_low": 87,
+            "hr_high": 110,
+            "limits.heart-rate.high": 115,
+        },
+        "new": {"limits.oxygen-saturation.low": 86},
+        "other": others,
+        "none": {},
+    }
+    ids = {name: uuid.uuid4() for name in stored}
+    with empty_db.transaction():
+        for name, overrides in stored.items():
+            empty_db.execute(
+                "INSERT INTO patients (id, pathway, threshold_overrides) VALUES (%s, 'COPD', %s)",
+                (ids[name], Jsonb(overrides)),
+            )
+    assert migrate(empty_db) == [m.version for m in migrations() if m.version >= 22]
+    rows = empty_db.execute("SELECT id, threshold_overrides FROM patients").fetchall()
+    by_id: dict[Any, Any] = dict(rows)
+    now = {name: by_id[ids[name]] for name in stored}
+    assert now["bare"] == canonical_overrides(bare) | others
+    assert now["named"] == canonical_overrides(named)
+    assert now["twice"] == {"limits.oxygen-saturation.low": 87, "limits.heart-rate.high": 115}
+    assert (now["new"], now["other"], now["none"]) == (stored["new"], others, {})
+    copd = get_pathway("COPD")
+    for name in ("bare", "named"):
+        assert copd.with_overrides(now[name]).limits == copd.with_overrides(stored[name]).limits
+    assert not any(key in LEGACY_KEYS for overrides in now.values() for key in overrides)

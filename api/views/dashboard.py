@@ -7,7 +7,8 @@ Content-Security-Policy allows this origin only). ``/`` redirects to it.
 ``GET /api/v1/patients/{patient_id}/thresholds`` gives, per measure, the
 effective limits of the patient's pathway (with the patient's overrides) as
 the lines a chart draws; a weight gain is relative to the patient's own
-recent lowest weight, so it is given as a gain over a window instead.
+recent lowest weight, so it is given as a gain over a window instead. It
+also names the patient's overrides as people read them (``SpO2 low``).
 """
 
 from __future__ import annotations
@@ -26,8 +27,9 @@ from starlette.types import Message, Receive, Scope, Send
 from api.deps import ConnDep, PatientIdDep
 from hub import patients
 from hub.domain import CANONICAL_UNIT, Measure
+from hub.limits import MeasureLimits, override_label, value_key
 from hub.measures import spec
-from hub.pathway_params import MeasureLimits, Thresholds
+from hub.pathway_params import Thresholds
 from hub.pathways import get_pathway
 
 STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
@@ -75,6 +77,7 @@ def root() -> RedirectResponse:
 class ThresholdLine(BaseModel):
     """A horizontal line: a reading beyond it breaks a safety limit."""
 
+    #: The override key of the limit (``limits.oxygen-saturation.low``).
     key: str
     label: str
     value: float
@@ -100,93 +103,92 @@ class MeasureThresholds(BaseModel):
     gains: list[WeightGain]
 
 
+class OwnValue(BaseModel):
+    """One of the patient's overrides, as people read it."""
+
+    key: str
+    #: ``SpO2 low``, ``Blood pressure systolic high``: the measure's label from the spec.
+    label: str
+    value: float | int | str
+    #: The unit of ``value`` (empty for a severity or a flag).
+    unit: str
+
+
 class ThresholdsOut(BaseModel):
     patient_id: UUID
     pathway: str
     #: The patient's overrides of the pathway's values, as enrolled.
     overrides: dict[str, float | int | str]
+    #: The same, labelled, by key.
+    own_limits: list[OwnValue]
     measures: list[MeasureThresholds]
 
 
 def measure_thresholds(
-    limits: Thresholds, by_measure: Mapping[Measure, MeasureLimits] | None = None
+    limits: Thresholds, by_measure: Mapping[Measure, MeasureLimits]
 ) -> list[MeasureThresholds]:
-    """The chart lines of ``limits`` and of the per-measure limits, one entry per measure.
+    """The chart lines of the per-measure limits, and weight's gains, one entry per measure.
 
-    >>> chf = get_pathway("CHF").thresholds
-    >>> [(m.measure.value, [line.value for line in m.lines]) for m in measure_thresholds(chf)][1:]
-    [('blood-pressure', [180.0, 120.0, 90.0]), ('oxygen-saturation', [88.0]), \
-('heart-rate', [120.0, 40.0])]
+    >>> chf = get_pathway("CHF")
+    >>> [(m.measure.value, [(line.label, line.value) for line in m.lines])
+    ...  for m in measure_thresholds(chf.thresholds, chf.limits)][1:3]
+    [('blood-pressure', [('systolic high', 180.0), ('diastolic high', 120.0), \
+('systolic low', 90.0)]), ('oxygen-saturation', [('SpO2 low', 88.0)])]
     """
-
-    def line(
-        key: str,
-        label: str,
-        value: float,
-        bound: Literal["upper", "lower"],
-        series: Literal["value", "value2"] = "value",
-    ) -> ThresholdLine:
-        return ThresholdLine(key=key, label=label, value=value, bound=bound, series=series)
-
-    def entry(
-        measure: Measure, lines: list[ThresholdLine], gains: list[WeightGain] | None = None
-    ) -> MeasureThresholds:
-        return MeasureThresholds(
-            measure=measure, unit=CANONICAL_UNIT[measure], lines=lines, gains=gains or []
-        )
-
     short_h, week_h = limits.weight_gain_short_hours, limits.weight_gain_week_days * 24
-    entries = [
-        entry(
-            Measure.BODY_WEIGHT,
-            [],
-            [
-                WeightGain(
-                    key="weight_gain_short_kg",
-                    label=f"+{limits.weight_gain_short_kg:g} kg in {short_h:g} h",
-                    kg=limits.weight_gain_short_kg,
-                    hours=short_h,
-                ),
-                WeightGain(
-                    key="weight_gain_week_kg",
-                    label=f"+{limits.weight_gain_week_kg:g} kg in {week_h / 24:g} days",
-                    kg=limits.weight_gain_week_kg,
-                    hours=week_h,
-                ),
-            ],
-        ),
-        entry(
-            Measure.BLOOD_PRESSURE,
-            [
-                line("systolic_high", "systolic high", limits.systolic_high, "upper"),
-                line("diastolic_high", "diastolic high", limits.diastolic_high, "upper", "value2"),
-                line("systolic_low", "systolic low", limits.systolic_low, "lower"),
-            ],
-        ),
-        entry(
-            Measure.OXYGEN_SATURATION,
-            [line("spo2_low", "SpO2 low", limits.spo2_low, "lower")],
-        ),
-        entry(
-            Measure.HEART_RATE,
-            [
-                line("hr_high", "heart rate high", limits.hr_high, "upper"),
-                line("hr_low", "heart rate low", limits.hr_low, "lower"),
-            ],
-        ),
-    ]
-    for measure, own in (by_measure or {}).items():
-        field = spec(measure).field
-        lines = [
-            line(f"{field.name}_high", f"{field.label} high", own.high, "upper"),
-            line(f"{field.name}_low", f"{field.label} low", own.low, "lower"),
+    gains = {
+        Measure.BODY_WEIGHT: [
+            WeightGain(
+                key="weight_gain_short_kg",
+                label=f"+{limits.weight_gain_short_kg:g} kg in {short_h:g} h",
+                kg=limits.weight_gain_short_kg,
+                hours=short_h,
+            ),
+            WeightGain(
+                key="weight_gain_week_kg",
+                label=f"+{limits.weight_gain_week_kg:g} kg in {week_h / 24:g} days",
+                kg=limits.weight_gain_week_kg,
+                hours=week_h,
+            ),
         ]
-        found = [e for e in entries if e.measure is measure]
-        if found:
-            found[0].lines.extend(lines)
-        else:
-            entries.append(entry(measure, lines))
+    }
+    entries = []
+    for measure in Measure:
+        own = by_measure.get(measure)
+        lines = [
+            ThresholdLine(
+                key=f"limits.{measure}.{value_key(measure, bound.index, side.side)}",
+                label=f"{spec(measure).fields[bound.index].label} {side.side}",
+                value=bound.limit,
+                bound="upper" if side.above else "lower",
+                series="value2" if bound.index else "value",
+            )
+            for side in (own.sides if own else ())
+            for bound in side.bounds
+        ]
+        if lines or measure in gains:
+            entries.append(
+                MeasureThresholds(
+                    measure=measure,
+                    unit=CANONICAL_UNIT[measure],
+                    lines=lines,
+                    gains=gains.get(measure, []),
+                )
+            )
     return entries
+
+
+def own_values(overrides: Mapping[str, float | int | str]) -> list[OwnValue]:
+    """A patient's overrides, labelled from the measure spec, by key.
+
+    >>> [(v.label, v.value, v.unit) for v in own_values({"limits.oxygen-saturation.low": 86})]
+    [('SpO2 low', 86, '%')]
+    """
+    return [
+        OwnValue(key=key, label=label, value=value, unit=unit)
+        for key, value in sorted(overrides.items())
+        for label, unit in [override_label(key)]
+    ]
 
 
 @router.get("/api/v1/patients/{patient_id}/thresholds", response_model=ThresholdsOut)
@@ -199,5 +201,6 @@ def patient_thresholds(patient_id: PatientIdDep, conn: ConnDep) -> ThresholdsOut
         patient_id=patient_id,
         pathway=patient.pathway,
         overrides=overrides,
+        own_limits=own_values(overrides),
         measures=measure_thresholds(pathway.thresholds, pathway.limits),
     )

@@ -26,6 +26,7 @@ import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
+from hub.limits import overrides_on_top
 from hub.pathways import get_pathway
 from simulators.evaluation.cohort_curves import CURVES, Curve, draw_curve
 from simulators.evaluation.cohort_reader import Cohort
@@ -129,4 +130,4 @@ def check_overrides(cohort: Cohort, overrides: Mapping[str, float | int | str]) 
     (The hub's factory would log the refusal and use the pathway's own values.)
     """
     for p in cohort.patients:
-        get_pathway(p.pathway).with_overrides({**p.overrides, **overrides})
+        get_pathway(p.pathway).with_overrides(overrides_on_top(p.overrides, overrides))

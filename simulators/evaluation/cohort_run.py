@@ -36,6 +36,7 @@ from datetime import time as clock_time
 from uuid import UUID
 
 from hub.alerting import Closure, Detection, StreamReading
+from hub.limits import overrides_on_top
 from simulators.evaluation.cohort_reader import Cohort, CohortPatient
 from simulators.evaluation.eval_adherence import AdherenceChecks, with_checks
 from simulators.gt_models import TruthPatient
@@ -94,7 +95,7 @@ def run_cohort(
     make = factory or hub_factory()
     patients = {p.patient_id: p for p in cohort.patients}
     enrolments = {
-        p.patient_id: Enrolment(p.pathway, p.timezone, {**p.overrides, **(overrides or {})})
+        p.patient_id: Enrolment(p.pathway, p.timezone, overrides_on_top(p.overrides, overrides))
         for p in cohort.patients
     }
     monitors: dict[UUID, Monitor] = {}

@@ -8,15 +8,7 @@ from streaming.detectors.baseline import Baseline
 from streaming.detectors.fused import DeclineScore, Signal
 from streaming.detectors.registry import DETECTOR_CLASSES, build_detectors
 from streaming.detectors.robust import RobustBaseline
-from streaming.detectors.safety import (
-    BloodPressureHigh,
-    BloodPressureLow,
-    HeartRateHigh,
-    HeartRateLow,
-    MeasureLimit,
-    SafetyRule,
-    SpO2Low,
-)
+from streaming.detectors.safety import MeasureLimit, SafetyRule
 from streaming.detectors.scores import (
     HeartFailureScore,
     PressureScore,
@@ -29,14 +21,10 @@ from streaming.detectors.weight import WeightGainRule
 __all__ = [
     "DETECTOR_CLASSES",
     "Baseline",
-    "BloodPressureHigh",
-    "BloodPressureLow",
     "DeclineScore",
     "Detector",
     "Finding",
     "HeartFailureScore",
-    "HeartRateHigh",
-    "HeartRateLow",
     "MeasureLimit",
     "Observation",
     "PressureScore",
@@ -45,7 +33,6 @@ __all__ = [
     "SafetyRule",
     "Signal",
     "SpO2Drop",
-    "SpO2Low",
     "WeightGainRule",
     "build_detectors",
     "build_score",

@@ -122,8 +122,9 @@ class Detector(abc.ABC):
     #: The alert kind this detector reports (a class attribute, or set by the
     #: constructor of a detector whose parameters say it).
     kind: AlertKind
-    #: The rule or model, as findings name it.
-    source: ClassVar[str]
+    #: The rule or model, as findings name it (a class attribute, or set by
+    #: the constructor of a detector whose parameters say it).
+    source: str
     #: Every measure it watches, when it watches more than the one it is
     #: registered under (see ``registry.ALSO_FEEDS``).
     measures: ClassVar[tuple[Measure, ...]] = ()

@@ -76,7 +76,6 @@ class Signal:
 class DeclineScore(Detector):
     """A fused CUSUM over daily signals; see the module docstring."""
 
-    source: ClassVar[str]
     #: Each signal's position by measure (set from ``signals`` for each subclass).
     _slots: ClassVar[dict[Measure | None, int]] = {}
 

@@ -2,19 +2,11 @@
 
 from __future__ import annotations
 
-from hub.alerting import LIMIT_KINDS
 from hub.domain import Measure
 from hub.pathways import Pathway
 from streaming.detectors.base import Detector
 from streaming.detectors.fused import DeclineScore
-from streaming.detectors.safety import (
-    BloodPressureHigh,
-    BloodPressureLow,
-    HeartRateHigh,
-    HeartRateLow,
-    MeasureLimit,
-    SpO2Low,
-)
+from streaming.detectors.safety import MeasureLimit
 from streaming.detectors.scores import (
     HeartFailureScore,
     PressureScore,
@@ -26,17 +18,12 @@ from streaming.detectors.weight import WeightGainRule
 
 #: Every detector class; the contract test suite runs over each of them.
 DETECTOR_CLASSES: tuple[type[Detector], ...] = (
-    BloodPressureHigh,
-    BloodPressureLow,
-    SpO2Low,
-    HeartRateHigh,
-    HeartRateLow,
+    MeasureLimit,
     SpO2Drop,
     WeightGainRule,
     HeartFailureScore,
     RespiratoryScore,
     PressureScore,
-    MeasureLimit,
 )
 
 #: Readings of a measure (key) that also go to the joint detectors registered
@@ -53,95 +40,44 @@ def _score(cls: type[DeclineScore], pathway: Pathway, enabled: int) -> tuple[Det
 
 
 def build_detectors(measure: Measure, pathway: Pathway) -> tuple[Detector, ...]:
-    """Fresh detectors for one measure of one patient: its own, then the
-    pathway's per-measure limits (:func:`limit_rules`).
+    """Fresh detectors for one measure of one patient: the pathway's limits of the
+    measure (:func:`limit_rules`), then its models.
 
     >>> from hub.pathways import get_pathway
     >>> [type(d).__name__ for d in build_detectors(Measure.BODY_WEIGHT, get_pathway("CHF"))]
     ['WeightGainRule', 'HeartFailureScore']
-    >>> [type(d).__name__ for d in build_detectors(Measure.OXYGEN_SATURATION, get_pathway("COPD"))]
-    ['SpO2Low', 'RespiratoryScore']
+    >>> [d.source for d in build_detectors(Measure.OXYGEN_SATURATION, get_pathway("COPD"))]
+    ['rule:spo2_low', 'model:respiratory_score']
     """
-    return (*_own_detectors(measure, pathway), *limit_rules(measure, pathway))
+    return (*limit_rules(measure, pathway), *_own_detectors(measure, pathway))
 
 
 def limit_rules(measure: Measure, pathway: Pathway) -> tuple[Detector, ...]:
-    """A :class:`MeasureLimit` per side of the pathway's ``limits.<measure>``, if it has one."""
+    """A :class:`MeasureLimit` per side of the pathway's ``limits.<measure>``, high first."""
     limits = pathway.limits.get(measure)
     if limits is None:
         return ()
     confirm = pathway.confirm
     return tuple(
         MeasureLimit(
-            measure=measure,
-            above=above,
-            kind=LIMIT_KINDS[measure, above],
-            limit=limit,
-            at_once=at_once,
-            severity=limits.severity,
+            limits=side,
             unconfirmed_severity=confirm.unconfirmed_severity,
             confirm_readings=confirm.readings,
             confirm_hours=confirm.within_hours,
             recovery_readings=pathway.episodes.recovery_readings,
         )
-        for above, limit, at_once in (
-            (True, limits.high, limits.high_at_once),
-            (False, limits.low, limits.low_at_once),
-        )
+        for side in limits.sides
     )
 
 
 def _own_detectors(measure: Measure, pathway: Pathway) -> tuple[Detector, ...]:
+    """The models of ``measure`` (and the rules that are not a value's limit)."""
     t, sev, base = pathway.thresholds, pathway.severity, pathway.baseline
     rec = pathway.episodes.recovery_readings
-    n, hours = pathway.confirm.readings, pathway.confirm.within_hours
     unconfirmed = pathway.confirm.unconfirmed_severity
     match measure:
         case Measure.BLOOD_PRESSURE:
-            return (
-                BloodPressureHigh(
-                    systolic_high=t.systolic_high,
-                    diastolic_high=t.diastolic_high,
-                    systolic_at_once=t.systolic_high_at_once,
-                    diastolic_at_once=t.diastolic_high_at_once,
-                    severity=sev.bp_high,
-                    unconfirmed_severity=unconfirmed,
-                    confirm_readings=n,
-                    confirm_hours=hours,
-                    recovery_readings=rec,
-                ),
-                BloodPressureLow(
-                    systolic_low=t.systolic_low,
-                    systolic_at_once=t.systolic_low_at_once,
-                    severity=sev.bp_low,
-                    unconfirmed_severity=unconfirmed,
-                    confirm_readings=n,
-                    confirm_hours=hours,
-                    recovery_readings=rec,
-                ),
-                *_score(PressureScore, pathway, pathway.pressure.enabled),
-            )
-        case Measure.HEART_RATE:
-            return (
-                HeartRateHigh(
-                    limit=t.hr_high,
-                    at_once=t.hr_high_at_once,
-                    severity=sev.hr_high,
-                    unconfirmed_severity=unconfirmed,
-                    confirm_readings=n,
-                    confirm_hours=hours,
-                    recovery_readings=rec,
-                ),
-                HeartRateLow(
-                    limit=t.hr_low,
-                    at_once=t.hr_low_at_once,
-                    severity=sev.hr_low,
-                    unconfirmed_severity=unconfirmed,
-                    confirm_readings=n,
-                    confirm_hours=hours,
-                    recovery_readings=rec,
-                ),
-            )
+            return _score(PressureScore, pathway, pathway.pressure.enabled)
         case Measure.OXYGEN_SATURATION:
             drop: tuple[Detector, ...] = ()
             if base.spo2_drop_enabled:
@@ -157,19 +93,7 @@ def _own_detectors(measure: Measure, pathway: Pathway) -> tuple[Detector, ...]:
                         recovery_readings=rec,
                     ),
                 )
-            return (
-                SpO2Low(
-                    limit=t.spo2_low,
-                    at_once=t.spo2_low_at_once,
-                    severity=sev.spo2_low,
-                    unconfirmed_severity=unconfirmed,
-                    confirm_readings=n,
-                    confirm_hours=hours,
-                    recovery_readings=rec,
-                ),
-                *drop,
-                *_score(RespiratoryScore, pathway, pathway.respiratory.enabled),
-            )
+            return (*drop, *_score(RespiratoryScore, pathway, pathway.respiratory.enabled))
         case Measure.BODY_WEIGHT:
             hf = pathway.heart_failure
             if not (hf.enabled or hf.rule_opens):

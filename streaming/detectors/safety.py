@@ -1,5 +1,9 @@
 """Safety rules: fixed limits from the pathway, learning nothing.
 
+One :class:`MeasureLimit` per side of a pathway's ``limits.<measure>``
+(:mod:`hub.limits`): blood pressure high and low, SpO2 low, heart rate high
+and low, fever and hypothermia are each one of them.
+
 Every reading beyond a rule's limit fires at once. Whether it carries the
 rule's severity depends on *confirmation*: it does when it is beyond the
 rule's *at-once* limit (``*_at_once`` in the pathway), or is the
@@ -21,10 +25,10 @@ reading without touching anything.
 from __future__ import annotations
 
 import abc
-from typing import ClassVar
 
-from hub.alerting import AlertKind, Severity
-from hub.measures import Measure, spec
+from hub.alerting import LIMIT_NAMES, Severity
+from hub.limits import SideLimits
+from hub.measures import spec
 from streaming.detectors.base import EXERTION, Detector, Finding, Observation
 
 _Check = tuple[dict[str, float], dict[str, float], str]
@@ -32,8 +36,6 @@ _Check = tuple[dict[str, float], dict[str, float], str]
 
 class SafetyRule(Detector):
     """A rule over single readings; subclasses say when one breaks it and why."""
-
-    source: ClassVar[str]
 
     def __init__(
         self,
@@ -112,288 +114,88 @@ class SafetyRule(Detector):
         self._pending, self._last, self._confirmed = 0, 0.0, False
 
 
-class BloodPressureHigh(SafetyRule):
-    """Systolic ≥ ``systolic_high`` or diastolic ≥ ``diastolic_high`` (mmHg).
+class MeasureLimit(SafetyRule):
+    """One side of a measure's limits: a reading breaks it when any limited value is
+    beyond its limit (``limits.inclusive``: at it too), in the measure's canonical unit.
 
-    At or beyond ``systolic_at_once`` / ``diastolic_at_once`` a single reading
-    fires; between the limits it takes ``confirm_readings`` in a row.
+    Its alert kind is the side's (:data:`hub.alerting.LIMIT_KINDS`), its source
+    ``rule:<kind>``, its names and units the measure spec's. A measure the spec
+    judges at rest only (heart rate) is not judged on a reading taken during or
+    after exertion; one without a mark counts as resting.
 
     >>> from datetime import datetime, timedelta, UTC
-    >>> rule = BloodPressureHigh(systolic_high=180, diastolic_high=120, systolic_at_once=180,
-    ...                          diastolic_at_once=120, severity=Severity.CRITICAL,
-    ...                          unconfirmed_severity=Severity.LOW, confirm_readings=2,
-    ...                          confirm_hours=24, recovery_readings=3)
-    >>> at = datetime(2025, 3, 1, 8, tzinfo=UTC)
-    >>> rule.update(Observation(at, 179.9, 119.9)) is None
+    >>> from hub.pathways import get_pathway
+    >>> from hub.measures import Measure
+    >>> high, low = get_pathway("default").limits[Measure.BLOOD_PRESSURE].sides
+    >>> def rule(side: SideLimits) -> MeasureLimit:
+    ...     return MeasureLimit(limits=side, unconfirmed_severity=Severity.LOW,
+    ...                         confirm_readings=2, confirm_hours=24, recovery_readings=3)
+    >>> crisis, at = rule(high), datetime(2025, 3, 1, 8, tzinfo=UTC)
+    >>> crisis.update(Observation(at, 179.9, 119.9)) is None
     True
-    >>> finding = rule.update(Observation(at, 150, 121))
-    >>> finding.severity.value, finding.reason
-    ('critical', 'Blood pressure 150/121 mmHg is at or above the crisis limit 180/120 mmHg.')
+    >>> finding = crisis.update(Observation(at, 150, 120))  # inclusive
+    >>> finding.source, finding.severity.value, finding.reason
+    ('rule:bp_high', 'low', 'Blood pressure 150/120 mmHg is at or above the crisis limit \
+180/120 mmHg; a single reading so far: a repeat within 24 h confirms it.')
+    >>> finding = crisis.update(Observation(at + timedelta(hours=1), 181, 80))
+    >>> finding.severity.value, finding.observed
+    ('critical', {'systolic': 181, 'diastolic': 80})
+    >>> finding.baseline
+    {'systolic_high': 180.0, 'diastolic_high': 120.0}
+    >>> hypotension = rule(low)
+    >>> first = hypotension.update(Observation(at, 79, 55))  # beyond the at-once limit
+    >>> first.severity.value, first.observed, first.reason
+    ('high', {'systolic': 79}, 'Systolic pressure 79 mmHg is below 90 mmHg.')
     """
-
-    kind = AlertKind.BP_HIGH
-    source = "rule:bp_high"
 
     def __init__(
         self,
         *,
-        systolic_high: float,
-        diastolic_high: float,
-        systolic_at_once: float,
-        diastolic_at_once: float,
-        severity: Severity,
+        limits: SideLimits,
         unconfirmed_severity: Severity,
         confirm_readings: int,
         confirm_hours: float,
         recovery_readings: int,
     ) -> None:
         super().__init__(
-            severity=severity,
+            severity=limits.severity,
             unconfirmed_severity=unconfirmed_severity,
             confirm_readings=confirm_readings,
             confirm_hours=confirm_hours,
             recovery_readings=recovery_readings,
         )
-        self.systolic_high = systolic_high
-        self.diastolic_high = diastolic_high
-        self.systolic_at_once = systolic_at_once
-        self.diastolic_at_once = diastolic_at_once
-
-    def _check(self, x: Observation) -> _Check | None:
-        dia = x.value2
-        if x.value < self.systolic_high and (dia is None or dia < self.diastolic_high):
-            return None
-        observed = {"systolic": x.value} | ({} if dia is None else {"diastolic": dia})
-        shown = f"{x.value:g}" if dia is None else f"{x.value:g}/{dia:g}"
-        return (
-            observed,
-            {"systolic_high": self.systolic_high, "diastolic_high": self.diastolic_high},
-            f"Blood pressure {shown} mmHg is at or above the crisis limit "
-            f"{self.systolic_high:g}/{self.diastolic_high:g} mmHg.",
-        )
+        self.limits = limits
+        self.kind = limits.kind
+        self.source = f"rule:{limits.kind.value}"
 
     def _at_once(self, x: Observation) -> bool:
-        dia = x.value2
-        return x.value >= self.systolic_at_once or (
-            dia is not None and dia >= self.diastolic_at_once
+        values = (x.value, x.value2)
+        return any(
+            (v := values[b.index]) is not None and self.limits.beyond(v, b.at_once)
+            for b in self.limits.bounds
         )
-
-
-class BloodPressureLow(SafetyRule):
-    """Systolic strictly below ``systolic_low`` (mmHg); below ``systolic_at_once`` at once.
-
-    >>> from datetime import datetime, timedelta, UTC
-    >>> rule = BloodPressureLow(systolic_low=90, systolic_at_once=80, severity=Severity.HIGH,
-    ...                         unconfirmed_severity=Severity.LOW, confirm_readings=2,
-    ...                         confirm_hours=24, recovery_readings=3)
-    >>> at = datetime(2025, 3, 1, tzinfo=UTC)
-    >>> first = rule.update(Observation(at, 86, 55))  # fires at once, unconfirmed
-    >>> first.severity.value, first.reason.endswith("a repeat within 24 h confirms it.")
-    ('low', True)
-    >>> second = rule.update(Observation(at + timedelta(hours=1), 87, 56))
-    >>> second.severity.value, second.observed
-    ('high', {'systolic': 87})
-    """
-
-    kind = AlertKind.BP_LOW
-    source = "rule:bp_low"
-
-    def __init__(
-        self,
-        *,
-        systolic_low: float,
-        systolic_at_once: float,
-        severity: Severity,
-        unconfirmed_severity: Severity,
-        confirm_readings: int,
-        confirm_hours: float,
-        recovery_readings: int,
-    ) -> None:
-        super().__init__(
-            severity=severity,
-            unconfirmed_severity=unconfirmed_severity,
-            confirm_readings=confirm_readings,
-            confirm_hours=confirm_hours,
-            recovery_readings=recovery_readings,
-        )
-        self.systolic_low = systolic_low
-        self.systolic_at_once = systolic_at_once
 
     def _check(self, x: Observation) -> _Check | None:
-        if x.value >= self.systolic_low:
+        side, values = self.limits, (x.value, x.value2)
+        seen = [(b, values[b.index]) for b in side.bounds]
+        if not any(v is not None and side.beyond(v, b.limit) for b, v in seen):
             return None
-        return (
-            {"systolic": x.value},
-            {"systolic_low": self.systolic_low},
-            f"Systolic pressure {x.value:g} mmHg is below {self.systolic_low:g} mmHg.",
-        )
-
-    def _at_once(self, x: Observation) -> bool:
-        return x.value < self.systolic_at_once
-
-
-class _Limit(SafetyRule):
-    """One value against one strict limit, above or below."""
-
-    label: str
-    title: str
-    unit: str
-    above: bool
-    #: Whether readings taken active or around exercise are exempt.
-    resting_only: bool = False
-
-    def __init__(
-        self,
-        *,
-        limit: float,
-        at_once: float,
-        severity: Severity,
-        unconfirmed_severity: Severity,
-        confirm_readings: int,
-        confirm_hours: float,
-        recovery_readings: int,
-    ) -> None:
-        super().__init__(
-            severity=severity,
-            unconfirmed_severity=unconfirmed_severity,
-            confirm_readings=confirm_readings,
-            confirm_hours=confirm_hours,
-            recovery_readings=recovery_readings,
-        )
-        self.limit = limit
-        self.at_once = at_once
-
-    def _at_once(self, x: Observation) -> bool:
-        return x.value > self.at_once if self.above else x.value < self.at_once
-
-    def _check(self, x: Observation) -> _Check | None:
-        if (x.value <= self.limit) if self.above else (x.value >= self.limit):
+        described = spec(side.measure)
+        if described.resting and x.activity in EXERTION:
             return None
-        if self.resting_only and x.activity in EXERTION:
-            return None  # the limits are for a resting heart rate
-        side = "above" if self.above else "below"
+        unit = described.shown_unit
+        compared = ("at or " if side.inclusive else "") + ("above" if side.above else "below")
+        if len(seen) == 1:
+            ((bound, value),) = seen
+            title = described.title_of(described.fields[bound.index])
+            reason = f"{title} {value:g} {unit} is {compared} {bound.limit:g} {unit}."
+        else:
+            shown = "/".join(f"{v:g}" for _, v in seen if v is not None)
+            limits = "/".join(f"{b.limit:g}" for b, _ in seen)
+            name = LIMIT_NAMES.get(side.kind, "limit")
+            reason = f"{described.label} {shown} {unit} is {compared} the {name} {limits} {unit}."
         return (
-            {self.label: x.value},
-            {f"{self.label}_{'high' if self.above else 'low'}": self.limit},
-            f"{self.title} {x.value:g} {self.unit} is {side} {self.limit:g} {self.unit}.",
+            {b.key: v for b, v in seen if v is not None},
+            {f"{b.key}_{side.side}": b.limit for b, _ in seen},
+            reason,
         )
-
-
-class SpO2Low(_Limit):
-    """Oxygen saturation strictly below ``limit`` (%).
-
-    >>> from datetime import datetime, UTC
-    >>> rule = SpO2Low(limit=88, at_once=85, severity=Severity.HIGH,
-    ...                unconfirmed_severity=Severity.LOW, confirm_readings=2,
-    ...                confirm_hours=24, recovery_readings=3)
-    >>> rule.update(Observation(datetime(2025, 3, 1, tzinfo=UTC), 84)).reason
-    'SpO2 84 % is below 88 %.'
-    """
-
-    kind = AlertKind.SPO2_LOW
-    source = "rule:spo2_low"
-    label = "spo2"
-    title = "SpO2"
-    unit = "%"
-    above = False
-
-
-class HeartRateHigh(_Limit):
-    """Resting heart rate strictly above ``limit`` (beats/min).
-
-    A reading the device marks ``active``, ``during exercise`` or ``after
-    exercise`` is not judged; one without a mark counts as resting.
-
-    >>> from datetime import datetime, UTC
-    >>> rule = HeartRateHigh(limit=120, at_once=140, severity=Severity.HIGH,
-    ...                      unconfirmed_severity=Severity.LOW, confirm_readings=2,
-    ...                      confirm_hours=24, recovery_readings=3)
-    >>> at = datetime(2025, 3, 1, tzinfo=UTC)
-    >>> rule.update(Observation(at, 120)) is None, rule.update(Observation(at, 125)).severity.value
-    (True, 'low')
-    >>> rule.update(Observation(at, 121)).reason
-    'Heart rate 121 beats/min is above 120 beats/min, confirmed by 2 readings in a row.'
-    >>> fresh = HeartRateHigh(limit=120, at_once=140, severity=Severity.HIGH,
-    ...                       unconfirmed_severity=Severity.LOW, confirm_readings=2,
-    ...                       confirm_hours=24, recovery_readings=3)
-    >>> fresh.update(Observation(at, 141)).severity.value  # beyond the at-once limit
-    'high'
-    """
-
-    kind = AlertKind.HR_HIGH
-    source = "rule:hr_high"
-    label = "heart_rate"
-    title = "Heart rate"
-    unit = "beats/min"
-    above = True
-    resting_only = True
-
-
-class HeartRateLow(_Limit):
-    """Resting heart rate strictly below ``limit`` (beats/min); exertion is not judged.
-
-    >>> from datetime import datetime, UTC
-    >>> rule = HeartRateLow(limit=40, at_once=35, severity=Severity.HIGH,
-    ...                     unconfirmed_severity=Severity.LOW, confirm_readings=1,
-    ...                     confirm_hours=24, recovery_readings=3)
-    >>> rule.update(Observation(datetime(2025, 3, 1, tzinfo=UTC), 38)).baseline
-    {'heart_rate_low': 40}
-    """
-
-    kind = AlertKind.HR_LOW
-    source = "rule:hr_low"
-    label = "heart_rate"
-    title = "Heart rate"
-    unit = "beats/min"
-    above = False
-    resting_only = True
-
-
-class MeasureLimit(_Limit):
-    """A measure's value strictly above (``above``) or below ``limit``, in its canonical unit.
-
-    The rule of a pathway's ``limits.<measure>``: one per side, its ``kind`` from
-    :data:`hub.alerting.LIMIT_KINDS`, its names and units from the measure spec.
-
-    >>> from datetime import datetime, UTC
-    >>> rule = MeasureLimit(measure=Measure.HEART_RATE, above=True, kind=AlertKind.HR_HIGH,
-    ...                     limit=130, at_once=150, severity=Severity.HIGH,
-    ...                     unconfirmed_severity=Severity.LOW, confirm_readings=2,
-    ...                     confirm_hours=24, recovery_readings=3)
-    >>> finding = rule.update(Observation(datetime(2025, 3, 1, tzinfo=UTC), 151))
-    >>> finding.severity.value, finding.observed, finding.reason
-    ('high', {'heart_rate': 151}, 'Heart rate 151 beats/min is above 130 beats/min.')
-    """
-
-    source = "rule:measure_limit"
-
-    def __init__(
-        self,
-        *,
-        measure: Measure,
-        above: bool,
-        kind: AlertKind,
-        limit: float,
-        at_once: float,
-        severity: Severity,
-        unconfirmed_severity: Severity,
-        confirm_readings: int,
-        confirm_hours: float,
-        recovery_readings: int,
-    ) -> None:
-        super().__init__(
-            limit=limit,
-            at_once=at_once,
-            severity=severity,
-            unconfirmed_severity=unconfirmed_severity,
-            confirm_readings=confirm_readings,
-            confirm_hours=confirm_hours,
-            recovery_readings=recovery_readings,
-        )
-        described = spec(measure)
-        self.measure = measure
-        self.above = above
-        self.kind = kind
-        self.label = described.field.name
-        self.title = described.label
-        self.unit = described.shown_unit

@@ -12,7 +12,7 @@ class SpO2Drop(Detector):
 
     It fires on the ``confirm``-th consecutive such reading (a single low
     spot check is often motion or a cold finger; SpO2 below the pathway's
-    safety limit fires at once through :class:`SpO2Low`), and nothing fires
+    safety limit fires through its ``limits.oxygen-saturation`` rule), and nothing fires
     before the baseline has ``warmup`` readings; dropped readings are never
     learned. While the
     episode is open the baseline is frozen; it ends after

@@ -39,6 +39,22 @@ def read(*lines: bytes) -> tuple[Cohort, ProblemLog]:
     return read_cohort(list(lines), validator=VALIDATOR, problems=problems), problems
 
 
+def test_a_patients_limits_by_measure_and_their_old_names_are_read() -> None:
+    """The keys of ``limits.<measure>`` and the old flat names (docs/pathways.md) both read;
+    an operating point goes on top of either under the current keys."""
+    from hub.limits import overrides_on_top
+
+    own = {"limits.blood-pressure.systolic.high": 170, "hr_low": 38}
+    cohort, problems = read(patient("p1", "COPD", threshold_overrides=own))
+    assert problems.counts == {}
+    [p] = cohort.patients
+    assert dict(p.overrides) == own
+    assert overrides_on_top(p.overrides, {"limits.heart-rate.low": 36}) == {
+        "limits.blood-pressure.systolic.high": 170,
+        "limits.heart-rate.low": 36,
+    }
+
+
 def test_good_lines_in_any_order_make_patients_readings_and_events() -> None:
     cohort, problems = read(
         weight(80.0, 1),
@@ -81,6 +97,14 @@ def test_good_lines_in_any_order_make_patients_readings_and_events() -> None:
         (patient("x", timezone="Mars/Olympus"), "field_invalid"),
         (patient("x", until="2025-01-01T00:00:00Z"), "field_invalid"),
         (patient("x", threshold_overrides={"spo2_lo": 80}), "overrides_invalid"),
+        (
+            patient("x", threshold_overrides={"hr_low": 38, "limits.heart-rate.low": 37}),
+            "overrides_invalid",  # one value named twice, by its old and its new key
+        ),
+        (
+            patient("x", threshold_overrides={"limits.body-temperature.high": 38}),
+            "overrides_invalid",
+        ),
         (patient("x", threshold_overrides=[1]), "field_invalid"),
         (enrolled(z(T0), key=""), "field_invalid"),
         (enrolled("2026-02-01"), "field_invalid"),

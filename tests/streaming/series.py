@@ -40,6 +40,8 @@ def healthy(measure: Measure, seed: int, days: int = 90) -> list[Observation]:
                 out.append(Observation(when, round(rng.gauss(72, 6)), None, measure))
             case Measure.OXYGEN_SATURATION:
                 out.append(Observation(when, min(100, round(rng.gauss(96, 1))), None, measure))
+            case Measure.BODY_TEMPERATURE:
+                out.append(Observation(when, round(rng.gauss(36.7, 0.25), 1), None, measure))
     return out
 
 

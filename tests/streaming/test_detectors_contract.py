@@ -15,24 +15,19 @@ from dataclasses import dataclass
 
 import pytest
 
-from hub.alerting import AlertKind, Severity
+from hub.alerting import LIMIT_KINDS, AlertKind
 from hub.domain import Measure
 from hub.pathways import get_pathway
 from streaming.detectors import (
     DETECTOR_CLASSES,
-    BloodPressureHigh,
-    BloodPressureLow,
     Detector,
     Finding,
     HeartFailureScore,
-    HeartRateHigh,
-    HeartRateLow,
     MeasureLimit,
     Observation,
     PressureScore,
     RespiratoryScore,
     SpO2Drop,
-    SpO2Low,
     WeightGainRule,
     build_detectors,
 )
@@ -48,10 +43,15 @@ RATE_SEEDS = range(200)
 
 @dataclass(frozen=True)
 class Spec:
+    cls: type[Detector]
     measure: Measure
     episode: Callable[[], list[Observation]]
     #: Healthy series by seed and days; default: ``healthy(measure, ...)``.
     calm: Callable[[int, int], list[Observation]] | None = None
+    #: The pathway it is taken from (default: ``default``).
+    pathway: str = "default"
+    #: Of a :class:`MeasureLimit`: the side's kind.
+    kind: AlertKind | None = None
 
     def healthy(self, seed: int, days: int) -> list[Observation]:
         return self.calm(seed, days) if self.calm else healthy(self.measure, seed, days)
@@ -79,62 +79,64 @@ def _after_healthy(
     return series
 
 
-SPECS: dict[type[Detector], Spec] = {
-    BloodPressureHigh: Spec(
-        Measure.BLOOD_PRESSURE, _after_healthy(Measure.BLOOD_PRESSURE, [186, 192], 104)
+def _limit(
+    kind: AlertKind, measure: Measure, values: list[float], value2: float | None = None
+) -> Spec:
+    """A side of a measure's limits: one :class:`MeasureLimit` each."""
+    pathway = "COPD" if measure is Measure.BODY_TEMPERATURE else "default"
+    episode = _after_healthy(measure, values, value2)
+    return Spec(MeasureLimit, measure, episode, pathway=pathway, kind=kind)
+
+
+#: Every detector, by case: the safety rules once per side of each measure's limits.
+SPECS: dict[str, Spec] = {
+    "bp_high": _limit(AlertKind.BP_HIGH, Measure.BLOOD_PRESSURE, [186, 192], 104),
+    "bp_low": _limit(AlertKind.BP_LOW, Measure.BLOOD_PRESSURE, [84, 82], 50),
+    "spo2_low": _limit(AlertKind.SPO2_LOW, Measure.OXYGEN_SATURATION, [86, 85]),
+    "hr_high": _limit(AlertKind.HR_HIGH, Measure.HEART_RATE, [128, 131]),
+    "hr_low": _limit(AlertKind.HR_LOW, Measure.HEART_RATE, [37, 36]),
+    "fever": _limit(AlertKind.FEVER, Measure.BODY_TEMPERATURE, [38.4, 38.6]),
+    "hypothermia": _limit(AlertKind.HYPOTHERMIA, Measure.BODY_TEMPERATURE, [34.8, 34.5]),
+    "SpO2Drop": Spec(
+        SpO2Drop,
+        Measure.OXYGEN_SATURATION,
+        _after_healthy(Measure.OXYGEN_SATURATION, [93, 91, 91, 90]),
     ),
-    BloodPressureLow: Spec(
-        Measure.BLOOD_PRESSURE, _after_healthy(Measure.BLOOD_PRESSURE, [84, 82], 50)
-    ),
-    SpO2Low: Spec(Measure.OXYGEN_SATURATION, _after_healthy(Measure.OXYGEN_SATURATION, [86, 85])),
-    HeartRateHigh: Spec(Measure.HEART_RATE, _after_healthy(Measure.HEART_RATE, [128, 131])),
-    HeartRateLow: Spec(Measure.HEART_RATE, _after_healthy(Measure.HEART_RATE, [37, 36])),
-    SpO2Drop: Spec(
-        Measure.OXYGEN_SATURATION, _after_healthy(Measure.OXYGEN_SATURATION, [93, 91, 91, 90])
-    ),
-    WeightGainRule: Spec(
+    "WeightGainRule": Spec(
+        WeightGainRule,
         Measure.BODY_WEIGHT,
         lambda: weight_creep(flat_days=20, creep_days=6, kg_per_day=0.8),
+        pathway="CHF",  # weight is watched on the heart-failure pathway
     ),
-    HeartFailureScore: Spec(
+    "HeartFailureScore": Spec(
+        HeartFailureScore,
         Measure.BODY_WEIGHT,
         lambda: weight_creep(flat_days=20, creep_days=14, kg_per_day=0.3),
+        pathway="CHF",
     ),
-    PressureScore: Spec(
+    "PressureScore": Spec(
+        PressureScore,
         Measure.BLOOD_PRESSURE,
         _after_healthy(Measure.BLOOD_PRESSURE, [140 + 8 * d for d in range(1, 8)], 85),
     ),
-    RespiratoryScore: Spec(
-        Measure.OXYGEN_SATURATION, _respiratory_episode, lambda seed, days: respiratory(seed, days)
+    "RespiratoryScore": Spec(
+        RespiratoryScore,
+        Measure.OXYGEN_SATURATION,
+        _respiratory_episode,
+        lambda seed, days: respiratory(seed, days),
+        pathway="COPD",
     ),
-    MeasureLimit: Spec(Measure.HEART_RATE, _after_healthy(Measure.HEART_RATE, [138, 141])),
 }
 
 
-def make(cls: type[Detector]) -> Detector:
-    """A fresh detector of ``cls`` with the default pathway's parameters."""
-    spec = SPECS[cls]
-    if cls is MeasureLimit:
-        # No shipped pathway limits a measure by ``limits.<measure>`` yet.
-        return MeasureLimit(
-            measure=Measure.HEART_RATE,
-            above=True,
-            kind=AlertKind.HR_HIGH,
-            limit=130,
-            at_once=150,
-            severity=Severity.HIGH,
-            unconfirmed_severity=Severity.LOW,
-            confirm_readings=2,
-            confirm_hours=24,
-            recovery_readings=3,
-        )
-    if cls is RespiratoryScore:
-        pathway = get_pathway("COPD")
-    elif spec.measure is Measure.BODY_WEIGHT:
-        pathway = get_pathway("CHF")  # weight is watched on the heart-failure pathway
-    else:
-        pathway = get_pathway("default")
-    (found,) = [d for d in build_detectors(spec.measure, pathway) if type(d) is cls]
+def make(case: str) -> Detector:
+    """A fresh detector of ``case`` with its pathway's parameters."""
+    spec = SPECS[case]
+    (found,) = [
+        d
+        for d in build_detectors(spec.measure, get_pathway(spec.pathway))
+        if type(d) is spec.cls and (spec.kind is None or d.kind is spec.kind)
+    ]
     return found
 
 
@@ -155,15 +157,18 @@ def _concrete_detectors() -> set[type[Detector]]:
 
 def test_every_detector_is_registered_and_has_a_spec() -> None:
     assert _concrete_detectors() == set(DETECTOR_CLASSES)
-    assert set(SPECS) == set(DETECTOR_CLASSES)
+    assert {spec.cls for spec in SPECS.values()} == set(DETECTOR_CLASSES)
+    kinds = {spec.kind for spec in SPECS.values() if spec.kind}
+    assert kinds == set(LIMIT_KINDS.values())  # every side of every measure's limits
 
 
-detectors = pytest.mark.parametrize("cls", DETECTOR_CLASSES, ids=lambda c: c.__name__)
+detectors = pytest.mark.parametrize("case", SPECS)
 
 
 @detectors
-def test_constructor_takes_parameters_only(cls: type[Detector]) -> None:
-    detector = make(cls)
+def test_constructor_takes_parameters_only(case: str) -> None:
+    detector = make(case)
+    cls = SPECS[case].cls
     params = inspect.signature(cls.__init__).parameters
     for name, param in params.items():
         if name == "self":
@@ -174,10 +179,10 @@ def test_constructor_takes_parameters_only(cls: type[Detector]) -> None:
 
 
 @detectors
-def test_pickle_round_trip_mid_stream_gives_the_same_future(cls: type[Detector]) -> None:
-    series = SPECS[cls].episode()
+def test_pickle_round_trip_mid_stream_gives_the_same_future(case: str) -> None:
+    series = SPECS[case].episode()
     middle = len(series) - 4
-    detector = make(cls)
+    detector = make(case)
     run(detector, series[:middle])
     clone = pickle.loads(pickle.dumps(detector))  # noqa: S301 (our own bytes)
     assert run(clone, series[middle:]) == run(detector, series[middle:])
@@ -185,9 +190,9 @@ def test_pickle_round_trip_mid_stream_gives_the_same_future(cls: type[Detector])
 
 
 @detectors
-def test_replay_of_a_stored_series_equals_live_scoring(cls: type[Detector]) -> None:
-    series = SPECS[cls].episode() + shifted(SPECS[cls].healthy(5, 20), 60)
-    live, replayed = make(cls), make(cls)
+def test_replay_of_a_stored_series_equals_live_scoring(case: str) -> None:
+    series = SPECS[case].episode() + shifted(SPECS[case].healthy(5, 20), 60)
+    live, replayed = make(case), make(case)
     live_findings = []
     for x in series:  # live: what it would say, then learn, one reading at a time
         before = pickle.dumps(live)
@@ -201,27 +206,27 @@ def test_replay_of_a_stored_series_equals_live_scoring(cls: type[Detector]) -> N
 
 @detectors
 @pytest.mark.parametrize("seed", SEEDS)
-def test_a_flat_healthy_series_raises_nothing_over_90_days(cls: type[Detector], seed: int) -> None:
-    detector = make(cls)
-    assert [f for f in run(detector, SPECS[cls].healthy(seed, 90)) if f] == []
+def test_a_flat_healthy_series_raises_nothing_over_90_days(case: str, seed: int) -> None:
+    detector = make(case)
+    assert [f for f in run(detector, SPECS[case].healthy(seed, 90)) if f] == []
     assert not detector.episode_active
 
 
 @detectors
-def test_false_episodes_on_healthy_series_are_rare(cls: type[Detector]) -> None:
+def test_false_episodes_on_healthy_series_are_rare(case: str) -> None:
     """At most 1 in 100 healthy 90-day series raises anything (~0.04 per patient-year)."""
     noisy = 0
     for seed in RATE_SEEDS:
-        detector = make(cls)
-        noisy += any(run(detector, SPECS[cls].healthy(seed, 90)))
+        detector = make(case)
+        noisy += any(run(detector, SPECS[case].healthy(seed, 90)))
     assert noisy <= len(RATE_SEEDS) // 100
 
 
 @detectors
-def test_a_textbook_episode_fires_with_reasons(cls: type[Detector]) -> None:
-    detector = make(cls)
-    findings = [f for f in run(detector, SPECS[cls].episode()) if f]
-    assert findings, f"{cls.__name__} missed its episode"
+def test_a_textbook_episode_fires_with_reasons(case: str) -> None:
+    detector = make(case)
+    findings = [f for f in run(detector, SPECS[case].episode()) if f]
+    assert findings, f"{case} missed its episode"
     first = findings[0]
     assert first.kind == detector.kind
     assert first.source
@@ -234,36 +239,36 @@ def test_a_textbook_episode_fires_with_reasons(cls: type[Detector]) -> None:
 
 
 @detectors
-def test_the_episode_ends_once_values_are_back_to_normal(cls: type[Detector]) -> None:
-    detector = make(cls)
-    episode = SPECS[cls].episode()
+def test_the_episode_ends_once_values_are_back_to_normal(case: str) -> None:
+    detector = make(case)
+    episode = SPECS[case].episode()
     run(detector, episode)
     assert detector.episode_active
-    calm = [x for x in shifted(SPECS[cls].healthy(3, 20), 60) if x.at > episode[-1].at]
+    calm = [x for x in shifted(SPECS[case].healthy(3, 20), 60) if x.at > episode[-1].at]
     run(detector, calm)
     assert not detector.episode_active
 
 
 @detectors
-def test_resolve_closes_the_episode(cls: type[Detector]) -> None:
-    detector = make(cls)
-    run(detector, SPECS[cls].episode())
+def test_resolve_closes_the_episode(case: str) -> None:
+    detector = make(case)
+    run(detector, SPECS[case].episode())
     detector.resolve()
     assert not detector.episode_active
 
 
 @detectors
-def test_state_stays_within_2_kb(cls: type[Detector]) -> None:
-    for series in (SPECS[cls].episode(), healthy(SPECS[cls].measure, seed=1, days=365)):
-        detector = make(cls)
+def test_state_stays_within_2_kb(case: str) -> None:
+    for series in (SPECS[case].episode(), healthy(SPECS[case].measure, seed=1, days=365)):
+        detector = make(case)
         run(detector, series)
         assert len(pickle.dumps(detector, protocol=pickle.HIGHEST_PROTOCOL)) <= MAX_STATE_BYTES
 
 
 @detectors
-def test_deepcopy_is_independent(cls: type[Detector]) -> None:
-    detector = make(cls)
-    series = SPECS[cls].episode()
+def test_deepcopy_is_independent(case: str) -> None:
+    detector = make(case)
+    series = SPECS[case].episode()
     run(detector, series[:10])
     twin = copy.deepcopy(detector)
     run(twin, series[10:])

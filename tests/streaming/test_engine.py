@@ -209,7 +209,7 @@ def test_heart_rate_from_cuff_and_oximeter_share_one_baseline() -> None:
     assert monitor.process(reading(Measure.HEART_RATE, at(3), 131, device=2)) == []
     (d,) = monitor.process(reading(Measure.HEART_RATE, at(3, 1), 128, device=1))  # confirmed
     assert d.kind is AlertKind.HR_HIGH
-    assert d.severity is CHF.severity.hr_high
+    assert d.severity is CHF.limits[Measure.HEART_RATE].severity("high")
 
 
 def test_a_joint_detector_hears_each_reading_once() -> None:
@@ -256,7 +256,7 @@ def test_a_shipped_pathway_is_checkpointed_by_name_and_an_overridden_one_whole()
     custom = CHF.with_overrides({"systolic_low": 95})
     restored = pickle.loads(pickle.dumps(custom))  # noqa: S301 (our own bytes)
     assert restored == custom
-    assert restored.thresholds.systolic_low == 95
+    assert restored.limits[Measure.BLOOD_PRESSURE]["systolic.low"] == 95
 
 
 def test_foreign_or_naive_readings_are_refused() -> None:

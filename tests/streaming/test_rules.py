@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import re
 from pathlib import Path
 
 import pytest
@@ -11,22 +13,23 @@ from hypothesis import strategies as st
 from hub.alerting import AlertKind, Severity
 from hub.domain import Measure
 from hub.exceptions import HubError, PathwayError, UnknownPathwayError
+from hub.limits import LEGACY_KEYS
 from hub.pathways import PATHWAYS_FILE, get_pathway, load_pathways
 from streaming.detectors import (
-    BloodPressureHigh,
-    BloodPressureLow,
+    Detector,
     Finding,
-    HeartRateHigh,
-    HeartRateLow,
+    MeasureLimit,
     Observation,
     SpO2Drop,
-    SpO2Low,
     build_detectors,
 )
 from tests.streaming.series import at, daily
 
 DEFAULT = get_pathway("default")
 T = DEFAULT.thresholds
+BP = DEFAULT.limits[Measure.BLOOD_PRESSURE]
+SPO2 = DEFAULT.limits[Measure.OXYGEN_SATURATION]
+HR = DEFAULT.limits[Measure.HEART_RATE]
 
 
 UNCONFIRMED = DEFAULT.confirm.unconfirmed_severity
@@ -41,9 +44,19 @@ def unconfirmed(finding: Finding | None) -> bool:
     return finding is not None and finding.severity is UNCONFIRMED
 
 
-def fires(detector_cls: type, measure: Measure, value: float, value2: float | None = None) -> bool:
+def safety_rule(kind: AlertKind, measure: Measure) -> Detector:
+    """The default pathway's safety rule of ``kind``: one side of a measure's limits."""
+    (detector,) = [
+        d
+        for d in build_detectors(measure, DEFAULT)
+        if isinstance(d, MeasureLimit) and d.kind is kind
+    ]
+    return detector
+
+
+def fires(kind: AlertKind, measure: Measure, value: float, value2: float | None = None) -> bool:
     """Whether the rule fires on ``value`` at once, confirmed by a repeat reading."""
-    (detector,) = [d for d in build_detectors(measure, DEFAULT) if isinstance(d, detector_cls)]
+    detector = safety_rule(kind, measure)
     first = detector.update(Observation(at(0), value, value2))
     second = detector.update(Observation(at(0, 1), value, value2))
     assert (first is None) == (second is None)
@@ -51,37 +64,35 @@ def fires(detector_cls: type, measure: Measure, value: float, value2: float | No
 
 
 def fires_at_once(
-    detector_cls: type, measure: Measure, value: float, value2: float | None = None
+    kind: AlertKind, measure: Measure, value: float, value2: float | None = None
 ) -> bool:
     """Whether a single reading fires with the rule's own severity."""
-    (detector,) = [d for d in build_detectors(measure, DEFAULT) if isinstance(d, detector_cls)]
-    return confirmed(detector.update(Observation(at(0), value, value2)))
+    return confirmed(safety_rule(kind, measure).update(Observation(at(0), value, value2)))
 
 
 def flags_at_once(
-    detector_cls: type, measure: Measure, value: float, value2: float | None = None
+    kind: AlertKind, measure: Measure, value: float, value2: float | None = None
 ) -> bool:
     """Whether a single reading fires, unconfirmed."""
-    (detector,) = [d for d in build_detectors(measure, DEFAULT) if isinstance(d, detector_cls)]
-    return unconfirmed(detector.update(Observation(at(0), value, value2)))
+    return unconfirmed(safety_rule(kind, measure).update(Observation(at(0), value, value2)))
 
 
 @pytest.mark.parametrize(
-    ("detector_cls", "measure", "single", "at_once", "value2"),
+    ("kind", "measure", "single", "at_once", "value2"),
     [
-        (BloodPressureLow, Measure.BLOOD_PRESSURE, 85.0, 79.0, 50.0),
-        (SpO2Low, Measure.OXYGEN_SATURATION, 86.0, 84.0, None),
-        (HeartRateHigh, Measure.HEART_RATE, 130.0, 141.0, None),
-        (HeartRateLow, Measure.HEART_RATE, 38.0, 34.0, None),
+        (AlertKind.BP_LOW, Measure.BLOOD_PRESSURE, 85.0, 79.0, 50.0),
+        (AlertKind.SPO2_LOW, Measure.OXYGEN_SATURATION, 86.0, 84.0, None),
+        (AlertKind.HR_HIGH, Measure.HEART_RATE, 130.0, 141.0, None),
+        (AlertKind.HR_LOW, Measure.HEART_RATE, 38.0, 34.0, None),
     ],
 )
 def test_a_single_reading_fires_at_once_unconfirmed_unless_beyond_the_at_once_limit(
-    detector_cls: type, measure: Measure, single: float, at_once: float, value2: float | None
+    kind: AlertKind, measure: Measure, single: float, at_once: float, value2: float | None
 ) -> None:
-    assert flags_at_once(detector_cls, measure, single, value2)
-    assert not fires_at_once(detector_cls, measure, single, value2)
-    assert fires(detector_cls, measure, single, value2)
-    assert fires_at_once(detector_cls, measure, at_once, value2)
+    assert flags_at_once(kind, measure, single, value2)
+    assert not fires_at_once(kind, measure, single, value2)
+    assert fires(kind, measure, single, value2)
+    assert fires_at_once(kind, measure, at_once, value2)
 
 
 def test_a_repeat_reading_back_to_normal_or_too_late_does_not_confirm() -> None:
@@ -127,50 +138,50 @@ def test_heart_rate_limits_are_for_a_resting_heart_rate(activity: str | None, ju
 
 
 def test_blood_pressure_crisis_fires_on_a_single_reading() -> None:
-    assert fires_at_once(BloodPressureHigh, Measure.BLOOD_PRESSURE, 200, 80)
-    assert fires_at_once(BloodPressureHigh, Measure.BLOOD_PRESSURE, 130, 130)
+    assert fires_at_once(AlertKind.BP_HIGH, Measure.BLOOD_PRESSURE, 200, 80)
+    assert fires_at_once(AlertKind.BP_HIGH, Measure.BLOOD_PRESSURE, 130, 130)
 
 
 def test_a_single_crisis_reading_below_the_at_once_limit_waits_for_its_repeat() -> None:
     """ACC/AHA 2017: a reading of 180/120 or more is repeated after 5 minutes' rest."""
-    assert not fires_at_once(BloodPressureHigh, Measure.BLOOD_PRESSURE, 185, 80)
-    assert not fires_at_once(BloodPressureHigh, Measure.BLOOD_PRESSURE, 150, 122)
+    assert not fires_at_once(AlertKind.BP_HIGH, Measure.BLOOD_PRESSURE, 185, 80)
+    assert not fires_at_once(AlertKind.BP_HIGH, Measure.BLOOD_PRESSURE, 150, 122)
 
 
 @given(st.floats(min_value=60, max_value=260))
 @example(179.9)
 @example(180.0)
 def test_systolic_high_is_inclusive_at_180(systolic: float) -> None:
-    hit = fires(BloodPressureHigh, Measure.BLOOD_PRESSURE, systolic, 80)
-    assert hit == (systolic >= T.systolic_high)
+    hit = fires(AlertKind.BP_HIGH, Measure.BLOOD_PRESSURE, systolic, 80)
+    assert hit == (systolic >= BP["systolic.high"])
 
 
 @given(st.floats(min_value=40, max_value=160))
 @example(119.9)
 @example(120.0)
 def test_diastolic_high_is_inclusive_at_120(diastolic: float) -> None:
-    hit = fires(BloodPressureHigh, Measure.BLOOD_PRESSURE, 130, diastolic)
-    assert hit == (diastolic >= T.diastolic_high)
+    hit = fires(AlertKind.BP_HIGH, Measure.BLOOD_PRESSURE, 130, diastolic)
+    assert hit == (diastolic >= BP["diastolic.high"])
 
 
 def test_blood_pressure_without_diastolic_is_judged_on_systolic() -> None:
-    assert fires(BloodPressureHigh, Measure.BLOOD_PRESSURE, 181)
-    assert not fires(BloodPressureHigh, Measure.BLOOD_PRESSURE, 170)
+    assert fires(AlertKind.BP_HIGH, Measure.BLOOD_PRESSURE, 181)
+    assert not fires(AlertKind.BP_HIGH, Measure.BLOOD_PRESSURE, 170)
 
 
 @given(st.floats(min_value=50, max_value=200))
 @example(89.9)
 @example(90.0)
 def test_systolic_low_is_strict_below_90(systolic: float) -> None:
-    hit = fires(BloodPressureLow, Measure.BLOOD_PRESSURE, systolic, 60)
-    assert hit == (systolic < T.systolic_low)
+    hit = fires(AlertKind.BP_LOW, Measure.BLOOD_PRESSURE, systolic, 60)
+    assert hit == (systolic < BP["systolic.low"])
 
 
 @given(st.floats(min_value=70, max_value=100))
 @example(87.9)
 @example(88.0)
 def test_spo2_low_is_strict_below_88(spo2: float) -> None:
-    assert fires(SpO2Low, Measure.OXYGEN_SATURATION, spo2) == (spo2 < T.spo2_low)
+    assert fires(AlertKind.SPO2_LOW, Measure.OXYGEN_SATURATION, spo2) == (spo2 < SPO2["low"])
 
 
 @given(st.floats(min_value=20, max_value=220))
@@ -179,8 +190,8 @@ def test_spo2_low_is_strict_below_88(spo2: float) -> None:
 @example(40.0)
 @example(39.9)
 def test_heart_rate_limits_are_strict(hr: float) -> None:
-    assert fires(HeartRateHigh, Measure.HEART_RATE, hr) == (hr > T.hr_high)
-    assert fires(HeartRateLow, Measure.HEART_RATE, hr) == (hr < T.hr_low)
+    assert fires(AlertKind.HR_HIGH, Measure.HEART_RATE, hr) == (hr > HR["high"])
+    assert fires(AlertKind.HR_LOW, Measure.HEART_RATE, hr) == (hr < HR["low"])
 
 
 def test_copd_pathway_has_its_own_spo2_limit() -> None:
@@ -199,7 +210,69 @@ def test_per_patient_overrides_reach_the_rules() -> None:
     assert finding is not None
     assert finding.severity is Severity.CRITICAL
     assert finding.baseline == {"spo2_low": 90.0}
-    assert DEFAULT.thresholds.spo2_low == 88.0  # the shipped pathway is unchanged
+    assert SPO2["low"] == 88.0  # the shipped pathway is unchanged
+
+
+def test_overrides_by_measure_reach_the_rules_as_the_old_names_do() -> None:
+    by_measure = DEFAULT.with_overrides(
+        {"limits.oxygen-saturation.low": 90, "limits.oxygen-saturation.low_severity": "critical"}
+    )
+    old = DEFAULT.with_overrides({"spo2_low": 90, "severity.spo2_low": "critical"})
+    assert by_measure.limits == old.limits
+    assert by_measure.overrides == old.overrides
+    own = DEFAULT.with_overrides(
+        {"limits.blood-pressure.diastolic.high": 110, "thresholds.systolic_low_at_once": 85}
+    )
+    crisis, hypotension, *_ = build_detectors(Measure.BLOOD_PRESSURE, own)
+    assert crisis.kind is AlertKind.BP_HIGH
+    assert unconfirmed(crisis.update(Observation(at(0), 150, 110)))  # inclusive, as shipped
+    assert confirmed(hypotension.update(Observation(at(0), 84, 50)))  # beyond its own 85
+
+
+def test_every_old_name_stands_for_a_limit_of_the_shipped_pathways() -> None:
+    for old, new in LEGACY_KEYS.items():
+        pathway = get_pathway("COPD")
+        value: float | str = "high" if old.endswith("severity") or "severity." in old else 100
+        changed = pathway.with_overrides({old: value})
+        for key in new:
+            measure, _, name = key.removeprefix("limits.").partition(".")
+            assert changed.limits[Measure(measure)].table[name] == value, old
+
+
+def test_a_value_named_by_its_old_and_new_key_is_refused() -> None:
+    with pytest.raises(PathwayError, match="both set"):
+        DEFAULT.with_overrides({"spo2_low": 86, "limits.oxygen-saturation.low": 87})
+    with pytest.raises(PathwayError, match="both set"):
+        DEFAULT.with_overrides({"hr_high": 110, "thresholds.hr_high": 115})
+    with pytest.raises(PathwayError, match="no such limits"):
+        DEFAULT.with_overrides({"limits.body-temperature.high": 38.5})
+    with pytest.raises(PathwayError, match="without a limit"):
+        DEFAULT.with_overrides({"limits.oxygen-saturation.high_severity": "high"})
+    with pytest.raises(PathwayError, match="no alert kind"):
+        DEFAULT.with_overrides({"limits.oxygen-saturation.high": 99})
+    with pytest.raises(PathwayError, match="missing"):  # a limit needs its at-once limit
+        DEFAULT.with_overrides({"limits.blood-pressure.diastolic.low": 50})
+    with pytest.raises(PathwayError, match="unknown"):
+        DEFAULT.with_overrides({"limits.blood-pressure.high": 170})
+
+
+def test_the_pathway_doc_lists_every_old_name_and_its_new_key() -> None:
+    text = (PATHWAYS_FILE.parents[1] / "docs" / "pathways.md").read_text(encoding="utf-8")
+    rows = re.findall(r"^\| `([^`]+)` \| (`.+`) \|$", text.split("### Old names")[1], re.M)
+    documented = {old: tuple(re.findall(r"`([^`]+)`", new)) for old, new in rows}
+    bare = {k: v for k, v in LEGACY_KEYS.items() if not k.startswith("thresholds.")}
+    assert documented == bare
+    examples = dict(re.findall(r'`"([a-z_.-]+)": ([0-9.]+|"[a-z]+")`', text))
+    assert len(examples) >= 6
+    overrides = {k: json.loads(v) for k, v in examples.items()}
+    assert get_pathway("COPD").with_overrides(overrides).overrides
+
+
+def test_a_pathways_own_limits_override_single_keys_of_the_default() -> None:
+    copd = get_pathway("COPD").limits[Measure.OXYGEN_SATURATION]
+    assert (copd["low"], copd["low_at_once"]) == (85.0, 82.0)
+    assert copd.severity("low") is SPO2.severity("low")
+    assert get_pathway("CHF").limits == DEFAULT.limits
 
 
 def spo2_drop() -> SpO2Drop:
@@ -272,9 +345,13 @@ def test_schedule_override() -> None:
 @pytest.mark.parametrize(
     ("edit", "message"),
     [
-        (("spo2_low = 88.0", "spo2_low = 88.0\nspo2_lowest = 80.0"), "unknown"),
-        (("hr_low = 40.0\n", ""), "missing"),
-        (('bp_low = "high"', 'bp_low = "urgent"'), "severity"),
+        (("low = 88.0", "low = 88.0\nlowest = 80.0"), "unknown"),
+        (("low = 40.0\n", ""), "missing"),
+        (('low_severity = "high"', 'low_severity = "urgent"'), "severity"),
+        (("high_inclusive = 1", "high_inclusive = 2"), "0 or 1"),
+        (('low_severity = "high"\n', ""), "missing"),
+        (("[default.limits.oxygen-saturation]", "[default.limits.weight]"), "measure"),
+        (("[default.limits.oxygen-saturation]", "[default.limits.body-weight]"), "alert kind"),
         (("recovery_readings = 3", "recovery_readings = 2.5"), "whole"),
     ],
 )

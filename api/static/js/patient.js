@@ -155,10 +155,18 @@ function header(patient) {
       h("dt", {}, "Time zone"),
       h("dd", {}, patient.timezone),
       overrides.length
-        ? [h("dt", {}, "Own limits"), h("dd", {}, overrides.map(([k, v]) => `${k} ${v}`).join(", "))]
+        ? [
+            h("dt", {}, "Own limits"),
+            h("dd", { class: "own-limits" }, overrides.map(([k, v]) => `${k} ${v}`).join(", ")),
+          ]
         : null,
     ),
   );
+}
+
+/** The patient's overrides as the thresholds route labels them (the measure's label). */
+function ownLimitsText(ownLimits) {
+  return ownLimits.map((o) => [o.label, o.value, o.unit].filter((x) => x !== "").join(" ")).join(", ");
 }
 
 function rangeOf(days) {
@@ -290,6 +298,10 @@ export async function renderPatient(root, ctx, { patientId, days = 30, alertId =
     (error) => ({ alerts: [], error }),
   );
   const limitsLoaded = api(`/patients/${patient.id}/thresholds`).catch(() => null);
+  limitsLoaded.then((limits) => {
+    const own = root.querySelector(".own-limits");
+    if (own && limits && limits.own_limits.length) own.textContent = ownLimitsText(limits.own_limits);
+  });
   alertsLoaded.then((loaded) => {
     showAlerts(alertList, loaded, ctx);
     if (alertId !== null) focusAlert(root, alertId);
