@@ -9,6 +9,7 @@ COPY streaming streaming
 COPY alerts alerts
 COPY api api
 COPY devices devices
+COPY programs programs
 COPY simulators simulators
 COPY flows flows
 COPY lastmile lastmile
