@@ -23,9 +23,9 @@ from psycopg.rows import dict_row
 from hub.db import Conn
 from hub.sql import queries
 from programs.episodes import choose_episode
-from programs.exceptions import ProgramClosedError, TimerError
+from programs.exceptions import InvalidTimeEntryError, ProgramClosedError, TimerError
 from programs.models import EntrySource, TimeEntry, Timer, Work
-from programs.timelog import check_alert, check_consent, log_time, span_of
+from programs.timelog import MAX_SECONDS, Span, check_alert, check_consent, log_time
 
 
 def _timer(row: Mapping[str, Any] | None) -> Timer | None:
@@ -87,12 +87,16 @@ def stop_timer(
         timer = _timer(cur.execute(queries["take_timer"], key).fetchone())
     if timer is None:
         raise TimerError("no timer is running on this patient")
+    span = Span(timer.started_at, now, int((now - timer.started_at).total_seconds()))
+    if not 1 <= span.seconds <= MAX_SECONDS:
+        msg = "the timer ran under a second or over a day: discard it (and log the time by hand)"
+        raise InvalidTimeEntryError(msg)
     return log_time(
         conn,
         patient_id=patient_id,
         episode_id=timer.episode_id,
         coordinator_id=coordinator_id,
-        span=span_of(now=now, started_at=timer.started_at, ended_at=now),
+        span=span,
         work=work,
         now=now,
         alert_id=timer.alert_id,

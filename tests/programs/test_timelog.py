@@ -220,3 +220,16 @@ def test_a_timer_needs_consent_to_start(
     with pytest.raises(ConsentRequiredError):
         timers.start_timer(conn, coordinator_id=coordinator, patient_id=patient, now=NOW)
     assert timers.current_timer(conn, coordinator_id=coordinator, patient_id=patient) is None
+
+
+def test_a_timer_stopped_at_once_is_refused_and_keeps_running(
+    conn: psycopg.Connection[Any], patient: UUID, coordinator: UUID
+) -> None:
+    _consented(conn, patient, coordinator)
+    key: dict[str, Any] = {"coordinator_id": coordinator, "patient_id": patient}
+    timer, _ = timers.start_timer(conn, **key, now=NOW)
+    conn.autocommit = False  # as the API does: one transaction, rolled back on a refusal
+    with pytest.raises(InvalidTimeEntryError, match="under a second"):
+        timers.stop_timer(conn, **key, work=REVIEW, now=NOW + timedelta(milliseconds=300))
+    conn.rollback()
+    assert timers.current_timer(conn, **key) == timer
