@@ -1,11 +1,13 @@
 // One patient: who, their 30- or 90-day trends of each measure of the spec with the
-// pathway's limits and the alerts' markers, and their unresolved alerts.
+// pathway's limits and the alerts' markers, their unresolved alerts, their care
+// programmes with the caller's timer, and their devices.
 
 import { alertCard, alertsUnavailable, patientAlerts } from "./alerts.js";
 import { api } from "./api.js";
 import { drawChart } from "./chart.js";
 import { devicesSection } from "./devices.js";
 import { fitbitSection } from "./fitbit.js";
+import { programsSection } from "./programs.js";
 import { daysSince, errorText, formatNumber, h, kindLabel, patientLabel } from "./dom.js";
 
 const DAY_MS = 86400000;
@@ -281,6 +283,7 @@ export async function renderPatient(root, ctx, { patientId, days = 30, alertId =
       h("h2", {}, "Unresolved alerts"),
       alertList,
     ),
+    programsSection(patient.id),
     devicesSection(patient.id),
     fitbitSection(patient.id),
   );
