@@ -169,7 +169,7 @@ def start_episode(
             raise InvalidDatesError("the episode's start date is missing")
         started_on = tcm.discharged_on
     if tcm is not None:
-        _check_milestones(tcm, timezone=timezone)
+        _check_milestones(tcm, timezone=timezone, now=now)
         if started_on < tcm.discharged_on:
             raise InvalidDatesError("a TCM episode starts on the day of discharge or later")
     span = conn.execute(
@@ -253,12 +253,15 @@ def record_setup(
     return get_episode(conn, patient_id=patient_id, episode_id=episode_id)
 
 
-def _check_milestones(tcm: Tcm, *, timezone: str) -> None:
-    days = [tcm.med_reconciled_on, tcm.face_to_face_on]
+def _check_milestones(tcm: Tcm, *, timezone: str, now: datetime) -> None:
+    """The discharge and the milestones fall between the discharge and today."""
+    zone = ZoneInfo(timezone)
+    days = [tcm.discharged_on, tcm.med_reconciled_on, tcm.face_to_face_on]
     if tcm.first_contact_at is not None:
-        days.append(tcm.first_contact_at.astimezone(ZoneInfo(timezone)).date())
-    if any(day is not None and day < tcm.discharged_on for day in days):
-        raise InvalidDatesError("a TCM milestone cannot precede the discharge")
+        days.append(tcm.first_contact_at.astimezone(zone).date())
+    today = now.astimezone(zone).date()
+    if any(day is not None and not tcm.discharged_on <= day <= today for day in days):
+        raise InvalidDatesError("a TCM milestone is after the discharge, and not in the future")
 
 
 def record_tcm_milestones(
@@ -270,6 +273,7 @@ def record_tcm_milestones(
     med_reconciled_on: date | None = None,
     face_to_face_on: date | None = None,
     first_contact_at: datetime | None = None,
+    now: datetime,
 ) -> Episode:
     """Record the TCM milestones given (each once; the ones not given stay as they are)."""
     episode = get_episode(conn, patient_id=patient_id, episode_id=episode_id, for_update=True)
@@ -295,7 +299,7 @@ def record_tcm_milestones(
         face_to_face_on=face_to_face_on or was.face_to_face_on,
         first_contact_at=first_contact_at or was.first_contact_at,
     )
-    _check_milestones(now_is, timezone=episode.timezone)
+    _check_milestones(now_is, timezone=episode.timezone, now=now)
     params = {
         "id": episode_id,
         "complexity": now_is.complexity.value if now_is.complexity else None,
@@ -308,14 +312,16 @@ def record_tcm_milestones(
 
 
 def end_episode(
-    conn: Conn, *, patient_id: UUID, episode_id: int, ended_on: date, actor: UUID
+    conn: Conn, *, patient_id: UUID, episode_id: int, ended_on: date, actor: UUID, now: datetime
 ) -> Episode:
-    """End the episode on ``ended_on`` (its last day); not before time logged toward it."""
+    """End the episode on ``ended_on`` (its last day, not in the future), not before time
+    logged toward it."""
     episode = get_episode(conn, patient_id=patient_id, episode_id=episode_id, for_update=True)
     if not episode.is_open:
         raise ProgramClosedError(f"programme {episode_id} ended on {episode.ended_on}")
-    if ended_on < episode.started_on:
-        raise InvalidDatesError(f"the episode started on {episode.started_on}")
+    if not episode.started_on <= ended_on <= episode.local_date(now):
+        msg = f"an end is between the start ({episode.started_on}) and today"
+        raise InvalidDatesError(msg)
     row = conn.execute(queries["program_episode_last_entry"], {"id": episode_id}).fetchone()
     last = row[0] if row else None
     if last is not None and episode.local_date(last) > ended_on:

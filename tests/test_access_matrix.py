@@ -112,7 +112,9 @@ PROGRAM_CALLS: dict[tuple[str, str], Call] = dict(
         _on_patient("POST", f"{_P}/timer/stop", _WORK),
         _on_patient("POST", f"{_P}/timer/start", {}),
         _on_patient("DELETE", f"{_P}/timer"),
-        _on_patient("POST", f"{_P}/programs/{{program_id}}/end", {"ended_on": "2099-12-31"}),
+        _on_patient(
+            "POST", f"{_P}/programs/{{program_id}}/end", {"ended_on": str(datetime.now(UTC).date())}
+        ),
     ]
 )
 

@@ -136,7 +136,14 @@ def record_tcm_milestones(
 ) -> ProgramOut:
     """Record TCM milestones (each once)."""
     episode = episodes.record_tcm_milestones(
-        conn, patient_id=patient_id, episode_id=program_id, **body.model_dump()
+        conn,
+        patient_id=patient_id,
+        episode_id=program_id,
+        complexity=body.complexity,
+        med_reconciled_on=body.med_reconciled_on,
+        face_to_face_on=body.face_to_face_on,
+        first_contact_at=body.first_contact_at,
+        now=datetime.now(UTC),
     )
     return ProgramOut.of(episode)
 
@@ -149,12 +156,13 @@ def end_program(
     conn: ConnDep,
     actor: UserIdDep,
 ) -> ProgramOut:
-    """End the episode on its last day (not before time logged toward it)."""
+    """End the episode on its last day (not in the future, nor before time logged toward it)."""
     episode = episodes.end_episode(
         conn,
         patient_id=patient_id,
         episode_id=program_id,
         ended_on=body.ended_on,
         actor=actor,
+        now=datetime.now(UTC),
     )
     return ProgramOut.of(episode)

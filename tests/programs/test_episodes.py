@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from typing import Any
 from uuid import UUID
 
@@ -46,18 +46,18 @@ def test_an_rpm_episode_is_started_read_back_and_ended(
     assert started.timezone == "America/Chicago"
     assert episodes.list_episodes(conn, patient_id=patient) == [started]
     ended = episodes.end_episode(
-        conn, patient_id=patient, episode_id=started.id, ended_on=date(2026, 3, 31),
-        actor=coordinator,
+        conn, patient_id=patient, episode_id=started.id, ended_on=date(2026, 3, 10),
+        actor=coordinator, now=NOW,
     )  # fmt: skip
     assert (ended.ended_on, ended.ended_by, ended.is_open) == (
-        date(2026, 3, 31),
+        date(2026, 3, 10),
         coordinator,
         False,
     )
     with pytest.raises(ProgramClosedError):
         episodes.end_episode(
-            conn, patient_id=patient, episode_id=started.id, ended_on=date(2026, 4, 1),
-            actor=coordinator,
+            conn, patient_id=patient, episode_id=started.id, ended_on=date(2026, 3, 10),
+            actor=coordinator, now=NOW,
         )  # fmt: skip
 
 
@@ -68,9 +68,15 @@ def test_one_open_episode_per_kind_and_the_next_starts_after_the_last(
     with pytest.raises(ProgramOpenError) as refused:
         rpm(conn, patient, coordinator)
     assert refused.value.code == "program_open"
+    for too_late in (date(2026, 3, 11), date(2026, 2, 28)):  # tomorrow (Chicago), before it began
+        with pytest.raises(InvalidDatesError):
+            episodes.end_episode(
+                conn, patient_id=patient, episode_id=first.id, ended_on=too_late,
+                actor=coordinator, now=NOW,
+            )  # fmt: skip
     episodes.end_episode(
-        conn, patient_id=patient, episode_id=first.id, ended_on=date(2026, 3, 20),
-        actor=coordinator,
+        conn, patient_id=patient, episode_id=first.id, ended_on=date(2026, 3, 8),
+        actor=coordinator, now=NOW,
     )  # fmt: skip
 
     def again(started_on: date) -> Episode:
@@ -80,8 +86,8 @@ def test_one_open_episode_per_kind_and_the_next_starts_after_the_last(
         )  # fmt: skip
 
     with pytest.raises(InvalidDatesError):
-        again(date(2026, 3, 20))
-    later = again(date(2026, 3, 21))
+        again(date(2026, 3, 8))
+    later = again(date(2026, 3, 9))
     assert later.is_open
     # RPM and CCM run side by side.
     ccm = episodes.start_episode(
@@ -190,10 +196,10 @@ def test_a_tcm_episode_follows_a_discharge_and_records_its_milestones_once(
     assert tcm.tcm == Tcm(discharged_on=discharged, setting=DischargeSetting.INPATIENT)
     contact = datetime(2026, 3, 3, 16, 30, tzinfo=NOW.tzinfo)
     ids: dict[str, Any] = {"patient_id": patient, "episode_id": tcm.id}
-    after = episodes.record_tcm_milestones(conn, **ids, first_contact_at=contact)
+    after = episodes.record_tcm_milestones(conn, **ids, first_contact_at=contact, now=NOW)
     after = episodes.record_tcm_milestones(
         conn, **ids, complexity=Complexity.HIGH, face_to_face_on=date(2026, 3, 6),
-        med_reconciled_on=date(2026, 3, 6),
+        med_reconciled_on=date(2026, 3, 6), now=NOW,
     )  # fmt: skip
     assert after.tcm == Tcm(
         discharged_on=discharged, setting=DischargeSetting.INPATIENT,
@@ -201,15 +207,18 @@ def test_a_tcm_episode_follows_a_discharge_and_records_its_milestones_once(
         face_to_face_on=date(2026, 3, 6), first_contact_at=contact,
     )  # fmt: skip
     with pytest.raises(AlreadyRecordedError, match="face_to_face_on"):
-        episodes.record_tcm_milestones(conn, **ids, face_to_face_on=date(2026, 3, 7))
-    with pytest.raises(InvalidDatesError):  # before the discharge
-        episodes.start_episode(
-            conn, patient_id=patient, kind=ProgramKind.TCM, started_on=None, ordering=DR,
-            conditions=[], actor=coordinator, now=NOW,
-            tcm=Tcm(discharged_on=discharged + timedelta(days=40),
-                    setting=DischargeSetting.OBSERVATION,
-                    face_to_face_on=discharged + timedelta(days=39)),
-        )  # fmt: skip
+        episodes.record_tcm_milestones(conn, **ids, face_to_face_on=date(2026, 3, 7), now=NOW)
+    for discharged_on, face_to_face_on in (
+        (date(2026, 3, 8), date(2026, 3, 7)),  # a visit before the discharge
+        (date(2026, 3, 11), None),  # a discharge tomorrow (Chicago)
+    ):
+        with pytest.raises(InvalidDatesError):
+            episodes.start_episode(
+                conn, patient_id=patient, kind=ProgramKind.TCM, started_on=None, ordering=DR,
+                conditions=[], actor=coordinator, now=NOW,
+                tcm=Tcm(discharged_on=discharged_on, setting=DischargeSetting.OBSERVATION,
+                        face_to_face_on=face_to_face_on),
+            )  # fmt: skip
 
 
 def test_every_refusal_is_a_programs_error_with_a_code() -> None:
