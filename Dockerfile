@@ -10,6 +10,7 @@ COPY alerts alerts
 COPY api api
 COPY devices devices
 COPY billing billing
+COPY programs programs
 COPY simulators simulators
 COPY flows flows
 COPY lastmile lastmile

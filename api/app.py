@@ -19,9 +19,11 @@ from api.views import (
     measures,
     patients,
     pharmacy,
+    programs,
     provisioning,
     push,
     readings,
+    time_log,
     vendors,
     worklist,
 )
@@ -69,6 +71,8 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(adherence.router)
     app.include_router(push.router)
     app.include_router(alerts.router)
+    app.include_router(programs.router)
+    app.include_router(time_log.router)
     app.include_router(dashboard.router)
     app.include_router(vendors.router)
     app.include_router(worklist.router)

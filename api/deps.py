@@ -4,6 +4,8 @@
 - ``CurrentUserDep``: the authenticated caller (a coordinator's bearer token,
   or the service's admin token); 401 otherwise.
 - ``AdminDep``: only an admin (403 for other roles).
+- ``UserIdDep``: the caller's user id; 403 for the service token (what the
+  route records is a person's: their time, the consent they took).
 - ``PatientIdDep``: the path's ``patient_id``, if the patient is on the
   caller's panel; otherwise 404, the same answer as for no such patient.
 """
@@ -87,6 +89,15 @@ def require_admin(principal: CurrentUserDep) -> Principal:
 
 
 AdminDep = Depends(require_admin)
+
+
+def require_user(principal: CurrentUserDep) -> UUID:
+    if principal.user_id is None:
+        raise ForbiddenError("forbidden", "this is recorded as a person's: use a user's token")
+    return principal.user_id
+
+
+UserIdDep = Annotated[UUID, Depends(require_user)]
 
 
 def visible_patient(

@@ -9,8 +9,10 @@ Tree::
     └── TooManyRequestsError  too many attempts; try again after ``retry_after_s`` (429)
 
 Errors from other packages are mapped here too: ``hub.exceptions.NotFoundError`` →
-404, ``ConflictError`` → 409, ``devices`` and broker (dynamic-security) failures
-→ 503, and a value the database cannot hold (``psycopg.DataError``: a NUL character in a text, a
+404, ``ConflictError`` → 409, a programme's rule (``programs.exceptions``) → 400
+for the data and 409 for the programme's state, each with the rule's code,
+``devices`` and broker (dynamic-security) failures → 503, and a value the
+database cannot hold (``psycopg.DataError``: a NUL character in a text, a
 number out of range) → 400 ``invalid_value``. Every error body is
 ``{"code": ..., "detail": ...}``. A body over the size limit is refused
 before any route, by :mod:`api.guards` (413 ``payload_too_large``).
@@ -27,6 +29,7 @@ from starlette.exceptions import HTTPException
 from devices.exceptions import DevicesError
 from hub.exceptions import ConflictError, NotFoundError
 from hub.services.exceptions import DynsecError
+from programs.exceptions import ProgramsError, ProgramStateError
 
 
 class ApiError(Exception):
@@ -81,6 +84,12 @@ def install_handlers(app: FastAPI) -> None:
     @app.exception_handler(ConflictError)
     async def _conflict(request: Request, exc: ConflictError) -> JSONResponse:
         return _body("conflict", str(exc), status.HTTP_409_CONFLICT)
+
+    @app.exception_handler(ProgramsError)
+    async def _programme_rule(request: Request, exc: ProgramsError) -> JSONResponse:
+        state = isinstance(exc, ProgramStateError)
+        code = status.HTTP_409_CONFLICT if state else status.HTTP_400_BAD_REQUEST
+        return _body(exc.code, str(exc), code)
 
     @app.exception_handler(psycopg.DataError)
     async def _bad_value(request: Request, exc: psycopg.DataError) -> JSONResponse:

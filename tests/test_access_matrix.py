@@ -28,7 +28,17 @@ pytestmark = pytest.mark.services
 
 #: Path parameters that name an object someone owns.
 ID_PARAMS = frozenset(
-    {"patient_id", "alert_id", "device_id", "serial", "subscription_id", "gateway_id", "feed_id"}
+    {
+        "patient_id",
+        "alert_id",
+        "device_id",
+        "serial",
+        "subscription_id",
+        "gateway_id",
+        "feed_id",
+        "program_id",
+        "entry_id",
+    }
 )
 
 
@@ -39,6 +49,10 @@ class Objects:
     patient_id: UUID
     subscription_id: int
     alert_id: int
+    #: An RPM programme of the patient (consented), a TCM one, and a time entry.
+    program_id: int
+    tcm_program_id: int
+    entry_id: int
 
 
 Call = Callable[[TestClient, Objects, Caller], Any]
@@ -49,6 +63,60 @@ def _alert_action(action: str, body: dict[str, Any]) -> Call:
         return api.post(f"/api/v1/alerts/{b.alert_id}/{action}", json=body, headers=a.headers)
 
     return call
+
+
+def _on_patient(
+    method: str, template: str, body: dict[str, Any] | None = None, *, tcm: bool = False
+) -> tuple[tuple[str, str], Call]:
+    """A programme route: its key, and its call on B's patient (programme, entry)."""
+
+    def call(api: TestClient, b: Objects, a: Caller) -> Any:
+        path = template.format(
+            patient_id=b.patient_id,
+            program_id=b.tcm_program_id if tcm else b.program_id,
+            entry_id=b.entry_id,
+        )
+        return api.request(method, path, json=body, headers=a.headers)
+
+    return (method, template), call
+
+
+_P = "/api/v1/patients/{patient_id}"
+_WORK = {"activity": "call", "interactive": True}
+_DR = {"name": "Dr. Ada Example", "npi": "1234567893"}
+#: In this order for B: the timer is stopped before it runs (409), the programme ended last.
+PROGRAM_CALLS: dict[tuple[str, str], Call] = dict(
+    [
+        _on_patient("GET", f"{_P}/programs"),
+        _on_patient(
+            "POST", f"{_P}/programs", {"kind": "RPM", "started_on": "2026-01-01", "ordering": _DR}
+        ),
+        _on_patient("GET", f"{_P}/programs/{{program_id}}"),
+        _on_patient(
+            "POST",
+            f"{_P}/programs/{{program_id}}/consent",
+            {"on": "2026-01-01", "method": "verbal"},
+        ),
+        _on_patient(
+            "POST", f"{_P}/programs/{{program_id}}/setup", {"on": "2026-01-02", "by": "RN"}
+        ),
+        _on_patient("POST", f"{_P}/programs/{{program_id}}/tcm", {"complexity": "high"}, tcm=True),
+        _on_patient("GET", f"{_P}/time-entries"),
+        _on_patient("POST", f"{_P}/time-entries", {**_WORK, "minutes": 5}),
+        _on_patient(
+            "POST",
+            f"{_P}/time-entries/{{entry_id}}/corrections",
+            {"reason": "it was education, not a call", "activity": "education"},
+        ),
+        _on_patient("GET", f"{_P}/timer"),
+        _on_patient("POST", f"{_P}/timer/stop", _WORK),
+        _on_patient("POST", f"{_P}/timer/start", {}),
+        _on_patient("DELETE", f"{_P}/timer"),
+        _on_patient(
+            "POST", f"{_P}/programs/{{program_id}}/end", {"ended_on": str(datetime.now(UTC).date())}
+        ),
+    ]
+)
 
 
 CALLS: dict[tuple[str, str], Call] = {
@@ -111,6 +179,7 @@ CALLS: dict[tuple[str, str], Call] = {
     ("DELETE", "/api/v1/patients/{patient_id}/withings"): lambda api, b, a: api.delete(
         f"/api/v1/patients/{b.patient_id}/withings", headers=a.headers
     ),
+    **PROGRAM_CALLS,
 }
 
 
@@ -146,12 +215,38 @@ def test_another_coordinators_objects_answer_404_like_missing_ones(
     patient = enroll(api, b, "SIM-B")
     alert = record_detection(conn, detection=detection(patient), now=datetime.now(UTC))
     conn.commit()
-    theirs = Objects(patient, subscribed.json()["id"], alert.alert_id)
-    nobodys = Objects(UUID(int=1), 2**62, 2**62)
+    rpm, tcm, entry = _programmes(api, b, patient)
+    theirs = Objects(patient, subscribed.json()["id"], alert.alert_id, rpm, tcm, entry)
+    nobodys = Objects(UUID(int=1), 2**62, 2**62, 2**62, 2**62, 2**62)
     for key, call in CALLS.items():
         for objects in (theirs, nobodys):
             got = call(api, objects, a)
             assert (got.status_code, got.json()["code"]) == (404, "not_found"), key
     for key, call in CALLS.items():
         # And B, whose object it is, is let in (the route works at all).
-        assert call(api, theirs, b).status_code in (200, 204, 403, 409), key
+        assert call(api, theirs, b).status_code in (200, 201, 204, 403, 409), key
+
+
+def _programmes(api: TestClient, b: Caller, patient: UUID) -> tuple[int, int, int]:
+    """B's patient's consented RPM programme (the only open one), a TCM programme (ended),
+    and a time entry."""
+    base = f"/api/v1/patients/{patient}"
+    today = datetime.now(UTC).date()
+    made = [
+        api.post(f"{base}/programs", json=body, headers=b.headers)
+        for body in (
+            {"kind": "RPM", "started_on": str(today), "ordering": _DR,
+             "consent": {"on": str(today), "method": "written"}},
+            {"kind": "TCM", "ordering": _DR,
+             "tcm": {"discharged_on": str(today), "setting": "inpatient"}},
+        )
+    ]  # fmt: skip
+    assert [m.status_code for m in made] == [201, 201], made[-1].text
+    rpm, tcm = made[0].json()["id"], made[1].json()["id"]
+    ended = api.post(f"{base}/programs/{tcm}/end", json={"ended_on": str(today)}, headers=b.headers)
+    assert ended.status_code == 200, ended.text
+    entry = api.post(
+        f"{base}/time-entries", json={**_WORK, "minutes": 1, "program_id": rpm}, headers=b.headers
+    )
+    assert entry.status_code == 201, entry.text
+    return rpm, tcm, entry.json()["id"]

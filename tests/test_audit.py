@@ -10,11 +10,12 @@ import pytest
 from click.testing import CliRunner
 from fastapi.testclient import TestClient
 
+from alerts.service import record_detection
 from api import audit
 from hub.db import APP_ROLE, app_conninfo
 from hub.settings import Settings
 from lastmile.cli import main
-from tests.api_support import PASSWORD, caller, enroll
+from tests.api_support import PASSWORD, caller, detection, enroll
 
 pytestmark = pytest.mark.services
 
@@ -57,6 +58,52 @@ def test_a_scripted_session_leaves_one_row_per_request_and_auth_event(
     ]
     assert rows[2][5] == "req-42"
     assert len({r[5] for r in rows}) == len(rows)  # a request id each
+
+
+def test_programme_time_and_timer_requests_are_audited_with_their_patient(
+    api: TestClient, conn: psycopg.Connection[Any]
+) -> None:
+    ann = caller(api, conn, "ann")
+    bob = caller(api, conn, "bob")
+    anns, bobs = enroll(api, ann, "SIM-A"), enroll(api, bob, "SIM-B")
+    alert = record_detection(conn, detection=detection(anns), now=datetime.now(UTC)).alert_id
+    conn.commit()
+    before = len(_rows(conn))
+    today = str(datetime.now(UTC).date())
+    base = f"/api/v1/patients/{anns}"
+    made = api.post(
+        f"{base}/programs",
+        json={"kind": "RPM", "started_on": today, "consent": {"on": today, "method": "verbal"},
+              "ordering": {"name": "Dr. Ada Example", "npi": "1234567893"}},
+        headers=ann.headers,
+    )  # fmt: skip
+    work = {"activity": "call", "interactive": True}
+    entry = api.post(
+        f"{base}/time-entries", json={**work, "minutes": 1}, headers=ann.headers
+    ).json()
+    api.post(
+        f"{base}/time-entries/{entry['id']}/corrections",
+        json={"reason": "education", "activity": "education"},
+        headers=ann.headers,
+    )
+    api.post(f"{base}/timer/start", headers=ann.headers)
+    api.delete(f"{base}/timer", headers=ann.headers)
+    api.post(
+        f"/api/v1/alerts/{alert}/ack", json={"time": {**work, "minutes": 2}}, headers=ann.headers
+    )
+    denied = api.get(f"/api/v1/patients/{bobs}/time-entries", headers=ann.headers)
+    assert (made.status_code, denied.status_code) == (201, 404)
+    rows = [(r[0], r[2], r[3], r[4]) for r in _rows(conn)[before:]]
+    p = "/api/v1/patients/{patient_id}"
+    assert rows == [
+        ("ann", f"POST {p}/programs", anns, 201),
+        ("ann", f"POST {p}/time-entries", anns, 201),
+        ("ann", f"POST {p}/time-entries/{{entry_id}}/corrections", anns, 201),
+        ("ann", f"POST {p}/timer/start", anns, 200),
+        ("ann", f"DELETE {p}/timer", anns, 204),
+        ("ann", "POST /api/v1/alerts/{alert_id}/ack", anns, 200),
+        ("ann", f"GET {p}/time-entries", bobs, 404),
+    ]
 
 
 CHANGES = ("UPDATE audit_log SET outcome = 200", "DELETE FROM audit_log", "TRUNCATE audit_log")

@@ -330,3 +330,28 @@ def test_stored_overrides_are_renamed_to_the_limits_by_measure(
     for name in ("bare", "named"):
         assert copd.with_overrides(now[name]).limits == copd.with_overrides(stored[name]).limits
     assert not any(key in LEGACY_KEYS for overrides in now.values() for key in overrides)
+
+
+def test_the_time_log_is_append_only_for_the_apps_role_and_its_timers_are_not(
+    empty_db: psycopg.Connection[Any],
+) -> None:
+    """0023: the app adds time entries but never changes them; timers and episodes change."""
+    migrate(empty_db)
+    privileges = {
+        (table, privilege): empty_db.execute(
+            "SELECT has_table_privilege('lastmile_app', %s, %s)", (table, privilege)
+        ).fetchone()
+        for table in ("time_entries", "running_timers", "program_episodes")
+        for privilege in ("SELECT", "INSERT", "UPDATE", "DELETE", "TRUNCATE")
+    }
+    assert {k for k, v in privileges.items() if v == (True,)} == {
+        ("time_entries", "SELECT"),
+        ("time_entries", "INSERT"),
+        *{(t, p) for t in ("running_timers", "program_episodes")
+          for p in ("SELECT", "INSERT", "UPDATE", "DELETE")},
+    }  # fmt: skip
+    triggers = empty_db.execute(
+        "SELECT tgname FROM pg_trigger WHERE tgrelid = 'time_entries'::regclass"
+        " AND NOT tgisinternal ORDER BY tgname"
+    ).fetchall()
+    assert triggers == [("time_entries_no_truncate",), ("time_entries_no_update",)]

@@ -1,7 +1,8 @@
 """The alert queue and its life cycle: list, read (with evidence and history), act.
 
 An alert is the patient's: a caller who does not see the patient gets 404,
-the same answer as for no such alert. Every action is audited twice: as an
+the same answer as for no such alert. Acknowledging or resolving it may log
+the time spent on it (``programs``), in the same transaction. Every action is audited twice: as an
 API request (``audit_log``) and in the alert's own history (``alert_events``).
 """
 
@@ -20,7 +21,9 @@ from api import accounts
 from api.accounts import Principal
 from api.audit import audit_context
 from api.deps import ConnDep, CurrentUserDep
-from api.exceptions import BadRequestError
+from api.exceptions import BadRequestError, ForbiddenError
+from api.schemas_programs import AlertTimeIn, TimeEntryOut
+from api.views.time_log import log_alert_time
 from hub.exceptions import NotFoundError
 
 router = APIRouter(prefix="/api/v1", tags=["alerts"])
@@ -76,6 +79,18 @@ class ActionIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     note: str | None = Field(default=None, max_length=2000)
+
+
+class AckResolveIn(ActionIn):
+    time: AlertTimeIn | None = Field(
+        default=None,
+        description="Time spent on the alert, logged toward a programme of the patient with "
+        "the alert's id, in the same transaction (refused together).",
+    )
+
+
+class AlertActionOut(AlertOut):
+    time_entry: TimeEntryOut | None = None
 
 
 class SnoozeIn(ActionIn):
@@ -148,8 +163,12 @@ Transition = Callable[..., None]
 
 
 def _transition(
-    change: Transition, alert_id: int, conn: ConnDep, principal: Principal, body: ActionIn | None
-) -> AlertOut:
+    change: Transition,
+    alert_id: int,
+    conn: ConnDep,
+    principal: Principal,
+    body: AckResolveIn | None,
+) -> AlertActionOut:
     change(
         conn,
         alert_id=alert_id,
@@ -157,21 +176,39 @@ def _transition(
         now=datetime.now(UTC),
         note=body.note if body else None,
     )
-    return AlertOut(**lifecycle.alert_row(conn, alert_id=alert_id))
+    row = lifecycle.alert_row(conn, alert_id=alert_id)
+    entry = None
+    if body is not None and body.time is not None:
+        if principal.user_id is None:
+            raise ForbiddenError("forbidden", "time is a person's: use a user's token")
+        entry = log_alert_time(
+            conn,
+            patient_id=row["patient_id"],
+            alert_id=alert_id,
+            user=principal.user_id,
+            time=body.time,
+        )
+    return AlertActionOut(**row, time_entry=entry)
 
 
-@router.post("/alerts/{alert_id}/ack", response_model=AlertOut)
+@router.post("/alerts/{alert_id}/ack", response_model=AlertActionOut)
 def acknowledge(
-    alert_id: AlertIdDep, conn: ConnDep, principal: CurrentUserDep, body: ActionIn | None = None
-) -> AlertOut:
+    alert_id: AlertIdDep,
+    conn: ConnDep,
+    principal: CurrentUserDep,
+    body: AckResolveIn | None = None,
+) -> AlertActionOut:
     """Someone is on it (escalation stops); 409 unless the alert is open."""
     return _transition(lifecycle.acknowledge, alert_id, conn, principal, body)
 
 
-@router.post("/alerts/{alert_id}/resolve", response_model=AlertOut)
+@router.post("/alerts/{alert_id}/resolve", response_model=AlertActionOut)
 def resolve(
-    alert_id: AlertIdDep, conn: ConnDep, principal: CurrentUserDep, body: ActionIn | None = None
-) -> AlertOut:
+    alert_id: AlertIdDep,
+    conn: ConnDep,
+    principal: CurrentUserDep,
+    body: AckResolveIn | None = None,
+) -> AlertActionOut:
     """Done with it; 409 if it is resolved already."""
     return _transition(lifecycle.resolve, alert_id, conn, principal, body)
 

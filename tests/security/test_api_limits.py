@@ -77,12 +77,16 @@ def _limited_routes(api: TestClient) -> list[tuple[str, int]]:
 def test_every_list_limit_has_a_maximum_and_larger_is_refused(
     api: TestClient, proof: ProofRow
 ) -> None:
-    routes = _limited_routes(api)
-    assert {path for path, _ in routes} >= {
+    patient = api.post(PATIENTS, json={"pathway": "CHF"}).json()["id"]
+    templates = _limited_routes(api)
+    assert {path for path, _ in templates} >= {
         "/api/v1/patients",
         "/api/v1/alerts",
         "/api/v1/worklist",
+        "/api/v1/patients/{patient_id}/time-entries",
     }
+    # A patient's lists are called on a patient that exists.
+    routes = [(path.format(patient_id=patient), maximum) for path, maximum in templates]
     over = {path: api.get(path, params={"limit": maximum + 1}) for path, maximum in routes}
     huge = {path: api.get(path, params={"limit": 10**12}) for path, _ in routes}
     at_max = {

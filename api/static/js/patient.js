@@ -1,10 +1,12 @@
 // One patient: who, their 30- or 90-day trends of each measure of the spec with the
-// pathway's limits and the alerts' markers, and their unresolved alerts.
+// pathway's limits and the alerts' markers, their unresolved alerts, their care
+// programmes with the caller's timer, and their devices.
 
 import { alertCard, alertsUnavailable, patientAlerts } from "./alerts.js";
 import { api } from "./api.js";
 import { drawChart } from "./chart.js";
 import { devicesSection } from "./devices.js";
+import { programsSection } from "./programs.js";
 import { daysSince, errorText, formatNumber, h, kindLabel, patientLabel } from "./dom.js";
 import { vendorSections } from "./vendors.js";
 
@@ -289,6 +291,7 @@ export async function renderPatient(root, ctx, { patientId, days = 30, alertId =
       h("h2", {}, "Unresolved alerts"),
       alertList,
     ),
+    programsSection(patient.id),
     devicesSection(patient.id),
     vendorSections(patient.id),
   );

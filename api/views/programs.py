@@ -1,0 +1,168 @@
+"""A patient's care programmes: start one, record its consent, set-up and milestones, end it.
+
+Every route is under ``/patients/{patient_id}``: a caller who does not see
+the patient gets 404, the same answer as for no such patient, and a
+programme of another patient named under this one is 404 too. Every
+request is audited with its patient (``audit_log``). Recording needs a user
+account (the service token reads, and gets 403 for the rest). The rules'
+refusals are 400 (the data) or 409 (the programme's state), each with its
+code (``programs.exceptions``). The time log is :mod:`api.views.time_log`.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Path, status
+
+from api.deps import ConnDep, PatientIdDep, UserIdDep
+from api.schemas_programs import (
+    ConsentIn,
+    EndIn,
+    ProgramIn,
+    ProgramOut,
+    SetupIn,
+    TcmMilestonesIn,
+)
+from programs import episodes
+from programs.models import Practitioner
+
+router = APIRouter(prefix="/api/v1/patients/{patient_id}", tags=["programs"])
+
+ProgramId = Annotated[int, Path(ge=1, le=2**63 - 1)]
+
+
+@router.get("/programs", response_model=list[ProgramOut])
+def list_programs(patient_id: PatientIdDep, conn: ConnDep) -> list[ProgramOut]:
+    """The patient's programme episodes, the newest first."""
+    return [ProgramOut.of(e) for e in episodes.list_episodes(conn, patient_id=patient_id)]
+
+
+@router.post("/programs", status_code=status.HTTP_201_CREATED, response_model=ProgramOut)
+def start_program(
+    patient_id: PatientIdDep, body: ProgramIn, conn: ConnDep, actor: UserIdDep
+) -> ProgramOut:
+    """Start an episode; its consent and RPM set-up may come with it (or later)."""
+    now = datetime.now(UTC)
+    episode = episodes.start_episode(
+        conn,
+        patient_id=patient_id,
+        kind=body.kind,
+        started_on=body.started_on,
+        ordering=Practitioner(name=body.ordering.name, npi=body.ordering.npi),
+        conditions=body.conditions,
+        actor=actor,
+        now=now,
+        tcm=body.tcm.to_tcm() if body.tcm else None,
+    )
+    if body.consent is not None:
+        episode = episodes.record_consent(
+            conn,
+            patient_id=patient_id,
+            episode_id=episode.id,
+            on=body.consent.on,
+            method=body.consent.method,
+            actor=actor,
+            now=now,
+        )
+    if body.setup is not None:
+        episode = episodes.record_setup(
+            conn,
+            patient_id=patient_id,
+            episode_id=episode.id,
+            on=body.setup.on,
+            by=body.setup.by,
+            actor=actor,
+            now=now,
+        )
+    return ProgramOut.of(episode)
+
+
+@router.get("/programs/{program_id}", response_model=ProgramOut)
+def get_program(patient_id: PatientIdDep, program_id: ProgramId, conn: ConnDep) -> ProgramOut:
+    return ProgramOut.of(episodes.get_episode(conn, patient_id=patient_id, episode_id=program_id))
+
+
+@router.post("/programs/{program_id}/consent", response_model=ProgramOut)
+def record_consent(
+    patient_id: PatientIdDep,
+    program_id: ProgramId,
+    body: ConsentIn,
+    conn: ConnDep,
+    actor: UserIdDep,
+) -> ProgramOut:
+    """Record the patient's consent (once; 409 ``already_recorded`` after)."""
+    episode = episodes.record_consent(
+        conn,
+        patient_id=patient_id,
+        episode_id=program_id,
+        on=body.on,
+        method=body.method,
+        actor=actor,
+        now=datetime.now(UTC),
+    )
+    return ProgramOut.of(episode)
+
+
+@router.post("/programs/{program_id}/setup", response_model=ProgramOut)
+def record_setup(
+    patient_id: PatientIdDep,
+    program_id: ProgramId,
+    body: SetupIn,
+    conn: ConnDep,
+    actor: UserIdDep,
+) -> ProgramOut:
+    """Record an RPM episode's device set-up and education (99453: once per episode)."""
+    episode = episodes.record_setup(
+        conn,
+        patient_id=patient_id,
+        episode_id=program_id,
+        on=body.on,
+        by=body.by,
+        actor=actor,
+        now=datetime.now(UTC),
+    )
+    return ProgramOut.of(episode)
+
+
+@router.post("/programs/{program_id}/tcm", response_model=ProgramOut)
+def record_tcm_milestones(
+    patient_id: PatientIdDep,
+    program_id: ProgramId,
+    body: TcmMilestonesIn,
+    conn: ConnDep,
+    actor: UserIdDep,
+) -> ProgramOut:
+    """Record TCM milestones (each once)."""
+    episode = episodes.record_tcm_milestones(
+        conn,
+        patient_id=patient_id,
+        episode_id=program_id,
+        complexity=body.complexity,
+        med_reconciled_on=body.med_reconciled_on,
+        face_to_face_on=body.face_to_face_on,
+        first_contact_at=body.first_contact_at,
+        now=datetime.now(UTC),
+    )
+    return ProgramOut.of(episode)
+
+
+@router.post("/programs/{program_id}/end", response_model=ProgramOut)
+def end_program(
+    patient_id: PatientIdDep,
+    program_id: ProgramId,
+    body: EndIn,
+    conn: ConnDep,
+    actor: UserIdDep,
+) -> ProgramOut:
+    """End the episode on its last day (not in the future, nor before time logged toward it)."""
+    episode = episodes.end_episode(
+        conn,
+        patient_id=patient_id,
+        episode_id=program_id,
+        ended_on=body.ended_on,
+        actor=actor,
+        now=datetime.now(UTC),
+    )
+    return ProgramOut.of(episode)

@@ -1,0 +1,184 @@
+"""Types of care programmes and the time log: frozen, made from rows by the repository."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from datetime import date, datetime
+from uuid import UUID
+from zoneinfo import ZoneInfo
+
+
+class ProgramKind(enum.StrEnum):
+    """The care programme an episode is of.
+
+    RPM: remote physiologic monitoring (CPT 99453, 99454, 99457, 99458);
+    CCM: chronic care management (99490, 99439, 99487, 99489);
+    TCM: transitional care management after a discharge (99495, 99496).
+    """
+
+    RPM = "RPM"
+    CCM = "CCM"
+    TCM = "TCM"
+
+    @property
+    def needs_consent(self) -> bool:
+        """Whether time may be logged only after the patient's consent (see the package)."""
+        return self is not ProgramKind.TCM
+
+
+class ConsentMethod(enum.StrEnum):
+    VERBAL = "verbal"
+    WRITTEN = "written"
+    ELECTRONIC = "electronic"
+
+
+class DischargeSetting(enum.StrEnum):
+    """Where the patient was discharged from, as TCM's qualifying settings name them."""
+
+    INPATIENT = "inpatient"
+    OBSERVATION = "observation"
+    SKILLED_NURSING = "skilled_nursing"
+    PARTIAL_HOSPITALIZATION = "partial_hospitalization"
+
+
+class Complexity(enum.StrEnum):
+    """TCM's medical decision making: moderate (99495) or high (99496)."""
+
+    MODERATE = "moderate"
+    HIGH = "high"
+
+
+class Activity(enum.StrEnum):
+    DATA_REVIEW = "data_review"
+    CALL = "call"
+    CARE_PLAN_UPDATE = "care_plan_update"
+    MEDICATION_RECONCILIATION = "medication_reconciliation"
+    EDUCATION = "education"
+    OTHER = "other"
+
+
+class EntrySource(enum.StrEnum):
+    """How an entry came to be: typed in, a stopped timer, with an alert action, a correction."""
+
+    MANUAL = "manual"
+    TIMER = "timer"
+    ALERT = "alert"
+    CORRECTION = "correction"
+
+
+@dataclass(frozen=True, slots=True)
+class Practitioner:
+    """The ordering (billing) practitioner."""
+
+    name: str
+    npi: str
+
+
+@dataclass(frozen=True, slots=True)
+class Consent:
+    on: date
+    method: ConsentMethod
+    recorded_by: UUID
+    recorded_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Setup:
+    """An RPM episode's device set-up and patient education (99453, once per episode)."""
+
+    on: date
+    by: str
+    recorded_by: UUID
+
+
+@dataclass(frozen=True, slots=True)
+class Tcm:
+    """A TCM episode's discharge and milestones (a milestone is None until it happens)."""
+
+    discharged_on: date
+    setting: DischargeSetting
+    complexity: Complexity | None = None
+    med_reconciled_on: date | None = None
+    face_to_face_on: date | None = None
+    first_contact_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Episode:
+    id: int
+    patient_id: UUID
+    kind: ProgramKind
+    started_on: date
+    ended_on: date | None
+    ordering: Practitioner
+    #: ICD-10-CM codes, normalized (:func:`programs.codes.normalize_icd10cm`).
+    conditions: tuple[str, ...]
+    consent: Consent | None
+    setup: Setup | None
+    tcm: Tcm | None
+    created_by: UUID
+    created_at: datetime
+    ended_by: UUID | None
+    #: The patient's IANA time zone: the calendar the episode's dates are on.
+    timezone: str = "UTC"
+
+    @property
+    def is_open(self) -> bool:
+        return self.ended_on is None
+
+    def local_date(self, at: datetime) -> date:
+        """The day ``at`` falls on, on the patient's calendar."""
+        return at.astimezone(ZoneInfo(self.timezone)).date()
+
+    def covers(self, day: date) -> bool:
+        """Whether ``day`` is within the episode (its start and end days included)."""
+        return self.started_on <= day and (self.ended_on is None or day <= self.ended_on)
+
+
+@dataclass(frozen=True, slots=True)
+class Work:
+    """What a coordinator did in some time: the activity, whether live, a note."""
+
+    activity: Activity
+    #: Real-time audio or video with the patient or caregiver.
+    interactive: bool
+    note: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class TimeEntry:
+    id: int
+    episode_id: int
+    kind: ProgramKind
+    patient_id: UUID
+    coordinator_id: UUID
+    started_at: datetime
+    ended_at: datetime | None
+    seconds: int
+    work: Work
+    alert_id: int | None
+    source: EntrySource
+    #: The entry this one corrects, and why.
+    supersedes: int | None
+    reason: str | None
+    recorded_by: UUID
+    recorded_at: datetime
+    #: The correction that replaces this entry, if any.
+    superseded_by: int | None
+
+    @property
+    def counts(self) -> bool:
+        """Whether the entry's time counts: not superseded, and not a withdrawal (0 s)."""
+        return self.superseded_by is None and self.seconds > 0
+
+
+@dataclass(frozen=True, slots=True)
+class Timer:
+    """A coordinator's running timer on a patient, toward one episode."""
+
+    coordinator_id: UUID
+    patient_id: UUID
+    episode_id: int
+    alert_id: int | None
+    started_at: datetime

@@ -1,0 +1,113 @@
+"""The patient page's programmes and timer in a real browser: the timer outlives a reload
+and is the same in a second tab; stopping it in one logs one entry, and the other tab's
+stale Stop logs nothing."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx
+import psycopg
+import pytest
+from playwright.sync_api import Browser, Page, sync_playwright
+
+from hub.settings import Settings
+from tests.api_support import PASSWORD, make_user
+from tests.dashboard_support import ARTIFACTS, launch_chromium, live_app
+from tests.programs.support import NPI
+
+pytestmark = pytest.mark.services
+
+
+def _token(origin: str) -> str:
+    got = httpx.post(
+        f"{origin}/api/v1/auth/token", data={"username": "cora", "password": PASSWORD}, timeout=10
+    )
+    assert got.status_code == 200, got.text
+    return str(got.json()["access_token"])
+
+
+def _patient_with_rpm(origin: str, token: str) -> str:
+    headers = {"Authorization": f"Bearer {token}"}
+    made = httpx.post(
+        f"{origin}/api/v1/patients",
+        json={"identifiers": [{"system": "urn:mrn", "value": "SIM-T1"}]},
+        headers=headers,
+        timeout=10,
+    )
+    assert made.status_code == 201, made.text
+    patient = str(made.json()["id"])
+    today = str(datetime.now(UTC).date() - timedelta(days=1))
+    program = httpx.post(
+        f"{origin}/api/v1/patients/{patient}/programs",
+        json={"kind": "RPM", "started_on": today, "conditions": ["I10"],
+              "ordering": {"name": "Dr. Ada Example", "npi": NPI},
+              "consent": {"on": today, "method": "verbal"}},
+        headers=headers,
+        timeout=10,
+    )  # fmt: skip
+    assert program.status_code == 201, program.text
+    return patient
+
+
+def _tab(browser: Browser, origin: str, token: str, patient: str, errors: list[str]) -> Page:
+    """A tab of its own (its own sessionStorage: logged in on its own) on the patient page."""
+    page = browser.new_context().new_page()
+    page.set_default_timeout(15_000)
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.goto(f"{origin}/app/")
+    page.evaluate("(t) => sessionStorage.setItem('lastmile.token', t)", token)
+    page.goto(f"{origin}/app/#patient/{patient}")
+    page.reload()
+    page.locator("section.patient-programs tr.program").wait_for()
+    return page
+
+
+def test_the_timer_survives_a_reload_and_a_second_tab_and_stops_once(
+    settings: Settings, conn: psycopg.Connection[Any]
+) -> None:
+    make_user(conn, "cora")
+    with live_app(settings) as origin, sync_playwright() as playwright:
+        patient = _patient_with_rpm(origin, _token(origin))
+        browser = launch_chromium(playwright)
+        errors: list[str] = []
+        try:
+            first = _tab(browser, origin, _token(origin), patient, errors)
+            section = first.locator("section.patient-programs")
+            assert section.locator("td.consent-missing").count() == 0
+            section.get_by_role("button", name="Start timer").click()
+            running = section.locator(".timer-running")
+            running.wait_for()
+            started = running.get_attribute("data-started-at")
+            first.reload()
+            assert section.locator(".timer-running").get_attribute("data-started-at") == started
+
+            second = _tab(browser, origin, _token(origin), patient, errors)
+            other = second.locator("section.patient-programs")
+            assert other.locator(".timer-running").get_attribute("data-started-at") == started
+            # Seven minutes pass.
+            conn.execute("UPDATE running_timers SET started_at = started_at - interval '7 min'")
+            other.get_by_label("Activity").select_option("call")
+            other.get_by_label("live contact").check()
+            other.get_by_role("button", name="Stop").click()
+            other.get_by_role("button", name="Start timer").wait_for()
+            entry = other.locator("li.time-entry")
+            assert entry.count() == 1
+            assert re.search(r"· RPM · 7 min( \d+ s)? · Call · live contact$", entry.inner_text())
+            assert other.locator("td.program-minutes").inner_text() == "7 min"
+            second.screenshot(path=str(ARTIFACTS / "programs-timer-stopped.png"), full_page=True)
+
+            # The first tab still shows the timer; its Stop finds none and says so.
+            section.get_by_role("button", name="Stop").click()
+            section.locator("p.error").wait_for()
+            assert "no timer is running" in section.locator("p.error").inner_text()
+            assert section.locator("li.time-entry").count() == 1
+            assert errors == []
+        finally:
+            browser.close()
+    rows = conn.execute(
+        "SELECT source, activity, interactive, seconds BETWEEN 420 AND 480 FROM time_entries"
+    ).fetchall()
+    assert rows == [("timer", "call", True, True)]
