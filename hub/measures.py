@@ -339,7 +339,9 @@ def catalogue() -> dict[str, Any]:
                 "fields": [
                     {
                         "name": f.name,
+                        "key": f.key,
                         "label": f.label,
+                        "title": s.title_of(f),
                         "loinc": f.loinc,
                         "plausible": {"low": f.plausible.low, "high": f.plausible.high},
                     }
@@ -350,6 +352,7 @@ def catalogue() -> dict[str, Any]:
                     for name, u in s.units.items()
                 ],
                 "device_kinds": [k.value for k in DeviceKind if s.measure in k.measures],
+                "resting": s.resting,
             }
             for s in _SPECS
         ],

@@ -208,6 +208,10 @@ def test_the_measure_spec_is_served_to_any_signed_in_user(
         "mm[Hg]",
         "85354-9",
     )
+    # The keys a pathway's limits and a patient's overrides use (docs/pathways.md).
+    assert [f["key"] for f in bp["fields"]] == ["systolic", "diastolic"]
+    rate = next(m for m in served if m["measure"] == "heart-rate")
+    assert (rate["resting"], bp["resting"]) == (True, False)
     assert TestClient(api.app).get("/api/v1/measures").status_code == 401
 
 
