@@ -21,13 +21,17 @@ from hub.settings import Settings
 from programs.codes import npi_valid
 from programs.models import ProgramKind
 from simulators.care import CareCounts, care_team, provision_care
+from simulators.care_models import DeviceOutlook
+from simulators.care_outlook import device_forecast, device_outlook
 from simulators.care_plan import plan_care
 from simulators.cli import simulate
 from simulators.cohort import build_cohort
 from simulators.exceptions import ProvisioningError
 from simulators.provision import provision_cohort
+from simulators.publisher import run_simulation
 from tests.api_support import caller, make_user
-from tests.support import count
+from tests.conftest import RunningWorker
+from tests.support import count, wait_until
 
 pytestmark = pytest.mark.services
 
@@ -114,6 +118,43 @@ def test_nurses_record_the_plan_through_the_api_and_a_second_run_adds_nothing(
     with pytest.raises(ProvisioningError, match="409"):
         provision_cohort(cohort, api_url="", admin_token=token, client=api)
     assert count(conn, "SELECT count(*) FROM patients") == 20
+
+
+def test_the_stored_readings_put_each_rpm_period_where_the_plan_says(
+    settings: Settings, live_api: str, conn: psycopg.Connection[Any], worker: RunningWorker
+) -> None:
+    cohort = build_cohort(20, seed=0, end=datetime.now(UTC).replace(microsecond=0), prefix="d0")
+    plan = plan_care(cohort)
+    token = settings.admin_token.get_secret_value()
+    with care_team(prefix=cohort.prefix, api_url=live_api, admin_token=token) as team:
+        provisioned = provision_cohort(
+            cohort, api_url=live_api, admin_token=token, coordinators=team.usernames
+        )
+        provision_care(plan, provisioned, team=team, api_url=live_api)
+    stats = run_simulation(
+        cohort, provisioned, host=settings.mqtt_host, port=settings.mqtt_port, speed=0
+    )
+    assert wait_until(
+        lambda: count(conn, "SELECT count(*) FROM readings") == stats.valid_points, timeout=60
+    )
+    today = plan.now.date()
+    shown: Counter[DeviceOutlook] = Counter()
+    for care in plan.patients:
+        rpm = care.episode(ProgramKind.RPM)
+        if care.device is None or rpm is None:
+            continue
+        days = [
+            row[0]
+            for row in conn.execute(
+                "SELECT DISTINCT (measured_at AT TIME ZONE 'UTC')::date FROM readings"
+                " WHERE patient_id = %s AND modality = 'sensed'",
+                (provisioned.gateways[care.gateway_key].patient_id,),
+            )
+        ]
+        stored = device_outlook(device_forecast(days, start=rpm.started_on, today=today))
+        assert stored is care.device, care.gateway_key
+        shown[stored] += 1
+    assert set(shown) == set(DeviceOutlook)
 
 
 def _run(live_api: str, settings: Settings, *extra: str, env: dict[str, str]) -> str:
