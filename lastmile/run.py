@@ -50,6 +50,15 @@ def _wait_for_api(settings: Settings, timeout: float = 30) -> bool:
     return False
 
 
+#: What the simulated nurses' month shows the demo coordinator (lastmile simulate --care).
+_MONTH = (
+    "  The month's care:   simulated nurses put the cohort in RPM, CCM and TCM and logged\n"
+    "                      the month's time and calls: patients billable, reachable and lost\n"
+    "                      this month, a TCM contact due today and one overdue (the\n"
+    "                      simulator's 'care at' line counts them)\n"
+)
+
+
 def run_hub(
     settings: Settings, *, patients: int, days: int, speed: float, stop: threading.Event
 ) -> None:
@@ -96,7 +105,8 @@ def run_hub(
         f"  Admin token, DB and broker passwords: {settings.env_file}\n"
         f"  Data and logs:      {settings.data_dir}\n"
         "  Latest readings and a ready curl command for the readings API:  lastmile readings\n"
-        "Stop with Ctrl-C.\n"
+        + _MONTH * (settings.environment != "production")
+        + "Stop with Ctrl-C.\n"
     )
     try:
         while not stop.wait(1.0):

@@ -12,9 +12,12 @@ import click
 import paho.mqtt.client as mqtt
 
 from hub.settings import load_settings
-from simulators.cohort import build_cohort
+from simulators.care import care_team, provision_care
+from simulators.care_outlook import outlook
+from simulators.care_plan import plan_care
+from simulators.cohort import Cohort, build_cohort
 from simulators.exceptions import SimulatorError
-from simulators.provision import provision_cohort, provision_feed
+from simulators.provision import ProvisionedCohort, provision_cohort, provision_feed
 from simulators.publisher import SimulationStats, run_simulation
 
 
@@ -36,6 +39,36 @@ def _line(stats: SimulationStats, *, pharmacy: bool) -> str:
         + (fills if pharmacy else "")
         + f" in {stats.elapsed_s:.1f} s"
     )
+
+
+def _register(
+    cohort: Cohort, *, api_url: str, admin_token: str, coordinators: tuple[str, ...], care: bool
+) -> ProvisionedCohort:
+    """Provision the cohort; with ``care``, its simulated nurses record its programmes and time."""
+    if not care:
+        return provision_cohort(
+            cohort, api_url=api_url, admin_token=admin_token, coordinators=coordinators
+        )
+    with care_team(
+        prefix=cohort.prefix,
+        api_url=api_url,
+        admin_token=admin_token,
+        supervisor_of=coordinators[0] if coordinators else None,
+    ) as team:
+        provisioned = provision_cohort(
+            cohort,
+            api_url=api_url,
+            admin_token=admin_token,
+            coordinators=[*coordinators, *team.usernames],
+        )
+        plan = plan_care(cohort)
+        counts = provision_care(plan, provisioned, team=team, api_url=api_url)
+    click.echo(
+        f"simulated nurses {', '.join(team.usernames)} recorded {counts.episodes} programmes"
+        f" and {counts.entries} time entries"
+    )
+    click.echo(f"care at {plan.now:%Y-%m-%d %H:%M}Z: {outlook(plan).summary()}")
+    return provisioned
 
 
 @click.command("simulate")
@@ -73,6 +106,13 @@ def _line(stats: SimulationStats, *, pharmacy: bool) -> str:
     show_default=True,
     help="Provision a pharmacy feed and send the cohort's simulated refills over it.",
 )
+@click.option(
+    "--care/--no-care",
+    default=True,
+    show_default=True,
+    help="Simulated nurses enrol the patients in care programmes and log a month of time"
+    " (never in production).",
+)
 def simulate(
     patients: int,
     days: int,
@@ -87,14 +127,20 @@ def simulate(
     follow: bool,
     coordinator: tuple[str, ...],
     pharmacy: bool,
+    care: bool,
 ) -> None:
     """Enroll simulated patients, provision their gateways and devices, publish their readings.
 
     Simulated patients only. The backfill covers the DAYS before now; rejections
     the hub sends back are counted by code. Unless --no-pharmacy, a simulated
     pharmacy sends the patients' refills (FHIR MedicationDispense) on one feed.
+    Unless --no-care (or in production), simulated nurses enrol the patients in
+    RPM, CCM and TCM and log their time and calls over the window.
     """
     settings = load_settings()
+    if care and settings.environment == "production":
+        click.echo("care programmes and time: not simulated in production")
+        care = False
     end = datetime.now(UTC).replace(microsecond=0)
     prefix = prefix or f"sim{seed}-{end:%Y%m%d%H%M%S}"
     try:
@@ -112,8 +158,8 @@ def simulate(
     api_url = api_url or f"http://{settings.api_host}:{settings.api_port}"
     admin_token = admin_token or settings.admin_token.get_secret_value()
     try:
-        provisioned = provision_cohort(
-            cohort, api_url=api_url, admin_token=admin_token, coordinators=coordinator
+        provisioned = _register(
+            cohort, api_url=api_url, admin_token=admin_token, coordinators=coordinator, care=care
         )
         click.echo(f"provisioned {len(provisioned.gateways)} gateways")
         feed = None

@@ -13,7 +13,8 @@ What the stream contains:
   cuff's heart rate, SpO2 with the oximeter's heart rate once or twice a day,
   times jittered, 5-10 % of days missed;
 - scenarios: CHF fluid gain, a hypertensive crisis, a COPD SpO2 decline, a
-  patient who stops measuring (see :mod:`simulators.physiology`);
+  patient who stops measuring, patients who skip most days
+  (see :mod:`simulators.physiology`);
 - late batches: a gateway offline for hours sends what it stored as one JSON
   array per device when it comes back;
 - about 0.5 % malformed messages (:class:`~simulators.models.Malformation`).
@@ -73,6 +74,8 @@ _SOURCE_NAME = {
 }
 _PREFIX = re.compile(r"^[A-Za-z0-9._:-]{1,40}$")
 _SLOT_MISS = 0.02
+#: A later patient whose scenario draw is at least this measures sporadically.
+_SPORADIC_FROM = 0.86
 _MAX_BATCH = 500
 _DAY = timedelta(days=1)
 
@@ -113,6 +116,20 @@ class Cohort:
         hi = _utc(stop) if stop is not None else self.end
         streams = [self._patient_events(p, lo, hi) for p in self.patients]
         return heapq.merge(*streams, key=lambda e: (e.due, e.gateway_key, e.device_serial))
+
+    def measured_days(self, patient: SimPatient, since: date) -> frozenset[date]:
+        """The UTC days from ``since`` on when the patient measured something before the end.
+
+        What an RPM period counts once the backfill is in (a malformed message
+        aside, which takes one reading, rarely a day's only one).
+        """
+        days: set[date] = set()
+        day = since
+        while day <= self.end.date():
+            if any(r.at < self.end for r in self._day_readings(patient, day)):
+                days.add(day)
+            day += _DAY
+        return frozenset(days)
 
     # -- one patient -------------------------------------------------------------------------
 
@@ -205,7 +222,7 @@ class Cohort:
     def _day_readings(self, patient: SimPatient, day: date) -> list[_Reading]:
         """What the patient measures on ``day``, in time order."""
         rng = random.Random(f"{self.seed}/{patient.index}/readings/{day.isoformat()}")
-        if rng.random() < patient.routine.miss_day_rate:
+        if rng.random() < _miss_day_rate(patient, day):
             return []
         midnight = datetime.combine(day, time(), tzinfo=UTC)
         wake = midnight + timedelta(
@@ -247,6 +264,14 @@ class Cohort:
         return readings
 
 
+def _miss_day_rate(patient: SimPatient, day: date) -> float:
+    """The chance that the patient measures nothing on ``day``."""
+    sporadic = patient.scenario(Scenario.SPORADIC)
+    if sporadic is not None and day >= sporadic.onset.date():
+        return max(patient.routine.miss_day_rate, sporadic.magnitude)
+    return patient.routine.miss_day_rate
+
+
 def _bodies(device: SimDevice, vitals: Vitals, at: datetime) -> list[tuple[str, omh.Json]]:
     if device.kind is DeviceKind.SCALE:
         return [
@@ -286,7 +311,8 @@ def build_cohort(
     The first four patients are CHF, COPD, HTN and default, the rest drawn at
     random; with ``scenarios`` the first CHF patient gains fluid, the first HTN
     patient has a hypertensive crisis, the first COPD patient's SpO2 declines and
-    the first default patient stops measuring (later ones sometimes too).
+    the first default patient stops measuring (later ones sometimes too); about
+    one in seven of the later patients measures sporadically.
     ``prefix`` (default ``sim<seed>``) starts every serial, gateway key and
     patient id, so that several cohorts can be registered in one hub.
     """
@@ -353,4 +379,6 @@ def _scenario_kinds(pathway: Pathway, *, first: bool, rng: random.Random) -> tup
         return (Scenario.SPO2_DECLINE,)
     if pathway is Pathway.DEFAULT and (first or draw < 0.10):
         return (Scenario.NON_ADHERENT,)
+    if not first and draw >= _SPORADIC_FROM:
+        return (Scenario.SPORADIC,)
     return ()

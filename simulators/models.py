@@ -23,12 +23,19 @@ class Pathway(enum.StrEnum):
 
 
 class Scenario(enum.StrEnum):
-    """A clinical story the detectors should notice (or, for ``NON_ADHERENT``, miss data)."""
+    """A clinical story the detectors should notice (or, for the last two, missing data).
+
+    ``NON_ADHERENT``: the patient stops measuring at its onset. ``SPORADIC``:
+    from its onset the patient skips most days, 60-75 % (its
+    ``magnitude`` is the share of days missed), so that a 30-day RPM period
+    can fall short of the 16 days with data that 99454 needs.
+    """
 
     FLUID_GAIN = "fluid_gain"
     HYPERTENSIVE_CRISIS = "hypertensive_crisis"
     SPO2_DECLINE = "spo2_decline"
     NON_ADHERENT = "non_adherent"
+    SPORADIC = "sporadic"
 
 
 class EventKind(enum.StrEnum):
@@ -72,8 +79,9 @@ class ScenarioSpec:
     """One scenario of a patient: it starts at ``onset`` and develops over ``days``.
 
     ``magnitude`` is per scenario: kg gained per day (fluid gain), mmHg added to
-    systolic (crisis), SpO2 points lost in total (decline); unused for
-    non-adherence, whose onset is the last moment the patient measures.
+    systolic (crisis), SpO2 points lost in total (decline), the share of days
+    missed (sporadic); unused for non-adherence, whose onset is the last
+    moment the patient measures.
     """
 
     kind: Scenario

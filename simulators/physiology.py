@@ -50,7 +50,14 @@ def draw_routine(rng: random.Random, pathway: Pathway) -> Routine:
 def draw_scenario(
     rng: random.Random, kind: Scenario, *, end: datetime, start: datetime
 ) -> ScenarioSpec:
-    """A scenario placed so that it develops inside ``[start, end)`` when the window allows."""
+    """A scenario placed so that it develops inside ``[start, end)`` when the window allows.
+
+    A sporadic patient has measured so all along: from ``start``, missing 60-75 % of days.
+    """
+    if kind is Scenario.SPORADIC:
+        return ScenarioSpec(
+            kind=kind, onset=start, days=0.0, magnitude=round(rng.uniform(0.6, 0.75), 2)
+        )
     if kind is Scenario.FLUID_GAIN:
         days, magnitude = float(rng.randint(5, 7)), round(rng.uniform(0.3, 0.5), 2)
         lead = days + rng.randint(2, 4)

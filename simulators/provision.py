@@ -12,40 +12,18 @@ from __future__ import annotations
 
 import logging
 import random
-from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
-
-import httpx
+from typing import Any
 
 from simulators.cohort import Cohort
 from simulators.exceptions import ProvisioningError
+from simulators.hubapi import ApiClient, bearer, field, get_list, post_json, session
 from simulators.models import SimPatient
 
 log = logging.getLogger(__name__)
 
 SIM_IDENTIFIER_SYSTEM = "urn:lastmile:sim"
-
-
-class ApiResponse(Protocol):
-    @property
-    def status_code(self) -> int: ...
-
-    @property
-    def text(self) -> str: ...
-
-    def json(self) -> Any: ...
-
-
-class ApiClient(Protocol):
-    """What registering needs of an HTTP client: an ``httpx.Client`` or a test client like one."""
-
-    def post(
-        self, url: str, *, json: Any = None, headers: Mapping[str, str] | None = None
-    ) -> ApiResponse: ...
-
-    def get(self, url: str, *, headers: Mapping[str, str] | None = None) -> ApiResponse: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,18 +79,17 @@ def provision_cohort(
     with a :class:`~simulators.exceptions.ProvisioningError`; what was
     registered before it stays registered.
     """
-    with _session(api_url, client, timeout_s) as session:
-        headers = _bearer(admin_token)
-        ids = _user_ids(session, coordinators, headers) if coordinators else []
-        return _provision_all(session, cohort, headers, ids)
+    with session(api_url, client, timeout_s) as api:
+        headers = bearer(admin_token)
+        users = users_named(api, coordinators, headers) if coordinators else []
+        return _provision_all(api, cohort, headers, [str(u["id"]) for u in users])
 
 
-def _user_ids(client: ApiClient, usernames: Sequence[str], headers: Mapping[str, str]) -> list[str]:
-    """The ids of users named ``usernames`` (``GET /api/v1/users``)."""
-    response = client.get("/api/v1/users", headers=dict(headers))
-    if response.status_code != 200:
-        raise ProvisioningError(f"GET /api/v1/users answered {response.status_code}")
-    by_name = {str(u["username"]): str(u["id"]) for u in response.json()}
+def users_named(
+    client: ApiClient, usernames: Sequence[str], headers: Mapping[str, str]
+) -> list[dict[str, Any]]:
+    """The users named ``usernames``, in that order (``GET /api/v1/users``, an admin's)."""
+    by_name = {str(u.get("username")): u for u in get_list(client, "/api/v1/users", headers)}
     missing = [name for name in usernames if name not in by_name]
     if missing:
         raise ProvisioningError(f"no such user: {', '.join(missing)}")
@@ -144,10 +121,10 @@ def provision_feed(
 ) -> ProvisionedFeed:
     """Provision one pharmacy feed (``client`` as for :func:`provision_cohort`)."""
     path = "/api/v1/pharmacy/feeds"
-    with _session(api_url, client, timeout_s) as session:
-        feed = _post(session, path, {"label": label}, _bearer(admin_token))
+    with session(api_url, client, timeout_s) as api:
+        feed = post_json(api, path, {"label": label}, bearer(admin_token))
     made = {
-        name: _field(feed, name, path)
+        name: field(feed, name, path)
         for name in ("id", "mqtt_password", "dispenses_topic", "errors_topic")
     }
     log.info("pharmacy feed provisioned", extra={"feed_id": made["id"]})
@@ -159,20 +136,6 @@ def provision_feed(
         dispenses_topic=made["dispenses_topic"],
         errors_topic=made["errors_topic"],
     )
-
-
-@contextmanager
-def _session(api_url: str, client: ApiClient | None, timeout_s: float) -> Iterator[ApiClient]:
-    """``client`` if given, else one of our own for ``api_url``, closed after."""
-    if client is not None:
-        yield client
-        return
-    with httpx.Client(base_url=api_url, timeout=timeout_s) as own:
-        yield own
-
-
-def _bearer(admin_token: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {admin_token}"}
 
 
 def _provision_all(
@@ -241,13 +204,13 @@ def provision_patient(
     }
     if coordinators:
         body["coordinators"] = list(coordinators)
-    enrolled = _post(client, "/api/v1/patients", body, headers)
-    patient_id = _field(enrolled, "id", "/api/v1/patients")
-    gateway = _post(client, "/api/v1/gateways", {"label": _label(patient)}, headers)
-    gateway_id = _field(gateway, "id", "/api/v1/gateways")
-    password = _field(gateway, "mqtt_password", "/api/v1/gateways")
+    enrolled = post_json(client, "/api/v1/patients", body, headers)
+    patient_id = field(enrolled, "id", "/api/v1/patients")
+    gateway = post_json(client, "/api/v1/gateways", {"label": _label(patient)}, headers)
+    gateway_id = field(gateway, "id", "/api/v1/gateways")
+    password = field(gateway, "mqtt_password", "/api/v1/gateways")
     for device in patient.devices:
-        _post(
+        post_json(
             client,
             "/api/v1/devices",
             {
@@ -275,33 +238,3 @@ def provision_patient(
 
 def _label(patient: SimPatient) -> str:
     return f"simulated {patient.pathway.value} gateway {patient.gateway_key} ({patient.sim_id})"
-
-
-def _post(
-    client: ApiClient, path: str, body: Mapping[str, Any], headers: Mapping[str, str]
-) -> dict[str, Any]:
-    try:
-        response = client.post(path, json=body, headers=headers)
-    except httpx.HTTPError as exc:
-        msg = f"POST {path} failed: {type(exc).__name__}: {exc}"
-        raise ProvisioningError(msg) from exc
-    if response.status_code != httpx.codes.CREATED:
-        msg = f"POST {path} answered {response.status_code}: {response.text[:300]}"
-        raise ProvisioningError(msg, status_code=response.status_code)
-    try:
-        data = response.json()
-    except ValueError as exc:
-        msg = f"POST {path} answered 201 without a JSON body"
-        raise ProvisioningError(msg, status_code=response.status_code) from exc
-    if not isinstance(data, dict):
-        msg = f"POST {path} answered 201 with a JSON {type(data).__name__}, not an object"
-        raise ProvisioningError(msg, status_code=response.status_code)
-    return data
-
-
-def _field(data: Mapping[str, Any], name: str, path: str) -> str:
-    value = data.get(name)
-    if not isinstance(value, str) or not value:
-        msg = f"POST {path} answered without {name!r}"
-        raise ProvisioningError(msg)
-    return value

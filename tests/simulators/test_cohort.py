@@ -293,6 +293,38 @@ def test_routines_morning_evening_and_missed_days(cohort: Cohort, events: list[S
     assert 0.82 < statistics.mean(days_with_weight) < 0.96
 
 
+def test_measured_days_are_the_days_the_readings_are_measured_on() -> None:
+    cohort = build_cohort(6, seed=4, end=END, days=10)
+    events = list(cohort.events())
+    for patient in cohort.patients:
+        mine = [e for e in events if e.gateway_key == patient.gateway_key]
+        first = cohort.start.date() + timedelta(days=1)  # the window starts within a day
+        sent = {
+            measured_at(p).date()
+            for e in mine
+            if e.kind is not EventKind.MALFORMED
+            for p in points(e)
+        }
+        sent = {day for day in sent if day >= first}
+        measured = cohort.measured_days(patient, first)
+        malformed = sum(e.kind is EventKind.MALFORMED for e in mine)
+        assert sent <= measured
+        # A malformed message takes a reading; an outage still on at the end holds some back.
+        assert len(measured - sent) <= malformed + 1
+
+
+def test_sporadic_patients_miss_most_days() -> None:
+    cohort = build_cohort(60, seed=2, end=END, days=30)
+    sporadic = [p for p in cohort.patients if p.scenario(Scenario.SPORADIC)]
+    assert 4 <= len(sporadic) <= 16  # about one in seven of the later patients
+    for patient in sporadic:
+        spec = patient.scenario(Scenario.SPORADIC)
+        assert spec is not None
+        assert 0.6 <= spec.magnitude <= 0.75
+        days = cohort.measured_days(patient, cohort.start.date() + timedelta(days=1))
+        assert len(days) <= 20
+
+
 def test_naive_end_is_refused() -> None:
     with pytest.raises(ValueError, match="timezone-aware"):
         build_cohort(2, end=datetime(2026, 11, 30))  # noqa: DTZ001
