@@ -135,6 +135,9 @@ def test_the_notice_clears_when_its_period_ends_or_the_episode_does(
     run_forecast_pass(conn, now=MARCH_23)  # a late pass for March opens a new one
     end_episode(conn, patient_id=who, episode_id=episode, ended_on=date(2026, 3, 23), actor=cora,
                 now=MARCH_23)  # fmt: skip
+    # Off the worklist at once; cleared by the next pass.
+    (row,) = build_worklist(conn, user_id=cora, all_patients=False, now=MARCH_23, limit=5).rows
+    assert row.facts.notices == ()
     assert run_forecast_pass(conn, now=MARCH_23).cleared == 1
     assert _notices(conn)[-1][2] == "the programme episode ended"
 

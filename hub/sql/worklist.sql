@@ -14,8 +14,9 @@ SELECT (
 
 -- The worklist's facts for every patient the caller sees, in one query: the
 -- stored discharge scores, whether the risk is at or above the cutoff, the
--- identifiers, the unresolved alerts and the open notices (as JSON). The
--- priority itself is computed in alerts/priority.py.
+-- identifiers, the unresolved alerts and the open notices of open programme
+-- episodes (as JSON; the daily pass clears the others). The priority itself is
+-- computed in alerts/priority.py.
 --
 -- Who is visible is accounts' rule (visible_patient_ids): an admin all, a
 -- coordinator their panel, a supervisor also their coordinators' panels.
@@ -55,6 +56,8 @@ LEFT JOIN LATERAL (
 LEFT JOIN LATERAL (
     SELECT jsonb_agg(jsonb_build_object('kind', n.kind, 'text', n.text, 'since', n.opened_at)
            ORDER BY n.opened_at, n.id) AS notices
-    FROM worklist_notices n WHERE n.patient_id = p.id AND n.cleared_at IS NULL
+    FROM worklist_notices n
+    JOIN program_episodes e ON e.id = n.episode_id AND e.ended_on IS NULL
+    WHERE n.patient_id = p.id AND n.cleared_at IS NULL
 ) wn ON true;
 
