@@ -25,7 +25,7 @@ Readings measured long before they arrive (:func:`caught_up`) open nothing
 on arrival: they may still resolve.
 
 The scheduler also runs the transitional-care checks every interval
-(:mod:`flows.tcm_clocks`: a missed deadline opens its alert, a recorded
+(:mod:`flows.tcm_alerts`: a missed deadline opens its alert, a recorded
 milestone resolves it), and once a day the billing forecast
 (:mod:`flows.forecasts`: low worklist notices, never pushed; :class:`Daily`
 says when).
@@ -54,7 +54,7 @@ from devices.lifecycle import mark_silent_devices
 from flows.forecasts import run_forecast_pass
 from flows.reading_gaps import clear_filled_gaps, run_gap_checks
 from flows.refill_checks import run_refill_checks
-from flows.tcm_clocks import run_tcm_checks
+from flows.tcm_alerts import run_tcm_checks
 from hub.alerting import AlertKind, Severity
 from hub.db import Conn, connect
 from hub.domain import Measure

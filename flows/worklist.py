@@ -22,7 +22,7 @@ __all__ = ["HIGH_RISK_FRACTION", "Worklist", "build_worklist"]
 
 #: Above this many visible patients the open TCM episodes are read for all and
 #: filtered here, rather than named in the query one by one.
-NAMED_PATIENTS_LIMIT = 2000
+NAMED_PATIENTS_LIMIT = 20_000
 
 
 def _deadlines(

@@ -17,7 +17,7 @@ from fastapi.testclient import TestClient
 
 from api.schemas_care import CareProgressOut
 from api.schemas_worklist import WorklistOut
-from flows.tcm_clocks import run_tcm_checks
+from flows.tcm_alerts import run_tcm_checks
 from tests.api_support import caller, enroll
 from tests.care_support import DR
 

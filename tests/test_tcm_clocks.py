@@ -21,7 +21,8 @@ import pytest
 
 from alerts.lifecycle import resolve
 from flows.care_progress import care_progress
-from flows.tcm_clocks import run_tcm_checks, settle_tcm_alerts, tcm_deadlines
+from flows.tcm_alerts import run_tcm_checks, settle_tcm_alerts
+from flows.tcm_clocks import tcm_deadlines
 from flows.worklist import build_worklist
 from programs.episodes import end_episode, record_tcm_milestones
 from programs.models import Complexity

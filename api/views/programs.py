@@ -10,7 +10,7 @@ code (``programs.exceptions``). The time log is :mod:`api.views.time_log`.
 
 Recording a TCM milestone, or ending a TCM episode, resolves the patient's
 missed-deadline alerts whose cause it ends in the same transaction
-(:func:`flows.tcm_clocks.settle_tcm_alerts`).
+(:func:`flows.tcm_alerts.settle_tcm_alerts`).
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ from api.schemas_programs import (
     SetupIn,
     TcmMilestonesIn,
 )
-from flows.tcm_clocks import settle_tcm_alerts
+from flows.tcm_alerts import settle_tcm_alerts
 from programs import episodes
 from programs.models import Practitioner, ProgramKind
 
