@@ -13,6 +13,8 @@ has data), 4 needed, 67 %: still at risk. With 25 and 26 too, on the 26th:
 
 from __future__ import annotations
 
+import threading
+import time
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from uuid import UUID
@@ -23,7 +25,9 @@ import pytest
 from alerts.notices import NoticeKind
 from flows.care_progress import care_progress
 from flows.forecasts import PassResult, run_forecast_pass
+from flows.schedule import AdherenceScheduler
 from flows.worklist import build_worklist
+from hub.settings import Settings
 from programs.episodes import end_episode
 from programs.models import Activity, ProgramKind, Work
 from programs.timelog import log_time, span_of
@@ -34,11 +38,14 @@ from tests.care_support import (
     patient,
     program_episode,
     reading,
+    tcm_episode,
 )
+from tests.support import wait_until
 
 pytestmark = pytest.mark.services
 
 NEW_YORK = "America/New_York"
+TCM_ALERTS = "SELECT kind FROM alerts WHERE kind IN ('tcm_contact_missed', 'tcm_visit_missed')"
 START = date(2026, 3, 1)
 MARCH_23 = datetime(2026, 3, 23, 15, tzinfo=UTC)  # 11:00 in New York
 
@@ -173,3 +180,33 @@ def test_a_month_without_billable_time_near_its_end_is_a_notice_until_it_bills(
         ("99490",),
     )
     assert outbox(conn) == []
+
+
+def test_the_scheduler_runs_the_tcm_checks_each_interval_and_the_forecast_once_a_day(
+    settings: Settings, conn: psycopg.Connection[Any]
+) -> None:
+    _measuring(conn)
+    cora = conn.execute("SELECT id FROM users").fetchone()
+    assert cora is not None
+    who = patient(conn, timezone=NEW_YORK, coordinator=cora[0])
+    tcm_episode(conn, who, cora[0], discharged_on=date(2026, 3, 19), now=at(19))  # a Thursday
+    # Tuesday 24 March: the contact (due Monday 23) is missed; the period (10 days,
+    # 7 left, 6 needed) at risk.
+    clock = [at(24)]
+    scheduler = AdherenceScheduler(settings, interval_s=0.05, clock=lambda: clock[0])
+    stop = threading.Event()
+    thread = threading.Thread(target=scheduler.run, args=(stop,), daemon=True)
+    thread.start()
+    try:
+        assert wait_until(lambda: len(_notices(conn)) == 1)
+        assert wait_until(lambda: len(conn.execute(TCM_ALERTS).fetchall()) == 1)
+        # Later the same UTC day the forecast does not run again (what it wrote stays).
+        conn.execute("UPDATE worklist_notices SET text = 'as the first pass left it'")
+        clock[0] = at(24, 22)
+        time.sleep(0.3)
+        assert _notices(conn)[0][1] == "as the first pass left it"
+    finally:
+        stop.set()
+        thread.join(timeout=10)
+    kinds = conn.execute(TCM_ALERTS).fetchall()
+    assert kinds == [("tcm_contact_missed",)]  # the visit is due on Thursday 26
