@@ -2,7 +2,7 @@
 
 A patient's priority is a number of points, higher first::
 
-    priority = 1000 * band + alert + risk + adherence + early
+    priority = 1000 * band + lead + alert + risk + adherence + early + notices
 
 **Alerts.** Every unresolved alert is *open* for the worklist; an acknowledged one counts
 one severity level lower (someone is on it), and one snoozed until later (when the alerts
@@ -12,11 +12,21 @@ offline; refill overdue; low PDC) make the ``adherence`` term, every other kind 
 clinical. The patient's *lead* alert is the open clinical alert of the highest level
 (critical 4, high 3, medium 2, low 1), the oldest one among equals.
 
-* ``band``: 2 when the lead alert is at the critical level, 1 at the high level, else 0.
-  A band is worth more than everything else together (at most 970 points), so a
-  critical alert comes before any high one, and a high one before any patient without.
-* ``alert``: the lead alert's age, 5 points an hour, at most 48 hours (240); plus, in
-  band 0, 150 for a medium lead alert or 50 for a low one.
+**Deadlines.** A dated step of the patient's care that is not recorded yet (a
+transitional-care clock: the interactive contact, the face-to-face visit) is a
+:class:`Deadline`; it is *pressing* from its last day (the patient's calendar) on:
+due today or overdue.
+
+* ``band``: 3 when the lead alert is at the critical level; else 2 when a deadline is
+  pressing; else 1 when the lead alert is at the high level; else 0. A band is worth
+  more than everything else together (at most 990 points), so a critical alert comes
+  before anything, a pressing deadline before any high alert, and a high alert before
+  any patient without one of these.
+* ``lead``: what set the band (the lead alert, or the most overdue pressing deadline)
+  scores its age, 5 points an hour, at most 48 hours (240); a deadline's age runs from
+  the start of its last day.
+* ``alert``: in band 0 and 2, 150 for a medium lead alert or 50 for a low one (in band
+  0 the lead alert's age is the ``lead`` term; under a deadline it does not count).
 * ``risk``: 100 * the discharge risk (0..1), plus 100 when the patient is high-risk (the
   top 15 % of all enrolled patients by discharge risk): 0..200.
 * ``adherence``: refill overdue 80, or 160 when the overdue class bears on an open
@@ -25,13 +35,16 @@ clinical. The patient's *lead* alert is the open clinical alert of the highest l
   while the alert is acknowledged: 0..260.
 * ``early``: in the pathway's post-discharge window (30 days), 120 on the day of
   discharge, falling linearly to 0 at its end.
+* ``notices``: 20 when the patient has a :class:`Notice` (a low worklist item that is not
+  an alert: a billing forecast, "needs 6 more days in 8"), whatever their number.
 
 So within a band an older alert beats a newer one of the same level unless the other
 terms differ by more (an hour of age is worth 0.05 of discharge risk, or half an early
-day). Ties go to the older lead alert, then to the patient id, so the order is stable.
+day). Ties go to the older lead, then to the patient id, so the order is stable.
 
 Each term that scores says so in a short sentence; a row's ``reasons`` are those
-sentences, heaviest first, then what did not score but a coordinator should see.
+sentences, heaviest first, then what did not score but a coordinator should see (a
+deadline not yet due, with the time left).
 
 >>> from datetime import UTC, date, datetime, timedelta
 >>> now = datetime(2026, 11, 20, 12, tzinfo=UTC)
@@ -44,6 +57,11 @@ sentences, heaviest first, then what did not score but a coordinator should see.
 >>> score(one, now=now).reasons
 ('Critical alert open 3 h: SpO2 86% (limit 88%).', 'Day 4 after discharge', \
 'Discharge risk 0.30 (LACE 5, HOSPITAL 4)')
+>>> from dataclasses import replace
+>>> contact = Deadline("TCM interactive contact", date(2026, 11, 19),
+...     datetime(2026, 11, 20, 6, tzinfo=UTC), "discharged Tue 17 Nov")
+>>> score(replace(two, deadlines=(contact,)), now=now).reasons[0]
+'TCM interactive contact overdue 6 h, was due Thu 19 Nov (discharged Tue 17 Nov)'
 >>> score(two, now=now).reasons
 ('High discharge risk (LACE 17, HOSPITAL 12)',)
 """
@@ -53,15 +71,41 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 from uuid import UUID
 
+from alerts.worklist_facts import (
+    SEVERITIES,
+    Deadline,
+    Notice,
+    OpenAlert,
+    PatientFacts,
+    age_text,
+)
 from hub.alerting import AlertKind
 from hub.pathways import get_pathway
 
+__all__ = [
+    "BAND",
+    "Deadline",
+    "Notice",
+    "OpenAlert",
+    "PatientFacts",
+    "Scored",
+    "days_since_discharge",
+    "rank",
+    "score",
+    "severity_counts",
+]
+
 BAND = 1000.0
+#: The bands: a critical alert, a pressing deadline, a high alert (else 0).
+CRITICAL_BAND, DEADLINE_BAND, HIGH_BAND = 3, 2, 1
+#: The band of a lead alert by its level.
+ALERT_BANDS = {4: CRITICAL_BAND, 3: HIGH_BAND}
 AGE_PER_HOUR, AGE_CAP_HOURS = 5.0, 48.0
 LOW_BAND_LEVEL_POINTS = {2: 150.0, 1: 50.0}
+NOTICE_POINTS = 20.0
 RISK_POINTS, HIGH_RISK_POINTS = 100.0, 100.0
 EARLY_POINTS = 120.0
 #: Points of each non-adherence flag (halved while its alert is acknowledged).
@@ -79,49 +123,7 @@ ADHERENCE_FLAG: dict[str, str] = {
     AlertKind.REFILL_OVERDUE: "refill_overdue",
     AlertKind.LOW_PDC: "low_pdc",
 }
-LEVEL = {"critical": 4, "high": 3, "medium": 2, "low": 1}
-SEVERITIES = tuple(LEVEL)
 REASON_CHARS = 90
-
-
-@dataclass(frozen=True, slots=True)
-class OpenAlert:
-    """An unresolved alert as the worklist sees it."""
-
-    kind: str
-    severity: str
-    status: str
-    reason: str
-    opened_at: datetime
-    snoozed_until: datetime | None = None
-
-    def snoozed(self, now: datetime) -> bool:
-        return self.snoozed_until is not None and self.snoozed_until > now
-
-    @property
-    def acknowledged(self) -> bool:
-        return self.status == "acknowledged"
-
-    @property
-    def level(self) -> int:
-        """Critical 4 .. low 1; one lower while acknowledged."""
-        return LEVEL[self.severity] - (1 if self.acknowledged else 0)
-
-
-@dataclass(frozen=True, slots=True)
-class PatientFacts:
-    """What the worklist knows about one patient (one row of ``worklist_panel``)."""
-
-    patient_id: UUID
-    pathway: str
-    discharge_date: date | None
-    discharge_risk: float | None
-    lace: int | None
-    hospital: int | None
-    high_risk: bool
-    alerts: tuple[OpenAlert, ...]
-    #: The patient's own calendar day now; days since discharge count from it.
-    today: date | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,12 +137,6 @@ class Scored:
     days_since_discharge: int | None
     flags: dict[str, bool]
     reasons: tuple[str, ...]
-
-
-def _age(hours: float) -> str:
-    if hours < 1:
-        return f"{max(0, int(hours * 60))} min"
-    return f"{int(hours)} h" if hours < 48 else f"{int(hours // 24)} d"
 
 
 def _plural(n: int, noun: str) -> str:
@@ -198,21 +194,38 @@ def days_since_discharge(p: PatientFacts, now: datetime) -> int | None:
     return ((p.today or now.date()) - p.discharge_date).days
 
 
+def _leadage_text(since: datetime, now: datetime) -> float:
+    return max(0.0, (now - since) / timedelta(hours=1))
+
+
 def score(p: PatientFacts, *, now: datetime) -> Scored:
     """The patient's priority and reasons at ``now`` (see the module docstring)."""
+    today = p.today or now.date()
     live = [a for a in p.alerts if not a.snoozed(now)]
     clinical = [a for a in live if a.kind not in ADHERENCE_FLAG and a.level > 0]
+    lead = min(clinical, key=lambda a: (-a.level, a.opened_at)) if clinical else None
+    pressing = sorted((d for d in p.deadlines if d.pressing(today)), key=lambda d: d.due_at)
+    alert_band = ALERT_BANDS.get(lead.level, 0) if lead else 0
+    band = max(alert_band, DEADLINE_BAND if pressing else 0)
     parts: list[tuple[float, int, str]] = []  # (points, tie order, sentence)
-    band = 0
     lead_age = 0.0
-    if clinical:
-        lead = min(clinical, key=lambda a: (-a.level, a.opened_at))
-        lead_age = max(0.0, (now - lead.opened_at) / timedelta(hours=1))
-        band = max(0, lead.level - 2)
-        points = BAND * band + AGE_PER_HOUR * min(lead_age, AGE_CAP_HOURS)
-        points += LOW_BAND_LEVEL_POINTS.get(lead.level, 0.0) if band == 0 else 0.0
+    for deadline in p.deadlines:
+        points = 0.0
+        if band == DEADLINE_BAND and deadline is pressing[0]:
+            lead_age = _leadage_text(deadline.due_at - timedelta(days=1), now)
+            points = BAND * band + AGE_PER_HOUR * min(lead_age, AGE_CAP_HOURS)
+        order = 1 if deadline.pressing(today) else 5
+        parts.append((points, order, deadline.sentence(now, today)))
+    if lead is not None:
+        age = _leadage_text(lead.opened_at, now)
+        if band == alert_band:
+            lead_age = age
+            points = BAND * band + AGE_PER_HOUR * min(age, AGE_CAP_HOURS)
+        else:
+            points = 0.0
+        points += LOW_BAND_LEVEL_POINTS.get(lead.level, 0.0)
         ack = " (acknowledged)" if lead.acknowledged else ""
-        head = f"{lead.severity.capitalize()} alert{ack} open {_age(lead_age)}"
+        head = f"{lead.severity.capitalize()} alert{ack} open {age_text(age)}"
         parts.append((points, 0, f"{head}: {_short(lead.reason)}"))
         others = [a for a in clinical if a is not lead]
         if others:
@@ -240,6 +253,8 @@ def score(p: PatientFacts, *, now: datetime) -> Scored:
     window = get_pathway(p.pathway).post_discharge_days
     if days is not None and 0 <= days < window:
         parts.append((EARLY_POINTS * (1 - days / window), 4, f"Day {days} after discharge"))
+    for i, notice in enumerate(p.notices):
+        parts.append((NOTICE_POINTS if i == 0 else 0.0, 6, notice.text))
     snoozed = len(p.alerts) - len(live)
     if snoozed:
         parts.append((0.0, 10, f"{_plural(snoozed, 'alert')} snoozed"))

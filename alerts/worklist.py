@@ -2,8 +2,13 @@
 
 Two queries for the whole panel, whatever its size (``hub/sql/worklist.sql``): the
 high-risk cutoff, then one row per visible patient with its stored discharge scores,
-identifiers and unresolved alerts. The priority formula and the reasons are in
-:mod:`alerts.priority`.
+identifiers, unresolved alerts and open notices (:mod:`alerts.notices`). The priority
+formula and the reasons are in :mod:`alerts.priority`.
+
+Deadlines of the patients' care (the transitional-care clocks) belong to the
+programmes, which this package does not know: the caller passes a
+:class:`DeadlineSource` that gives them for the visible patients
+(:mod:`flows.worklist` passes the programmes' clocks).
 
 *High-risk* is the top 15 % by discharge risk among **all** enrolled patients, not
 among the caller's panel: the flag then means the same on every panel and for every
@@ -16,20 +21,37 @@ Repository functions: keyword-only, take the connection, never commit.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
 from datetime import date, datetime
-from typing import Any
+from typing import Any, Protocol
 from uuid import UUID
 from zoneinfo import ZoneInfo
 
 from psycopg.rows import dict_row
 
-from alerts.priority import OpenAlert, PatientFacts, Scored, rank, severity_counts
+from alerts.priority import (
+    Deadline,
+    Notice,
+    OpenAlert,
+    PatientFacts,
+    Scored,
+    rank,
+    severity_counts,
+)
 from hub.db import Conn
 from hub.sql import queries
 
 #: The share of all enrolled patients flagged high-risk.
 HIGH_RISK_FRACTION = 0.15
+
+
+class DeadlineSource(Protocol):
+    """The open deadlines of the given patients at ``now``, earliest first (none: left out)."""
+
+    def __call__(
+        self, conn: Conn, *, patient_ids: Sequence[UUID], now: datetime
+    ) -> Mapping[UUID, tuple[Deadline, ...]]: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,6 +98,12 @@ def _alert(item: dict[str, Any]) -> OpenAlert:
     )
 
 
+def _notice(item: dict[str, Any]) -> Notice:
+    since = _when(item["since"])
+    assert since is not None
+    return Notice(kind=item["kind"], text=item["text"], since=since)
+
+
 def _facts(row: dict[str, Any], now: datetime) -> PatientFacts:
     return PatientFacts(
         patient_id=row["patient_id"],
@@ -87,6 +115,7 @@ def _facts(row: dict[str, Any], now: datetime) -> PatientFacts:
         high_risk=row["high_risk"],
         alerts=tuple(_alert(a) for a in row["alerts"]),
         today=_today(now, row["timezone"]),
+        notices=tuple(_notice(n) for n in row["notices"]),
     )
 
 
@@ -102,6 +131,7 @@ def build_worklist(
     now: datetime,
     limit: int,
     top_fraction: float = HIGH_RISK_FRACTION,
+    deadlines: DeadlineSource | None = None,
 ) -> Worklist:
     """The worklist of a user (``all_patients``: an admin's, everyone) at ``now``."""
     cutoff = high_risk_cutoff(conn, top_fraction=top_fraction)
@@ -109,6 +139,12 @@ def build_worklist(
     with conn.cursor(row_factory=dict_row) as cur:
         rows = cur.execute(queries["worklist_panel"], params).fetchall()
     by_id = {row["patient_id"]: (row, _facts(row, now)) for row in rows}
+    if deadlines is not None and by_id:
+        found = deadlines(conn, patient_ids=list(by_id), now=now)
+        for patient_id, theirs in found.items():
+            if patient_id in by_id:
+                row, facts = by_id[patient_id]
+                by_id[patient_id] = (row, replace(facts, deadlines=theirs))
     out: list[WorklistRow] = []
     for scored in rank((facts for _, facts in by_id.values()), now=now)[:limit]:
         row, facts = by_id[scored.patient_id]

@@ -34,6 +34,25 @@ class NonAdherence(BaseModel):
     low_pdc: bool
 
 
+class DeadlineOut(BaseModel):
+    """An open deadline of the patient's care (a transitional-care clock)."""
+
+    name: str = Field(description="TCM interactive contact, or TCM face-to-face visit.")
+    due: date = Field(description="The last day to meet it, in the patient's time zone.")
+    due_at: datetime = Field(description="When it runs out (the patient's midnight after due).")
+    left_hours: float = Field(description="Hours left; negative once overdue.")
+    pressing: bool = Field(description="Due today or overdue: ranked above all but critical.")
+    note: str
+
+
+class NoticeOut(BaseModel):
+    """A low worklist item that is not an alert and is never pushed (a billing forecast)."""
+
+    kind: str = Field(description="device_days, rpm_time or ccm_time.")
+    text: str
+    since: datetime
+
+
 class WorklistRowOut(BaseModel):
     patient_id: UUID
     identifiers: list[IdentifierIn]
@@ -49,6 +68,8 @@ class WorklistRowOut(BaseModel):
     )
     alerts: WorklistAlerts
     non_adherence: NonAdherence
+    deadlines: list[DeadlineOut] = Field(description="Open deadlines, earliest first.")
+    notices: list[NoticeOut]
     priority: float = Field(description="Higher first; the formula is in alerts/priority.py.")
     reasons: list[str] = Field(description="Why, heaviest first.")
 

@@ -10,6 +10,9 @@ with simulated data only (``benchmarks/worklist_data.py``):
 * unresolved alerts for about one patient in ten (clinical and non-adherence, all
   severities, some acknowledged, some snoozed) and about one resolved alert per
   patient over the year;
+* care programmes: an open transitional-care episode for 3 % of the patients
+  (discharged in the last three weeks, so their clocks are on the worklist), an
+  RPM episode for 30 %, and the billing forecast's notice for 15 % of those;
 * readings, one weight, blood pressure, SpO2 and heart rate a day: ``days`` (365) for
   the measured coordinator's panel, by binary COPY straight into the hypertable (the
   ingest path's row layout), and ``background_days`` (90, the chart's window) for every
@@ -73,6 +76,7 @@ def generate(settings: Settings, cohort: data.Cohort, *, background_days: int) -
         coordinator_ids = data.users(conn, cohort, now)
         data.patients(conn, cohort, coordinator_ids, now.date(), rng)
         data.alerts(conn, cohort, now, rng)
+        data.programmes(conn, cohort, coordinator_ids[0], rng)
         conn.commit()
         data.readings(conn, cohort, background_days=background_days, rng=rng)
         conn.autocommit = True
@@ -92,7 +96,10 @@ def describe(settings: Settings, cohort: data.Cohort) -> None:
                       approximate_row_count('readings'),
                       pg_size_pretty(hypertable_size('readings')),
                       (SELECT count(*) FILTER (WHERE discharge_risk >= %(cutoff)s)
-                       FROM patients)""",
+                       FROM patients),
+                      (SELECT count(*) FROM program_episodes
+                       WHERE kind = 'TCM' AND ended_on IS NULL),
+                      (SELECT count(*) FROM worklist_notices WHERE cleared_at IS NULL)""",
             {"panel": list(cohort.panel_ids), "cutoff": high_risk_cutoff(conn)},
         ).fetchone()
     assert row is not None
@@ -100,7 +107,7 @@ def describe(settings: Settings, cohort: data.Cohort) -> None:
         f"  {row[0]:,} patients, {row[1]:,} coordinators, {row[2]:,} supervisors; "
         f"{row[3]:,} unresolved and {row[4]:,} resolved alerts; {row[8]:,} patients "
         f"high-risk; readings: {row[5]:,} of the measured panel, about {row[6]:,} in all "
-        f"({row[7]})"
+        f"({row[7]}); {row[9]:,} open TCM episodes, {row[10]:,} open notices"
     )
 
 

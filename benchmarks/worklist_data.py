@@ -190,6 +190,48 @@ def alerts(conn: Conn, cohort: Cohort, now: datetime, rng: random.Random) -> Non
             )
 
 
+#: Shares of patients in care programmes: an open TCM episode (its clocks on the
+#: worklist), an open RPM episode, and of those a device-days notice.
+TCM_SHARE, RPM_SHARE, NOTICE_SHARE = 0.03, 0.3, 0.15
+NPI = "1234567893"
+
+
+def programmes(conn: Conn, cohort: Cohort, actor: uuid.UUID, rng: random.Random) -> None:
+    """Open TCM episodes (discharged in the last three weeks, some milestones recorded) and
+    RPM episodes, a share of them with the daily forecast's notice."""
+    now = datetime.now(UTC)
+    columns = (
+        "patient_id, kind, started_on, ordering_name, ordering_npi, discharged_on,"
+        " discharge_setting, complexity, face_to_face_on, first_contact_at, created_by,"
+        " created_at"
+    )
+    with conn.cursor() as cur:
+        with cur.copy(f"COPY program_episodes ({columns}) FROM STDIN") as copy:
+            for i in range(cohort.patients):
+                if rng.random() < TCM_SHARE:
+                    day = now.date() - timedelta(days=rng.randrange(21))
+                    contact = now - timedelta(hours=rng.uniform(0, 24))
+                    copy.write_row((
+                        pid(i), "TCM", day, "Dr. Bench", NPI, day, "inpatient",
+                        rng.choice(("moderate", "high", None)),
+                        day if rng.random() < 0.3 else None,
+                        contact if rng.random() < 0.5 and contact.date() >= day else None,
+                        actor, now,
+                    ))  # fmt: skip
+                if rng.random() < RPM_SHARE:
+                    day = now.date() - timedelta(days=rng.randrange(120))
+                    copy.write_row((pid(i), "RPM", day, "Dr. Bench", NPI, None, None, None,
+                                    None, None, actor, now))  # fmt: skip
+        cur.execute(
+            "INSERT INTO worklist_notices (patient_id, kind, episode_id, period_start, text,"
+            " opened_at, updated_at)"
+            " SELECT patient_id, 'device_days', id, started_on,"
+            " 'Device days: needs 6 more days in 8 for 99454', %(now)s, %(now)s"
+            " FROM program_episodes WHERE kind = 'RPM' AND random() < %(share)s",
+            {"now": now, "share": NOTICE_SHARE},
+        )
+
+
 def _poisson(rng: random.Random, mean: float) -> int:
     n, p, limit = 0, 1.0, math.exp(-mean)
     while (p := p * rng.random()) > limit:

@@ -18,10 +18,10 @@ from uuid import UUID
 
 from fastapi.testclient import TestClient
 
-from alerts.worklist import build_worklist
 from api import accounts
 from api.app import create_app
 from benchmarks import worklist_data as data
+from flows.worklist import build_worklist
 from hub.db import connect
 from hub.settings import Settings
 

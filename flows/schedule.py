@@ -23,6 +23,12 @@ the other commits). A gateway's ``online`` resolves its gateway-offline
 alerts in the batch that stores it (:func:`clear_gateway_offline`).
 Readings measured long before they arrive (:func:`caught_up`) open nothing
 on arrival: they may still resolve.
+
+The scheduler also runs the transitional-care checks every interval
+(:mod:`flows.tcm_alerts`: a missed deadline opens its alert, a recorded
+milestone resolves it), and once a day the billing forecast
+(:mod:`flows.forecasts`: low worklist notices, never pushed; :class:`Daily`
+says when).
 """
 
 from __future__ import annotations
@@ -32,7 +38,8 @@ import math
 import threading
 from collections import defaultdict
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
-from datetime import UTC, datetime, timedelta
+from dataclasses import asdict
+from datetime import UTC, date, datetime, timedelta
 from time import monotonic
 from uuid import UUID
 
@@ -44,8 +51,10 @@ from alerts.service import (
     resolve_automatically,
 )
 from devices.lifecycle import mark_silent_devices
+from flows.forecasts import run_forecast_pass
 from flows.reading_gaps import clear_filled_gaps, run_gap_checks
 from flows.refill_checks import run_refill_checks
+from flows.tcm_alerts import run_tcm_checks
 from hub.alerting import AlertKind, Severity
 from hub.db import Conn, connect
 from hub.domain import Measure
@@ -283,8 +292,33 @@ class ArrivalChecks:
             self._checked[p] = now
 
 
+class Daily:
+    """Whether a daily pass is due: at the first interval, then once each UTC day.
+
+    Kept in memory: a restarted worker runs it again, which the passes allow
+    (they are idempotent).
+
+    >>> daily, t = Daily(), datetime(2026, 3, 2, 23, 50, tzinfo=UTC)
+    >>> daily.due(t), daily.done(t), daily.due(t + timedelta(minutes=5))
+    (True, None, False)
+    >>> daily.due(t + timedelta(minutes=15))  # 00:05 the next day
+    True
+    """
+
+    def __init__(self) -> None:
+        self._last: date | None = None
+
+    def due(self, now: datetime) -> bool:
+        return self._last != now.astimezone(UTC).date()
+
+    def done(self, now: datetime) -> None:
+        self._last = now.astimezone(UTC).date()
+
+
 class AdherenceScheduler:
-    """Runs :func:`run_adherence_checks` every ``interval_s`` on its own connection."""
+    """Runs the scheduled passes on its own connection: every ``interval_s``
+    :func:`run_adherence_checks`, the gap, refill and transitional-care checks;
+    once a day the billing forecast."""
 
     def __init__(
         self,
@@ -296,6 +330,7 @@ class AdherenceScheduler:
         self._settings = settings
         self._interval_s = interval_s
         self._clock = clock
+        self._forecast = Daily()
 
     def run(self, stop: threading.Event) -> None:
         while not stop.wait(self._interval_s):
@@ -310,6 +345,13 @@ class AdherenceScheduler:
                         recorded += run_gap_checks(conn, now=now)
                     with conn.transaction():
                         recorded += run_refill_checks(conn, now=now)
+                    with conn.transaction():
+                        recorded += run_tcm_checks(conn, now=now)
+                    if self._forecast.due(now):
+                        with conn.transaction():
+                            result = run_forecast_pass(conn, now=now)
+                        self._forecast.done(now)
+                        log.info("billing forecast", extra=asdict(result))
                 if recorded:
                     log.info("adherence alerts recorded", extra={"recorded": recorded})
             except psycopg.Error:

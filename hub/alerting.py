@@ -54,6 +54,12 @@ class AlertKind(enum.StrEnum):
     FREQUENCY_DROP = "frequency_drop"
     REFILL_OVERDUE = "refill_overdue"
     LOW_PDC = "low_pdc"
+    #: A transitional-care episode's interactive contact (2 business days after
+    #: the discharge) was not recorded by its deadline.
+    TCM_CONTACT_MISSED = "tcm_contact_missed"
+    #: A transitional-care episode's face-to-face visit (7 days after the
+    #: discharge for high complexity, 14 for moderate) was not recorded by its deadline.
+    TCM_VISIT_MISSED = "tcm_visit_missed"
 
 
 #: The measures an alert of each kind is about (the charts that mark it);

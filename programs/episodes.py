@@ -8,7 +8,7 @@ so what a claim would rest on is not silently rewritten.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import replace
 from datetime import date, datetime
 from typing import Any
@@ -116,6 +116,20 @@ def list_episodes(conn: Conn, *, patient_id: UUID) -> list[Episode]:
     """The patient's episodes, the newest first."""
     with conn.cursor(row_factory=dict_row) as cur:
         rows = cur.execute(queries["program_episodes_of_patient"], {"patient_id": patient_id})
+        return [_episode(row) for row in rows.fetchall()]
+
+
+def open_episodes(
+    conn: Conn, *, kinds: Collection[ProgramKind], patient_ids: Collection[UUID] | None = None
+) -> list[Episode]:
+    """The open episodes of ``kinds``: every patient's, or only ``patient_ids``'."""
+    params = {
+        "kinds": [k.value for k in kinds],
+        "all": patient_ids is None,
+        "patient_ids": list(patient_ids or ()),
+    }
+    with conn.cursor(row_factory=dict_row) as cur:
+        rows = cur.execute(queries["open_program_episodes"], params)
         return [_episode(row) for row in rows.fetchall()]
 
 

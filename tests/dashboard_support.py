@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 from uuid import UUID
 
+import httpx
 import psycopg
 import uvicorn
 from playwright.sync_api import Browser, BrowserContext, Page, Playwright, sync_playwright
@@ -110,6 +111,31 @@ def launch_chromium(playwright: Playwright) -> Browser:
     return playwright.chromium.launch(
         executable_path=str(CHROMIUM), args=list(CHROMIUM_ARGS), headless=True
     )
+
+
+def bearer_token(origin: str, username: str, password: str) -> str:
+    """A user's token from the live app's login route."""
+    got = httpx.post(
+        f"{origin}/api/v1/auth/token", data={"username": username, "password": password},
+        timeout=10,
+    )  # fmt: skip
+    assert got.status_code == 200, got.text
+    return str(got.json()["access_token"])
+
+
+def patient_page(
+    browser: Browser, origin: str, token: str, patient: str, errors: list[str]
+) -> Page:
+    """A tab of its own (its own sessionStorage: logged in on its own) on the patient page;
+    page errors are added to ``errors``."""
+    page = browser.new_context().new_page()
+    page.set_default_timeout(15_000)
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.goto(f"{origin}/app/")
+    page.evaluate("(t) => sessionStorage.setItem('lastmile.token', t)", token)
+    page.goto(f"{origin}/app/#patient/{patient}")
+    page.reload()
+    return page
 
 
 @dataclass

@@ -108,6 +108,7 @@ PROGRAM_CALLS: dict[tuple[str, str], Call] = dict(
             f"{_P}/time-entries/{{entry_id}}/corrections",
             {"reason": "it was education, not a call", "activity": "education"},
         ),
+        _on_patient("GET", f"{_P}/care-progress"),
         _on_patient("GET", f"{_P}/timer"),
         _on_patient("POST", f"{_P}/timer/stop", _WORK),
         _on_patient("POST", f"{_P}/timer/start", {}),

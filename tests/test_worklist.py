@@ -111,7 +111,7 @@ def test_the_worklist_puts_alerts_first_then_risk_and_says_why(
     assert set(body) == set(WorklistOut.model_fields)
     assert all(set(row) == set(WorklistRowOut.model_fields) for row in body["patients"])
     assert set(body["patients"][0]["alerts"]) == set(WorklistAlerts.model_fields)
-    # 2000 + 15; 1000 + 50 + 21; 1000 + 10 + 21; 68 + 100; 21 + 104; 21 + 80.
+    # 3000 + 15; 1000 + 50 + 21; 1000 + 10 + 21; 68 + 100; 21 + 104; 21 + 80.
     assert mrns(body) == ["CRIT", "OLDER", "NEWER", "RISKY", "DAY4", "REFILL"]
     rows = {row["identifiers"][0]["value"]: row for row in body["patients"]}
     assert body["total"] == 6

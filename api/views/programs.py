@@ -7,6 +7,10 @@ request is audited with its patient (``audit_log``). Recording needs a user
 account (the service token reads, and gets 403 for the rest). The rules'
 refusals are 400 (the data) or 409 (the programme's state), each with its
 code (``programs.exceptions``). The time log is :mod:`api.views.time_log`.
+
+Recording a TCM milestone, or ending a TCM episode, resolves the patient's
+missed-deadline alerts whose cause it ends in the same transaction
+(:func:`flows.tcm_alerts.settle_tcm_alerts`).
 """
 
 from __future__ import annotations
@@ -25,8 +29,9 @@ from api.schemas_programs import (
     SetupIn,
     TcmMilestonesIn,
 )
+from flows.tcm_alerts import settle_tcm_alerts
 from programs import episodes
-from programs.models import Practitioner
+from programs.models import Practitioner, ProgramKind
 
 router = APIRouter(prefix="/api/v1/patients/{patient_id}", tags=["programs"])
 
@@ -134,7 +139,8 @@ def record_tcm_milestones(
     conn: ConnDep,
     actor: UserIdDep,
 ) -> ProgramOut:
-    """Record TCM milestones (each once)."""
+    """Record TCM milestones (each once); a met deadline's missed alert resolves itself."""
+    now = datetime.now(UTC)
     episode = episodes.record_tcm_milestones(
         conn,
         patient_id=patient_id,
@@ -143,8 +149,9 @@ def record_tcm_milestones(
         med_reconciled_on=body.med_reconciled_on,
         face_to_face_on=body.face_to_face_on,
         first_contact_at=body.first_contact_at,
-        now=datetime.now(UTC),
+        now=now,
     )
+    settle_tcm_alerts(conn, patient_id=patient_id, now=now)
     return ProgramOut.of(episode)
 
 
@@ -157,12 +164,15 @@ def end_program(
     actor: UserIdDep,
 ) -> ProgramOut:
     """End the episode on its last day (not in the future, nor before time logged toward it)."""
+    now = datetime.now(UTC)
     episode = episodes.end_episode(
         conn,
         patient_id=patient_id,
         episode_id=program_id,
         ended_on=body.ended_on,
         actor=actor,
-        now=datetime.now(UTC),
+        now=now,
     )
+    if episode.kind is ProgramKind.TCM:
+        settle_tcm_alerts(conn, patient_id=patient_id, now=now)
     return ProgramOut.of(episode)

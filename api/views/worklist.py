@@ -8,9 +8,10 @@ from typing import Annotated, Any
 import orjson
 from fastapi import APIRouter, Query, Response
 
-from alerts.worklist import HIGH_RISK_FRACTION, WorklistRow, build_worklist
+from alerts.worklist import WorklistRow
 from api.deps import ConnDep, CurrentUserDep
 from api.schemas_worklist import WorklistOut
+from flows.worklist import HIGH_RISK_FRACTION, build_worklist
 
 router = APIRouter(prefix="/api/v1")
 HOUR = timedelta(hours=1)
@@ -19,6 +20,7 @@ HOUR = timedelta(hours=1)
 def _row(row: WorklistRow, now: datetime) -> dict[str, Any]:
     """One ``WorklistRowOut``, as the plain values orjson writes."""
     facts, scored, oldest = row.facts, row.scored, row.oldest_alert_opened_at
+    today = facts.today or now.date()
     return {
         "patient_id": facts.patient_id,
         "identifiers": [{"system": s, "value": v} for s, v in row.identifiers],
@@ -36,6 +38,18 @@ def _row(row: WorklistRow, now: datetime) -> dict[str, Any]:
             "oldest_age_hours": None if oldest is None else round((now - oldest) / HOUR, 2),
         },
         "non_adherence": scored.flags,
+        "deadlines": [
+            {
+                "name": d.name,
+                "due": d.due,
+                "due_at": d.due_at,
+                "left_hours": round(d.left(now) / HOUR, 2),
+                "pressing": d.pressing(today),
+                "note": d.note,
+            }
+            for d in facts.deadlines
+        ],
+        "notices": [{"kind": n.kind, "text": n.text, "since": n.since} for n in facts.notices],
         "priority": scored.priority,
         "reasons": scored.reasons,
     }
@@ -49,9 +63,10 @@ def worklist(
 ) -> Response:
     """The caller's patients (a supervisor's: their team's; an admin's: all), most urgent first.
 
-    Priority: critical, then high clinical alerts (an acknowledged one a level lower),
-    the older first; then discharge risk, non-adherence and the first days after
-    discharge. ``reasons`` says it in words, heaviest first.
+    Priority: critical alerts, then a transitional-care deadline due today or overdue,
+    then high clinical alerts (an acknowledged one a level lower), the older first; then
+    discharge risk, non-adherence, the first days after discharge and the billing
+    forecast's notices. ``reasons`` says it in words, heaviest first.
     """
     now = datetime.now(UTC)
     built = build_worklist(

@@ -143,3 +143,12 @@ SELECT u.id FROM users u WHERE u.role = 'admin' AND NOT u.disabled AND NOT EXIST
 UPDATE alerts SET escalation_level = escalation_level + 1, escalated_at = %(now)s
 WHERE id = %(id)s
 RETURNING escalation_level;
+
+-- The alerts of the kinds, per patient and kind: whether one is unresolved and
+-- when the last one opened (flows/tcm_clocks.py: a missed deadline opens once).
+-- name: alert_kind_state
+SELECT patient_id, kind, bool_or(status <> 'resolved') AS unresolved,
+       max(opened_at) AS last_opened_at
+FROM alerts
+WHERE kind = ANY(%(kinds)s) AND (%(all)s OR patient_id = ANY(%(patient_ids)s))
+GROUP BY patient_id, kind;

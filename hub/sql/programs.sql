@@ -20,6 +20,14 @@ SELECT e.*, p.timezone FROM program_episodes e JOIN patients p ON p.id = e.patie
 WHERE e.patient_id = %(patient_id)s
 ORDER BY e.started_on DESC, e.id DESC;
 
+-- The open episodes of the kinds, of every patient or of ``patient_ids``;
+-- with the patient's time zone.
+-- name: open_program_episodes
+SELECT e.*, p.timezone FROM program_episodes e JOIN patients p ON p.id = e.patient_id
+WHERE e.ended_on IS NULL AND e.kind = ANY(%(kinds)s)
+  AND (%(all)s OR e.patient_id = ANY(%(patient_ids)s))
+ORDER BY e.patient_id, e.id;
+
 -- name: program_episode
 SELECT e.*, p.timezone FROM program_episodes e JOIN patients p ON p.id = e.patient_id
 WHERE e.id = %(id)s AND e.patient_id = %(patient_id)s;

@@ -14,7 +14,8 @@ SELECT (
 
 -- The worklist's facts for every patient the caller sees, in one query: the
 -- stored discharge scores, whether the risk is at or above the cutoff, the
--- identifiers, and the unresolved alerts (as JSON). The priority itself is
+-- identifiers, the unresolved alerts and the open notices of open programme
+-- episodes (as JSON; the daily pass clears the others). The priority itself is
 -- computed in alerts/priority.py.
 --
 -- Who is visible is accounts' rule (visible_patient_ids): an admin all, a
@@ -35,7 +36,8 @@ SELECT p.id AS patient_id, p.pathway, p.conditions, p.discharge_date, p.timezone
        p.discharge_risk, p.lace, p.hospital,
        coalesce(p.discharge_risk >= %(cutoff)s::float8, false) AS high_risk,
        coalesce(ids.identifiers, '[]'::jsonb) AS identifiers,
-       coalesce(oa.alerts, '[]'::jsonb) AS alerts
+       coalesce(oa.alerts, '[]'::jsonb) AS alerts,
+       coalesce(wn.notices, '[]'::jsonb) AS notices
 FROM visible v
 JOIN patients p ON p.id = v.id
 LEFT JOIN LATERAL (
@@ -50,5 +52,12 @@ LEFT JOIN LATERAL (
                'snoozed_until', to_jsonb(a) -> 'snoozed_until')
            ORDER BY a.opened_at, a.id) AS alerts
     FROM alerts a WHERE a.patient_id = p.id AND a.status <> 'resolved'
-) oa ON true;
+) oa ON true
+LEFT JOIN LATERAL (
+    SELECT jsonb_agg(jsonb_build_object('kind', n.kind, 'text', n.text, 'since', n.opened_at)
+           ORDER BY n.opened_at, n.id) AS notices
+    FROM worklist_notices n
+    JOIN program_episodes e ON e.id = n.episode_id AND e.ended_on IS NULL
+    WHERE n.patient_id = p.id AND n.cleared_at IS NULL
+) wn ON true;
 

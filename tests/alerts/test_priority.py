@@ -8,7 +8,7 @@ mix of the other terms.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 from uuid import UUID
 
 import pytest
@@ -18,6 +18,9 @@ from hypothesis import strategies as st
 from alerts.priority import (
     AGE_CAP_HOURS,
     BAND,
+    NOTICE_POINTS,
+    Deadline,
+    Notice,
     OpenAlert,
     PatientFacts,
     rank,
@@ -49,13 +52,31 @@ def patient(
     high_risk: bool = False,
     days: int | None = None,
     pathway: str = "CHF",
+    deadlines: tuple[Deadline, ...] = (),
+    notices: tuple[Notice, ...] = (),
 ) -> PatientFacts:
     discharged = None if days is None else TODAY - timedelta(days=days)
     lace = None if risk is None else round(risk * 19)
     hospital = None if risk is None else round(risk * 13)
     return PatientFacts(
-        UUID(int=n), pathway, discharged, risk, lace, hospital, high_risk, tuple(alerts), TODAY
+        UUID(int=n),
+        pathway,
+        discharged,
+        risk,
+        lace,
+        hospital,
+        high_risk,
+        tuple(alerts),
+        TODAY,
+        deadlines,
+        notices,
     )
+
+
+def deadline(days: int, name: str = "TCM interactive contact") -> Deadline:
+    """Due ``days`` after today (negative: overdue), running out at the next UTC midnight."""
+    due = TODAY + timedelta(days=days)
+    return Deadline(name, due, datetime.combine(due + timedelta(days=1), time(), UTC))
 
 
 def order(*patients: PatientFacts) -> list[int]:
@@ -113,7 +134,7 @@ def test_a_snoozed_alert_does_not_count_until_the_snooze_ends() -> None:
     snoozed = patient(1, alert("critical", hours=3, snoozed_for=2))
     ended = patient(2, alert("critical", hours=3, snoozed_for=-1))
     assert score(snoozed, now=NOW).band == 0
-    assert score(ended, now=NOW).band == 2
+    assert score(ended, now=NOW).band == 3
     assert score(snoozed, now=NOW).reasons[-1] == "1 alert snoozed"
     counts = severity_counts(snoozed.alerts, now=NOW)
     assert (counts["critical"], counts["snoozed"]) == (0, 1)
@@ -211,6 +232,9 @@ class Others:
     hours: float
     adherence: list[str]
     acknowledged: bool
+    #: A deadline due this many days from today (negative: overdue), if any.
+    deadline: int | None
+    notices: int
 
     def facts(self, n: int, severity: str | None) -> PatientFacts:
         reason = "Statins: 50 of 90 days covered (PDC 56%)."
@@ -218,7 +242,16 @@ class Others:
         if severity is not None:
             status = "acknowledged" if self.acknowledged else "open"
             alerts.append(alert(severity, self.hours, status=status))
-        return patient(n, *alerts, risk=self.risk, high_risk=self.high_risk, days=self.days)
+        return patient(
+            n,
+            *alerts,
+            risk=self.risk,
+            high_risk=self.high_risk,
+            days=self.days,
+            deadlines=() if self.deadline is None else (deadline(self.deadline),),
+            notices=tuple(Notice("device_days", "needs 6 more days in 8", NOW)
+                          for _ in range(self.notices)),
+        )  # fmt: skip
 
 
 others = st.builds(
@@ -229,23 +262,37 @@ others = st.builds(
     hours=st.floats(0, 24 * 30),
     adherence=st.lists(st.sampled_from(["refill_overdue", "missed_readings", "low_pdc"])),
     acknowledged=st.booleans(),
+    deadline=st.one_of(st.none(), st.integers(-5, 14)),
+    notices=st.integers(0, 2),
 )
 
 
-@given(a=others, b=others)
-def test_a_higher_band_always_wins_whatever_the_other_terms(a: Others, b: Others) -> None:
+@given(a=others, b=others, c=others)
+def test_a_higher_band_always_wins_whatever_the_other_terms(
+    a: Others, b: Others, c: Others
+) -> None:
+    """Critical alert > pressing deadline (with any alert below critical) > high alert > none."""
     critical = score(replace(a, acknowledged=False).facts(1, "critical"), now=NOW)
-    high = score(replace(b, acknowledged=False).facts(2, "high"), now=NOW)
-    calm = score(a.facts(3, None), now=NOW)
-    assert critical.priority > high.priority > calm.priority
-    assert critical.priority - BAND * 2 < BAND  # the terms below a band stay below it
+    pressing = replace(b, deadline=min(b.deadline or 0, 0))
+    due = score(pressing.facts(2, "high"), now=NOW)
+    not_due = replace(c, deadline=None if c.deadline is None else abs(c.deadline) + 1)
+    high = score(replace(not_due, acknowledged=False).facts(3, "high"), now=NOW)
+    calm = score(not_due.facts(4, None), now=NOW)
+    assert critical.priority > due.priority > high.priority > calm.priority
+    for scored in (critical, due, high, calm):
+        # the terms below a band stay below it
+        assert 0 <= scored.priority - BAND * scored.band < BAND, scored
 
 
 @given(x=others, older=st.floats(0.5, 47))
 def test_alert_age_only_ever_raises_priority(x: Others, older: float) -> None:
     young = score(replace(x, hours=0.0).facts(1, "high"), now=NOW)
     aged = score(replace(x, hours=older).facts(1, "high"), now=NOW)
-    assert aged.priority > young.priority
+    if x.deadline is not None and x.deadline <= 0:
+        # A pressing deadline leads: its age counts, the alert's does not.
+        assert aged.priority == young.priority
+    else:
+        assert aged.priority > young.priority
 
 
 @pytest.mark.parametrize("severity", ["critical", "high", "medium", "low"])
@@ -283,3 +330,45 @@ def test_an_overdue_refill_beside_the_alert_it_bears_on_weighs_more_and_says_bot
         for s in sentences
     ), sentences
     assert any(s.startswith("Medium alert open 5 h: Weight up") for s in sentences)
+
+
+def test_an_overdue_deadline_comes_after_a_critical_alert_and_before_a_high_one() -> None:
+    critical = patient(1, alert("critical", hours=0), risk=0.0)
+    overdue = patient(2, risk=0.0, deadlines=(deadline(-1),))
+    high = patient(3, alert("high", hours=40), risk=1.0, high_risk=True, days=0)
+    due_today = patient(4, risk=0.0, deadlines=(deadline(0),))
+    assert order(high, due_today, overdue, critical) == [1, 2, 4, 3]
+    # A day overdue: 2000 + 5 * 36 h since its last day began (NOW is noon).
+    assert score(overdue, now=NOW).priority == 2000 + 5 * 36
+    assert score(overdue, now=NOW).reasons[0] == (
+        "TCM interactive contact overdue 12 h, was due Thu 19 Nov"
+    )
+    assert score(due_today, now=NOW).reasons[0] == "TCM interactive contact due today, 12 h left"
+
+
+def test_a_deadline_not_yet_due_adds_nothing_but_says_the_time_left() -> None:
+    later = patient(1, risk=0.3, deadlines=(deadline(3, "TCM face-to-face visit"),))
+    assert score(later, now=NOW).priority == score(patient(2, risk=0.3), now=NOW).priority
+    assert score(later, now=NOW).band == 0
+    assert score(later, now=NOW).reasons[-1] == "TCM face-to-face visit due Mon 23 Nov, 3 d left"
+
+
+def test_under_a_pressing_deadline_an_alert_counts_its_level_not_its_age() -> None:
+    medium = patient(1, alert("medium", hours=30), risk=0.0, deadlines=(deadline(0),))
+    # 2000 + 5 * 12 h of the deadline's last day + 150 for a medium alert.
+    assert score(medium, now=NOW).priority == 2000 + 60 + 150
+    assert score(medium, now=NOW).reasons[:2] == (
+        "TCM interactive contact due today, 12 h left",
+        "Medium alert open 30 h: Weight up 2.4 kg in 72 h (limit 2.0 kg).",
+    )
+
+
+def test_notices_weigh_a_little_once_and_each_says_its_sentence() -> None:
+    texts = ("Device days: needs 6 more days in 8 for 99454", "RPM time: 14 min; 6 more for 99457")
+    two = patient(1, risk=0.0, notices=tuple(Notice("forecast", t, NOW) for t in texts))
+    scored = score(two, now=NOW)
+    assert scored.priority == NOTICE_POINTS
+    assert scored.reasons[0] == texts[0]
+    assert texts[1] in scored.reasons
+    # Below a low clinical alert.
+    assert order(two, patient(2, alert("low"), risk=0.0)) == [2, 1]

@@ -15,18 +15,20 @@ from playwright.sync_api import Browser, Page, sync_playwright
 
 from hub.settings import Settings
 from tests.api_support import PASSWORD, make_user
-from tests.dashboard_support import ARTIFACTS, launch_chromium, live_app
+from tests.dashboard_support import (
+    ARTIFACTS,
+    bearer_token,
+    launch_chromium,
+    live_app,
+    patient_page,
+)
 from tests.programs.support import NPI
 
 pytestmark = pytest.mark.services
 
 
 def _token(origin: str) -> str:
-    got = httpx.post(
-        f"{origin}/api/v1/auth/token", data={"username": "cora", "password": PASSWORD}, timeout=10
-    )
-    assert got.status_code == 200, got.text
-    return str(got.json()["access_token"])
+    return bearer_token(origin, "cora", PASSWORD)
 
 
 def _patient_with_rpm(origin: str, token: str) -> str:
@@ -53,14 +55,8 @@ def _patient_with_rpm(origin: str, token: str) -> str:
 
 
 def _tab(browser: Browser, origin: str, token: str, patient: str, errors: list[str]) -> Page:
-    """A tab of its own (its own sessionStorage: logged in on its own) on the patient page."""
-    page = browser.new_context().new_page()
-    page.set_default_timeout(15_000)
-    page.on("pageerror", lambda e: errors.append(str(e)))
-    page.goto(f"{origin}/app/")
-    page.evaluate("(t) => sessionStorage.setItem('lastmile.token', t)", token)
-    page.goto(f"{origin}/app/#patient/{patient}")
-    page.reload()
+    """A tab of its own on the patient page, its programmes shown."""
+    page = patient_page(browser, origin, token, patient, errors)
     page.locator("section.patient-programs tr.program").wait_for()
     return page
 

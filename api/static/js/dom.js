@@ -53,6 +53,8 @@ const KIND_LABELS = {
   frequency_drop: "Fewer readings",
   refill_overdue: "Refill overdue",
   low_pdc: "Low adherence",
+  tcm_contact_missed: "TCM contact missed",
+  tcm_visit_missed: "TCM visit missed",
 };
 
 export function kindLabel(kind) {

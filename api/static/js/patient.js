@@ -7,6 +7,7 @@ import { api } from "./api.js";
 import { drawChart } from "./chart.js";
 import { devicesSection } from "./devices.js";
 import { programsSection } from "./programs.js";
+import { careSection } from "./care.js";
 import { daysSince, errorText, formatNumber, h, kindLabel, patientLabel } from "./dom.js";
 import { vendorSections } from "./vendors.js";
 
@@ -292,6 +293,7 @@ export async function renderPatient(root, ctx, { patientId, days = 30, alertId =
       alertList,
     ),
     programsSection(patient.id),
+    careSection(patient.id),
     devicesSection(patient.id),
     vendorSections(patient.id),
   );

@@ -61,6 +61,11 @@ function alertBadges(row) {
     h("span", { class: `badge sev-${sev}` }, `${counts[sev]} ${sev}`),
   );
   if (counts.snoozed) badges.push(h("span", { class: "score" }, `${counts.snoozed} snoozed`));
+  // A transitional-care deadline due today or overdue (ranked above all but critical).
+  for (const deadline of (row.deadlines || []).filter((d) => d.pressing)) {
+    const state = deadline.left_hours < 0 ? "overdue" : "due today";
+    badges.push(h("span", { class: "badge sev-high deadline", title: deadline.note }, `${deadline.name} ${state}`));
+  }
   return badges.length ? badges : h("span", { class: "muted none" }, "—");
 }
 
