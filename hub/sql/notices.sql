@@ -1,4 +1,4 @@
--- Worklist notices: low worklist items that are not alerts (alerts/notices.py, migration 0025).
+-- Worklist notices: low worklist items that are not alerts (alerts/notices.py, migration 0024).
 
 -- The open notices of the given kinds.
 -- name: open_worklist_notices

@@ -1,4 +1,4 @@
--- 0025: worklist notices, low items on the coordinator's worklist that are not
+-- 0024: worklist notices, low items on the coordinator's worklist that are not
 -- alerts: the daily billing forecast's "needs 6 more days in 8" (issue #17).
 -- Not alerts on purpose (alerts/notices.py): a notice has no life cycle to
 -- acknowledge, never enters the push outbox, and never escalates. The pass
