@@ -20,10 +20,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 
-from billing.exceptions import NoRulesError
 from billing.forecast import MonthForecast, PeriodForecast, month_forecast, period_forecast
 from billing.models import DeviceReading, Program, RpmEpisode, TimeEntry
-from billing.rules import Rules, rules_for, shipped_rules
+from billing.rules import Rules, working_rules
 from programs.models import ProgramKind
 from simulators.care_models import CarePlan, DeviceOutlook, PatientCare, PlannedEntry, TcmStory
 
@@ -37,13 +36,8 @@ MINUTES_CODE = "99457"
 
 
 def rules_on(day: date) -> Rules:
-    """The rules in force on ``day``; past the last rules file, the last one (a demo does
-    not wait for next year's file), before the first, the first."""
-    try:
-        return rules_for(day)
-    except NoRulesError:
-        shipped = shipped_rules()
-        return shipped[-1] if day > shipped[-1].meta.effective_through else shipped[0]
+    """The rules a demo works by on ``day`` (:func:`billing.rules.working_rules`)."""
+    return working_rules(day)
 
 
 def device_forecast(measured: Iterable[date], *, start: date, today: date) -> PeriodForecast:

@@ -31,7 +31,15 @@ from billing.exceptions import NoRulesError, RulesError, RulesErrorCode
 from billing.models import Program
 from billing.rules.schema import Rules, TimeProgram
 
-__all__ = ["RULES_DIR", "Rules", "in_force", "load_rules", "rules_for", "shipped_rules"]
+__all__ = [
+    "RULES_DIR",
+    "Rules",
+    "in_force",
+    "load_rules",
+    "rules_for",
+    "shipped_rules",
+    "working_rules",
+]
 
 #: Where the shipped rules files are.
 RULES_DIR = Path(__file__).parent
@@ -84,9 +92,26 @@ def rules_for(day: date, directory: Path = RULES_DIR) -> Rules:
     raise NoRulesError(f"no rules file covers {day.isoformat()} (files: {files})")
 
 
+def working_rules(day: date, directory: Path = RULES_DIR) -> Rules:
+    """The rules in force on ``day``; past the last file the last, before the first the first.
+
+    For what a coordinator works by every day — transitional-care clocks, the
+    forecast, the care progress, the demo — which must not stop on 1 January
+    while next year's fee schedule file is still to be written. What is
+    claimed asks :func:`rules_for`, which refuses a date no file covers.
+    """
+    try:
+        return rules_for(day, directory)
+    except NoRulesError:
+        shipped = shipped_rules(directory)
+        if not shipped:
+            raise
+        return shipped[-1] if day > shipped[-1].meta.effective_through else shipped[0]
+
+
 def in_force(day: date, rules: Rules | None = None) -> Rules:
-    """``rules`` when given (a caller's choice, or a test's), else those in force on ``day``."""
-    return rules if rules is not None else rules_for(day)
+    """``rules`` when given (a caller's choice, or a test's), else ``working_rules(day)``."""
+    return rules if rules is not None else working_rules(day)
 
 
 def _inconsistencies(rules: Rules, stem: str) -> Iterable[str]:

@@ -11,7 +11,7 @@ from pydantic import ValidationError
 
 from billing.exceptions import NoRulesError, RulesError, RulesErrorCode
 from billing.models import Complexity, DischargeSetting, Program
-from billing.rules import RULES_DIR, load_rules, rules_for, shipped_rules
+from billing.rules import RULES_DIR, in_force, load_rules, rules_for, shipped_rules, working_rules
 
 SHIPPED = (RULES_DIR / "cms-2026.toml").read_text(encoding="utf-8")
 
@@ -112,6 +112,15 @@ def test_a_day_no_file_covers_is_a_coded_error(day: date) -> None:
     assert caught.value.code is RulesErrorCode.NOT_FOUND
 
 
+def test_the_working_rules_go_on_past_the_last_file_while_a_claim_is_refused() -> None:
+    """Clocks and forecasts keep the last year's rules on 1 January; what is billed does not."""
+    assert working_rules(date(2027, 1, 4)).meta.id == "cms-2026"
+    assert working_rules(date(2025, 12, 1)).meta.id == "cms-2026"
+    assert in_force(date(2027, 1, 4)).meta.id == "cms-2026"
+    with pytest.raises(NoRulesError):
+        rules_for(date(2027, 1, 4))
+
+
 def test_next_year_is_a_new_file_not_code(tmp_path: Path) -> None:
     write(tmp_path, "cms-2026", SHIPPED)
     text = edited('id = "cms-2026"', 'id = "cms-2027"')
@@ -122,6 +131,7 @@ def test_next_year_is_a_new_file_not_code(tmp_path: Path) -> None:
     assert [r.meta.id for r in shipped_rules(tmp_path)] == ["cms-2026", "cms-2027"]
     assert rules_for(date(2026, 12, 31), tmp_path).rpm.setup.min_days == 2
     assert rules_for(date(2027, 1, 1), tmp_path).rpm.setup.min_days == 16
+    assert working_rules(date(2027, 1, 1), tmp_path).meta.id == "cms-2027"
 
 
 def test_two_files_covering_one_day_are_refused(tmp_path: Path) -> None:
