@@ -84,11 +84,14 @@ def test_care_progress_shows_the_period_and_the_month_of_an_rpm_episode(
     ann = caller(api, conn, "ann")
     who = enroll(api, ann, "RPM-1")
     base = f"/api/v1/patients/{who}"
-    today = datetime.now(UTC).date()
+    now = datetime.now(UTC)
+    # The 14 minutes logged below start 14 minutes ago: just after midnight
+    # that is yesterday, so the programme and its consent start that day.
+    start = (now - timedelta(minutes=15)).date()
     made = api.post(
         f"{base}/programs",
-        json={"kind": "RPM", "started_on": str(today), "ordering": {"name": DR.name, "npi": DR.npi},
-              "consent": {"on": str(today), "method": "verbal"}},
+        json={"kind": "RPM", "started_on": str(start), "ordering": {"name": DR.name, "npi": DR.npi},
+              "consent": {"on": str(start), "method": "verbal"}},
         headers=ann.headers,
     )  # fmt: skip
     assert made.status_code == 201, made.text
@@ -102,7 +105,8 @@ def test_care_progress_shows_the_period_and_the_month_of_an_rpm_episode(
     (rpm,) = CareProgressOut.model_validate(body).programs
     assert rpm.period is not None
     assert rpm.month is not None
-    # Day 1 of the period, no reading yet: 0 of 16 with 30 days left.
-    assert (rpm.period.days, rpm.period.target_days, rpm.period.days_left) == (0, 16, 30)
+    # Day 1 (or 2) of the period, no reading yet: 0 of 16 with 30 (29) days left.
+    left = 30 - (now.date() - start).days
+    assert (rpm.period.days, rpm.period.target_days, rpm.period.days_left) == (0, 16, left)
     assert (rpm.month.minutes, rpm.month.next_at, rpm.month.interactive) == (14, 20, True)
     assert rpm.month.codes == ["99470"]
