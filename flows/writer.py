@@ -29,8 +29,8 @@ from flows.refill_checks import run_refill_checks
 from flows.reports import store_feed_messages, store_meta_messages
 from hub.alerting import Closure
 from hub.db import Conn
-from hub.domain import CANONICAL_UNIT, ParsedPoint, Rejection, RejectionCode
-from hub.readings import STAGING_COPY_TYPES
+from hub.domain import CANONICAL_UNIT, Measure, Modality, ParsedPoint, Rejection, RejectionCode
+from hub.reading_row import COPY_TYPES, ReadingRow
 from hub.sql import queries
 from ingest.dead_letters import record_dead_letters
 from ingest.models import DeadLetter, Received
@@ -121,7 +121,7 @@ def store_batch(
             dead.append(DeadLetter(msg, gateway_id, None, bad_status))
 
     routes = directory.lookup(conn, serials=(serial for _, _, serial, _ in parsed.points))
-    rows: list[tuple[object, ...]] = []
+    rows: list[ReadingRow] = []
     # The rows as the insert returns them, for a scorer that scores while it runs.
     speculative = scorer is not None and scorer.speculative
     scored_rows: list[tuple[object, ...]] = []
@@ -163,7 +163,7 @@ def store_batch(
             scorer.submit(scored_rows)
         with conn.cursor() as cur:
             with cur.copy(queries["copy_readings_staging"]) as copy:
-                copy.set_types(list(STAGING_COPY_TYPES))
+                copy.set_types(COPY_TYPES)
                 for row in rows:
                     copy.write_row(row)
             cur.execute(queries["insert_readings_from_staging"])
@@ -268,23 +268,32 @@ def _scored_row(
     )
 
 
-def _row(point: ParsedPoint, route: DeviceRoute, received_at: datetime) -> tuple[object, ...]:
-    return (
-        point.measured_at,
-        route.id,
-        point.measure.value,
+#: The members' values: a dict lookup costs a sixth of ``Enum.value``, on the hot path.
+_MEASURE_VALUES = {m: m.value for m in Measure}
+_MODALITY_VALUES = {m: m.value for m in Modality}
+
+
+def _row(point: ParsedPoint, route: DeviceRoute, received_at: datetime) -> ReadingRow:
+    measure = point.measure
+    # By position: in CPython 3.11 a call with 17 keywords costs several times
+    # one with 17 positions (some 650 ns a reading). mypy checks each position's
+    # type; tests/hub/test_reading_row.py checks each column by its name.
+    return ReadingRow(
         route.patient_id,
+        route.id,
+        _MEASURE_VALUES[measure],
+        point.measured_at,
         point.value,
         point.value2,
-        CANONICAL_UNIT[point.measure],
+        received_at,
+        point.activity,
+        CANONICAL_UNIT[measure],
         point.original_value,
         point.original_value2,
         point.original_unit,
-        point.modality.value,
+        _MODALITY_VALUES[point.modality],
         point.schema_version,
         point.header_id,
-        received_at,
         point.descriptive_statistic,
-        point.activity,
         point.sequence,
     )

@@ -2,10 +2,11 @@
 CREATE TEMP TABLE IF NOT EXISTS readings_staging
     (LIKE readings INCLUDING DEFAULTS) ON COMMIT DELETE ROWS;
 
+-- The columns of hub.reading_row.ReadingRow, in its order (as copy_readings).
 -- name: copy_readings_staging
-COPY readings_staging (measured_at, device_id, measure, patient_id, value, value2, unit,
-    original_value, original_value2, original_unit, modality, schema_version, header_id,
-    received_at, descriptive_statistic, activity, sequence) FROM STDIN (FORMAT BINARY);
+COPY readings_staging (patient_id, device_id, measure, measured_at, value, value2, received_at,
+    activity, unit, original_value, original_value2, original_unit, modality, schema_version,
+    header_id, descriptive_statistic, sequence) FROM STDIN (FORMAT BINARY);
 
 -- name: insert_readings_from_staging
 INSERT INTO readings
@@ -56,9 +57,9 @@ WHERE measured_at > now() - interval '90 days'
 ORDER BY measured_at DESC
 LIMIT %(limit)s;
 
--- The benchmark's raw COPY straight into the hypertable (same columns as the
--- staging COPY the ingest worker uses).
+-- The benchmark's raw COPY straight into the hypertable (the columns of
+-- hub.reading_row.ReadingRow, as the staging COPY the ingest worker uses).
 -- name: copy_readings
-COPY readings (measured_at, device_id, measure, patient_id, value, value2, unit,
-    original_value, original_value2, original_unit, modality, schema_version, header_id,
-    received_at, descriptive_statistic, activity) FROM STDIN (FORMAT BINARY);
+COPY readings (patient_id, device_id, measure, measured_at, value, value2, received_at,
+    activity, unit, original_value, original_value2, original_unit, modality, schema_version,
+    header_id, descriptive_statistic, sequence) FROM STDIN (FORMAT BINARY);
