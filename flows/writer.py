@@ -30,7 +30,7 @@ from flows.reports import store_feed_messages, store_meta_messages
 from hub.alerting import Closure
 from hub.db import Conn
 from hub.domain import CANONICAL_UNIT, Measure, Modality, ParsedPoint, Rejection, RejectionCode
-from hub.reading_row import COPY_TYPES, ReadingRow
+from hub.reading_row import COPY_TYPES, ReadingRow, scoring_row
 from hub.sql import queries
 from ingest.dead_letters import record_dead_letters
 from ingest.models import DeadLetter, Received
@@ -122,9 +122,8 @@ def store_batch(
 
     routes = directory.lookup(conn, serials=(serial for _, _, serial, _ in parsed.points))
     rows: list[ReadingRow] = []
-    # The rows as the insert returns them, for a scorer that scores while it runs.
+    # A scorer that scores the rows while the insert runs.
     speculative = scorer is not None and scorer.speculative
-    scored_rows: list[tuple[object, ...]] = []
     seen_gateways: set[str] = set()
     accepted_devices: set[int] = set()
     for msg, gateway_id, serial, points in parsed.points:
@@ -142,8 +141,6 @@ def store_batch(
             else:
                 assert route is not None
                 rows.append(_row(point, route, msg.received_at))
-                if speculative:
-                    scored_rows.append(_scored_row(point, route, msg.received_at))
                 stored.patient_ids.add(route.patient_id)
                 newest = stored.newest_measured.get(route.patient_id)
                 if newest is None or point.measured_at > newest:
@@ -160,8 +157,8 @@ def store_batch(
         if speculative:
             assert scorer is not None
             # Scored while the database inserts; redone below if some were not new.
-            scorer.submit(scored_rows)
-        with conn.cursor() as cur:
+            scorer.submit(rows)
+        with conn.cursor(row_factory=scoring_row) as cur:
             with cur.copy(queries["copy_readings_staging"]) as copy:
                 copy.set_types(COPY_TYPES)
                 for row in rows:
@@ -250,22 +247,6 @@ def _record_status(
         # Its patients' gateway-offline alerts end in this batch's checks.
         back_online.append((gateway_id, msg.received_at))
     return None
-
-
-def _scored_row(
-    point: ParsedPoint, route: DeviceRoute, received_at: datetime
-) -> tuple[object, ...]:
-    """The row ``insert_readings_from_staging`` returns for ``point``."""
-    return (
-        route.patient_key,
-        route.id,
-        point.measure.value,
-        point.measured_at,
-        point.value,
-        point.value2,
-        received_at,
-        point.activity,
-    )
 
 
 #: The members' values: a dict lookup costs a sixth of ``Enum.value``, on the hot path.

@@ -12,9 +12,8 @@ COPY readings_staging (patient_id, device_id, measure, measured_at, value, value
 INSERT INTO readings
 SELECT * FROM readings_staging
 ON CONFLICT ON CONSTRAINT readings_natural_key DO NOTHING
--- The patient id as text: the rows go to the scoring process, and a string
--- pickles in half the time of a UUID object.
-RETURNING patient_id::text, device_id, measure, measured_at, value, value2, received_at, activity;
+-- The columns of hub.reading_row.ScoringRow, in its order.
+RETURNING patient_id, device_id, measure, measured_at, value, value2, received_at, activity;
 
 -- The latest measurement per patient and measure, brought up to date from the
 -- readings measured since a time (the non-adherence pass runs it first; the

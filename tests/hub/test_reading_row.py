@@ -1,10 +1,10 @@
-"""The reading row type: the COPY's column list is its, and a row survives the database."""
+"""The reading row types: the SQL's column lists are theirs, and a row survives the database."""
 
 from __future__ import annotations
 
 import re
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, get_type_hints
 from uuid import UUID
 
 import psycopg
@@ -16,15 +16,16 @@ from devices.service import create_device, create_gateway, new_gateway_id
 from flows.writer import _row
 from hub import patients
 from hub.domain import DeviceKind, Measure, Modality, ParsedPoint
-from hub.reading_row import COPY_TYPES, ReadingRow
+from hub.reading_row import COPY_TYPES, ReadingRow, ScoringRow, scored_values, scoring_row
 from hub.sql import queries
+from streaming.rows import stream_reading
 
 AT = datetime(2026, 3, 1, 7, tzinfo=UTC)
 
 
 def _columns(listed: str) -> tuple[str, ...]:
-    """``"a, b\\n  c"`` -> ``("a", "b", "c")``."""
-    return tuple(name.strip() for name in listed.split(","))
+    """``"r.a, b\\n  c"`` -> ``("a", "b", "c")``."""
+    return tuple(name.strip().removeprefix("r.") for name in listed.split(","))
 
 
 @pytest.mark.parametrize("name", ["copy_readings_staging", "copy_readings"])
@@ -32,6 +33,21 @@ def test_the_copy_lists_the_reading_rows_columns_in_its_order(name: str) -> None
     found = re.search(r"^COPY \w+ \((.*?)\) FROM STDIN", queries[name], re.DOTALL | re.MULTILINE)
     assert found is not None
     assert _columns(found.group(1)) == ReadingRow._fields
+
+
+def test_the_insert_returns_and_the_catch_up_selects_the_scoring_rows_columns() -> None:
+    returning = re.search(r"^RETURNING (.*?);?$", queries["insert_readings_from_staging"], re.M)
+    assert returning is not None
+    assert _columns(returning.group(1)) == ScoringRow._fields
+    replayed = re.search(r"^SELECT (.*?)\nFROM", queries["readings_after_positions"], re.M | re.S)
+    assert replayed is not None
+    assert _columns(replayed.group(1)) == ScoringRow._fields
+
+
+def test_a_scoring_row_has_the_reading_rows_columns_and_types() -> None:
+    reading = get_type_hints(ReadingRow)  # without the COPY types
+    for name, hint in get_type_hints(ScoringRow).items():
+        assert reading[name] == hint, name
 
 
 def test_the_writer_fills_each_column_by_its_name() -> None:
@@ -76,6 +92,7 @@ def test_the_writer_fills_each_column_by_its_name() -> None:
         "sequence": 12,
     }
     assert (type(row.measure), type(row.modality)) == (str, str)  # values, not enum members
+    assert scored_values(row) == tuple(getattr(row, f) for f in ScoringRow._fields)
 
 
 @pytest.mark.services
@@ -155,3 +172,61 @@ def test_a_row_copied_is_stored_column_by_column(conn: psycopg.Connection[Any]) 
         sql.SQL(", ").join(map(sql.Identifier, ReadingRow._fields))
     )
     assert [ReadingRow._make(row) for row in conn.execute(query).fetchall()] == rows
+
+
+def _store(conn: psycopg.Connection[Any], rows: list[ReadingRow]) -> tuple[int, list[ScoringRow]]:
+    with conn.transaction(), conn.cursor(row_factory=scoring_row) as cur:
+        with cur.copy(queries["copy_readings_staging"]) as copy:
+            copy.set_types(COPY_TYPES)
+            for row in rows:
+                copy.write_row(row)
+        cur.execute(queries["insert_readings_from_staging"])
+        return cur.rowcount, cur.fetchall()
+
+
+@pytest.mark.services
+def test_a_row_copied_comes_back_from_the_insert_and_the_catch_up_by_name(
+    conn: psycopg.Connection[Any],
+) -> None:
+    rows = _reading_rows(conn)
+    conn.execute(queries["create_readings_staging"])
+    added, returned = _store(conn, rows)
+    assert added == len(returned) == 2  # the rowcount counts what the insert added
+    by_time = sorted(returned, key=lambda r: r.measured_at)
+    for written, back in zip(rows, by_time, strict=True):
+        assert type(back) is ScoringRow
+        assert back == tuple(getattr(written, name) for name in ScoringRow._fields)
+        assert type(back.patient_id) is type(written.patient_id)  # a UUID both ways
+        assert stream_reading(back) == stream_reading(written)
+    # Sent again: nothing is added, and the insert says so.
+    assert _store(conn, rows) == (0, [])
+    none = [None]
+    with conn.cursor(row_factory=scoring_row) as cur:
+        replayed = cur.execute(
+            queries["readings_after_positions"],
+            {
+                "patient_ids": [rows[0].patient_id],
+                "received": none,
+                "measured": none,
+                "devices": none,
+                "measures": none,
+            },
+        ).fetchall()
+    assert sorted(replayed) == sorted(returned)
+
+
+@pytest.mark.services
+def test_a_query_whose_columns_are_not_the_rows_is_refused(
+    conn: psycopg.Connection[Any],
+) -> None:
+    query = queries["readings_after_positions"].replace(
+        "r.patient_id, r.device_id", "r.device_id, r.patient_id"
+    )
+    with (
+        conn.cursor(row_factory=scoring_row) as cur,
+        pytest.raises(psycopg.ProgrammingError, match="selects patient_id, device_id"),
+    ):
+        cur.execute(
+            query,
+            {"patient_ids": [], "received": [], "measured": [], "devices": [], "measures": []},
+        )
