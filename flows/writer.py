@@ -158,21 +158,24 @@ def store_batch(
             assert scorer is not None
             # Scored while the database inserts; redone below if some were not new.
             scorer.submit(rows)
-        with conn.cursor(row_factory=scoring_row) as cur:
+        # Binary results load faster than text, to the same values.
+        with conn.cursor(binary=True, row_factory=scoring_row) as cur:
             with cur.copy(queries["copy_readings_staging"]) as copy:
                 copy.set_types(COPY_TYPES)
                 for row in rows:
                     copy.write_row(row)
             cur.execute(queries["insert_readings_from_staging"])
-            returned = cur.fetchall()
-        result.stored = len(returned)
+            result.stored = cur.rowcount
+            # The rows the insert added, unless the scorer has them all already.
+            rescore = scorer is not None and (not speculative or result.stored != len(rows))
+            returned = cur.fetchall() if rescore else []
         stored.latest = latest = max(msg.received_at for msg, _, _, _ in parsed.points)
         touch_gateways(conn, gateway_ids=seen_gateways, seen_at=latest)
         touch_devices(conn, device_ids=accepted_devices, at=latest)
-        if scorer is not None and speculative and len(returned) != len(rows):
+        if scorer is not None and speculative and result.stored != len(rows):
             scorer.rolled_back()  # some were stored before: forget what they taught
-        if scorer is not None and returned:
-            if not speculative or len(returned) != len(rows):
+        if scorer is not None and result.stored:
+            if rescore:
                 scorer.submit(returned)
             stored.scoring = True
     if parsed.feeds:
