@@ -141,7 +141,6 @@ def store_batch(
             else:
                 assert route is not None
                 rows.append(_row(point, route, msg.received_at))
-                stored.patient_ids.add(route.patient_id)
                 newest = stored.newest_measured.get(route.patient_id)
                 if newest is None or point.measured_at > newest:
                     stored.newest_measured[route.patient_id] = point.measured_at
@@ -150,10 +149,13 @@ def store_batch(
                 continue
             rejection = Rejection(code, detail, header_id=point.header_id, index=index)
             dead.append(DeadLetter(msg, gateway_id, serial, rejection))
+    # From the dict's own hashes: a UUID's hash is computed in Python, on the hot path.
+    stored.patient_ids.update(stored.newest_measured)
 
     if rows:
         if scorer is not None:
-            scorer.prepare(conn, patient_ids={route.patient_id for route in routes.values()})
+            # Lazily: the scoring process does not look at them.
+            scorer.prepare(conn, patient_ids=(route.patient_id for route in routes.values()))
         if speculative:
             assert scorer is not None
             # Scored while the database inserts; redone below if some were not new.
