@@ -27,7 +27,7 @@ import time
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 import orjson
 import paho.mqtt.client as mqtt
@@ -39,7 +39,7 @@ from devices.credentials import provision_gateway_credentials
 from hub import patients
 from hub.db import connect, fresh_database
 from hub.domain import DeviceKind
-from hub.readings import COPY_TYPES
+from hub.reading_row import COPY_TYPES, ReadingRow
 from hub.settings import BENCH_SERVICES, Settings
 from hub.sql import queries
 from hub.topics import READINGS_FILTER, readings_topic
@@ -178,14 +178,20 @@ def copy_rate(settings: Settings, rows: int) -> float:
     with connect(settings) as conn:
         device = conn.execute("SELECT id, patient_id FROM devices LIMIT 1").fetchone()
         assert device is not None
+        device_id, patient_id = cast("tuple[int, uuid.UUID]", device)
         data = [
-            (start + timedelta(seconds=n), device[0], "body-weight", device[1], 70.0, None, "kg",
-             70.0, None, "kg", "sensed", "1.0", f"copy-{n}", start, None, None)
+            ReadingRow(
+                measured_at=start + timedelta(seconds=n), device_id=device_id,
+                measure="body-weight", patient_id=patient_id, value=70.0, value2=None, unit="kg",
+                original_value=70.0, original_value2=None, original_unit="kg", modality="sensed",
+                schema_version="1.0", header_id=f"copy-{n}", received_at=start,
+                descriptive_statistic=None, activity=None, sequence=None,
+            )
             for n in range(rows)
         ]  # fmt: skip
         began = time.perf_counter()
         with conn.cursor() as cur, cur.copy(queries["copy_readings"]) as copy:
-            copy.set_types(list(COPY_TYPES))
+            copy.set_types(COPY_TYPES)
             for row in data:
                 copy.write_row(row)
         conn.commit()

@@ -23,7 +23,7 @@ from api import accounts
 from api.accounts import Role
 from hub.db import Conn
 from hub.discharge_risk import DischargeInputs, discharge_risk
-from hub.readings import COPY_TYPES
+from hub.reading_row import COPY_TYPES, ReadingRow
 from hub.sql import queries
 
 SYSTEM = "urn:lastmile:bench-mrn"
@@ -246,7 +246,7 @@ def _distinct_kinds(rng: random.Random, n: int) -> list[tuple[str, str, str]]:
 
 def _panel_rows(
     devices: dict[uuid.UUID, int], level: dict[uuid.UUID, float], day: date, rng: random.Random
-) -> Iterator[tuple[object, ...]]:
+) -> Iterator[ReadingRow]:
     """One day of the panel's readings: weight drifting slowly, the others around a level."""
     midnight = datetime.combine(day, datetime.min.time(), tzinfo=UTC)
     for n, (patient, device) in enumerate(devices.items()):
@@ -261,9 +261,13 @@ def _panel_rows(
         for (measure, unit, minutes), (value, value2) in zip(MEASURES, values, strict=True):
             at = midnight + timedelta(hours=7, minutes=minutes + n % 90)
             received = at + timedelta(seconds=40)
-            header = f"bench-{n}-{day}"
-            yield (at, device, measure, patient, value, value2, unit, value, value2, unit,
-                   "sensed", "1.0", header, received, None, None)  # fmt: skip
+            yield ReadingRow(
+                measured_at=at, device_id=device, measure=measure, patient_id=patient,
+                value=value, value2=value2, unit=unit, original_value=value,
+                original_value2=value2, original_unit=unit, modality="sensed",
+                schema_version="1.0", header_id=f"bench-{n}-{day}", received_at=received,
+                descriptive_statistic=None, activity=None, sequence=None,
+            )  # fmt: skip
 
 
 #: One day of readings for every device but the panel's, generated inside PostgreSQL.
@@ -308,7 +312,7 @@ def readings(conn: Conn, cohort: Cohort, *, background_days: int, rng: random.Ra
         day = today - timedelta(days=back)
         if back <= cohort.days:
             with conn.cursor() as cur, cur.copy(queries["copy_readings"]) as copy:
-                copy.set_types(list(COPY_TYPES))
+                copy.set_types(COPY_TYPES)
                 for row in _panel_rows(devices, level, day, rng):
                     copy.write_row(row)
                     panel_n += 1

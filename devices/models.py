@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from uuid import UUID
 
@@ -50,11 +50,6 @@ class DeviceRoute:
     patient_id: UUID
     status: str
     gateway_status: str
-    #: ``patient_id`` as text, as the scoring process is sent it; made once per route.
-    patient_key: str = field(init=False, repr=False, compare=False)
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "patient_key", str(self.patient_id))
 
     @property
     def accepts_readings(self) -> bool:

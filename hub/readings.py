@@ -12,14 +12,6 @@ from hub.db import Conn
 from hub.domain import Measure
 from hub.sql import queries
 
-#: Binary COPY types of the columns in ``copy_readings``/``copy_readings_staging``.
-COPY_TYPES: tuple[str, ...] = (
-    "timestamptz", "int8", "text", "uuid", "float8", "float8", "text",
-    "float8", "float8", "text", "text", "text", "text", "timestamptz", "text", "text",
-)  # fmt: skip
-#: ``copy_readings_staging`` (the ingest worker's) also has the reading's sequence number.
-STAGING_COPY_TYPES: tuple[str, ...] = (*COPY_TYPES, "int8")
-
 #: Buckets the API offers, as PostgreSQL intervals.
 BUCKETS: dict[str, timedelta] = {
     "15m": timedelta(minutes=15),

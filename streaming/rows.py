@@ -1,21 +1,22 @@
 """A stored reading's row as the scorer gets it, and its place in arrival order.
 
-The batch's insert returns (patient, device, measure, measured, value, value2,
-received, activity) for each new reading (``insert_readings_from_staging`` in
-``hub/sql/readings.sql``); :func:`stream_reading` makes it the
-:class:`~hub.alerting.StreamReading` the monitors score, on the hot path.
+The scorer gets a batch's rows as the writer copied them
+(:class:`~hub.reading_row.ReadingRow`) or as the insert returned them
+(:class:`~hub.reading_row.ScoringRow`); :func:`stream_reading` reads either by
+its column names and makes it the :class:`~hub.alerting.StreamReading` the
+monitors score, on the hot path.
 """
 
 from __future__ import annotations
 
-import functools
-from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
-from uuid import UUID
 
 from hub.alerting import StreamReading
 from hub.domain import Measure
+from hub.reading_row import ReadingRow, ScoringRow
+
+#: A row the scorer takes.
+Row = ReadingRow | ScoringRow
 
 #: Position of a reading in arrival order.
 Position = tuple[datetime, datetime, int, str]
@@ -29,32 +30,25 @@ def position_of(reading: StreamReading) -> Position:
 _MEASURES = {m.value: m for m in Measure}
 
 
-@functools.lru_cache(maxsize=1 << 16)
-def _patient_uuid(text: str) -> UUID:
-    """``UUID(text)``, parsed once per patient rather than once per reading."""
-    return UUID(text)
-
-
-def stream_reading(row: Sequence[Any]) -> StreamReading:
-    """A reading row (patient, device, measure, time, value, value2, received[, activity]).
-
-    The patient is a UUID or its text.
+def stream_reading(row: Row) -> StreamReading:
+    """The reading of a row, by the row's column names.
 
     >>> from datetime import UTC
+    >>> from uuid import UUID
     >>> at = datetime(2026, 3, 1, 7, tzinfo=UTC)
-    >>> patient = "00000000-0000-0000-0000-000000000001"
-    >>> r = stream_reading((patient, 7, "body-weight", at, 80, None, at))
+    >>> row = ScoringRow(UUID(int=1), 7, "body-weight", at, 80, None, at, None)
+    >>> r = stream_reading(row)
     >>> r.patient_id.int, r.measure, r.value, r.activity
     (1, <Measure.BODY_WEIGHT: 'body-weight'>, 80.0, None)
     """
-    patient_id, device_id, measure, measured_at, value, value2, received_at = row[:7]
+    measure, value2 = row.measure, row.value2
     return StreamReading(
-        patient_id=patient_id if isinstance(patient_id, UUID) else _patient_uuid(patient_id),
-        device_id=int(device_id),
+        patient_id=row.patient_id,
+        device_id=int(row.device_id),
         measure=_MEASURES.get(measure) or Measure(measure),
-        measured_at=measured_at,
-        value=float(value),
+        measured_at=row.measured_at,
+        value=float(row.value),
         value2=None if value2 is None else float(value2),
-        received_at=received_at,
-        activity=row[7] if len(row) > 7 else None,
+        received_at=row.received_at,
+        activity=row.activity,
     )

@@ -75,6 +75,7 @@ from uuid import UUID
 
 from hub.alerting import AlertKind, Closure, Detection, Severity, StreamReading
 from hub.db import Conn
+from hub.reading_row import scoring_row
 from hub.sql import queries
 from streaming.rows import Position, position_of, stream_reading
 
@@ -252,7 +253,9 @@ class MonitorCache:
             "measures": [p[3] for p in positions],
         }
         replayed: dict[UUID, int] = {}
-        for row in conn.execute(queries["readings_after_positions"], params).fetchall():
+        with conn.cursor(row_factory=scoring_row) as cur:
+            rows = cur.execute(queries["readings_after_positions"], params).fetchall()
+        for row in rows:
             reading = stream_reading(row)
             entry = entries[reading.patient_id]
             entry.monitor.process(reading)

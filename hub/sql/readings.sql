@@ -2,18 +2,18 @@
 CREATE TEMP TABLE IF NOT EXISTS readings_staging
     (LIKE readings INCLUDING DEFAULTS) ON COMMIT DELETE ROWS;
 
+-- The columns of hub.reading_row.ReadingRow, in its order (as copy_readings).
 -- name: copy_readings_staging
-COPY readings_staging (measured_at, device_id, measure, patient_id, value, value2, unit,
-    original_value, original_value2, original_unit, modality, schema_version, header_id,
-    received_at, descriptive_statistic, activity, sequence) FROM STDIN (FORMAT BINARY);
+COPY readings_staging (patient_id, device_id, measure, measured_at, value, value2, received_at,
+    activity, unit, original_value, original_value2, original_unit, modality, schema_version,
+    header_id, descriptive_statistic, sequence) FROM STDIN (FORMAT BINARY);
 
 -- name: insert_readings_from_staging
 INSERT INTO readings
 SELECT * FROM readings_staging
 ON CONFLICT ON CONSTRAINT readings_natural_key DO NOTHING
--- The patient id as text: the rows go to the scoring process, and a string
--- pickles in half the time of a UUID object.
-RETURNING patient_id::text, device_id, measure, measured_at, value, value2, received_at, activity;
+-- The columns of hub.reading_row.ScoringRow, in its order.
+RETURNING patient_id, device_id, measure, measured_at, value, value2, received_at, activity;
 
 -- The latest measurement per patient and measure, brought up to date from the
 -- readings measured since a time (the non-adherence pass runs it first; the
@@ -56,9 +56,9 @@ WHERE measured_at > now() - interval '90 days'
 ORDER BY measured_at DESC
 LIMIT %(limit)s;
 
--- The benchmark's raw COPY straight into the hypertable (same columns as the
--- staging COPY the ingest worker uses).
+-- The benchmark's raw COPY straight into the hypertable (the columns of
+-- hub.reading_row.ReadingRow, as the staging COPY the ingest worker uses).
 -- name: copy_readings
-COPY readings (measured_at, device_id, measure, patient_id, value, value2, unit,
-    original_value, original_value2, original_unit, modality, schema_version, header_id,
-    received_at, descriptive_statistic, activity) FROM STDIN (FORMAT BINARY);
+COPY readings (patient_id, device_id, measure, measured_at, value, value2, received_at,
+    activity, unit, original_value, original_value2, original_unit, modality, schema_version,
+    header_id, descriptive_statistic, sequence) FROM STDIN (FORMAT BINARY);

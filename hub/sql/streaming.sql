@@ -29,7 +29,8 @@ WHERE id = ANY(%(patient_ids)s);
 -- rebuild the state on a cold start.
 -- name: readings_after_positions
 -- The stored readings of each patient after its position (all of them where
--- the position is NULL), in arrival order per patient.
+-- the position is NULL), in arrival order per patient: the columns of
+-- hub.reading_row.ScoringRow, in its order.
 SELECT r.patient_id, r.device_id, r.measure, r.measured_at, r.value, r.value2, r.received_at,
        r.activity
 FROM unnest(%(patient_ids)s::uuid[], %(received)s::timestamptz[], %(measured)s::timestamptz[],

@@ -28,6 +28,7 @@ from uuid import UUID
 import psycopg
 
 from hub.pathways import get_pathway
+from hub.reading_row import scoring_row
 from hub.sql import queries
 from streaming.engine import PatientMonitor
 from streaming.rows import stream_reading
@@ -100,10 +101,17 @@ def replay(conn: psycopg.Connection[Any], patient_ids: Iterable[str]) -> Replay:
     """
     ids = sorted(UUID(p) for p in patient_ids)
     none = [None] * len(ids)
-    rows = conn.execute(
-        queries["readings_after_positions"],
-        {"patient_ids": ids, "received": none, "measured": none, "devices": none, "measures": none},
-    ).fetchall()
+    with conn.cursor(row_factory=scoring_row) as cur:
+        rows = cur.execute(
+            queries["readings_after_positions"],
+            {
+                "patient_ids": ids,
+                "received": none,
+                "measured": none,
+                "devices": none,
+                "measures": none,
+            },
+        ).fetchall()
     covered = {
         str(p): int(c)
         for p, c in conn.execute(

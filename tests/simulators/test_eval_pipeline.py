@@ -20,6 +20,7 @@ import pytest
 from hub.alerting import AlertKind, Detection, Severity
 from hub.db import connect
 from hub.domain import Measure
+from hub.reading_row import scoring_row
 from hub.settings import Settings
 from simulators.evaluation.eval_pipeline import (
     SIM_PREFIX,
@@ -44,7 +45,8 @@ FROM readings r JOIN devices d ON d.id = r.device_id
 WHERE r.measure = 'body-weight'
 """
 _STORED = """
-SELECT i.value::uuid, r.device_id, r.measure, r.measured_at, r.value, r.value2, r.received_at
+SELECT i.value::uuid AS patient_id, r.device_id, r.measure, r.measured_at, r.value, r.value2,
+       r.received_at, r.activity
 FROM readings r
 JOIN patient_identifiers i ON i.patient_id = r.patient_id AND i.system = %(system)s
 ORDER BY r.received_at, r.measured_at, r.device_id, r.measure
@@ -75,7 +77,8 @@ def piped(services: Settings, cohort: TruthCohort) -> Iterator[Piped]:
     try:
         run = pipeline_run(cohort, settings=services, database=database)
         with connect(services, dbname=database) as conn:
-            rows = conn.execute(_STORED, {"system": SIM_IDENTIFIER_SYSTEM}).fetchall()
+            with conn.cursor(row_factory=scoring_row) as cur:
+                rows = cur.execute(_STORED, {"system": SIM_IDENTIFIER_SYSTEM}).fetchall()
             weights = [cast("Weight", tuple(row)) for row in conn.execute(_WEIGHTS).fetchall()]
         stored = [stream_reading(row) for row in rows]
         assert len(stored) == run.stored

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import os
 import signal
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime, timedelta
-from typing import Any
 from uuid import UUID
 
 import pytest
@@ -16,6 +15,7 @@ from alerts.service import record_detection
 from hub import patients
 from hub.alerting import AlertKind, Severity
 from hub.db import connect
+from hub.reading_row import ReadingRow, ScoringRow
 from hub.settings import Settings
 from streaming.exceptions import ScorerFailedError, ScorerUnavailableError
 from streaming.scorer import ProcessScorer
@@ -23,16 +23,25 @@ from tests.support import wait_until
 
 pytestmark = pytest.mark.services
 
-PATIENT = "00000000-0000-4000-8000-000000000001"
+PATIENT = UUID("00000000-0000-4000-8000-000000000001")
 AT = datetime(2026, 3, 1, 8, tzinfo=UTC)
 
 
 def bp(
-    systolic: float, diastolic: float, day: int, *, aware: bool = True, patient: str = PATIENT
-) -> tuple[Any, ...]:
+    systolic: float, diastolic: float, day: int, *, aware: bool = True, patient: UUID = PATIENT
+) -> ScoringRow:
     at = AT + timedelta(days=day)
     measured = at if aware else at.replace(tzinfo=None)
-    return (patient, 7, "blood-pressure", measured, systolic, diastolic, at, None)
+    return ScoringRow(
+        patient_id=patient,
+        device_id=7,
+        measure="blood-pressure",
+        measured_at=measured,
+        value=systolic,
+        value2=diastolic,
+        received_at=at,
+        activity=None,
+    )
 
 
 @pytest.fixture
@@ -42,7 +51,7 @@ def scorer(settings: Settings) -> Iterator[ProcessScorer]:
     scorer.close()
 
 
-def score(scorer: ProcessScorer, rows: list[tuple[Any, ...]]) -> list[tuple[str, str]]:
+def score(scorer: ProcessScorer, rows: Sequence[ScoringRow | ReadingRow]) -> list[tuple[str, str]]:
     scorer.submit(rows)
     result = scorer.result()
     scorer.committed()
@@ -55,7 +64,7 @@ def test_the_child_scores_batches_and_keeps_its_monitors(
     with connect(settings) as conn:
         enrolled = patients.enroll_patient(conn, pathway="CHF", discharge_date=None, identifiers=[])
         conn.commit()
-        patient = str(enrolled.id)
+        patient = enrolled.id
         assert (
             score(scorer, [bp(130, 80, 0, patient=patient), bp(132, 82, 1, patient=patient)]) == []
         )
@@ -73,6 +82,25 @@ def test_the_child_scores_batches_and_keeps_its_monitors(
         assert score(scorer, [bp(208, 134, 4, patient=patient)]) == [
             (AlertKind.BP_HIGH, Severity.CRITICAL)
         ]
+
+
+def test_rows_as_copied_score_as_the_rows_the_insert_returns(
+    settings: Settings, scorer: ProcessScorer
+) -> None:
+    """The writer submits its COPY rows before the insert (a ScoringRow is their start)."""
+    with connect(settings) as conn:
+        enrolled = patients.enroll_patient(conn, pathway="CHF", discharge_date=None, identifiers=[])
+        conn.commit()
+
+    def copied(row: ScoringRow) -> ReadingRow:
+        return ReadingRow(
+            *row, "mmHg", row.value, row.value2, "mmHg", "sensed", "4.0", "h", None, 1
+        )
+
+    assert score(scorer, [copied(bp(130, 80, 0, patient=enrolled.id))]) == []
+    assert score(scorer, [copied(bp(205, 132, 1, patient=enrolled.id))]) == [
+        (AlertKind.BP_HIGH, Severity.CRITICAL)
+    ]
 
 
 def test_a_detector_that_raises_fails_the_batch_and_the_child_goes_on(
@@ -131,9 +159,9 @@ def test_a_patients_own_thresholds_come_from_the_database(
         )
         conn.commit()
 
-    def spo2(patient: UUID, value: float, hour: int = 0) -> tuple[Any, ...]:
+    def spo2(patient: UUID, value: float, hour: int = 0) -> ScoringRow:
         at = AT + timedelta(hours=hour)
-        return (str(patient), 9, "oxygen-saturation", at, value, None, at, None)
+        return ScoringRow(patient, 9, "oxygen-saturation", at, value, None, at, None)
 
     assert score(scorer, [spo2(usual.id, 86)]) == []  # below 88: waits for its repeat
     assert score(scorer, [spo2(usual.id, 86, 1)]) == [(AlertKind.SPO2_LOW, Severity.HIGH)]
