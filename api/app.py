@@ -14,6 +14,7 @@ from api.views import (
     adherence,
     alerts,
     auth,
+    billing,
     dashboard,
     devices,
     measures,
@@ -73,6 +74,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(alerts.router)
     app.include_router(programs.router)
     app.include_router(time_log.router)
+    app.include_router(billing.router)
     app.include_router(dashboard.router)
     app.include_router(vendors.router)
     app.include_router(worklist.router)

@@ -20,6 +20,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from alerts.service import record_detection
+from api.accounts import Role
 from tests.api_support import Caller, caller, detection, enroll
 from tests.fakes.webpush_protocol import BrowserSubscription
 from tests.test_access_admin import ADMIN_CALLS
@@ -250,3 +251,39 @@ def _programmes(api: TestClient, b: Caller, patient: UUID) -> tuple[int, int, in
     )
     assert entry.status_code == 201, entry.text
     return rpm, tcm, entry.json()["id"]
+
+
+def test_billing_is_for_supervisors_and_admins_and_a_supervisor_sees_their_panel(
+    api: TestClient, conn: psycopg.Connection[Any]
+) -> None:
+    """The billing routes name no object: they are scoped by role and panel instead. A
+    coordinator gets 403; a supervisor, their own and their coordinators' patients only."""
+    sue = caller(api, conn, "sue", Role.SUPERVISOR)
+    tom = caller(api, conn, "tom", Role.SUPERVISOR)
+    a = caller(api, conn, "ann", supervisor=sue.id)
+    b = caller(api, conn, "bob", supervisor=tom.id)
+    theirs = {who.username: enroll(api, who, f"SIM-{who.username}") for who in (a, b)}
+    for who, patient in ((a, theirs["ann"]), (b, theirs["bob"])):
+        started = api.post(
+            f"/api/v1/patients/{patient}/programs",
+            json={"kind": "RPM", "started_on": "2026-03-01", "ordering": _DR},
+            headers=who.headers,
+        )
+        assert started.status_code == 201, started.text
+    month = "2026-03"
+    for method, path in (
+        ("GET", f"/api/v1/billing?month={month}"),
+        ("POST", f"/api/v1/billing/{month}/sign-off"),
+    ):
+        got = api.request(method, path, headers=a.headers)
+        assert (got.status_code, got.json()["code"]) == (403, "forbidden"), path
+
+    def seen(who: Caller | None) -> set[str]:
+        headers = who.headers if who else {}
+        got = api.get(f"/api/v1/billing?month={month}", headers=headers)
+        assert got.status_code == 200, got.text
+        return {row["patient_id"] for row in got.json()["rows"]}
+
+    assert seen(sue) == {str(theirs["ann"])}
+    assert seen(tom) == {str(theirs["bob"])}
+    assert seen(None) == {str(theirs["ann"]), str(theirs["bob"])}  # the service token

@@ -50,19 +50,21 @@ def write_export(
     ``total`` is told how many patients there are, ``progress`` how many more
     were done after each batch.
     """
-    written = Written(signed=signed(conn, month=month, scope=scope))
-    if written.signed is not None:
-        total(written.signed.patient_count)
-        document = written.signed.document
+    frozen = signed(conn, month=month, scope=scope)
+    if frozen is not None:
+        written = Written(signed=frozen.sign_off)
+        total(frozen.sign_off.patient_count)
+        document = frozen.document
         rows = document_rows(document)
         if fmt == "json":
             out.write(document)
         else:
             _csv(out, rows, header=True)
-        written.patients, written.rows = written.signed.patient_count, len(rows)
+        written.patients, written.rows = frozen.sign_off.patient_count, len(rows)
         written.statuses.update(r["status"] for r in rows)
         progress(written.patients)
         return written
+    written = Written()
     total(count_scope(conn, scope=scope))
 
     def taken(batch: Batch) -> list[dict[str, Any]]:

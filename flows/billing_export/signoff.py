@@ -40,13 +40,15 @@ from flows.billing_export.export import export_document
 from hub.db import Conn
 from hub.sql import queries
 
-__all__ = ["SignOff", "check_correctable", "sign_off", "signed"]
+__all__ = ["Frozen", "SignOff", "check_correctable", "sign_off", "signed"]
 
 FORMAT = "json"
 
 
 @dataclass(frozen=True, slots=True)
 class SignOff:
+    """A month signed off for a scope (``all``, or ``supervisor:<user id>``)."""
+
     id: int
     month: str
     scope: str
@@ -54,21 +56,28 @@ class SignOff:
     signed_by_name: str
     signed_at: datetime
     format: str
-    document: bytes
-    #: The SHA-256 of ``document``, hex.
+    #: The SHA-256 of the bytes signed, hex (also in the audit log).
     sha256: str
     patient_count: int
     row_count: int
 
 
-def signed(conn: Conn, *, month: Month, scope: Scope) -> SignOff | None:
-    """The scope's sign-off of the month, if any."""
+@dataclass(frozen=True, slots=True)
+class Frozen:
+    """A sign-off and the export's bytes it froze."""
+
+    sign_off: SignOff
+    document: bytes
+
+
+def signed(conn: Conn, *, month: Month, scope: Scope) -> Frozen | None:
+    """The scope's sign-off of the month and its bytes, if any."""
     params = {"month": month.first_day, "scope": scope.key}
     with conn.cursor(row_factory=dict_row) as cur:
         row = cur.execute(queries["billing_signoff"], params).fetchone()
     if row is None:
         return None
-    return SignOff(
+    done = SignOff(
         id=row["id"],
         month=str(month),
         scope=row["scope"],
@@ -76,11 +85,11 @@ def signed(conn: Conn, *, month: Month, scope: Scope) -> SignOff | None:
         signed_by_name=row["signed_by_name"],
         signed_at=row["signed_at"],
         format=row["format"],
-        document=bytes(row["document"]),
         sha256=bytes(row["sha256"]).hex(),
         patient_count=row["patient_count"],
         row_count=row["row_count"],
     )
+    return Frozen(done, bytes(row["document"]))
 
 
 def sign_off(conn: Conn, *, month: Month, scope: Scope, signer: UUID, now: datetime) -> SignOff:
@@ -92,7 +101,8 @@ def sign_off(conn: Conn, *, month: Month, scope: Scope, signer: UUID, now: datet
     conn.execute(queries["billing_signoff_lock"])
     earlier = signed(conn, month=month, scope=scope)
     if earlier is not None:
-        msg = f"{month} was signed off by {earlier.signed_by_name} at {earlier.signed_at:%c}"
+        done = earlier.sign_off
+        msg = f"{month} was signed off by {done.signed_by_name} at {done.signed_at:%c}"
         raise AlreadySignedError(msg)
     document, covered, rows = export_document(conn, month=month, scope=scope, skip_signed=True)
     if not covered and count_scope(conn, scope=scope):
@@ -117,7 +127,7 @@ def sign_off(conn: Conn, *, month: Month, scope: Scope, signer: UUID, now: datet
     )
     stored = signed(conn, month=month, scope=scope)
     assert stored is not None
-    return stored
+    return stored.sign_off
 
 
 def check_correctable(conn: Conn, *, patient_id: UUID, entry_id: int) -> None:

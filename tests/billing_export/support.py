@@ -64,15 +64,19 @@ def home(
     accounts.assign_coordinators(
         conn, patient_id=patient, user_ids=[coordinator], now=NOW, replace=False
     )
+    return Home(patient, home_devices(conn, patient, serials))
+
+
+def home_devices(conn: Conn, patient: UUID, serials: tuple[str, ...]) -> dict[str, int]:
+    """Devices registered to the patient on a gateway of their own: serial → id."""
     gateway = devices.new_gateway_id()
-    devices.create_gateway(conn, gateway_id=gateway, label=f"{mrn} home")
-    made = {
+    devices.create_gateway(conn, gateway_id=gateway, label="home")
+    return {
         serial: devices.create_device(
             conn, serial=serial, kind=DeviceKind.MULTI, gateway_id=gateway, patient_id=patient
         ).id
         for serial in serials
     }
-    return Home(patient, made)
 
 
 def reading(
