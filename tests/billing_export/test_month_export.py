@@ -283,3 +283,18 @@ def test_transitional_care_is_billed_in_the_month_its_service_period_ends(
          missed, 20),
     ]  # fmt: skip
     assert of(month_rows(conn, Month(2026, 4)), f.patient) == []
+
+
+def test_local_days_follow_the_patients_clock_across_daylight_saving(
+    conn: Conn, cora: UUID
+) -> None:
+    """New York moves to EDT (UTC-4) on 8 March 2026 at 02:00. 04:30 UTC on 7 March is
+    6 March 23:30 EST; 04:30 UTC on 9 March is 9 March 00:30 EDT (with a fixed UTC-5 it
+    would be the 8th). And 03:30 UTC on 1 March is still 28 February: before the episode."""
+    h = home(conn, mrn="SIM-DST", tz="America/New_York", coordinator=cora, serials=("N-1",))
+    programme(conn, h.patient, cora, consent=date(2026, 3, 1))
+    for at in ((2026, 3, 1, 3, 30), (2026, 3, 7, 4, 30), (2026, 3, 9, 4, 30)):
+        reading(conn, h.patient, h.devices["N-1"], datetime(*at, tzinfo=UTC))
+    (days,) = [r for r in of(month_rows(conn), h.patient) if r["service"] == "device_days"]
+    assert days["evidence"]["days"] == _march_days(6, 9)
+    assert (days["code"], days["status"]) == ("99445", "billable")
