@@ -20,6 +20,7 @@ is billed exactly once, and only when no further day can count.
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
@@ -97,6 +98,7 @@ class RpmTarget:
     through: date
 
 
+@functools.lru_cache(maxsize=4096)
 def episode_rules(started_on: date, month: Month) -> Rules | None:
     """The rules to count an RPM episode by: None (the engine's choice, those in force on
     each period's first day) when some rules file covers the episode's start; else the
@@ -108,6 +110,7 @@ def episode_rules(started_on: date, month: Month) -> Rules | None:
     return None
 
 
+@functools.lru_cache(maxsize=4096)
 def rpm_targets(started_on: date, ended_on: date | None, month: Month) -> tuple[RpmTarget, ...]:
     """The periods of an episode (``started_on`` to ``ended_on``) that end in ``month``."""
     given = episode_rules(started_on, month)

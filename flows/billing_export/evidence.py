@@ -1,8 +1,9 @@
 """A month's billing evidence read from storage, a batch of patients at a time.
 
-Set-based: five queries per batch (``hub/sql/billing.sql``), whatever its
-size: the patients, their episodes, their days with sensed data (with the
-serials), the set-up history of older RPM episodes, and the month's time.
+Set-based: a few queries per batch (``hub/sql/billing.sql``), whatever its
+size: the patients, their episodes, the month's time, and (seldom) the
+set-up history of older RPM episodes. Their days with sensed data are read
+once for all batches (:mod:`flows.billing_export.sensed`).
 Repository functions: keyword-only, take the connection, never commit.
 """
 
@@ -11,7 +12,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 from uuid import UUID
 
@@ -47,6 +48,7 @@ __all__ = [
 ]
 
 _NIL = UUID(int=0)
+RPM = ProgramKind.RPM
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,10 +118,11 @@ class TimeFacts:
 class PatientEvidence:
     """One patient's evidence for one month.
 
-    ``days`` maps each local day with sensed data (in the patient's window)
-    to the serials that sent it; ``setup_history`` maps an older RPM episode
-    to the days of its earliest period, before the month's, that earned the
-    set-up (absent: none did).
+    ``days`` maps each local day with sensed data (of the window read:
+    :mod:`flows.billing_export.sensed`) to the serials that sent it;
+    ``setup_history`` maps an older RPM episode to the first days of its
+    earliest period before that window that earned the set-up (absent: none
+    did, or the window shows it).
     """
 
     patient: ScopePatient
@@ -199,47 +202,35 @@ def _episodes(
     return found
 
 
-def _windows(
-    month: Month, patients: Sequence[ScopePatient], episodes: Mapping[UUID, list[EpisodeFacts]]
-) -> tuple[dict[UUID, date], list[tuple[int, UUID, date, date]]]:
-    """Each patient's first local day to read, and the older RPM episodes whose set-up
-    history is needed (episode, patient, start, first day of its month's periods)."""
-    firsts: dict[UUID, date] = {}
-    history: list[tuple[int, UUID, date, date]] = []
+def _history_needed(
+    month: Month,
+    patients: Sequence[ScopePatient],
+    episodes: Mapping[UUID, list[EpisodeFacts]],
+    days: Mapping[UUID, Mapping[date, Any]],
+) -> list[tuple[int, UUID, date, date]]:
+    """The RPM episodes whose set-up may have been earned before the days read: their
+    first period in the month has two periods or more before it, and the one just before
+    it (in the days read) did not earn it. (episode, patient, start, end of what to read)."""
+    rules = rules_of_month(month)
+    needed = []
     for p in patients:
-        first = month.first_day
+        mine = days.get(p.id, {})
         for e in episodes.get(p.id, ()):
-            if e.kind is not ProgramKind.RPM:
+            targets = rpm_targets(e.started_on, e.ended_on, month) if e.kind is RPM else ()
+            if not targets or targets[0].index < 2:
                 continue
-            targets = rpm_targets(e.started_on, e.ended_on, month)
-            if targets:
-                first = min(first, targets[0].first_day)
-                if targets[0].index > 0:
-                    history.append((e.id, p.id, e.started_on, targets[0].first_day))
-        firsts[p.id] = first
-    return firsts, history
-
-
-def _sensed_days(
-    conn: Conn, month: Month, firsts: Mapping[UUID, date]
-) -> dict[UUID, dict[date, tuple[str, ...]]]:
-    ids = list(firsts)
-    utc_from, utc_to = utc_bounds(min(firsts.values()), month.last_day)
-    params = {
-        "patient_ids": ids,
-        "firsts": [firsts[i] for i in ids],
-        "lasts": [month.last_day] * len(ids),
-        "utc_from": utc_from,
-        "utc_to": utc_to,
-    }
-    found: dict[UUID, dict[date, tuple[str, ...]]] = defaultdict(dict)
-    for patient_id, day, serials in conn.execute(queries["billing_sensed_days"], params):
-        found[patient_id][day] = tuple(serials)
-    return found
+            before = targets[0].first_day
+            previous = before - timedelta(days=rules.rpm.period_days)
+            if sum(previous <= d < before for d in mine) < rules.rpm.setup.min_days:
+                needed.append((e.id, p.id, e.started_on, previous))
+    return needed
 
 
 def _setup_history(
-    conn: Conn, month: Month, history: list[tuple[int, UUID, date, date]]
+    conn: Conn,
+    month: Month,
+    history: list[tuple[int, UUID, date, date]],
+    zones: Mapping[UUID, str],
 ) -> dict[int, tuple[date, ...]]:
     if not history:
         return {}
@@ -248,6 +239,7 @@ def _setup_history(
     params = {
         "episode_ids": [h[0] for h in history],
         "patient_ids": [h[1] for h in history],
+        "zones": [zones[h[1]] for h in history],
         "starts": [h[2] for h in history],
         "befores": [h[3] for h in history],
         "period_days": rules.rpm.period_days,
@@ -287,18 +279,22 @@ def _entries(conn: Conn, month: Month, ids: list[UUID]) -> dict[UUID, list[TimeF
 
 
 def load_evidence(
-    conn: Conn, *, month: Month, patients: Sequence[ScopePatient]
+    conn: Conn,
+    *,
+    month: Month,
+    patients: Sequence[ScopePatient],
+    days: Mapping[UUID, Mapping[date, tuple[str, ...]]],
 ) -> list[PatientEvidence]:
-    """The month's evidence of these patients, in their order."""
+    """The month's evidence of these patients, in their order, with their ``days`` with
+    sensed data (:class:`~flows.billing_export.sensed.SensedDays`)."""
     if not patients:
         return []
     ids = [p.id for p in patients]
     entries = _entries(conn, month, ids)
     used = {e.episode_id for found in entries.values() for e in found}
     episodes = _episodes(conn, month, ids, used)
-    firsts, history = _windows(month, patients, episodes)
-    days = _sensed_days(conn, month, firsts)
-    setup = _setup_history(conn, month, history)
+    zones = {p.id: p.timezone for p in patients}
+    setup = _setup_history(conn, month, _history_needed(month, patients, episodes, days), zones)
     found = []
     for p in patients:
         mine = tuple(episodes.get(p.id, ()))

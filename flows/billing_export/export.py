@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import Iterator
+from contextlib import closing
 from dataclasses import dataclass
 from uuid import UUID
 
@@ -27,11 +28,13 @@ from flows.billing_export.evidence import (
 from flows.billing_export.render import JsonWriter
 from flows.billing_export.rows import ExportRow
 from flows.billing_export.rpm import rpm_rows
+from flows.billing_export.sensed import SensedDays
 from hub.db import Conn
 
 __all__ = ["Batch", "export_batches", "export_document", "patient_rows"]
 
-#: Patients per batch: the evidence of a batch is read by five queries.
+#: Patients per batch: the evidence of a batch is read by a few queries (the readings
+#: once for all, :mod:`flows.billing_export.sensed`).
 BATCH_SIZE = 1000
 
 
@@ -65,22 +68,21 @@ def export_batches(
     """
     rules_of_month(month)
     after: UUID | None = None
-    while True:
-        patients = scope_patients(conn, scope=scope, after=after, limit=batch_size)
-        if not patients:
-            return
-        after = patients[-1].id
-        if skip_signed:
-            signed = signed_among(conn, month=month, patient_ids=[p.id for p in patients])
-            covered = [p for p in patients if p.id not in signed]
-        else:
-            covered = patients
-        rows = [
-            row
-            for evidence in load_evidence(conn, month=month, patients=covered)
-            for row in patient_rows(evidence, month)
-        ]
-        yield Batch(len(patients), tuple(p.id for p in covered), rows)
+    with conn.transaction(), closing(SensedDays(conn, month=month, scope=scope)) as sensed:
+        while True:
+            patients = scope_patients(conn, scope=scope, after=after, limit=batch_size)
+            if not patients:
+                return
+            after = patients[-1].id
+            days = sensed.upto(after)
+            if skip_signed:
+                signed = signed_among(conn, month=month, patient_ids=[p.id for p in patients])
+                covered = [p for p in patients if p.id not in signed]
+            else:
+                covered = patients
+            found = load_evidence(conn, month=month, patients=covered, days=days)
+            rows = [row for evidence in found for row in patient_rows(evidence, month)]
+            yield Batch(len(patients), tuple(p.id for p in covered), rows)
 
 
 def export_document(

@@ -1,12 +1,13 @@
 """Rows of remote physiologic monitoring's device days: device supply (99454/99445), the
 set-up (99453), and sensed days that no order covers.
 
-The counting is the engine's (:func:`billing.device_days.device_periods`),
+The counting is the engine's (:func:`billing.device_days.periods_of_days`),
 over the days the evidence read: a device day is a patient-local day with a
 ``sensed`` reading from a device registered to the patient, however many
-readings or devices it had. Each period ending in the month is a row
-(:mod:`flows.billing_export.calendar`); the set-up is a row of its own in the
-period that earns it. Days of the month in no RPM episode, when they would
+readings or devices it had (the query counts them so, in the patient's
+zone). Each period ending in the month is a row
+(:mod:`flows.billing_export.calendar`); the set-up is a row of its own in
+the period that earns it. Days of the month in no RPM episode, when they would
 reach a device-supply tier, are a row flagged ``no_order``.
 """
 
@@ -14,10 +15,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from dataclasses import replace
-from datetime import date, datetime, time
+from datetime import date
 
-from billing.device_days import DevicePeriod, device_periods
-from billing.models import DeviceReading, Month, RpmEpisode, zone
+from billing.device_days import DevicePeriod, periods_of_days
+from billing.models import Month
 from billing.rules import in_force
 from flows.billing_export.calendar import RpmTarget, episode_rules, rpm_targets, rules_of_month
 from flows.billing_export.evidence import EpisodeFacts, PatientEvidence
@@ -33,24 +34,6 @@ from programs.models import ProgramKind
 
 __all__ = ["rpm_rows"]
 
-#: The serial given to days of an earlier period read only for the set-up.
-_EARLIER = "(earlier period)"
-
-
-def _readings(
-    days: Mapping[date, tuple[str, ...]], earlier: tuple[date, ...], time_zone: str
-) -> list[DeviceReading]:
-    """One reading per day and serial, at the patient's local noon (a day's middle
-    exists in every zone, whatever its clock changes)."""
-    here = zone(time_zone)
-    found = [
-        DeviceReading(datetime.combine(day, time(12), tzinfo=here), serial)
-        for day, serials in days.items()
-        for serial in serials
-    ]
-    found += [DeviceReading(datetime.combine(d, time(12), tzinfo=here), _EARLIER) for d in earlier]
-    return found
-
 
 def _serials(days: Mapping[date, tuple[str, ...]], period: DevicePeriod) -> list[str]:
     return sorted({s for d in period.days for s in days.get(d, ())})
@@ -61,11 +44,9 @@ def _period_rows(
 ) -> Iterator[ExportRow]:
     p, days = evidence.patient, evidence.days or {}
     earlier = (evidence.setup_history or {}).get(episode.id, ())
-    serials = frozenset({s for ss in days.values() for s in ss} | {_EARLIER})
-    subject = RpmEpisode(episode.started_on, p.timezone, serials)
     rules = episode_rules(episode.started_on, month)
-    periods = device_periods(
-        subject, _readings(days, earlier, p.timezone), through=target.through, rules=rules
+    periods = periods_of_days(
+        episode.started_on, [*earlier, *days], through=target.through, rules=rules
     )
     period = periods[target.index]
     terms = in_force(period.first_day, rules)
@@ -113,6 +94,8 @@ def _period_rows(
 def _no_order_row(evidence: PatientEvidence, month: Month) -> ExportRow | None:
     """The month's sensed days that no RPM episode covers, if they would reach a tier."""
     rpm = [e for e in evidence.episodes if e.kind is ProgramKind.RPM]
+    if any(e.covers(month.first_day) and e.covers(month.last_day) for e in rpm):
+        return None  # the month is all in an episode
     days = evidence.days or {}
     loose = sorted(d for d in days if d in month and not any(e.covers(d) for e in rpm))
     rules = rules_of_month(month)

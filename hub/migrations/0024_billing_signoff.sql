@@ -59,6 +59,21 @@ CREATE TRIGGER billing_late_time_no_truncate BEFORE TRUNCATE ON billing_late_tim
 REVOKE UPDATE, DELETE, TRUNCATE ON billing_signoffs, billing_signed_patients,
     billing_late_time FROM lastmile_app;
 
+-- A month's evidence is read a batch of patients at a time.
+CREATE INDEX program_episodes_patient ON program_episodes (patient_id, started_on);
+
+-- The patients of a billing scope: every patient (``everyone``, an admin's),
+-- or a supervisor's panel as accounts' rule has it (their own patients and
+-- their coordinators'). Inlined by the planner where it is used.
+CREATE FUNCTION billing_scope(everyone boolean, viewer uuid)
+RETURNS TABLE (id uuid, timezone text)
+LANGUAGE sql STABLE AS $$
+    SELECT p.id, p.timezone FROM patients p
+    WHERE everyone OR EXISTS (
+        SELECT 1 FROM patient_coordinators pc JOIN users u ON u.id = pc.user_id
+        WHERE pc.patient_id = p.id AND (pc.user_id = viewer OR u.supervisor_id = viewer))
+$$;
+
 -- The month a patient's time entry is billed in: the month it was moved to
 -- if it came late, else its own.
 CREATE FUNCTION billing_month_of_entry(entry bigint) RETURNS date

@@ -2,32 +2,23 @@
 -- sign-off (flows/billing_export, migration 0024). Days and months are the
 -- patient's own (patients.timezone).
 
--- The patients of a scope, by id, after ``after`` (the last of the previous
--- batch): an admin's every patient, a supervisor's panel as accounts' rule
--- has it (their own and their coordinators' patients).
+-- The patients of a scope (migration 0024's billing_scope), by id, after
+-- ``after`` (the last of the previous batch).
 -- name: billing_scope_patients
-SELECT p.id, p.timezone,
+SELECT s.id, s.timezone,
        coalesce(ids.identifiers, '[]'::jsonb) AS identifiers
-FROM patients p
+FROM billing_scope(%(all)s, %(user_id)s::uuid) s
 LEFT JOIN LATERAL (
     SELECT jsonb_agg(jsonb_build_object('system', i.system, 'value', i.value)
                      ORDER BY i.system, i.value) AS identifiers
-    FROM patient_identifiers i WHERE i.patient_id = p.id
+    FROM patient_identifiers i WHERE i.patient_id = s.id
 ) ids ON true
-WHERE p.id > %(after)s::uuid
-  AND (%(all)s OR EXISTS (
-      SELECT 1 FROM patient_coordinators pc JOIN users u ON u.id = pc.user_id
-      WHERE pc.patient_id = p.id
-        AND (pc.user_id = %(user_id)s::uuid OR u.supervisor_id = %(user_id)s::uuid)))
-ORDER BY p.id
+WHERE s.id > %(after)s::uuid
+ORDER BY s.id
 LIMIT %(limit)s;
 
 -- name: billing_scope_count
-SELECT count(*) FROM patients p
-WHERE %(all)s OR EXISTS (
-    SELECT 1 FROM patient_coordinators pc JOIN users u ON u.id = pc.user_id
-    WHERE pc.patient_id = p.id
-      AND (pc.user_id = %(user_id)s::uuid OR u.supervisor_id = %(user_id)s::uuid));
+SELECT count(*) FROM billing_scope(%(all)s, %(user_id)s::uuid);
 
 -- The episodes a month can bill: RPM and CCM ones that overlap it, TCM ones
 -- whose service period (from the day of discharge) ends in it, and those of
@@ -46,53 +37,51 @@ WHERE e.patient_id = ANY(%(patient_ids)s::uuid[])
        OR e.id = ANY(%(episode_ids)s::bigint[]))
 ORDER BY e.patient_id, e.kind, e.started_on, e.id;
 
--- Each patient's days with sensed data from a device registered to them, in
--- the patient's window [first, last] of local days, with the devices' serials.
--- Self-reported values do not count; several readings or devices on one day
--- are one day. ``utc_from``/``utc_to`` bound every window (for the chunks).
+-- The scope's days with sensed data from a device registered to the patient,
+-- from ``first`` (every patient's local day) for ``span`` more days: per
+-- patient and device, the days as offsets from ``first``, patients by id.
+-- Self-reported values do not count; several readings on one day are one.
+-- One pass over the readings between ``utc_from`` and ``utc_to`` (which hold
+-- every zone's days), whatever the number of patients.
 -- name: billing_sensed_days
-WITH w AS (
-    SELECT * FROM unnest(%(patient_ids)s::uuid[], %(firsts)s::date[], %(lasts)s::date[])
-        AS w(patient_id, first_day, last_day)
-), days AS (
-    SELECT r.patient_id, (r.measured_at AT TIME ZONE p.timezone)::date AS day, d.serial
-    FROM w
-    JOIN patients p ON p.id = w.patient_id
-    JOIN readings r ON r.patient_id = w.patient_id
-    JOIN devices d ON d.id = r.device_id AND d.patient_id = r.patient_id
+WITH days AS (
+    SELECT r.patient_id, r.device_id,
+           (r.measured_at AT TIME ZONE s.timezone)::date - %(first)s::date AS k
+    FROM billing_scope(%(all)s, %(user_id)s::uuid) s
+    JOIN readings r ON r.patient_id = s.id
     WHERE r.modality = 'sensed'
       AND r.measured_at >= %(utc_from)s AND r.measured_at < %(utc_to)s
-      AND (r.measured_at AT TIME ZONE p.timezone)::date BETWEEN w.first_day AND w.last_day
     GROUP BY 1, 2, 3
 )
-SELECT patient_id, day, array_agg(serial ORDER BY serial) AS serials
+SELECT days.patient_id, d.serial, array_agg(days.k ORDER BY days.k) AS offsets
 FROM days
-GROUP BY patient_id, day
-ORDER BY patient_id, day;
+JOIN devices d ON d.id = days.device_id AND d.patient_id = days.patient_id
+WHERE days.k BETWEEN 0 AND %(span)s::int
+GROUP BY days.patient_id, d.serial
+ORDER BY days.patient_id, d.serial;
 
 -- For RPM episodes older than the month's periods: the earliest period before
--- ``before_day`` with at least ``min_days`` days of sensed data, and its days
--- (the set-up code is earned once, in the first such period).
+-- ``before_day`` with at least ``min_days`` days of sensed data, and its first
+-- ``min_days`` days (the set-up code is earned once, in the first such period,
+-- and that is all that is needed to know it was).
 -- name: billing_setup_history
 WITH w AS (
     SELECT * FROM unnest(%(episode_ids)s::bigint[], %(patient_ids)s::uuid[],
-                         %(starts)s::date[], %(befores)s::date[])
-        AS w(episode_id, patient_id, started_on, before_day)
+                         %(zones)s::text[], %(starts)s::date[], %(befores)s::date[])
+        AS w(episode_id, patient_id, zone, started_on, before_day)
 ), days AS (
-    SELECT DISTINCT w.episode_id, w.started_on,
-           (r.measured_at AT TIME ZONE p.timezone)::date AS day
+    SELECT DISTINCT w.episode_id, w.started_on, w.before_day,
+           (r.measured_at AT TIME ZONE w.zone)::date AS day
     FROM w
-    JOIN patients p ON p.id = w.patient_id
     JOIN readings r ON r.patient_id = w.patient_id
     JOIN devices d ON d.id = r.device_id AND d.patient_id = r.patient_id
     WHERE r.modality = 'sensed'
       AND r.measured_at >= %(utc_from)s AND r.measured_at < %(utc_to)s
-      AND (r.measured_at AT TIME ZONE p.timezone)::date >= w.started_on
-      AND (r.measured_at AT TIME ZONE p.timezone)::date < w.before_day
 ), periods AS (
     SELECT episode_id, (day - started_on) / %(period_days)s::int AS k,
-           array_agg(day ORDER BY day) AS days
+           (array_agg(day ORDER BY day))[1:%(min_days)s::int] AS days
     FROM days
+    WHERE day >= started_on AND day < before_day
     GROUP BY episode_id, started_on, (day - started_on) / %(period_days)s::int
     HAVING count(*) >= %(min_days)s::int
 )

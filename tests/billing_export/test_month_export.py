@@ -298,3 +298,25 @@ def test_local_days_follow_the_patients_clock_across_daylight_saving(
     (days,) = [r for r in of(month_rows(conn), h.patient) if r["service"] == "device_days"]
     assert days["evidence"]["days"] == _march_days(6, 9)
     assert (days["code"], days["status"]) == ("99445", "billable")
+
+
+def test_a_set_up_earned_long_before_is_found_in_the_episodes_history(
+    conn: Conn, cora: UUID
+) -> None:
+    """RPM from 1 January (UTC). Sensed 5 and 6 January (period 0 earns the set-up), then
+    nothing until 3 and 4 April (period 3: 1-30 April). April's export reads the days
+    from 31 January; the period before April's (2-31 March) has none, so the set-up is
+    looked for further back, and found in January: April bills 99445 alone. A reading of
+    June (period 5) shows the same from May's side: 2 days in April, none in May."""
+    h = home(conn, mrn="SIM-H", tz="UTC", coordinator=cora, serials=("H-1",))
+    programme(conn, h.patient, cora, start=date(2026, 1, 1), consent=date(2026, 1, 1),
+              setup=(date(2026, 1, 1), "RN Lee"))  # fmt: skip
+    daily(conn, h.patient, h.devices["H-1"], date(2026, 1, 5), 2)
+    daily(conn, h.patient, h.devices["H-1"], date(2026, 4, 3), 2)
+
+    def billed(month: Month) -> list[tuple[Any, ...]]:
+        rows = of(month_rows(conn, month), h.patient)
+        return [(r["service"], r["first_day"], r["code"]) for r in rows if r["service"] != "time"]
+
+    assert billed(Month(2026, 4)) == [("device_days", "2026-04-01", "99445")]
+    assert billed(Month(2026, 5)) == [("device_days", "2026-05-01", None)]
