@@ -14,6 +14,7 @@ from api.views import (
     adherence,
     alerts,
     auth,
+    billing,
     care,
     dashboard,
     devices,
@@ -75,6 +76,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(programs.router)
     app.include_router(time_log.router)
     app.include_router(care.router)
+    app.include_router(billing.router)
     app.include_router(dashboard.router)
     app.include_router(vendors.router)
     app.include_router(worklist.router)

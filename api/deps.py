@@ -4,6 +4,7 @@
 - ``CurrentUserDep``: the authenticated caller (a coordinator's bearer token,
   or the service's admin token); 401 otherwise.
 - ``AdminDep``: only an admin (403 for other roles).
+- ``SupervisorDep``: a supervisor or an admin (403 for a coordinator).
 - ``UserIdDep``: the caller's user id; 403 for the service token (what the
   route records is a person's: their time, the consent they took).
 - ``PatientIdDep``: the path's ``patient_id``, if the patient is on the
@@ -89,6 +90,15 @@ def require_admin(principal: CurrentUserDep) -> Principal:
 
 
 AdminDep = Depends(require_admin)
+
+
+def require_supervisor(principal: CurrentUserDep) -> Principal:
+    if principal.role not in (Role.SUPERVISOR, Role.ADMIN):
+        raise ForbiddenError("forbidden", "only a supervisor or an admin may do this")
+    return principal
+
+
+SupervisorDep = Annotated[Principal, Depends(require_supervisor)]
 
 
 def require_user(principal: CurrentUserDep) -> UUID:

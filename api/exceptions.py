@@ -10,7 +10,9 @@ Tree::
 
 Errors from other packages are mapped here too: ``hub.exceptions.NotFoundError`` →
 404, ``ConflictError`` → 409, a programme's rule (``programs.exceptions``) → 400
-for the data and 409 for the programme's state, each with the rule's code,
+for the data and 409 for the programme's state, each with the rule's code, the
+month's billing export (``flows.billing_export.exceptions``) → 400 for the
+month asked (``invalid_month``) and 409 for its sign-off's state,
 ``devices`` and broker (dynamic-security) failures → 503, and a value the
 database cannot hold (``psycopg.DataError``: a NUL character in a text, a
 number out of range) → 400 ``invalid_value``. Every error body is
@@ -27,6 +29,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
 from devices.exceptions import DevicesError
+from flows.billing_export.exceptions import BillingExportError, SignOffStateError
 from hub.exceptions import ConflictError, NotFoundError
 from hub.services.exceptions import DynsecError
 from programs.exceptions import ProgramsError, ProgramStateError
@@ -88,6 +91,12 @@ def install_handlers(app: FastAPI) -> None:
     @app.exception_handler(ProgramsError)
     async def _programme_rule(request: Request, exc: ProgramsError) -> JSONResponse:
         state = isinstance(exc, ProgramStateError)
+        code = status.HTTP_409_CONFLICT if state else status.HTTP_400_BAD_REQUEST
+        return _body(exc.code, str(exc), code)
+
+    @app.exception_handler(BillingExportError)
+    async def _billing_rule(request: Request, exc: BillingExportError) -> JSONResponse:
+        state = isinstance(exc, SignOffStateError)
         code = status.HTTP_409_CONFLICT if state else status.HTTP_400_BAD_REQUEST
         return _body(exc.code, str(exc), code)
 

@@ -32,7 +32,14 @@ from datetime import date, timedelta
 from billing.models import DeviceReading, Provenance, RpmEpisode, local_day
 from billing.rules import Rules, in_force
 
-__all__ = ["DevicePeriod", "device_periods", "period_index", "period_span", "sensed_days"]
+__all__ = [
+    "DevicePeriod",
+    "device_periods",
+    "period_index",
+    "period_span",
+    "periods_of_days",
+    "sensed_days",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,25 +111,42 @@ def device_periods(
     open. Without ``rules``, each period is counted under the rules in force
     on its first day (the period length under those of the episode's start).
     """
-    if through < episode.start:
+    return periods_of_days(
+        episode.start, sensed_days(episode, readings), through=through, rules=rules
+    )
+
+
+def periods_of_days(
+    start: date, days: Iterable[date], *, through: date, rules: Rules | None = None
+) -> tuple[DevicePeriod, ...]:
+    """:func:`device_periods` over days already counted: the patient-local ``days`` with
+    sensed data from the episode's devices (for a caller that has them as days, from
+    storage). Days before ``start`` or after ``through`` are left out.
+
+    >>> first, = periods_of_days(date(2026, 3, 1), [date(2026, 3, 2), date(2026, 3, 9)],
+    ...                          through=date(2026, 3, 30))
+    >>> first.count, first.code, first.setup
+    (2, '99445', True)
+    """
+    if through < start:
         return ()
-    length = in_force(episode.start, rules).rpm.period_days
-    counted = sorted(d for d in sensed_days(episode, readings) if d <= through)
+    length = in_force(start, rules).rpm.period_days
+    counted = sorted({d for d in days if start <= d <= through})
     periods: list[DevicePeriod] = []
     setup_done = False
-    for index in range(period_index(episode.start, through, length) + 1):
-        first, last = period_span(episode.start, index, length)
+    for index in range(period_index(start, through, length) + 1):
+        first, last = period_span(start, index, length)
         terms = in_force(first, rules)
-        days = tuple(d for d in counted if first <= d <= last)
-        tier = terms.rpm.tier_for(len(days))
-        setup = not setup_done and len(days) >= terms.rpm.setup.min_days
+        days_in = tuple(d for d in counted if first <= d <= last)
+        tier = terms.rpm.tier_for(len(days_in))
+        setup = not setup_done and len(days_in) >= terms.rpm.setup.min_days
         setup_done = setup_done or setup
         periods.append(
             DevicePeriod(
                 index=index,
                 first_day=first,
                 last_day=last,
-                days=days,
+                days=days_in,
                 code=tier.code if tier else None,
                 setup=setup,
                 rules_id=terms.meta.id,

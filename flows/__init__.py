@@ -12,5 +12,7 @@ other; what needs several of them runs here:
 - the scheduled passes (:mod:`flows.schedule`: non-adherence, device silence,
   reading gaps in :mod:`flows.reading_gaps`; refill checks in
   :mod:`flows.refill_checks`), each turning a domain's findings into alerts in
-  one transaction.
+  one transaction;
+- the month's billing export and its sign-off (:mod:`flows.billing_export`):
+  the programmes' and the readings' evidence counted by the ``billing`` rules.
 """

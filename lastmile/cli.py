@@ -362,6 +362,7 @@ def bench_worklist(
 
 def _attach_optional() -> None:
     from api.cli import audit_group, users
+    from flows.billing_export.cli import billing
     from hub.services.cli import services
     from ingest.conformance.cli import conformance
     from simulators.cli import simulate
@@ -372,6 +373,7 @@ def _attach_optional() -> None:
     main.add_command(eval_command)
     main.add_command(users)
     main.add_command(audit_group)
+    main.add_command(billing)
     main.add_command(conformance)
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import UUID
 
@@ -20,6 +20,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from alerts.service import record_detection
+from api.accounts import Role
 from tests.api_support import Caller, caller, detection, enroll
 from tests.fakes.webpush_protocol import BrowserSubscription
 from tests.test_access_admin import ADMIN_CALLS
@@ -225,7 +226,8 @@ def test_another_coordinators_objects_answer_404_like_missing_ones(
             assert (got.status_code, got.json()["code"]) == (404, "not_found"), key
     for key, call in CALLS.items():
         # And B, whose object it is, is let in (the route works at all).
-        assert call(api, theirs, b).status_code in (200, 201, 204, 403, 409), key
+        answer = call(api, theirs, b)
+        assert answer.status_code in (200, 201, 204, 403, 409), (key, answer.text)
 
 
 def _programmes(api: TestClient, b: Caller, patient: UUID) -> tuple[int, int, int]:
@@ -233,11 +235,13 @@ def _programmes(api: TestClient, b: Caller, patient: UUID) -> tuple[int, int, in
     and a time entry."""
     base = f"/api/v1/patients/{patient}"
     today = datetime.now(UTC).date()
+    # Begun yesterday, so the minute logged below (ending now) is inside it at 00:00 UTC too.
+    begun = today - timedelta(days=1)
     made = [
         api.post(f"{base}/programs", json=body, headers=b.headers)
         for body in (
-            {"kind": "RPM", "started_on": str(today), "ordering": _DR,
-             "consent": {"on": str(today), "method": "written"}},
+            {"kind": "RPM", "started_on": str(begun), "ordering": _DR,
+             "consent": {"on": str(begun), "method": "written"}},
             {"kind": "TCM", "ordering": _DR,
              "tcm": {"discharged_on": str(today), "setting": "inpatient"}},
         )
@@ -251,3 +255,39 @@ def _programmes(api: TestClient, b: Caller, patient: UUID) -> tuple[int, int, in
     )
     assert entry.status_code == 201, entry.text
     return rpm, tcm, entry.json()["id"]
+
+
+def test_billing_is_for_supervisors_and_admins_and_a_supervisor_sees_their_panel(
+    api: TestClient, conn: psycopg.Connection[Any]
+) -> None:
+    """The billing routes name no object: they are scoped by role and panel instead. A
+    coordinator gets 403; a supervisor, their own and their coordinators' patients only."""
+    sue = caller(api, conn, "sue", Role.SUPERVISOR)
+    tom = caller(api, conn, "tom", Role.SUPERVISOR)
+    a = caller(api, conn, "ann", supervisor=sue.id)
+    b = caller(api, conn, "bob", supervisor=tom.id)
+    theirs = {who.username: enroll(api, who, f"SIM-{who.username}") for who in (a, b)}
+    for who, patient in ((a, theirs["ann"]), (b, theirs["bob"])):
+        started = api.post(
+            f"/api/v1/patients/{patient}/programs",
+            json={"kind": "RPM", "started_on": "2026-03-01", "ordering": _DR},
+            headers=who.headers,
+        )
+        assert started.status_code == 201, started.text
+    month = "2026-03"
+    for method, path in (
+        ("GET", f"/api/v1/billing?month={month}"),
+        ("POST", f"/api/v1/billing/{month}/sign-off"),
+    ):
+        got = api.request(method, path, headers=a.headers)
+        assert (got.status_code, got.json()["code"]) == (403, "forbidden"), path
+
+    def seen(who: Caller | None) -> set[str]:
+        headers = who.headers if who else {}
+        got = api.get(f"/api/v1/billing?month={month}", headers=headers)
+        assert got.status_code == 200, got.text
+        return {row["patient_id"] for row in got.json()["rows"]}
+
+    assert seen(sue) == {str(theirs["ann"])}
+    assert seen(tom) == {str(theirs["bob"])}
+    assert seen(None) == {str(theirs["ann"]), str(theirs["bob"])}  # the service token

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -12,6 +13,7 @@ from fastapi.testclient import TestClient
 
 from alerts.service import record_detection
 from api import audit
+from api.accounts import Role
 from hub.db import APP_ROLE, app_conninfo
 from hub.settings import Settings
 from lastmile.cli import main
@@ -203,3 +205,26 @@ def test_a_user_name_with_a_nul_character_is_refused_and_still_audited(
         "SELECT actor, outcome FROM audit_log WHERE action = 'auth.login'"
     ).fetchone()
     assert row == ("ann\ufffd", 400)
+
+
+def test_billing_requests_are_audited_and_a_sign_off_puts_its_hash_in_the_chain(
+    api: TestClient, conn: psycopg.Connection[Any], settings: Settings
+) -> None:
+    sue = caller(api, conn, "sue", Role.SUPERVISOR)
+    before = len(_rows(conn))
+    read = api.get("/api/v1/billing?month=2026-03", headers=sue.headers)
+    signed = api.post("/api/v1/billing/2026-03/sign-off", headers=sue.headers)
+    again = api.post("/api/v1/billing/2026-03/sign-off", headers=sue.headers)
+    assert (read.status_code, signed.status_code, again.status_code) == (200, 201, 409)
+    digest = hashlib.sha256(read.content).hexdigest()
+    assert signed.json()["sha256"] == digest
+    rows = [(r[0], r[1], r[2], r[3], r[4]) for r in _rows(conn)[before:]]
+    assert rows == [
+        ("sue", "supervisor", "GET /api/v1/billing", None, 200),
+        # Written with the sign-off, in its transaction; then the request's own row.
+        ("sue", "supervisor", f"billing.sign_off 2026-03 supervisor:{sue.id} sha256:{digest}",
+         None, 201),
+        ("sue", "supervisor", "POST /api/v1/billing/{month}/sign-off", None, 201),
+        ("sue", "supervisor", "POST /api/v1/billing/{month}/sign-off", None, 409),
+    ]  # fmt: skip
+    assert _verify(settings)[0] == 0

@@ -354,4 +354,30 @@ def test_the_time_log_is_append_only_for_the_apps_role_and_its_timers_are_not(
         "SELECT tgname FROM pg_trigger WHERE tgrelid = 'time_entries'::regclass"
         " AND NOT tgisinternal ORDER BY tgname"
     ).fetchall()
-    assert triggers == [("time_entries_no_truncate",), ("time_entries_no_update",)]
+    # 0025 adds the trigger that places time logged after a month's sign-off.
+    assert triggers == [
+        ("time_entries_billing_month",),
+        ("time_entries_no_truncate",),
+        ("time_entries_no_update",),
+    ]
+
+
+def test_billing_sign_offs_are_append_only_for_everyone(empty_db: psycopg.Connection[Any]) -> None:
+    """0025: the app signs months off and moves late time, and changes neither after
+    (updating and deleting rows: tests/billing_export/test_signoff.py)."""
+    migrate(empty_db)
+    tables = ("billing_signoffs", "billing_signed_patients", "billing_late_time")
+    granted = {
+        (table, privilege)
+        for table in tables
+        for privilege in ("SELECT", "INSERT", "UPDATE", "DELETE", "TRUNCATE")
+        if empty_db.execute(
+            "SELECT has_table_privilege('lastmile_app', %s, %s)", (table, privilege)
+        ).fetchone()
+        == (True,)
+    }
+    assert granted == {(t, p) for t in tables for p in ("SELECT", "INSERT")}
+    for table in tables:
+        with pytest.raises(psycopg.errors.InsufficientPrivilege, match="append-only"):
+            empty_db.execute(f"TRUNCATE {table} CASCADE")
+        empty_db.rollback()

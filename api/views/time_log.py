@@ -25,6 +25,7 @@ from api.schemas_programs import (
     TimerStartIn,
     WorkIn,
 )
+from flows.billing_export.signoff import check_correctable
 from hub.db import Conn
 from programs import timelog, timers
 from programs.models import EntrySource
@@ -118,9 +119,13 @@ def correct_time_entry(
     conn: ConnDep,
     user: UserIdDep,
 ) -> TimeEntryOut:
-    """A new entry that supersedes this one (the latest version only; 409 otherwise)."""
+    """A new entry that supersedes this one (the latest version only; 409 otherwise).
+
+    409 ``month_signed`` if the entry is billed in a month signed off.
+    """
     now = datetime.now(UTC)
     old = timelog.get_entry(conn, patient_id=patient_id, entry_id=entry_id)
+    check_correctable(conn, patient_id=patient_id, entry_id=entry_id)
     span = None
     if body.changes_time:
         at = body.at or (old.started_at if body.minutes is not None else None)

@@ -46,11 +46,7 @@ async function failure(response) {
   return new ApiError(response.status, code, detail);
 }
 
-/**
- * Call the API: `api("/patients")`, `api("/alerts/7/ack", {method: "POST", body: {}})`.
- * `query` is an object of search parameters (undefined and null are left out).
- */
-export async function api(path, { method = "GET", body, query } = {}) {
+async function send(path, { method = "GET", body, query } = {}) {
   const url = new URL(BASE + path, window.location.origin);
   for (const [key, value] of Object.entries(query || {})) {
     if (value !== undefined && value !== null) url.searchParams.set(key, String(value));
@@ -71,8 +67,24 @@ export async function api(path, { method = "GET", body, query } = {}) {
     unauthorized();
   }
   if (!response.ok) throw await failure(response);
+  return response;
+}
+
+/**
+ * Call the API: `api("/patients")`, `api("/alerts/7/ack", {method: "POST", body: {}})`.
+ * `query` is an object of search parameters (undefined and null are left out).
+ */
+export async function api(path, options = {}) {
+  const response = await send(path, options);
   if (response.status === 204) return null;
   return response.json();
+}
+
+/** Like `api`, with the answer's headers: `{data, headers}`; `text: true` for a body not JSON. */
+export async function apiWithHeaders(path, { text = false, ...options } = {}) {
+  const response = await send(path, options);
+  const data = text ? await response.text() : await response.json();
+  return { data, headers: response.headers };
 }
 
 /** Exchange a user name and password for a token (OAuth2 password flow). */

@@ -1,8 +1,10 @@
 // The dashboard's entry: session, header and the hash routes
 //   #worklist  #alerts  #patient/<id>[/<days>]  #alert/<id> (from a notification)
+//   #billing[/<YYYY-MM>] (supervisors and admins)
 
 import { renderAlertQueue, unresolvedAlerts } from "./alerts.js";
 import { api, hasToken, logOut, onUnauthorized } from "./api.js";
+import { renderBilling } from "./billing.js";
 import { errorText, h } from "./dom.js";
 import { renderLogin } from "./login.js";
 import { renderPatient } from "./patient.js";
@@ -111,6 +113,7 @@ function route() {
       return renderPatient(page, ctx, { patientId: id, days: extra === "90" ? 90 : 30 });
     }
     if (current === "alert" && id) return openAlert(page, id);
+    if (current === "billing") return renderBilling(page, ctx, { month: id });
     return renderWorklist(page, ctx);
   })();
   Promise.resolve(done).catch((error) => {
@@ -123,6 +126,7 @@ async function start() {
   try {
     const me = await api("/auth/me");
     document.getElementById("who").textContent = me.username;
+    document.getElementById("billing-link").hidden = !["supervisor", "admin"].includes(me.role);
   } catch {
     if (!hasToken()) return; // 401: the login is shown already
   }

@@ -1,0 +1,310 @@
+"""A month's billing evidence read from storage, a batch of patients at a time.
+
+Set-based: a few queries per batch (``hub/sql/billing.sql``), whatever its
+size: the patients, their episodes, the month's time, and (seldom) the
+set-up history of older RPM episodes. Their days with sensed data are read
+once for all batches (:mod:`flows.billing_export.sensed`).
+Repository functions: keyword-only, take the connection, never commit.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any
+from uuid import UUID
+
+from psycopg.rows import dict_row
+
+from billing.models import Month
+from flows.billing_export.calendar import (
+    rpm_targets,
+    rules_of_month,
+    tcm_discharge_range,
+    utc_bounds,
+)
+from hub.db import Conn
+from hub.sql import queries
+from programs.models import (
+    Complexity,
+    ConsentMethod,
+    DischargeSetting,
+    Practitioner,
+    ProgramKind,
+)
+
+__all__ = [
+    "EpisodeFacts",
+    "PatientEvidence",
+    "Scope",
+    "ScopePatient",
+    "TimeFacts",
+    "count_scope",
+    "load_evidence",
+    "scope_patients",
+    "signed_among",
+]
+
+_NIL = UUID(int=0)
+RPM = ProgramKind.RPM
+
+
+@dataclass(frozen=True, slots=True)
+class Scope:
+    """Whose patients: everyone's (``user_id`` None: an admin) or a user's panel (a
+    supervisor's: their own and their coordinators' patients)."""
+
+    user_id: UUID | None = None
+
+    @property
+    def key(self) -> str:
+        """How a sign-off names the scope: ``all`` or ``supervisor:<user id>``."""
+        return "all" if self.user_id is None else f"supervisor:{self.user_id}"
+
+    def params(self) -> dict[str, Any]:
+        return {"all": self.user_id is None, "user_id": self.user_id}
+
+
+@dataclass(frozen=True, slots=True)
+class ScopePatient:
+    id: UUID
+    timezone: str
+    identifiers: tuple[tuple[str, str], ...]
+
+
+@dataclass(frozen=True, slots=True)
+class EpisodeFacts:
+    """What billing reads of a programme episode."""
+
+    id: int
+    kind: ProgramKind
+    started_on: date
+    ended_on: date | None
+    ordering: Practitioner
+    consent_on: date | None
+    consent_method: ConsentMethod | None
+    setup_on: date | None
+    setup_by: str | None
+    discharged_on: date | None = None
+    discharge_setting: DischargeSetting | None = None
+    complexity: Complexity | None = None
+    med_reconciled_on: date | None = None
+    face_to_face_on: date | None = None
+    first_contact_at: datetime | None = None
+
+    def covers(self, day: date) -> bool:
+        return self.started_on <= day and (self.ended_on is None or day <= self.ended_on)
+
+
+@dataclass(frozen=True, slots=True)
+class TimeFacts:
+    """A time entry that counts in the month; ``own_month`` is set when it was moved to
+    this month because its own had been signed."""
+
+    id: int
+    episode_id: int
+    kind: ProgramKind
+    started_at: datetime
+    seconds: int
+    activity: str
+    interactive: bool
+    author: str
+    own_month: date | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PatientEvidence:
+    """One patient's evidence for one month.
+
+    ``days`` maps each local day with sensed data (of the window read:
+    :mod:`flows.billing_export.sensed`) to the serials that sent it;
+    ``setup_history`` maps an older RPM episode to the first days of its
+    earliest period before that window that earned the set-up (absent: none
+    did, or the window shows it).
+    """
+
+    patient: ScopePatient
+    episodes: tuple[EpisodeFacts, ...] = ()
+    days: Mapping[date, tuple[str, ...]] | None = None
+    setup_history: Mapping[int, tuple[date, ...]] | None = None
+    entries: tuple[TimeFacts, ...] = ()
+
+
+def count_scope(conn: Conn, *, scope: Scope) -> int:
+    """How many patients the scope holds."""
+    row = conn.execute(queries["billing_scope_count"], scope.params()).fetchone()
+    assert row is not None
+    return int(row[0])
+
+
+def scope_patients(
+    conn: Conn, *, scope: Scope, after: UUID | None, limit: int
+) -> list[ScopePatient]:
+    """The scope's next ``limit`` patients by id, after ``after``."""
+    params = {**scope.params(), "after": after or _NIL, "limit": limit}
+    with conn.cursor(row_factory=dict_row) as cur:
+        rows = cur.execute(queries["billing_scope_patients"], params).fetchall()
+    return [
+        ScopePatient(
+            r["id"], r["timezone"], tuple((i["system"], i["value"]) for i in r["identifiers"])
+        )
+        for r in rows
+    ]
+
+
+def signed_among(conn: Conn, *, month: Month, patient_ids: Sequence[UUID]) -> set[UUID]:
+    """Which of these patients have the month signed already."""
+    params = {"month": month.first_day, "patient_ids": list(patient_ids)}
+    return {row[0] for row in conn.execute(queries["billing_signed_among"], params)}
+
+
+def _episode(row: Mapping[str, Any]) -> EpisodeFacts:
+    def maybe(kind: Any, value: Any) -> Any:
+        return kind(value) if value is not None else None
+
+    return EpisodeFacts(
+        id=row["id"],
+        kind=ProgramKind(row["kind"]),
+        started_on=row["started_on"],
+        ended_on=row["ended_on"],
+        ordering=Practitioner(row["ordering_name"], row["ordering_npi"]),
+        consent_on=row["consent_on"],
+        consent_method=maybe(ConsentMethod, row["consent_method"]),
+        setup_on=row["setup_on"],
+        setup_by=row["setup_by"],
+        discharged_on=row["discharged_on"],
+        discharge_setting=maybe(DischargeSetting, row["discharge_setting"]),
+        complexity=maybe(Complexity, row["complexity"]),
+        med_reconciled_on=row["med_reconciled_on"],
+        face_to_face_on=row["face_to_face_on"],
+        first_contact_at=row["first_contact_at"],
+    )
+
+
+def _episodes(
+    conn: Conn, month: Month, ids: list[UUID], entry_episodes: set[int]
+) -> dict[UUID, list[EpisodeFacts]]:
+    tcm_from, tcm_to = tcm_discharge_range(month, rules_of_month(month))
+    params = {
+        "patient_ids": ids,
+        "first": month.first_day,
+        "last": month.last_day,
+        "tcm_from": tcm_from,
+        "tcm_to": tcm_to,
+        "episode_ids": sorted(entry_episodes),
+    }
+    found: dict[UUID, list[EpisodeFacts]] = defaultdict(list)
+    with conn.cursor(row_factory=dict_row) as cur:
+        for row in cur.execute(queries["billing_episodes"], params):
+            found[row["patient_id"]].append(_episode(row))
+    return found
+
+
+def _history_needed(
+    month: Month,
+    patients: Sequence[ScopePatient],
+    episodes: Mapping[UUID, list[EpisodeFacts]],
+    days: Mapping[UUID, Mapping[date, Any]],
+) -> list[tuple[int, UUID, date, date]]:
+    """The RPM episodes whose set-up may have been earned before the days read: their
+    first period in the month has two periods or more before it, and the one just before
+    it (in the days read) did not earn it. (episode, patient, start, end of what to read)."""
+    rules = rules_of_month(month)
+    needed = []
+    for p in patients:
+        mine = days.get(p.id, {})
+        for e in episodes.get(p.id, ()):
+            targets = rpm_targets(e.started_on, e.ended_on, month) if e.kind is RPM else ()
+            if not targets or targets[0].index < 2:
+                continue
+            before = targets[0].first_day
+            previous = before - timedelta(days=rules.rpm.period_days)
+            if sum(previous <= d < before for d in mine) < rules.rpm.setup.min_days:
+                needed.append((e.id, p.id, e.started_on, previous))
+    return needed
+
+
+def _setup_history(
+    conn: Conn,
+    month: Month,
+    history: list[tuple[int, UUID, date, date]],
+    zones: Mapping[UUID, str],
+) -> dict[int, tuple[date, ...]]:
+    if not history:
+        return {}
+    rules = rules_of_month(month)
+    utc_from, utc_to = utc_bounds(min(h[2] for h in history), max(h[3] for h in history))
+    params = {
+        "episode_ids": [h[0] for h in history],
+        "patient_ids": [h[1] for h in history],
+        "zones": [zones[h[1]] for h in history],
+        "starts": [h[2] for h in history],
+        "befores": [h[3] for h in history],
+        "period_days": rules.rpm.period_days,
+        "min_days": rules.rpm.setup.min_days,
+        "utc_from": utc_from,
+        "utc_to": utc_to,
+    }
+    rows = conn.execute(queries["billing_setup_history"], params).fetchall()
+    return {int(episode_id): tuple(days) for episode_id, days in rows}
+
+
+def _entries(conn: Conn, month: Month, ids: list[UUID]) -> dict[UUID, list[TimeFacts]]:
+    utc_from, utc_to = utc_bounds(month.first_day, month.last_day)
+    params = {
+        "patient_ids": ids,
+        "month": month.first_day,
+        "utc_from": utc_from,
+        "utc_to": utc_to,
+    }
+    found: dict[UUID, list[TimeFacts]] = defaultdict(list)
+    with conn.cursor(row_factory=dict_row) as cur:
+        for r in cur.execute(queries["billing_time_entries"], params):
+            found[r["patient_id"]].append(
+                TimeFacts(
+                    id=r["id"],
+                    episode_id=r["episode_id"],
+                    kind=ProgramKind(r["kind"]),
+                    started_at=r["started_at"],
+                    seconds=r["seconds"],
+                    activity=r["activity"],
+                    interactive=r["interactive"],
+                    author=r["username"],
+                    own_month=r["own_month"],
+                )
+            )
+    return found
+
+
+def load_evidence(
+    conn: Conn,
+    *,
+    month: Month,
+    patients: Sequence[ScopePatient],
+    days: Mapping[UUID, Mapping[date, tuple[str, ...]]],
+) -> list[PatientEvidence]:
+    """The month's evidence of these patients, in their order, with their ``days`` with
+    sensed data (:class:`~flows.billing_export.sensed.SensedDays`)."""
+    if not patients:
+        return []
+    ids = [p.id for p in patients]
+    entries = _entries(conn, month, ids)
+    used = {e.episode_id for found in entries.values() for e in found}
+    episodes = _episodes(conn, month, ids, used)
+    zones = {p.id: p.timezone for p in patients}
+    setup = _setup_history(conn, month, _history_needed(month, patients, episodes, days), zones)
+    found = []
+    for p in patients:
+        mine = tuple(episodes.get(p.id, ()))
+        found.append(
+            PatientEvidence(
+                patient=p,
+                episodes=mine,
+                days=days.get(p.id, {}),
+                setup_history={e.id: setup[e.id] for e in mine if e.id in setup},
+                entries=tuple(entries.get(p.id, ())),
+            )
+        )
+    return found

@@ -1,0 +1,159 @@
+-- A month's billing evidence, read in batches of patients, and the month's
+-- sign-off (flows/billing_export, migration 0025). Days and months are the
+-- patient's own (patients.timezone).
+
+-- The patients of a scope (migration 0025's billing_scope), by id, after
+-- ``after`` (the last of the previous batch).
+-- name: billing_scope_patients
+SELECT s.id, s.timezone,
+       coalesce(ids.identifiers, '[]'::jsonb) AS identifiers
+FROM billing_scope(%(all)s, %(user_id)s::uuid) s
+LEFT JOIN LATERAL (
+    SELECT jsonb_agg(jsonb_build_object('system', i.system, 'value', i.value)
+                     ORDER BY i.system, i.value) AS identifiers
+    FROM patient_identifiers i WHERE i.patient_id = s.id
+) ids ON true
+WHERE s.id > %(after)s::uuid
+ORDER BY s.id
+LIMIT %(limit)s;
+
+-- name: billing_scope_count
+SELECT count(*) FROM billing_scope(%(all)s, %(user_id)s::uuid);
+
+-- The episodes a month can bill: RPM and CCM ones that overlap it, TCM ones
+-- whose service period (from the day of discharge) ends in it, and those of
+-- the month's time entries (``episode_ids``: time moved here may be older).
+-- name: billing_episodes
+SELECT e.id, e.patient_id, e.kind, e.started_on, e.ended_on, e.ordering_name,
+       e.ordering_npi, e.consent_on, e.consent_method, e.setup_on, e.setup_by,
+       e.discharged_on, e.discharge_setting, e.complexity, e.med_reconciled_on,
+       e.face_to_face_on, e.first_contact_at
+FROM program_episodes e
+WHERE e.patient_id = ANY(%(patient_ids)s::uuid[])
+  AND (CASE WHEN e.kind = 'TCM'
+            THEN e.discharged_on BETWEEN %(tcm_from)s::date AND %(tcm_to)s::date
+            ELSE e.started_on <= %(last)s::date
+                 AND (e.ended_on IS NULL OR e.ended_on >= %(first)s::date) END
+       OR e.id = ANY(%(episode_ids)s::bigint[]))
+ORDER BY e.patient_id, e.kind, e.started_on, e.id;
+
+-- The scope's days with sensed data from a device registered to the patient,
+-- from ``first`` (every patient's local day) for ``span`` more days: per
+-- patient and device, the days as offsets from ``first``, patients by id.
+-- Self-reported values do not count; several readings on one day are one.
+-- One pass over the readings between ``utc_from`` and ``utc_to`` (which hold
+-- every zone's days), whatever the number of patients.
+-- name: billing_sensed_days
+WITH days AS (
+    SELECT r.patient_id, r.device_id,
+           (r.measured_at AT TIME ZONE s.timezone)::date - %(first)s::date AS k
+    FROM billing_scope(%(all)s, %(user_id)s::uuid) s
+    JOIN readings r ON r.patient_id = s.id
+    WHERE r.modality = 'sensed'
+      AND r.measured_at >= %(utc_from)s AND r.measured_at < %(utc_to)s
+    GROUP BY 1, 2, 3
+)
+SELECT days.patient_id, d.serial, array_agg(days.k ORDER BY days.k) AS offsets
+FROM days
+JOIN devices d ON d.id = days.device_id AND d.patient_id = days.patient_id
+WHERE days.k BETWEEN 0 AND %(span)s::int
+GROUP BY days.patient_id, d.serial
+ORDER BY days.patient_id, d.serial;
+
+-- For RPM episodes older than the month's periods: the earliest period before
+-- ``before_day`` with at least ``min_days`` days of sensed data, and its first
+-- ``min_days`` days (the set-up code is earned once, in the first such period,
+-- and that is all that is needed to know it was).
+-- name: billing_setup_history
+WITH w AS (
+    SELECT * FROM unnest(%(episode_ids)s::bigint[], %(patient_ids)s::uuid[],
+                         %(zones)s::text[], %(starts)s::date[], %(befores)s::date[])
+        AS w(episode_id, patient_id, zone, started_on, before_day)
+), days AS (
+    SELECT DISTINCT w.episode_id, w.started_on, w.before_day,
+           (r.measured_at AT TIME ZONE w.zone)::date AS day
+    FROM w
+    JOIN readings r ON r.patient_id = w.patient_id
+    JOIN devices d ON d.id = r.device_id AND d.patient_id = r.patient_id
+    WHERE r.modality = 'sensed'
+      AND r.measured_at >= %(utc_from)s AND r.measured_at < %(utc_to)s
+), periods AS (
+    SELECT episode_id, (day - started_on) / %(period_days)s::int AS k,
+           (array_agg(day ORDER BY day))[1:%(min_days)s::int] AS days
+    FROM days
+    WHERE day >= started_on AND day < before_day
+    GROUP BY episode_id, started_on, (day - started_on) / %(period_days)s::int
+    HAVING count(*) >= %(min_days)s::int
+)
+SELECT DISTINCT ON (episode_id) episode_id, days
+FROM periods
+ORDER BY episode_id, k;
+
+-- The RPM and CCM time billed in a month: entries that count (not corrected,
+-- not withdrawn) begun in the patient's month and not moved on, and entries
+-- moved to it after their own month was signed (``own_month`` set).
+-- name: billing_time_entries
+SELECT t.id, t.patient_id, t.episode_id, e.kind, t.started_at, t.seconds, t.activity,
+       t.interactive, u.username, NULL::date AS own_month
+FROM time_entries t
+JOIN program_episodes e ON e.id = t.episode_id
+JOIN patients p ON p.id = t.patient_id
+JOIN users u ON u.id = t.coordinator_id
+WHERE t.patient_id = ANY(%(patient_ids)s::uuid[])
+  AND e.kind IN ('RPM', 'CCM')
+  AND t.seconds > 0
+  AND t.started_at >= %(utc_from)s AND t.started_at < %(utc_to)s
+  AND date_trunc('month', t.started_at AT TIME ZONE p.timezone)::date = %(month)s::date
+  AND NOT EXISTS (SELECT 1 FROM time_entries c WHERE c.supersedes = t.id)
+  AND NOT EXISTS (SELECT 1 FROM billing_late_time l WHERE l.entry_id = t.id)
+UNION ALL
+SELECT t.id, t.patient_id, t.episode_id, e.kind, t.started_at, t.seconds, t.activity,
+       t.interactive, u.username, l.own_month
+FROM billing_late_time l
+JOIN time_entries t ON t.id = l.entry_id
+JOIN program_episodes e ON e.id = t.episode_id
+JOIN users u ON u.id = t.coordinator_id
+WHERE l.month = %(month)s::date
+  AND l.patient_id = ANY(%(patient_ids)s::uuid[])
+  AND e.kind IN ('RPM', 'CCM')
+  AND t.seconds > 0
+  AND NOT EXISTS (SELECT 1 FROM time_entries c WHERE c.supersedes = t.id)
+ORDER BY patient_id, started_at, id;
+
+-- Held by a sign-off while it reads and stores its month; every new time
+-- entry shares it (migration 0025's trigger).
+-- name: billing_signoff_lock
+SELECT pg_advisory_xact_lock(hashtext('lastmile.billing_signoff'));
+
+-- name: billing_time_lock
+SELECT pg_advisory_xact_lock_shared(hashtext('lastmile.billing_signoff'));
+
+-- name: billing_signoff
+SELECT s.id, s.month, s.scope, s.signed_by, u.username AS signed_by_name, s.signed_at,
+       s.format, s.document, s.sha256, s.patient_count, s.row_count
+FROM billing_signoffs s JOIN users u ON u.id = s.signed_by
+WHERE s.month = %(month)s AND s.scope = %(scope)s;
+
+-- name: insert_billing_signoff
+INSERT INTO billing_signoffs (month, scope, signed_by, signed_at, format, document, sha256,
+                              patient_count, row_count)
+VALUES (%(month)s, %(scope)s, %(signed_by)s, %(signed_at)s, %(format)s, %(document)s,
+        %(sha256)s, %(patient_count)s, %(row_count)s)
+RETURNING id;
+
+-- name: insert_billing_signed_patients
+INSERT INTO billing_signed_patients (month, patient_id, signoff_id)
+SELECT %(month)s, unnest(%(patient_ids)s::uuid[]), %(signoff_id)s;
+
+-- Which of these patients' month is signed already.
+-- name: billing_signed_among
+SELECT patient_id FROM billing_signed_patients
+WHERE month = %(month)s AND patient_id = ANY(%(patient_ids)s::uuid[]);
+
+-- The month the patient's entry is billed in, and whether it is signed.
+-- name: billing_entry_month
+SELECT m.month,
+       EXISTS (SELECT 1 FROM billing_signed_patients s
+               WHERE s.patient_id = %(patient_id)s AND s.month = m.month) AS signed
+FROM (SELECT billing_month_of_entry(t.id) AS month FROM time_entries t
+      WHERE t.id = %(entry_id)s AND t.patient_id = %(patient_id)s) m;
