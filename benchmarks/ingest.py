@@ -34,6 +34,7 @@ import paho.mqtt.client as mqtt
 import psycopg
 from paho.mqtt.enums import CallbackAPIVersion
 
+from benchmarks.reset import clear_alerts
 from devices import service as devices
 from devices.credentials import provision_gateway_credentials
 from hub import patients
@@ -215,10 +216,8 @@ def end_to_end(
     arrival: bool = True,
 ) -> tuple[float, int, MultiPublishStats]:
     with connect(settings) as conn:  # each run starts from empty tables
-        conn.execute(
-            "TRUNCATE readings, alert_evidence, alert_events, push_outbox, alerts,"
-            " detector_checkpoints, dead_letters"
-        )
+        conn.execute("TRUNCATE readings, detector_checkpoints, dead_letters")
+        clear_alerts(conn)
         conn.commit()
     worker = spawn_ingest(
         settings,

@@ -21,6 +21,7 @@ import uuid
 from datetime import UTC, date, datetime, timedelta
 from typing import cast
 
+from benchmarks.reset import clear_alerts
 from flows.refill_checks import check_refills, run_refill_checks
 from hub.db import connect, fresh_database
 from hub.settings import BENCH_SERVICES, Settings
@@ -112,7 +113,7 @@ def run(settings: Settings, *, rows: int, patients: int) -> None:
             conn.commit()
     seconds_import = time.perf_counter() - t0
     with connect(bench) as conn:
-        conn.execute("TRUNCATE alerts, alert_evidence, alert_events, push_outbox")
+        clear_alerts(conn)
         conn.commit()
         t1 = time.perf_counter()
         recorded = run_refill_checks(conn, now=datetime.now(UTC))

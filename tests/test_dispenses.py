@@ -180,7 +180,9 @@ def test_the_scheduled_refill_pass_finds_a_class_run_out_since_the_fills_arrived
     _import(conn, CSV)  # lisinopril filled 1 Jan 2026 for 30 days, imported long after
     # On arrival it was already overdue by today's clock; replay the pass in January's.
     assert conn.execute("SELECT kind FROM alerts").fetchall() == [("refill_overdue",)]
-    conn.execute("TRUNCATE alerts, alert_evidence, alert_events, push_outbox")
+    # Deleted, not truncated: the append-only time log references alerts.
+    for table in ("push_outbox", "alert_evidence", "alert_events", "alerts"):
+        conn.execute(f"DELETE FROM {table}")  # noqa: S608 - a fixed table name
     on_time = datetime(2026, 2, 3, 9, tzinfo=UTC)  # ran out 31 Jan: within the grace
     assert run_refill_checks(conn, now=on_time) == 0
     assert run_refill_checks(conn, now=on_time + timedelta(days=6)) == 1
