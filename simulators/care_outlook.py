@@ -22,7 +22,7 @@ from datetime import UTC, date, datetime, time
 
 from billing.forecast import MonthForecast, PeriodForecast, month_forecast, period_forecast
 from billing.models import DeviceReading, Program, RpmEpisode, TimeEntry
-from billing.rules import Rules, working_rules
+from billing.rules import working_rules
 from programs.models import ProgramKind
 from simulators.care_models import CarePlan, DeviceOutlook, PatientCare, PlannedEntry, TcmStory
 
@@ -35,11 +35,6 @@ DAYS_CODE = "99454"
 MINUTES_CODE = "99457"
 
 
-def rules_on(day: date) -> Rules:
-    """The rules a demo works by on ``day`` (:func:`billing.rules.working_rules`)."""
-    return working_rules(day)
-
-
 def device_forecast(measured: Iterable[date], *, start: date, today: date) -> PeriodForecast:
     """The forecast of the RPM period holding ``today``, from the days with data."""
     readings = [
@@ -48,7 +43,7 @@ def device_forecast(measured: Iterable[date], *, start: date, today: date) -> Pe
         if start <= day <= today
     ]
     episode = RpmEpisode(start, TIME_ZONE, frozenset({_SERIAL}))
-    return period_forecast(episode, readings, today=today, rules=rules_on(today))
+    return period_forecast(episode, readings, today=today, rules=working_rules(today))
 
 
 def device_outlook(forecast: PeriodForecast) -> DeviceOutlook:
@@ -76,7 +71,7 @@ def time_forecast(
         if e.kind is kind
     ]
     return month_forecast(
-        counted, program=program, today=today, time_zone=TIME_ZONE, rules=rules_on(today)
+        counted, program=program, today=today, time_zone=TIME_ZONE, rules=working_rules(today)
     )
 
 
