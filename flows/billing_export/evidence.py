@@ -13,7 +13,7 @@ from __future__ import annotations
 import bisect
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from typing import Any
 from uuid import UUID
@@ -299,29 +299,25 @@ def device_evidence(
     conn: Conn,
     *,
     month: Month,
-    patients: Sequence[ScopePatient],
+    care: Sequence[PatientEvidence],
     devices: Mapping[UUID, Mapping[str, frozenset[date]]],
 ) -> list[PatientEvidence]:
-    """The patients' episodes, their days with sensed data per device
+    """The device rows' evidence: the patients and episodes of their ``care`` evidence
+    (:func:`care_evidence`), their days with sensed data per device
     (:class:`~flows.billing_export.sensed.SensedDays`) and, where needed, the set-up
-    history: the device rows' evidence."""
-    if not patients:
-        return []
-    ids = [p.id for p in patients]
-    episodes = _episodes(conn, month, ids, set())
+    history."""
+    patients = [e.patient for e in care]
+    episodes = {e.patient.id: list(e.episodes) for e in care}
     zones = {p.id: p.timezone for p in patients}
     days = {p: tuple(sorted(frozenset().union(*by.values()))) for p, by in devices.items()}
     setup = _setup_history(conn, month, _history_needed(month, patients, episodes, days), zones)
-    found = []
-    for p in patients:
-        mine = tuple(episodes.get(p.id, ()))
-        found.append(
-            PatientEvidence(
-                patient=p,
-                episodes=mine,
-                days=days.get(p.id, ()),
-                serials=devices.get(p.id, {}),
-                setup_history={e.id: setup[e.id] for e in mine if e.id in setup},
-            )
+    return [
+        replace(
+            e,
+            entries=(),
+            days=days.get(e.patient.id, ()),
+            serials=devices.get(e.patient.id, {}),
+            setup_history={x.id: setup[x.id] for x in e.episodes if x.id in setup},
         )
-    return found
+        for e in care
+    ]

@@ -4,9 +4,10 @@ Two passes over the scope's patients, in batches of :data:`BATCH_SIZE` by id:
 
 1. the care rows (RPM and CCM time, transitional care), from the episodes
    and the time log (:func:`~flows.billing_export.evidence.care_evidence`);
-2. the device rows (RPM device days and set-up), from the days with sensed
-   data (:mod:`flows.billing_export.sensed`: one pass over the readings for
-   the whole scope, the longest query of a month-end).
+2. the device rows (RPM device days and set-up), from the first pass's
+   patients and episodes and the days with sensed data
+   (:mod:`flows.billing_export.sensed`: one pass over the readings for the
+   whole scope, the longest query of a month-end).
 
 So the document holds the care rows, then the device rows; in each, patients
 by id, then programme, service, first day, code. The same stored evidence
@@ -22,7 +23,7 @@ import io
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import AbstractContextManager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from uuid import UUID
 
 from billing.models import Month
@@ -42,6 +43,7 @@ from flows.billing_export.rows import ExportRow
 from flows.billing_export.rpm import rpm_rows
 from flows.billing_export.sensed import SensedDays
 from hub.db import Conn
+from programs.models import ProgramKind
 
 __all__ = ["BATCH_SIZE", "Batch", "Reader", "export_batches", "export_document"]
 
@@ -111,20 +113,27 @@ def export_batches(
     scope's sign-off) are left out: what a sign-off covers.
     """
     rules_of_month(month)
-
-    def passing() -> Iterator[tuple[list[ScopePatient], list[ScopePatient]]]:
-        return _batches(conn, month=month, scope=scope, size=batch_size, skip_signed=skip_signed)
-
+    batches = _batches(conn, month=month, scope=scope, size=batch_size, skip_signed=skip_signed)
+    # What the second pass needs of each batch: its last patient read, and the patients
+    # and RPM episodes of the first (not their time: that is the first pass's alone).
+    kept: list[tuple[int, UUID, list[PatientEvidence]]] = []
     with ThreadPoolExecutor(max_workers=1) as pool:
         days = pool.submit(_read_days, conn, reader, month, scope) if reader else None
-        for read, covered in passing():
+        for read, covered in batches:
             evidence = care_evidence(conn, month=month, patients=covered)
             yield Batch(True, len(read), _ids(covered), _rows(evidence, month, _care_rows))
+            kept.append((len(read), read[-1].id, [_for_devices(e) for e in evidence]))
         sensed = days.result() if days else _read_days(conn, None, month, scope)
-    for read, covered in passing():
-        found = sensed.upto(read[-1].id)
-        evidence = device_evidence(conn, month=month, patients=covered, devices=found)
-        yield Batch(False, len(read), _ids(covered), _rows(evidence, month, rpm_rows))
+    for count, last, care in kept:
+        found = sensed.upto(last)
+        evidence = device_evidence(conn, month=month, care=care, devices=found)
+        ids = tuple(e.patient.id for e in care)
+        yield Batch(False, count, ids, _rows(evidence, month, rpm_rows))
+
+
+def _for_devices(evidence: PatientEvidence) -> PatientEvidence:
+    rpm = tuple(e for e in evidence.episodes if e.kind is ProgramKind.RPM)
+    return replace(evidence, episodes=rpm, entries=())
 
 
 def _ids(patients: list[ScopePatient]) -> tuple[UUID, ...]:

@@ -64,14 +64,19 @@ CREATE INDEX program_episodes_patient ON program_episodes (patient_id, started_o
 
 -- The patients of a billing scope: every patient (``everyone``, an admin's),
 -- or a supervisor's panel as accounts' rule has it (their own patients and
--- their coordinators'). Inlined by the planner where it is used.
+-- their coordinators'). Inlined by the planner where it is used; written as
+-- two branches so that a panel's few thousand patients are estimated as such
+-- (and their readings looked up by patient, not scanned whole).
 CREATE FUNCTION billing_scope(everyone boolean, viewer uuid)
 RETURNS TABLE (id uuid, timezone text)
 LANGUAGE sql STABLE AS $$
+    SELECT p.id, p.timezone FROM patients p WHERE everyone
+    UNION ALL
     SELECT p.id, p.timezone FROM patients p
-    WHERE everyone OR EXISTS (
-        SELECT 1 FROM patient_coordinators pc JOIN users u ON u.id = pc.user_id
-        WHERE pc.patient_id = p.id AND (pc.user_id = viewer OR u.supervisor_id = viewer))
+    WHERE NOT everyone AND p.id IN (
+        SELECT pc.patient_id FROM patient_coordinators pc
+        WHERE pc.user_id IN (
+            SELECT viewer UNION ALL SELECT u.id FROM users u WHERE u.supervisor_id = viewer))
 $$;
 
 -- The month a patient's time entry is billed in: the month it was moved to

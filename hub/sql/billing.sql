@@ -5,17 +5,20 @@
 -- The patients of a scope (migration 0024's billing_scope), by id, after
 -- ``after`` (the last of the previous batch).
 -- name: billing_scope_patients
-SELECT s.id, s.timezone,
-       coalesce(ids.identifiers, '[]'::jsonb) AS identifiers
-FROM billing_scope(%(all)s, %(user_id)s::uuid) s
+WITH batch AS (
+    SELECT s.id, s.timezone FROM billing_scope(%(all)s, %(user_id)s::uuid) s
+    WHERE s.id > %(after)s::uuid
+    ORDER BY s.id
+    LIMIT %(limit)s
+)
+SELECT b.id, b.timezone, coalesce(ids.identifiers, '[]'::jsonb) AS identifiers
+FROM batch b
 LEFT JOIN LATERAL (
     SELECT jsonb_agg(jsonb_build_object('system', i.system, 'value', i.value)
                      ORDER BY i.system, i.value) AS identifiers
-    FROM patient_identifiers i WHERE i.patient_id = s.id
+    FROM patient_identifiers i WHERE i.patient_id = b.id
 ) ids ON true
-WHERE s.id > %(after)s::uuid
-ORDER BY s.id
-LIMIT %(limit)s;
+ORDER BY b.id;
 
 -- name: billing_scope_count
 SELECT count(*) FROM billing_scope(%(all)s, %(user_id)s::uuid);
