@@ -3,8 +3,8 @@
 The month's evidence is read a batch of patients at a time, but the readings
 are not: one query (``billing_sensed_days``) reads every reading of the
 scope's patients in one window, so that PostgreSQL scans the window's chunks
-once (in parallel where it can) instead of probing them patient by patient,
-and folds them as it reads into one row per patient and device whose days
+once instead of probing them patient by patient (for every patient; a
+supervisor's panel is looked up by patient), and folds them as it reads into one row per patient and device whose days
 are bits: 100,000 patients' are a few megabytes. They are decoded a batch at
 a time, in patient order (:meth:`SensedDays.upto`).
 
