@@ -25,6 +25,7 @@ period whose count reaches ``rpm.setup.min_days``.
 
 from __future__ import annotations
 
+import bisect
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -137,7 +138,8 @@ def periods_of_days(
     for index in range(period_index(start, through, length) + 1):
         first, last = period_span(start, index, length)
         terms = in_force(first, rules)
-        days_in = tuple(d for d in counted if first <= d <= last)
+        low, high = bisect.bisect_left(counted, first), bisect.bisect_right(counted, last)
+        days_in = tuple(counted[low:high])
         tier = terms.rpm.tier_for(len(days_in))
         setup = not setup_done and len(days_in) >= terms.rpm.setup.min_days
         setup_done = setup_done or setup

@@ -35,6 +35,7 @@ the superseded entry no longer counts (:func:`effective_entries`).
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -74,8 +75,11 @@ class Step:
     lines: tuple[ClaimLine, ...]
 
 
+@functools.lru_cache(maxsize=64)
 def ladder(program: TimeProgram) -> tuple[Step, ...]:
     """Every number of minutes at which a month's codes change, in ascending order.
+
+    Computed once per programme's rules (a month-end export asks it for every patient).
 
     >>> from datetime import date
     >>> from billing.rules import rules_for

@@ -82,8 +82,10 @@ def shipped_rules(directory: Path = RULES_DIR) -> tuple[Rules, ...]:
     return tuple(found)
 
 
+@functools.lru_cache(maxsize=4096)
 def rules_for(day: date, directory: Path = RULES_DIR) -> Rules:
-    """The rules in force on the service date ``day``."""
+    """The rules in force on the service date ``day`` (remembered: asked per period and
+    patient by a month-end export)."""
     shipped = shipped_rules(directory)
     for rules in shipped:
         if rules.meta.covers(day):

@@ -72,7 +72,10 @@ class Rpm(_Table):
 
     def tier_for(self, days: int) -> DeviceTier | None:
         """The device-supply tier a period with ``days`` days of data earns, if any."""
-        return next((t for t in self.device_supply if t.min_days <= days <= t.max_days), None)
+        for tier in self.device_supply:
+            if tier.min_days <= days <= tier.max_days:
+                return tier
+        return None
 
     @property
     def tiers_by_days(self) -> tuple[DeviceTier, ...]:

@@ -42,9 +42,10 @@ def export(month: str, fmt: str, out: Path | None) -> None:
     month is signed off for every patient (an admin's sign-off), the signed
     bytes. The progress bar and the summary go to standard error.
     """
+    settings = load_settings()
     try:
         wanted = parse_month(month)
-        conn = connect(load_settings())
+        conn = connect(settings)
     except BillingExportError as exc:
         raise click.ClickException(str(exc)) from exc
     except psycopg.OperationalError as exc:
@@ -65,6 +66,7 @@ def export(month: str, fmt: str, out: Path | None) -> None:
                     fmt="json" if fmt == "json" else "csv",
                     progress=bar.update,
                     total=total,
+                    reader=lambda: connect(settings),
                 )
             except BillingExportError as exc:
                 raise click.ClickException(str(exc)) from exc

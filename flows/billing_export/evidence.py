@@ -1,17 +1,19 @@
 """A month's billing evidence read from storage, a batch of patients at a time.
 
 Set-based: a few queries per batch (``hub/sql/billing.sql``), whatever its
-size: the patients, their episodes, the month's time, and (seldom) the
-set-up history of older RPM episodes. Their days with sensed data are read
-once for all batches (:mod:`flows.billing_export.sensed`).
+size: the patients, their episodes, the month's time (:func:`care_evidence`),
+and (seldom) the set-up history of older RPM episodes (:func:`device_evidence`).
+Their days with sensed data are read once for all batches
+(:mod:`flows.billing_export.sensed`).
 Repository functions: keyword-only, take the connection, never commit.
 """
 
 from __future__ import annotations
 
+import bisect
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from typing import Any
 from uuid import UUID
@@ -41,14 +43,16 @@ __all__ = [
     "Scope",
     "ScopePatient",
     "TimeFacts",
+    "care_evidence",
     "count_scope",
-    "load_evidence",
+    "device_evidence",
     "scope_patients",
     "signed_among",
 ]
 
 _NIL = UUID(int=0)
 RPM = ProgramKind.RPM
+_KINDS = {kind.value: kind for kind in ProgramKind}
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,8 +122,8 @@ class TimeFacts:
 class PatientEvidence:
     """One patient's evidence for one month.
 
-    ``days`` maps each local day with sensed data (of the window read:
-    :mod:`flows.billing_export.sensed`) to the serials that sent it;
+    ``days`` are the local days with sensed data, in order (of the window
+    read: :mod:`flows.billing_export.sensed`), ``serials`` the same by device;
     ``setup_history`` maps an older RPM episode to the first days of its
     earliest period before that window that earned the set-up (absent: none
     did, or the window shows it).
@@ -127,7 +131,8 @@ class PatientEvidence:
 
     patient: ScopePatient
     episodes: tuple[EpisodeFacts, ...] = ()
-    days: Mapping[date, tuple[str, ...]] | None = None
+    days: tuple[date, ...] = ()
+    serials: Mapping[str, frozenset[date]] | None = None
     setup_history: Mapping[int, tuple[date, ...]] | None = None
     entries: tuple[TimeFacts, ...] = ()
 
@@ -166,7 +171,7 @@ def _episode(row: Mapping[str, Any]) -> EpisodeFacts:
 
     return EpisodeFacts(
         id=row["id"],
-        kind=ProgramKind(row["kind"]),
+        kind=_KINDS[row["kind"]],
         started_on=row["started_on"],
         ended_on=row["ended_on"],
         ordering=Practitioner(row["ordering_name"], row["ordering_npi"]),
@@ -206,7 +211,7 @@ def _history_needed(
     month: Month,
     patients: Sequence[ScopePatient],
     episodes: Mapping[UUID, list[EpisodeFacts]],
-    days: Mapping[UUID, Mapping[date, Any]],
+    days: Mapping[UUID, tuple[date, ...]],
 ) -> list[tuple[int, UUID, date, date]]:
     """The RPM episodes whose set-up may have been earned before the days read: their
     first period in the month has two periods or more before it, and the one just before
@@ -214,14 +219,15 @@ def _history_needed(
     rules = rules_of_month(month)
     needed = []
     for p in patients:
-        mine = days.get(p.id, {})
+        mine = days.get(p.id, ())
         for e in episodes.get(p.id, ()):
             targets = rpm_targets(e.started_on, e.ended_on, month) if e.kind is RPM else ()
             if not targets or targets[0].index < 2:
                 continue
             before = targets[0].first_day
             previous = before - timedelta(days=rules.rpm.period_days)
-            if sum(previous <= d < before for d in mine) < rules.rpm.setup.min_days:
+            earned = bisect.bisect_left(mine, before) - bisect.bisect_left(mine, previous)
+            if earned < rules.rpm.setup.min_days:
                 needed.append((e.id, p.id, e.started_on, previous))
     return needed
 
@@ -260,51 +266,58 @@ def _entries(conn: Conn, month: Month, ids: list[UUID]) -> dict[UUID, list[TimeF
         "utc_to": utc_to,
     }
     found: dict[UUID, list[TimeFacts]] = defaultdict(list)
-    with conn.cursor(row_factory=dict_row) as cur:
-        for r in cur.execute(queries["billing_time_entries"], params):
-            found[r["patient_id"]].append(
-                TimeFacts(
-                    id=r["id"],
-                    episode_id=r["episode_id"],
-                    kind=ProgramKind(r["kind"]),
-                    started_at=r["started_at"],
-                    seconds=r["seconds"],
-                    activity=r["activity"],
-                    interactive=r["interactive"],
-                    author=r["username"],
-                    own_month=r["own_month"],
-                )
-            )
+    for row in conn.execute(queries["billing_time_entries"], params):
+        entry, patient_id, episode, kind, started, seconds, activity, live, author, own = row
+        found[patient_id].append(
+            TimeFacts(entry, episode, _KINDS[kind], started, seconds, activity, live, author, own)
+        )
     return found
 
 
-def load_evidence(
-    conn: Conn,
-    *,
-    month: Month,
-    patients: Sequence[ScopePatient],
-    days: Mapping[UUID, Mapping[date, tuple[str, ...]]],
+def care_evidence(
+    conn: Conn, *, month: Month, patients: Sequence[ScopePatient]
 ) -> list[PatientEvidence]:
-    """The month's evidence of these patients, in their order, with their ``days`` with
-    sensed data (:class:`~flows.billing_export.sensed.SensedDays`)."""
+    """The patients' episodes and the month's time, in their order (no days: the care
+    rows' evidence)."""
     if not patients:
         return []
     ids = [p.id for p in patients]
     entries = _entries(conn, month, ids)
     used = {e.episode_id for found in entries.values() for e in found}
     episodes = _episodes(conn, month, ids, used)
-    zones = {p.id: p.timezone for p in patients}
-    setup = _setup_history(conn, month, _history_needed(month, patients, episodes, days), zones)
-    found = []
-    for p in patients:
-        mine = tuple(episodes.get(p.id, ()))
-        found.append(
-            PatientEvidence(
-                patient=p,
-                episodes=mine,
-                days=days.get(p.id, {}),
-                setup_history={e.id: setup[e.id] for e in mine if e.id in setup},
-                entries=tuple(entries.get(p.id, ())),
-            )
+    return [
+        PatientEvidence(
+            patient=p,
+            episodes=tuple(episodes.get(p.id, ())),
+            entries=tuple(entries.get(p.id, ())),
         )
-    return found
+        for p in patients
+    ]
+
+
+def device_evidence(
+    conn: Conn,
+    *,
+    month: Month,
+    care: Sequence[PatientEvidence],
+    devices: Mapping[UUID, Mapping[str, frozenset[date]]],
+) -> list[PatientEvidence]:
+    """The device rows' evidence: the patients and episodes of their ``care`` evidence
+    (:func:`care_evidence`), their days with sensed data per device
+    (:class:`~flows.billing_export.sensed.SensedDays`) and, where needed, the set-up
+    history."""
+    patients = [e.patient for e in care]
+    episodes = {e.patient.id: list(e.episodes) for e in care}
+    zones = {p.id: p.timezone for p in patients}
+    days = {p: tuple(sorted(frozenset().union(*by.values()))) for p, by in devices.items()}
+    setup = _setup_history(conn, month, _history_needed(month, patients, episodes, days), zones)
+    return [
+        replace(
+            e,
+            entries=(),
+            days=days.get(e.patient.id, ()),
+            serials=devices.get(e.patient.id, {}),
+            setup_history={x.id: setup[x.id] for x in e.episodes if x.id in setup},
+        )
+        for e in care
+    ]

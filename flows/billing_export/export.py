@@ -1,18 +1,29 @@
 """The month's export: the scope's patients in batches, their evidence, the engine's rows.
 
-Each batch reads its evidence with a handful of set-based queries
-(:mod:`flows.billing_export.evidence`) and turns every patient's into rows
-(:mod:`~flows.billing_export.rpm`, :mod:`~flows.billing_export.care`), in a
-fixed order: patients by id, then programme, service, first day, code. So
-the same stored evidence always gives the same rows, and the same bytes.
+Two passes over the scope's patients, in batches of :data:`BATCH_SIZE` by id:
+
+1. the care rows (RPM and CCM time, transitional care), from the episodes
+   and the time log (:func:`~flows.billing_export.evidence.care_evidence`);
+2. the device rows (RPM device days and set-up), from the first pass's
+   patients and episodes and the days with sensed data
+   (:mod:`flows.billing_export.sensed`: one pass over the readings for the
+   whole scope, the longest query of a month-end).
+
+So the document holds the care rows, then the device rows; in each, patients
+by id, then programme, service, first day, code. The same stored evidence
+always gives the same rows, and the same bytes. Given ``reader`` (a way to
+open a second connection), the readings are read on it while the first pass
+runs, and a month-end export of 100,000 patients takes the longer of the two
+instead of their sum; the rows and their order are the same either way.
 """
 
 from __future__ import annotations
 
 import io
-from collections.abc import Iterator
-from contextlib import closing
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import AbstractContextManager
+from dataclasses import dataclass, replace
 from uuid import UUID
 
 from billing.models import Month
@@ -21,7 +32,9 @@ from flows.billing_export.care import tcm_rows, time_rows
 from flows.billing_export.evidence import (
     PatientEvidence,
     Scope,
-    load_evidence,
+    ScopePatient,
+    care_evidence,
+    device_evidence,
     scope_patients,
     signed_among,
 )
@@ -30,27 +43,59 @@ from flows.billing_export.rows import ExportRow
 from flows.billing_export.rpm import rpm_rows
 from flows.billing_export.sensed import SensedDays
 from hub.db import Conn
+from programs.models import ProgramKind
 
-__all__ = ["Batch", "export_batches", "export_document", "patient_rows"]
+__all__ = ["BATCH_SIZE", "Batch", "Reader", "export_batches", "export_document"]
 
-#: Patients per batch: the evidence of a batch is read by a few queries (the readings
-#: once for all, :mod:`flows.billing_export.sensed`).
+#: Patients per batch: the evidence of a batch is read by a few queries.
 BATCH_SIZE = 1000
-
-
-def patient_rows(evidence: PatientEvidence, month: Month) -> list[ExportRow]:
-    """The patient's rows for the month, in the export's order."""
-    rows = [*rpm_rows(evidence, month), *time_rows(evidence, month), *tcm_rows(evidence, month)]
-    return sorted(rows, key=ExportRow.sort_key)
+#: Opens a second connection to the same database (for the readings' pass).
+Reader = Callable[[], AbstractContextManager[Conn]]
 
 
 @dataclass(frozen=True, slots=True)
 class Batch:
-    """A batch's patients read (``read``), those it covers, and their rows."""
+    """A batch of the first pass (``care``) or the second: the patients read, those it
+    covers, and their rows."""
 
+    care: bool
     read: int
     covered: tuple[UUID, ...]
     rows: list[ExportRow]
+
+
+RowsOf = Callable[[PatientEvidence, Month], Iterable[ExportRow]]
+
+
+def _care_rows(evidence: PatientEvidence, month: Month) -> Iterator[ExportRow]:
+    yield from time_rows(evidence, month)
+    yield from tcm_rows(evidence, month)
+
+
+def _rows(evidence: list[PatientEvidence], month: Month, rows_of: RowsOf) -> list[ExportRow]:
+    """Each patient's rows, in the export's order."""
+    return [row for e in evidence for row in sorted(rows_of(e, month), key=ExportRow.sort_key)]
+
+
+def _batches(
+    conn: Conn, *, month: Month, scope: Scope, size: int, skip_signed: bool
+) -> Iterator[tuple[list[ScopePatient], list[ScopePatient]]]:
+    """The scope's patients by id, a batch at a time: (those read, those covered)."""
+    after: UUID | None = None
+    while patients := scope_patients(conn, scope=scope, after=after, limit=size):
+        after = patients[-1].id
+        covered = patients
+        if skip_signed:
+            signed = signed_among(conn, month=month, patient_ids=[p.id for p in patients])
+            covered = [p for p in patients if p.id not in signed]
+        yield patients, covered
+
+
+def _read_days(conn: Conn, reader: Reader | None, month: Month, scope: Scope) -> SensedDays:
+    if reader is None:
+        return SensedDays(conn, month=month, scope=scope)
+    with reader() as other:
+        return SensedDays(other, month=month, scope=scope)
 
 
 def export_batches(
@@ -60,29 +105,39 @@ def export_batches(
     scope: Scope,
     batch_size: int = BATCH_SIZE,
     skip_signed: bool = False,
+    reader: Reader | None = None,
 ) -> Iterator[Batch]:
-    """The scope's rows for the month, a batch of patients at a time.
+    """The scope's rows for the month, a batch of patients at a time, in two passes.
 
     With ``skip_signed``, patients whose month is signed already (by another
     scope's sign-off) are left out: what a sign-off covers.
     """
     rules_of_month(month)
-    after: UUID | None = None
-    with conn.transaction(), closing(SensedDays(conn, month=month, scope=scope)) as sensed:
-        while True:
-            patients = scope_patients(conn, scope=scope, after=after, limit=batch_size)
-            if not patients:
-                return
-            after = patients[-1].id
-            days = sensed.upto(after)
-            if skip_signed:
-                signed = signed_among(conn, month=month, patient_ids=[p.id for p in patients])
-                covered = [p for p in patients if p.id not in signed]
-            else:
-                covered = patients
-            found = load_evidence(conn, month=month, patients=covered, days=days)
-            rows = [row for evidence in found for row in patient_rows(evidence, month)]
-            yield Batch(len(patients), tuple(p.id for p in covered), rows)
+    batches = _batches(conn, month=month, scope=scope, size=batch_size, skip_signed=skip_signed)
+    # What the second pass needs of each batch: its last patient read, and the patients
+    # and RPM episodes of the first (not their time: that is the first pass's alone).
+    kept: list[tuple[int, UUID, list[PatientEvidence]]] = []
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        days = pool.submit(_read_days, conn, reader, month, scope) if reader else None
+        for read, covered in batches:
+            evidence = care_evidence(conn, month=month, patients=covered)
+            yield Batch(True, len(read), _ids(covered), _rows(evidence, month, _care_rows))
+            kept.append((len(read), read[-1].id, [_for_devices(e) for e in evidence]))
+        sensed = days.result() if days else _read_days(conn, None, month, scope)
+    for count, last, care in kept:
+        found = sensed.upto(last)
+        evidence = device_evidence(conn, month=month, care=care, devices=found)
+        ids = tuple(e.patient.id for e in care)
+        yield Batch(False, count, ids, _rows(evidence, month, rpm_rows))
+
+
+def _for_devices(evidence: PatientEvidence) -> PatientEvidence:
+    rpm = tuple(e for e in evidence.episodes if e.kind is ProgramKind.RPM)
+    return replace(evidence, episodes=rpm, entries=())
+
+
+def _ids(patients: list[ScopePatient]) -> tuple[UUID, ...]:
+    return tuple(p.id for p in patients)
 
 
 def export_document(
@@ -93,7 +148,8 @@ def export_document(
     covered: list[UUID] = []
     with JsonWriter(out, month=str(month), scope=scope.key) as writer:
         for batch in export_batches(conn, month=month, scope=scope, skip_signed=skip_signed):
-            covered += batch.covered
+            if batch.care:
+                covered += batch.covered
             for row in batch.rows:
                 writer.write(row.as_json())
     return out.getvalue(), covered, writer.rows

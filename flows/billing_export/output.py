@@ -15,7 +15,7 @@ from typing import IO, Any, Literal
 
 from billing.models import Month
 from flows.billing_export.evidence import Scope, count_scope
-from flows.billing_export.export import Batch, export_batches
+from flows.billing_export.export import Batch, Reader, export_batches
 from flows.billing_export.render import JsonWriter, document_rows, write_csv
 from flows.billing_export.signoff import SignOff, signed
 from hub.db import Conn
@@ -44,11 +44,14 @@ def write_export(
     fmt: Format,
     progress: Callable[[int], None] = lambda done: None,
     total: Callable[[int], None] = lambda patients: None,
+    reader: Reader | None = None,
 ) -> Written:
     """Write the month's export of the scope to ``out``.
 
-    ``total`` is told how many patients there are, ``progress`` how many more
-    were done after each batch.
+    ``total`` is told how much work there is (patients, twice: the export's
+    two passes), ``progress`` how much more was done after each batch.
+    ``reader`` opens a second connection for the readings' pass
+    (:mod:`flows.billing_export.export`).
     """
     frozen = signed(conn, month=month, scope=scope)
     if frozen is not None:
@@ -65,17 +68,17 @@ def write_export(
         progress(written.patients)
         return written
     written = Written()
-    total(count_scope(conn, scope=scope))
+    total(2 * count_scope(conn, scope=scope))  # two passes
 
     def taken(batch: Batch) -> list[dict[str, Any]]:
         found = [row.as_json() for row in batch.rows]
-        written.patients += batch.read
+        written.patients += batch.read if batch.care else 0
         written.rows += len(found)
         written.statuses.update(r["status"] for r in found)
         progress(batch.read)
         return found
 
-    batches = export_batches(conn, month=month, scope=scope)
+    batches = export_batches(conn, month=month, scope=scope, reader=reader)
     if fmt == "json":
         with JsonWriter(out, month=str(month), scope=scope.key) as writer:
             for batch in batches:

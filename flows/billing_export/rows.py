@@ -61,6 +61,10 @@ class Service(enum.StrEnum):
     TRANSITIONAL_CARE = "transitional_care"
 
 
+#: Services in the order a patient's rows are listed.
+_ORDER = {service: n for n, service in enumerate(Service)}
+
+
 def status_of(earned: str | None, flags: tuple[Flag, ...]) -> Status:
     if earned is None:
         return Status.NONE
@@ -97,8 +101,7 @@ class ExportRow:
         return self.patient.id
 
     def sort_key(self) -> tuple[str, int, date, str]:
-        order = list(Service).index(self.service)
-        return (self.program, order, self.first_day, self.earned or "")
+        return (self.program, _ORDER[self.service], self.first_day, self.earned or "")
 
     def as_json(self) -> dict[str, Any]:
         """The row as the export's JSON object (dates ISO, ids as strings where UUIDs)."""
@@ -119,7 +122,7 @@ class ExportRow:
             "quantity": self.quantity,
             "unit": self.unit,
             "rules": self.rules,
-            "evidence": dict(self.evidence),
+            "evidence": self.evidence,
         }
 
 

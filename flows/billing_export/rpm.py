@@ -13,11 +13,11 @@ reach a device-supply tier, are a row flagged ``no_order``.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator
 from dataclasses import replace
 from datetime import date
 
-from billing.device_days import DevicePeriod, periods_of_days
+from billing.device_days import periods_of_days
 from billing.models import Month
 from billing.rules import in_force
 from flows.billing_export.calendar import RpmTarget, episode_rules, rpm_targets, rules_of_month
@@ -35,14 +35,16 @@ from programs.models import ProgramKind
 __all__ = ["rpm_rows"]
 
 
-def _serials(days: Mapping[date, tuple[str, ...]], period: DevicePeriod) -> list[str]:
-    return sorted({s for d in period.days for s in days.get(d, ())})
+def _serials(evidence: PatientEvidence, days: Iterable[date]) -> list[str]:
+    """The serials of the devices that sent data on any of these days."""
+    wanted = frozenset(days)
+    return sorted(s for s, sent in (evidence.serials or {}).items() if not wanted.isdisjoint(sent))
 
 
 def _period_rows(
     evidence: PatientEvidence, episode: EpisodeFacts, target: RpmTarget, month: Month
 ) -> Iterator[ExportRow]:
-    p, days = evidence.patient, evidence.days or {}
+    p, days = evidence.patient, evidence.days
     earlier = (evidence.setup_history or {}).get(episode.id, ())
     rules = episode_rules(episode.started_on, month)
     periods = periods_of_days(
@@ -55,7 +57,7 @@ def _period_rows(
         "period": period.index,
         "counted_through": target.through.isoformat(),
         "days": [d.isoformat() for d in period.days],
-        "serials": _serials(days, period),
+        "serials": _serials(evidence, period.days),
         "order": order_json(episode),
         "consent": consent_json(episode),
     }
@@ -96,8 +98,7 @@ def _no_order_row(evidence: PatientEvidence, month: Month) -> ExportRow | None:
     rpm = [e for e in evidence.episodes if e.kind is ProgramKind.RPM]
     if any(e.covers(month.first_day) and e.covers(month.last_day) for e in rpm):
         return None  # the month is all in an episode
-    days = evidence.days or {}
-    loose = sorted(d for d in days if d in month and not any(e.covers(d) for e in rpm))
+    loose = sorted(d for d in evidence.days if d in month and not any(e.covers(d) for e in rpm))
     rules = rules_of_month(month)
     tier = rules.rpm.tier_for(len(loose))
     if tier is None:
@@ -117,7 +118,7 @@ def _no_order_row(evidence: PatientEvidence, month: Month) -> ExportRow | None:
         rules=rules.meta.id,
         evidence={
             "days": [d.isoformat() for d in loose],
-            "serials": sorted({s for d in loose for s in days[d]}),
+            "serials": _serials(evidence, loose),
             "order": None,
             "consent": None,
         },

@@ -5,17 +5,20 @@
 -- The patients of a scope (migration 0025's billing_scope), by id, after
 -- ``after`` (the last of the previous batch).
 -- name: billing_scope_patients
-SELECT s.id, s.timezone,
-       coalesce(ids.identifiers, '[]'::jsonb) AS identifiers
-FROM billing_scope(%(all)s, %(user_id)s::uuid) s
+WITH batch AS (
+    SELECT s.id, s.timezone FROM billing_scope(%(all)s, %(user_id)s::uuid) s
+    WHERE s.id > %(after)s::uuid
+    ORDER BY s.id
+    LIMIT %(limit)s
+)
+SELECT b.id, b.timezone, coalesce(ids.identifiers, '[]'::jsonb) AS identifiers
+FROM batch b
 LEFT JOIN LATERAL (
     SELECT jsonb_agg(jsonb_build_object('system', i.system, 'value', i.value)
                      ORDER BY i.system, i.value) AS identifiers
-    FROM patient_identifiers i WHERE i.patient_id = s.id
+    FROM patient_identifiers i WHERE i.patient_id = b.id
 ) ids ON true
-WHERE s.id > %(after)s::uuid
-ORDER BY s.id
-LIMIT %(limit)s;
+ORDER BY b.id;
 
 -- name: billing_scope_count
 SELECT count(*) FROM billing_scope(%(all)s, %(user_id)s::uuid);
@@ -38,27 +41,36 @@ WHERE e.patient_id = ANY(%(patient_ids)s::uuid[])
 ORDER BY e.patient_id, e.kind, e.started_on, e.id;
 
 -- The scope's days with sensed data from a device registered to the patient,
--- from ``first`` (every patient's local day) for ``span`` more days: per
--- patient and device, the days as offsets from ``first``, patients by id.
--- Self-reported values do not count; several readings on one day are one.
--- One pass over the readings between ``utc_from`` and ``utc_to`` (which hold
--- every zone's days), whatever the number of patients.
+-- per patient and device, patients by id. The days are bits: the local day
+-- ``first + k - 1`` is bit ``k mod 62`` of word ``k / 62`` (three words), so
+-- that the readings are folded into one small group per device as they are
+-- read. (Bit 0 and those past the window's end are the edges of the UTC
+-- bounds: the caller drops them.) Self-reported values do not count; several
+-- readings on one day are one. One pass over the readings between
+-- ``utc_from`` and ``utc_to``, whatever the number of patients.
 -- name: billing_sensed_days
 WITH days AS (
+    -- OFFSET 0 keeps the subquery whole: each reading's day is computed once,
+    -- not once per use of k below.
     SELECT r.patient_id, r.device_id,
-           (r.measured_at AT TIME ZONE s.timezone)::date - %(first)s::date AS k
+           (r.measured_at AT TIME ZONE s.timezone)::date - %(first)s::date + 1 AS k
     FROM billing_scope(%(all)s, %(user_id)s::uuid) s
     JOIN readings r ON r.patient_id = s.id
     WHERE r.modality = 'sensed'
       AND r.measured_at >= %(utc_from)s AND r.measured_at < %(utc_to)s
-    GROUP BY 1, 2, 3
+    OFFSET 0
+), bits AS (
+    SELECT patient_id, device_id,
+           bit_or(CASE WHEN k < 62 THEN 1::int8 << k ELSE 0 END) AS w0,
+           bit_or(CASE WHEN k >= 62 AND k < 124 THEN 1::int8 << (k - 62) ELSE 0 END) AS w1,
+           bit_or(CASE WHEN k >= 124 THEN 1::int8 << (k - 124) ELSE 0 END) AS w2
+    FROM days
+    GROUP BY patient_id, device_id
 )
-SELECT days.patient_id, d.serial, array_agg(days.k ORDER BY days.k) AS offsets
-FROM days
-JOIN devices d ON d.id = days.device_id AND d.patient_id = days.patient_id
-WHERE days.k BETWEEN 0 AND %(span)s::int
-GROUP BY days.patient_id, d.serial
-ORDER BY days.patient_id, d.serial;
+SELECT b.patient_id, d.serial, ARRAY[b.w0, b.w1, b.w2] AS words
+FROM bits b
+JOIN devices d ON d.id = b.device_id AND d.patient_id = b.patient_id
+ORDER BY b.patient_id, d.serial;
 
 -- For RPM episodes older than the month's periods: the earliest period before
 -- ``before_day`` with at least ``min_days`` days of sensed data, and its first

@@ -157,8 +157,17 @@ def month_rows(
     return document_rows(document)
 
 
+_SERVICES = ("device_days", "setup", "time", "transitional_care")
+
+
 def of(rows: list[dict[str, Any]], patient: UUID) -> list[dict[str, Any]]:
-    return [r for r in rows if r["patient_id"] == str(patient)]
+    """The patient's rows, by programme, service, first day and code (the document has
+    the care rows first, then the device rows: ``test_the_document_holds_…``)."""
+    mine = [r for r in rows if r["patient_id"] == str(patient)]
+    return sorted(mine, key=lambda r: (
+        r["program"], _SERVICES.index(r["service"]), r["first_day"],
+        r["code"] or r["would_earn"] or "",
+    ))  # fmt: skip
 
 
 def brief(row: dict[str, Any]) -> tuple[Any, ...]:

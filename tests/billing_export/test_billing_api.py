@@ -14,7 +14,7 @@ from fastapi.testclient import TestClient
 from api import audit
 from api.accounts import Role
 from tests.api_support import Caller, caller, enroll
-from tests.billing_export.support import daily, home_devices
+from tests.billing_export.support import daily, home_devices, of
 
 pytestmark = pytest.mark.services
 
@@ -113,7 +113,7 @@ def test_a_sign_off_freezes_the_export_byte_for_byte_and_later_time_goes_to_apri
     daily(conn, team.a, team.cuff, date(2026, 3, 20), 1, hour=18)
     assert api.get(MARCH, headers=sue).content == before.content
     assert api.get(f"{MARCH}&format=csv", headers=sue).content == frozen_csv.content
-    live = [r for r in api.get(MARCH).json()["rows"] if r["patient_id"] == str(team.a)]
+    live = of(api.get(MARCH).json()["rows"], team.a)
     assert [(r["service"], r["quantity"]) for r in live] == [
         ("device_days", 17),
         ("setup", 17),

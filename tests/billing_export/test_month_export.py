@@ -232,7 +232,8 @@ def test_periods_are_billed_in_the_month_they_end_and_the_set_up_once(
 def test_a_patient_with_nothing_in_the_month_has_no_rows_and_rows_come_in_a_fixed_order(
     conn: Conn, cora: UUID
 ) -> None:
-    """Two runs over the same evidence give the same bytes; patients come by id."""
+    """Two runs over the same evidence give the same bytes; the document holds the care
+    rows, then the device rows, and in each the patients by id."""
     homes = [home(conn, mrn=f"SIM-{n}", tz="UTC", coordinator=cora, serials=(f"S-{n}",))
              for n in range(3)]  # fmt: skip
     for h in homes:
@@ -240,7 +241,14 @@ def test_a_patient_with_nothing_in_the_month_has_no_rows_and_rows_come_in_a_fixe
         daily(conn, h.patient, h.devices[f"S-{homes.index(h)}"], date(2026, 3, 1), 2)
     idle = home(conn, mrn="SIM-IDLE", tz="UTC", coordinator=cora)
     rows = month_rows(conn)
-    assert [r["patient_id"] for r in rows] == sorted(r["patient_id"] for r in rows)
+    # The care rows (time, transitional care) first, then the device rows; in each,
+    # patients by id.
+    care = [r for r in rows if r["service"] in ("time", "transitional_care")]
+    devices = rows[len(care) :]
+    assert rows[: len(care)] == care
+    assert {r["service"] for r in devices} == {"device_days", "setup"}
+    for part in (care, devices):
+        assert [r["patient_id"] for r in part] == sorted(r["patient_id"] for r in part)
     assert len({r["patient_id"] for r in rows}) == 3
     assert of(rows, idle.patient) == []
     first, _, count = export_document(conn, month=MARCH, scope=Scope())

@@ -123,7 +123,15 @@ export async function renderBilling(root, ctx, { month } = {}) {
     root.replaceChildren(head, h("p", { class: "error" }, errorText(error)));
     return;
   }
-  const rows = answer.data.rows;
+  // The document has the care rows, then the device rows; here, a patient's together.
+  const order = Object.keys(SERVICE_LABELS);
+  const rows = [...answer.data.rows].sort(
+    (a, b) =>
+      patientLabel(a).localeCompare(patientLabel(b)) ||
+      a.program.localeCompare(b.program) ||
+      order.indexOf(a.service) - order.indexOf(b.service) ||
+      a.first_day.localeCompare(b.first_day),
+  );
   const signed = answer.headers.get("X-Billing-Signed") === "true";
   let filter = "all";
   const body = h("div", { class: "billing-body" }, table(rows, filter));

@@ -1,0 +1,101 @@
+"""Simulated care programmes and time for the billing benchmark (benchmarks/billing.py).
+
+Added in bulk, inside PostgreSQL, to the worklist benchmark's patients
+(benchmarks/worklist_data.py): no real patient. Per patient, from a hash of
+its id (so a rerun makes the same data):
+
+* an RPM episode begun 30 to 399 days ago, its consent (one in thirty has
+  none) and its set-up on its first day;
+* a CCM episode for one in three (two conditions, consented);
+* a TCM episode for one in fifty, discharged in the month (inpatient, high
+  or moderate complexity, reached the next day, seen on day 5, 10 or 20);
+* in the month: one to four RPM entries of 5 to 19 minutes by the patient's
+  coordinator (about one in three a call), and two CCM entries for CCM
+  patients. Each entry passes the time log's trigger (migration 0025).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID
+
+from billing.models import Month
+from hub.db import Conn
+
+#: Every patient's RPM episode; the hash picks its start and whether consented.
+RPM_EPISODES = """
+INSERT INTO program_episodes (patient_id, kind, started_on, ordering_name, ordering_npi,
+    conditions, consent_on, consent_method, consent_recorded_by, consent_recorded_at,
+    setup_on, setup_by, setup_recorded_by, created_by, created_at)
+SELECT p.id, 'RPM', s.start, 'Dr. Bench Example', '1234567893', '{I50.22}',
+       CASE WHEN s.h %% 30 <> 0 THEN s.start END,
+       CASE WHEN s.h %% 30 <> 0 THEN 'verbal' END,
+       CASE WHEN s.h %% 30 <> 0 THEN %(actor)s::uuid END,
+       CASE WHEN s.h %% 30 <> 0 THEN now() END,
+       s.start, 'RN Bench', %(actor)s, %(actor)s, now()
+FROM patients p
+CROSS JOIN LATERAL (SELECT abs(hashtext(p.id::text)) AS h) hh
+CROSS JOIN LATERAL (SELECT hh.h AS h, current_date - (30 + hh.h %% 370) AS start) s
+"""
+
+CCM_EPISODES = """
+INSERT INTO program_episodes (patient_id, kind, started_on, ordering_name, ordering_npi,
+    conditions, consent_on, consent_method, consent_recorded_by, consent_recorded_at,
+    created_by, created_at)
+SELECT e.patient_id, 'CCM', e.started_on, e.ordering_name, e.ordering_npi,
+       '{I50.22,E11.9}', e.started_on, 'written', %(actor)s, now(), %(actor)s, now()
+FROM program_episodes e
+WHERE e.kind = 'RPM' AND abs(hashtext(e.patient_id::text || 'ccm')) %% 3 = 0
+"""
+
+TCM_EPISODES = """
+INSERT INTO program_episodes (patient_id, kind, started_on, ordering_name, ordering_npi,
+    discharged_on, discharge_setting, complexity, med_reconciled_on, face_to_face_on,
+    first_contact_at, created_by, created_at)
+SELECT p.id, 'TCM', d.day, 'Dr. Bench Example', '1234567893', d.day, 'inpatient',
+       CASE WHEN d.h %% 2 = 0 THEN 'high' ELSE 'moderate' END,
+       d.day + 3, d.day + (ARRAY[5, 10, 20])[1 + d.h %% 3],
+       d.day + interval '1 day 15 hours', %(actor)s, now()
+FROM patients p
+CROSS JOIN LATERAL (SELECT abs(hashtext(p.id::text || 'tcm')) AS h) hh
+CROSS JOIN LATERAL (SELECT hh.h AS h, %(first)s::date - 29 + hh.h %% 28 AS day) d
+WHERE d.h %% 50 = 0
+"""
+
+#: The month's time: entries by the patient's (first) coordinator.
+TIME_ENTRIES = """
+INSERT INTO time_entries (episode_id, patient_id, coordinator_id, started_at, seconds,
+    activity, interactive, source, recorded_by, recorded_at)
+SELECT e.id, e.patient_id, c.user_id, t.at, t.seconds,
+       CASE WHEN t.call THEN 'call' ELSE 'data_review' END, t.call, 'manual', c.user_id,
+       t.at + make_interval(secs => t.seconds)
+FROM program_episodes e
+CROSS JOIN LATERAL (SELECT pc.user_id FROM patient_coordinators pc
+                    WHERE pc.patient_id = e.patient_id ORDER BY pc.user_id LIMIT 1) c
+CROSS JOIN LATERAL (SELECT abs(hashtext(e.id::text || 'n')) AS h) hh
+CROSS JOIN LATERAL generate_series(1, CASE WHEN e.kind = 'RPM' THEN 1 + hh.h %% 4 ELSE 2 END)
+    AS n(k)
+CROSS JOIN LATERAL (
+    SELECT greatest(%(first)s::date, e.started_on) + ((hh.h / 7 + n.k * 9) %% 20)
+               + time '15:00' AS at,
+           60 * (5 + (hh.h + n.k) %% 15) AS seconds,
+           (hh.h + n.k) %% 3 = 0 AS call
+) t
+WHERE e.kind IN ('RPM', 'CCM') AND e.consent_on IS NOT NULL
+  AND e.started_on <= %(last)s::date - 20
+"""
+
+
+def programmes(conn: Conn, *, month: Month, actor: UUID) -> dict[str, int]:
+    """Add the episodes and the month's time; how many of each were added."""
+    params: dict[str, Any] = {"actor": actor, "first": month.first_day, "last": month.last_day}
+    added = {}
+    for name, sql in (
+        ("RPM episodes", RPM_EPISODES),
+        ("CCM episodes", CCM_EPISODES),
+        ("TCM episodes", TCM_EPISODES),
+        ("time entries", TIME_ENTRIES),
+    ):
+        added[name] = conn.execute(sql, params).rowcount
+        conn.commit()
+    return added
