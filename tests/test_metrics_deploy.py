@@ -156,3 +156,12 @@ def test_compose_runs_pinned_prometheus_and_grafana_beside_a_reachable_hub() -> 
     # Prometheus reaches the worker's and the notifier's ports across the compose network.
     assert services["hub"]["environment"]["LASTMILE_METRICS_HOST"] == "0.0.0.0"  # noqa: S104
     assert _default("metrics_host") == "127.0.0.1"  # loopback everywhere else
+
+
+def test_every_exported_metric_is_documented() -> None:
+    text = (PROJECT_ROOT / "docs" / "metrics.md").read_text()
+    documented = set(re.findall(r"`(lastmile_[a-z0-9_]+)`", text))
+    families = {
+        re.sub(r"_(bucket|sum|count)$", "", name) for name in exported() if name.startswith(PREFIX)
+    }
+    assert families <= documented, f"not in docs/metrics.md: {sorted(families - documented)}"
