@@ -14,6 +14,7 @@ from datetime import UTC, datetime, timedelta
 
 import psycopg
 
+from alerts import metrics
 from alerts.lifecycle import run_escalations
 from alerts.pusher import Pusher
 from alerts.vapid import ensure_vapid_keys
@@ -29,6 +30,7 @@ def check_escalations(settings: Settings, *, now: datetime) -> int:
             conn, now=now, after=timedelta(seconds=settings.escalation_after_s)
         )
         conn.commit()
+    metrics.escalated(escalated)
     if escalated:
         log.info("alerts escalated", extra={"count": escalated})
     return escalated

@@ -33,6 +33,7 @@ import psycopg
 import requests
 from pywebpush import WebPushException, webpush
 
+from alerts import metrics
 from alerts.push import remove_subscription
 from alerts.vapid import VapidKeys
 from hub.db import connect
@@ -218,6 +219,7 @@ class Pusher:
             outcome = self._send(item, ttl)
             with conn.transaction():
                 result = self._record(conn, item, outcome, now=now, expires_at=expires_at)
+        metrics.pushed(result)
         logger.log(
             logging.INFO if result == "sent" else logging.WARNING,
             f"push_{result}",

@@ -17,6 +17,7 @@ from uuid import UUID
 from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 
+from alerts import metrics
 from alerts.lifecycle import notify_panel, record_event
 from hub.alerting import AlertKind, Detection, Severity, severity_rank
 from hub.db import Conn
@@ -53,6 +54,7 @@ def record_detection(conn: Conn, *, detection: Detection, now: datetime) -> Reco
         ).fetchone()
         assert inserted is not None
         alert_id, opened = int(inserted[0]), True
+        metrics.alert_opened(detection.kind, detection.severity)
         record_event(
             conn,
             alert_id=alert_id,

@@ -10,6 +10,8 @@ from fastapi import FastAPI
 from api.audit import AuditMiddleware
 from api.exceptions import install_handlers
 from api.guards import RequestGuard
+from api.metrics import install_metrics
+from api.readiness import router as readiness
 from api.views import (
     adherence,
     alerts,
@@ -62,6 +64,7 @@ def create_app(settings: Settings) -> FastAPI:
         max_upload_bytes=settings.api_max_upload_bytes,
     )
     app.add_middleware(AuditMiddleware)
+    install_metrics(app)  # outermost: times the whole answer
     app.include_router(auth.router)
     app.include_router(patients.router)
     app.include_router(provisioning.router)
@@ -80,6 +83,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(dashboard.router)
     app.include_router(vendors.router)
     app.include_router(worklist.router)
+    app.include_router(readiness)
 
     @app.get("/healthz", include_in_schema=False)
     def healthz() -> dict[str, str]:

@@ -41,6 +41,7 @@ from flows.schedule import ArrivalChecks, caught_up, check_on_arrival
 from flows.writer import BatchResult, StoredBatch, finish_batch, prepare_connection, store_batch
 from hub.db import Conn, connect
 from hub.settings import Settings
+from ingest import metrics
 from ingest.dead_letters import quarantine
 from ingest.models import Received
 from ingest.routing import ParsedBatch, parse_batch
@@ -197,6 +198,7 @@ class BatchStore:
                     return self._store_one_by_one(conn, batch, exc)
             except _TRANSIENT as exc:
                 self.db_retries += 1
+                metrics.db_retry()
                 log.warning(
                     "database unavailable; holding batch unacked",
                     extra={"messages": len(batch), "retry_in_s": delay, "error": str(exc)},

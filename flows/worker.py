@@ -45,6 +45,7 @@ from flows.writer import BatchResult
 from hub.settings import Settings
 from hub.sql import queries
 from hub.topics import errors_topic, feed_errors_topic
+from ingest import metrics
 from ingest.models import Received
 from ingest.routing import SUBSCRIPTIONS
 from ingest.session import persist_new_session
@@ -118,6 +119,7 @@ class IngestWorker:
         self._in_hand = 0
         self._stats = WorkerStats()
         self._client = self._make_client()
+        metrics.watch_in_flight(self)
 
     @property
     def stats(self) -> WorkerStats:
@@ -170,13 +172,15 @@ class IngestWorker:
             return
         self._generation += 1
         self._session_present = bool(flags.session_present)
+        lost = self._generation > 1 and not flags.session_present
+        metrics.connected(session_present=self._session_present, lost=lost)
         sent = (client.subscribe(sub.topic_filter, qos=sub.qos) for sub in SUBSCRIPTIONS)
         self._unacked_subscriptions = {mid for _, mid in sent if mid is not None}
         log.info(
             "mqtt connected",
             extra={"session_present": flags.session_present, "generation": self._generation},
         )
-        if self._generation > 1 and not flags.session_present:
+        if lost:
             # What the broker accepted while this session was gone went nowhere.
             log.error("mqtt session lost by the broker", extra={"generation": self._generation})
 
@@ -191,6 +195,7 @@ class IngestWorker:
             # Only now does the broker queue for this session what arrives
             # while the worker is away.
             self._connected.set()
+            metrics.subscribed()
             if not self._session_present:
                 # A new session is only in the broker's memory until it saves.
                 threading.Thread(
@@ -201,6 +206,7 @@ class IngestWorker:
         self, client: mqtt.Client, userdata: object, flags: Any, reason: Any, properties: Any
     ) -> None:
         self._connected.clear()
+        metrics.disconnected()
         level = logging.WARNING if getattr(reason, "is_failure", True) else logging.INFO
         log.log(level, "mqtt disconnected", extra={"reason": str(reason)})
 
@@ -241,6 +247,7 @@ class IngestWorker:
         try:
             while not stop.is_set():
                 batch = self._collect(stop, wait=flight is None)
+                metrics.received(len(batch))
                 parsed = self._store.parse(batch) if batch else None
                 self._in_hand = len(batch) + (len(flight.batch) if flight else 0)
                 if flight is not None:
@@ -275,6 +282,7 @@ class IngestWorker:
         if result is None:
             return False
         self._ack(batch)
+        metrics.batch_committed(batch, result)
         self._stats.add(result)
         self._rejections_due = self._rejections_due or result.rejected > 0
         if on_batch is not None:

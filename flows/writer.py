@@ -32,6 +32,7 @@ from hub.db import Conn
 from hub.domain import CANONICAL_UNIT, Measure, Modality, ParsedPoint, Rejection, RejectionCode
 from hub.reading_row import COPY_TYPES, ReadingRow, scoring_row
 from hub.sql import queries
+from ingest import metrics
 from ingest.dead_letters import record_dead_letters
 from ingest.models import DeadLetter, Received
 from ingest.pharmacy_mqtt import FeedMessage
@@ -202,6 +203,7 @@ def finish_batch(conn: Conn, *, stored: StoredBatch, scorer: Scorer | None) -> B
     if scorer is None or not stored.scoring or stored.latest is None:
         return result
     scored = scorer.result()
+    metrics.scored(scored.seconds)
     for shown in scored.shown:
         if isinstance(shown, Closure):
             closed = resolve_automatically(

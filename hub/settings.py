@@ -28,6 +28,8 @@ BENCH_SERVICES: dict[str, Any] = {
     "pg_port": 55434,
     "mqtt_port": 18885,
     "api_port": 8810,
+    "ingest_metrics_port": 9814,
+    "notify_metrics_port": 9815,
 }
 
 _PLACEHOLDERS = frozenset({"", "changeme", "change-me", "secret", "password", "admin"})
@@ -120,6 +122,13 @@ class Settings(BaseSettings):
     #: Largest request body (413 above it, api/guards.py); uploads (pharmacy feeds) get more.
     api_max_body_bytes: int = Field(default=1_048_576, ge=1024)
     api_max_upload_bytes: int = Field(default=32 * 1024 * 1024, ge=1024)
+
+    # Prometheus metrics (hub/metrics.py, docs/metrics.md). The API serves its
+    # own on /metrics; the ingest worker and the notifier each on a port of
+    # their own, on ``metrics_host`` (0: no metrics port).
+    metrics_host: str = "127.0.0.1"
+    ingest_metrics_port: int = Field(default=9808, ge=0, le=65535)
+    notify_metrics_port: int = Field(default=9809, ge=0, le=65535)
 
     # Ingest.
     ingest_batch_size: int = Field(default=1000, ge=1, le=20000)
@@ -247,6 +256,15 @@ class Settings(BaseSettings):
         return self.data_dir / "lastmile.env"
 
     @property
+    def api_metrics_dir(self) -> Path:
+        """Where the API's processes keep their metrics, so one /metrics sums them all.
+
+        prometheus_client's multiprocess folder (``PROMETHEUS_MULTIPROC_DIR``);
+        ``lastmile api`` empties it when it starts.
+        """
+        return self.data_dir / "metrics" / "api"
+
+    @property
     def pg_socket_dir(self) -> Path:
         return self.data_dir / "run"
 
@@ -269,6 +287,9 @@ class Settings(BaseSettings):
                 "LASTMILE_MQTT_PORT": str(self.mqtt_port),
                 "LASTMILE_MQTT_INGEST_CLIENT_ID": self.mqtt_ingest_client_id,
                 "LASTMILE_API_PORT": str(self.api_port),
+                "LASTMILE_METRICS_HOST": self.metrics_host,
+                "LASTMILE_INGEST_METRICS_PORT": str(self.ingest_metrics_port),
+                "LASTMILE_NOTIFY_METRICS_PORT": str(self.notify_metrics_port),
             }
         )
         env.update(extra)
@@ -280,6 +301,16 @@ class Settings(BaseSettings):
             f"password={self.pg_password.get_secret_value()} dbname={database} "
             "application_name=lastmile"
         )
+
+
+def set_library_environment(name: str, value: str) -> None:
+    """Set a variable that a library reads from the environment itself.
+
+    prometheus_client learns its multiprocess folder only from
+    ``PROMETHEUS_MULTIPROC_DIR`` (hub/metrics.py). Like the reads above, the
+    one place that writes ``os.environ``; child processes inherit it.
+    """
+    os.environ[name] = value
 
 
 def load_settings(**overrides: Any) -> Settings:

@@ -57,11 +57,13 @@ def ingest() -> None:
     """Run the ingest worker until SIGTERM/SIGINT."""
     from flows.worker import IngestWorker
     from hub.db import connect, migrate
+    from hub.metrics import start_exporter
 
     settings = _settings()
     with connect(settings) as conn:
         migrate(conn)
     stop = _stop_on_signals()
+    start_exporter(settings, port=settings.ingest_metrics_port, service="ingest")
     IngestWorker(settings).run(stop)
 
 
@@ -69,8 +71,11 @@ def ingest() -> None:
 def notify() -> None:
     """Send Web Push notifications and escalate unacknowledged critical alerts."""
     from alerts.notifier import run_notifier
+    from hub.metrics import start_exporter
 
-    run_notifier(_settings(), _stop_on_signals())
+    settings = _settings()
+    start_exporter(settings, port=settings.notify_metrics_port, service="notify")
+    run_notifier(settings, _stop_on_signals())
 
 
 @main.command()

@@ -40,6 +40,7 @@ import logging
 import multiprocessing
 import pickle
 import signal
+import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
@@ -71,6 +72,8 @@ class Scored:
     shown: list[Detection | Closure]
     checkpoints: list[Checkpoint]
     code_version: int
+    #: How long the monitors took over the batch (loading them included).
+    seconds: float = 0.0
 
     @property
     def detections(self) -> list[Detection]:
@@ -106,13 +109,17 @@ class Scorer(Protocol):
     def close(self) -> None: ...
 
 
-def _score(cache: MonitorCache, rows: Sequence[Row]) -> Scored:
-    return _score_readings(cache, [stream_reading(row) for row in rows])
+def _score(cache: MonitorCache, rows: Sequence[Row], *, loading_s: float) -> Scored:
+    started = time.perf_counter() - loading_s
+    return _score_readings(cache, [stream_reading(row) for row in rows], started=started)
 
 
-def _score_readings(cache: MonitorCache, readings: list[StreamReading]) -> Scored:
+def _score_readings(
+    cache: MonitorCache, readings: list[StreamReading], *, started: float
+) -> Scored:
     shown = cache.process(readings)
-    return Scored(shown, cache.due_checkpoints(), cache.code_version)
+    checkpoints = cache.due_checkpoints()
+    return Scored(shown, checkpoints, cache.code_version, time.perf_counter() - started)
 
 
 class LocalScorer:
@@ -123,15 +130,19 @@ class LocalScorer:
     def __init__(self, cache: MonitorCache) -> None:
         self._cache = cache
         self._scored: Scored | None = None
+        self._loading_s = 0.0
 
     def prepare(self, conn: Conn, *, patient_ids: Iterable[UUID]) -> None:
         # Before the insert, so a cold start replays only older history; this
         # also brings in the alert resolutions committed since the last batch.
+        started = time.perf_counter()
         self._cache.load(conn, patient_ids=patient_ids)
+        self._loading_s = time.perf_counter() - started
 
     def submit(self, rows: Sequence[Row]) -> None:
         try:
-            self._scored = _score(self._cache, rows)
+            loading_s, self._loading_s = self._loading_s, 0.0
+            self._scored = _score(self._cache, rows, loading_s=loading_s)
         except Exception as exc:  # as the child reports it: the batch is quarantined
             raise ScorerFailedError(f"{type(exc).__name__}: {exc}") from exc
 
@@ -171,12 +182,13 @@ def _serve(pipe: Connection, settings: Settings, log_level: int = logging.INFO) 
             cache.rolled_back()
             continue
         try:
+            started = time.perf_counter()
             if conn is None or conn.closed:
                 conn = connect(settings)
                 conn.autocommit = True
             readings = [stream_reading(ScoringRow._make(values)) for values in rows]
             cache.load(conn, patient_ids={r.patient_id for r in readings})
-            reply: object = _score_readings(cache, readings)
+            reply: object = _score_readings(cache, readings, started=started)
         except psycopg.OperationalError as exc:
             cache.rolled_back()
             conn = None

@@ -35,6 +35,8 @@ TEST_OVERRIDES: dict[str, Any] = {
     "pg_port": 55433,
     "mqtt_port": 18884,
     "api_port": 8809,
+    "ingest_metrics_port": 9811,
+    "notify_metrics_port": 9812,
     "environment": "development",
 }
 TEMPLATE_DB = "lastmile_template"
@@ -46,14 +48,14 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "--services-port-offset",
         type=int,
         default=0,
-        help="Add this to the test services' ports (PostgreSQL, Mosquitto, API), so that "
+        help="Add this to the test services' ports (PostgreSQL, Mosquitto, API, metrics), so that "
         "a second checkout can run its tests beside this one.",
     )
 
 
 def pytest_configure(config: pytest.Config) -> None:
     offset = int(config.getoption("--services-port-offset"))
-    for key in ("pg_port", "mqtt_port", "api_port"):
+    for key in ("pg_port", "mqtt_port", "api_port", "ingest_metrics_port", "notify_metrics_port"):
         TEST_OVERRIDES[key] += offset
 
 

@@ -43,6 +43,7 @@ def login_works(
         protocol=mqtt.MQTTv311,
     )
     probe.username_pw_set(username, password)
+    probe.connect_timeout = timeout_s
     answers: list[ReasonCode] = []
     probe.on_connect = lambda _c, _u, _f, reason, _p: answers.append(reason)
     try:
