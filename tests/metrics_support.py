@@ -69,6 +69,25 @@ def scrape_when(url: str, ready: Callable[[Scrape], bool], *, timeout: float = 3
         time.sleep(0.2)
 
 
+def settled(url: str, *, quiet_s: float = 1.5, timeout: float = 30) -> Scrape:
+    """Scrape until the worker has had nothing in hand for ``quiet_s``: the last scrape."""
+    deadline = time.monotonic() + timeout
+    last = scrape_when(url, lambda s: True, timeout=timeout)
+    since = time.monotonic()
+    while time.monotonic() - since < quiet_s:
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{url} never settled:\n{last.text}")
+        time.sleep(0.3)
+        now = scrape(url)
+        moved = now.value("lastmile_ingest_messages_received_total") != last.value(
+            "lastmile_ingest_messages_received_total"
+        )
+        if moved or now.value("lastmile_ingest_in_flight_messages") != 0:
+            since = time.monotonic()
+        last = now
+    return last
+
+
 def ingest_url(settings: Settings) -> str:
     return f"http://{settings.metrics_host}:{settings.ingest_metrics_port}/metrics"
 
