@@ -16,6 +16,8 @@ import os
 from pathlib import Path
 from typing import Any, Literal
 
+import psycopg
+from psycopg.conninfo import conninfo_to_dict, make_conninfo
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -88,13 +90,23 @@ class Settings(BaseSettings):
     environment: Literal["development", "test", "production"] = "development"
     data_dir: Path = Field(default_factory=_data_dir_from_env)
 
-    # PostgreSQL + TimescaleDB, a private cluster on loopback.
+    # PostgreSQL + TimescaleDB, a private cluster on loopback. The connection is
+    # either the keyword parts (pg_host ... pg_database) or one libpq string or
+    # URI, ``database_url``, whose parts fill those not given; a part given as
+    # well overrides the URL's (see :meth:`conninfo_for`).
+    database_url: SecretStr | None = None
+    #: A hot standby serving the read-heavy routes (docs/scaling.md): its host,
+    #: port and options. The database, user and password are the primary's (a
+    #: physical replica holds the same databases and roles) unless it names them.
+    database_read_url: SecretStr | None = None
     pg_host: str = "127.0.0.1"
     pg_port: int = 55432
     pg_user: str = "lastmile"
     pg_password: SecretStr = SecretStr("")
     pg_database: str = "lastmile"
     pg_pool_max: int = 8
+    #: libpq's connect_timeout: an unreachable server is an error after this, not a hang.
+    pg_connect_timeout_s: int = Field(default=5, ge=2)
 
     # Mosquitto, a private broker on loopback.
     mqtt_host: str = "127.0.0.1"
@@ -214,6 +226,28 @@ class Settings(BaseSettings):
                 data = {**data, name: {**dict(default), **given}}
         return data
 
+    @model_validator(mode="before")
+    @classmethod
+    def _parts_from_url(cls, data: Any) -> Any:
+        """The keyword parts not given take the values of ``database_url``."""
+        if not isinstance(data, dict) or not data.get("database_url"):
+            return data
+        url = _parse_conninfo(data["database_url"], "LASTMILE_DATABASE_URL")
+        filled = {
+            field: url[key]
+            for key, field in _URL_PARTS.items()
+            if key in url and field not in data and "," not in url[key]
+        }
+        if not str(filled.get("pg_port", "0")).isdigit():
+            filled.pop("pg_port")
+        return {**data, **filled}
+
+    @model_validator(mode="after")
+    def _read_url_parses(self) -> Settings:
+        if self.database_read_url is not None:
+            _parse_conninfo(self.database_read_url, "LASTMILE_DATABASE_READ_URL")
+        return self
+
     @model_validator(mode="after")
     def _vendors_complete(self) -> Settings:
         production = self.environment != "development"
@@ -271,15 +305,75 @@ class Settings(BaseSettings):
                 "LASTMILE_API_PORT": str(self.api_port),
             }
         )
+        for name, url in (
+            ("LASTMILE_DATABASE_URL", self.database_url),
+            ("LASTMILE_DATABASE_READ_URL", self.database_read_url),
+        ):
+            if url is not None:
+                env[name] = url.get_secret_value()
         env.update(extra)
         return env
 
     def conninfo_for(self, database: str) -> str:
-        return (
-            f"host={self.pg_host} port={self.pg_port} user={self.pg_user} "
-            f"password={self.pg_password.get_secret_value()} dbname={database} "
-            "application_name=lastmile"
-        )
+        """libpq connection string for ``database`` on the hub's server.
+
+        ``database_url`` (if set) is the base, and the keyword parts override
+        it, except a URL's list of hosts (failover), which is kept as it is.
+        Quoting is psycopg's (a password may hold spaces, quotes, backslashes).
+        """
+        parts: dict[str, Any] = {
+            "host": self.pg_host,
+            "port": self.pg_port,
+            "user": self.pg_user,
+            "password": self.pg_password.get_secret_value() or None,
+        }
+        base: dict[str, Any] = {"application_name": "lastmile"}
+        base["connect_timeout"] = self.pg_connect_timeout_s
+        if self.database_url is not None:
+            url = _parse_conninfo(self.database_url, "LASTMILE_DATABASE_URL")
+            if "," in url.get("host", "") + url.get("hostaddr", "") + url.get("port", ""):
+                del parts["host"], parts["port"]
+            base.update(url)
+        return make_conninfo("", **{**base, **parts, "dbname": database})
+
+    @property
+    def read_conninfo(self) -> str | None:
+        """libpq connection string for the read replica's copy of the hub's database, if any."""
+        return None if self.database_read_url is None else self.read_conninfo_for(self.pg_database)
+
+    def read_conninfo_for(self, database: str) -> str:
+        """The primary's connection for ``database`` with the replica's host, port and options."""
+        if self.database_read_url is None:
+            return self.conninfo_for(database)
+        primary = conninfo_to_dict(self.conninfo_for(database))
+        for key in _SERVER_CHOICE:
+            primary.pop(key, None)
+        url = _parse_conninfo(self.database_read_url, "LASTMILE_DATABASE_READ_URL")
+        url.pop("dbname", None)
+        return make_conninfo("", **{**primary, **url})
+
+
+#: libpq keyword -> the Settings field it fills when ``database_url`` names it.
+_URL_PARTS = {
+    "host": "pg_host",
+    "port": "pg_port",
+    "user": "pg_user",
+    "password": "pg_password",
+    "dbname": "pg_database",
+}
+
+#: What picks the server: the primary's are not the replica's.
+_SERVER_CHOICE = ("host", "hostaddr", "port", "target_session_attrs", "load_balance_hosts")
+
+
+def _parse_conninfo(value: object, name: str) -> dict[str, str]:
+    """A libpq string or URI as its parts; an error that does not echo it (it holds a secret)."""
+    text = value.get_secret_value() if isinstance(value, SecretStr) else str(value)
+    try:
+        return {key: str(part) for key, part in conninfo_to_dict(text).items()}
+    except psycopg.ProgrammingError:
+        msg = f"{name} is neither a libpq connection string (key=value ...) nor a postgresql:// URI"
+        raise ValueError(msg) from None
 
 
 def load_settings(**overrides: Any) -> Settings:
