@@ -19,7 +19,7 @@ from psycopg import sql
 from psycopg.conninfo import make_conninfo
 from psycopg_pool import ConnectionPool
 
-from hub.exceptions import MigrationError
+from hub.exceptions import AppRoleError, DatabaseNotReadyError, MigrationError, SchemaBehindError
 from hub.measures import SPECS, DeviceKind
 from hub.settings import Settings
 from hub.sql import as_query, queries
@@ -144,9 +144,58 @@ def fresh_database(settings: Settings, name: str) -> Settings:
     fresh = settings.model_copy(
         update={"pg_database": name, "mqtt_ingest_client_id": f"lastmile-ingest-{name}"}
     )
-    with connect(fresh) as conn:
-        migrate(conn)
+    migrate_database(fresh)
     return fresh
+
+
+def migrate_database(settings: Settings) -> list[int]:
+    """``lastmile db migrate``: apply pending migrations and let the API's role log in.
+
+    The one step that changes the schema; the API only checks it
+    (:func:`require_current_schema`). Returns the versions applied.
+    """
+    with connect(settings) as conn:
+        applied = migrate(conn)
+        ensure_app_role(conn, settings)
+    return applied
+
+
+def pending_migrations(conn: Conn) -> list[Migration]:
+    """The shipped migrations this database has not applied (all of them when it has none)."""
+    row = conn.execute("SELECT to_regclass('schema_migrations') IS NOT NULL").fetchone()
+    applied: set[int] = set()
+    if row is not None and row[0]:
+        applied = {int(v) for (v,) in conn.execute("SELECT version FROM schema_migrations")}
+    return [m for m in migrations() if m.version not in applied]
+
+
+def require_current_schema(conn: Conn) -> None:
+    """Raise :class:`SchemaBehindError` unless every shipped migration is applied."""
+    pending = pending_migrations(conn)
+    if pending:
+        raise SchemaBehindError([f"{m.version:04d}_{m.name}" for m in pending])
+
+
+def require_api_ready(settings: Settings) -> None:
+    """Raise unless the API can serve the database: its role logs in, the schema is current.
+
+    :class:`AppRoleError` or :class:`SchemaBehindError` (both answered by
+    ``lastmile db migrate``), after one coded log line (``api_refused``); an
+    unreachable server is psycopg's error.
+    """
+    try:
+        try:
+            conn = psycopg.connect(app_conninfo(settings), prepare_threshold=PREPARE_THRESHOLD)
+        except psycopg.OperationalError as exc:
+            # libpq gives no SQLSTATE for a refused login: if the owner gets in, the
+            # server is there and it is the API's role that cannot.
+            connect(settings).close()
+            raise AppRoleError from exc
+        with conn:
+            require_current_schema(conn)
+    except DatabaseNotReadyError as exc:
+        log.error("api_refused", extra={"code": exc.code, "detail": str(exc)})
+        raise
 
 
 def migrate(conn: psycopg.Connection[tuple[object, ...]]) -> list[int]:

@@ -44,12 +44,15 @@ def db() -> None:
 
 @db.command("migrate")
 def db_migrate() -> None:
-    """Apply pending migrations."""
-    from hub.db import connect, migrate
+    """Apply pending migrations and set up the API's database role (idempotent).
 
-    with connect(_settings()) as conn:
-        applied = migrate(conn)
-    click.echo(f"applied migrations: {applied or 'none (up to date)'}")
+    The one step that changes the schema: ``lastmile up`` and the compose file's
+    ``migrate`` job run it; the API refuses a database it has not prepared.
+    """
+    from hub.db import migrate_database
+
+    applied = migrate_database(_settings())
+    click.echo(f"applied migrations: {applied or 'none (up to date)'}; API role ready")
 
 
 @main.command()
@@ -84,25 +87,36 @@ def vendors() -> None:
 @main.command()
 @click.option("--host", default=None, help="default: settings.api_host")
 @click.option("--port", default=None, type=int, help="default: settings.api_port")
-def api(host: str | None, port: int | None) -> None:
-    """Serve the HTTP API and dashboard."""
-    import gc
+@click.option(
+    "--workers",
+    default=1,
+    show_default=True,
+    type=click.IntRange(1, 64),
+    help="worker processes, each with its own connection pools (docs/scaling.md)",
+)
+def api(host: str | None, port: int | None, workers: int) -> None:
+    """Serve the HTTP API and dashboard (on a database `lastmile db migrate` prepared)."""
+    import logging
 
     import uvicorn
 
-    from api.app import create_app
+    from hub.db import require_api_ready
+    from hub.exceptions import DatabaseNotReadyError
 
     settings = _settings()
-    app = create_app(settings)
-    # ~10^5 long-lived objects (numpy, scipy, river) would otherwise be walked
-    # by every full collection, 45-60 ms each (``lastmile bench worklist``).
-    gc.collect()
-    gc.freeze()
+    try:
+        require_api_ready(settings)  # before the workers start: each would refuse in turn
+    except DatabaseNotReadyError as exc:
+        raise click.ClickException(f"{exc.code}: {exc}") from exc
+    level = logging.getLevelName(logging.getLogger().getEffectiveLevel())
     uvicorn.run(
-        app,
+        "api.app:create_app",
+        factory=True,
         host=host or settings.api_host,
         port=port or settings.api_port,
-        log_config=None,
+        workers=workers,
+        # Applied in every worker process too (they do not inherit this one's logging).
+        log_config=logs.dict_config(level),
     )
 
 
@@ -115,8 +129,9 @@ def api(host: str | None, port: int | None) -> None:
     is_flag=True,
     help="PostgreSQL and Mosquitto run elsewhere (docker compose): do not install or start them",
 )
-def up(patients: int, days: int, speed: float, external_services: bool) -> None:
-    """Start services, ingest, API and a simulated cohort (Ctrl-C stops)."""
+@click.option("--api-workers", default=1, show_default=True, type=click.IntRange(1, 64))
+def up(patients: int, days: int, speed: float, external_services: bool, api_workers: int) -> None:
+    """Start services, migrate, then ingest, API and a simulated cohort (Ctrl-C stops)."""
     from hub.services import up as services_up
     from hub.services.hub_user import ensure_hub_client
     from lastmile.run import run_hub
@@ -126,7 +141,14 @@ def up(patients: int, days: int, speed: float, external_services: bool) -> None:
         ensure_hub_client(settings)
     else:
         settings = services_up(settings)
-    run_hub(settings, patients=patients, days=days, speed=speed, stop=_stop_on_signals())
+    run_hub(
+        settings,
+        patients=patients,
+        days=days,
+        speed=speed,
+        api_workers=api_workers,
+        stop=_stop_on_signals(),
+    )
 
 
 @main.command()

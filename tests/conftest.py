@@ -22,7 +22,7 @@ from fastapi.testclient import TestClient
 
 from api.app import create_app
 from flows.worker import IngestWorker
-from hub.db import connect, migrate
+from hub.db import connect, migrate_database
 from hub.settings import PROJECT_ROOT, Settings, load_settings
 from ingest.session import discard_session
 from streaming.scorer import Scorer
@@ -68,8 +68,8 @@ def services() -> Settings:
         conn.autocommit = True
         conn.execute(f'DROP DATABASE IF EXISTS "{TEMPLATE_DB}" WITH (FORCE)')
         conn.execute(f'CREATE DATABASE "{TEMPLATE_DB}"')
-    with connect(settings, dbname=TEMPLATE_DB) as conn:
-        migrate(conn)
+    # `lastmile db migrate`: the API checks the schema and logs in as its own role.
+    migrate_database(settings.model_copy(update={"pg_database": TEMPLATE_DB}))
     with connect(settings, dbname="postgres") as conn:
         conn.autocommit = True
         # TimescaleDB's scheduler keeps a session in every database with the
