@@ -36,7 +36,7 @@ from api.views import (
     vendors,
     worklist,
 )
-from hub.db import app_conninfo, make_pool, require_api_ready
+from hub.db import app_conninfo, app_read_conninfo, make_pool, require_api_ready
 from hub.settings import Settings, load_settings
 
 
@@ -62,11 +62,20 @@ def _build(settings: Settings) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         require_api_ready(settings)  # refuses a database `lastmile db migrate` has not prepared
         # Routes run as the API's role, which cannot change or remove audit rows.
-        pool = make_pool(settings, conninfo=app_conninfo(settings))
+        pool = make_pool(settings, conninfo=app_conninfo(settings), timeouts=True)
         app.state.pool = pool
+        # The read-heavy routes' replica (api/deps.py, ReadConnDep); a replica that
+        # is down does not hold the start up: those routes read from the primary.
+        read = app_read_conninfo(settings)
+        read_pool = (
+            None if read is None else make_pool(settings, conninfo=read, wait=False, timeouts=True)
+        )
+        app.state.read_pool = read_pool
         try:
             yield
         finally:
+            if read_pool is not None:
+                read_pool.close()
             pool.close()
 
     app = FastAPI(

@@ -90,9 +90,14 @@ def connect(
 APP_ROLE = "lastmile_app"
 
 
-def app_password(settings: Settings) -> str:
+def role_password(settings: Settings, role: str) -> str:
+    """A role's password derived from the owner's (the API's, the replica's replication role)."""
     owner = settings.pg_password.get_secret_value().encode()
-    return hmac.new(owner, APP_ROLE.encode(), hashlib.sha256).hexdigest()
+    return hmac.new(owner, role.encode(), hashlib.sha256).hexdigest()
+
+
+def app_password(settings: Settings) -> str:
+    return role_password(settings, APP_ROLE)
 
 
 def app_conninfo(settings: Settings) -> str:
@@ -100,6 +105,14 @@ def app_conninfo(settings: Settings) -> str:
     return make_conninfo(
         settings.conninfo_for(settings.pg_database), user=APP_ROLE, password=app_password(settings)
     )
+
+
+def app_read_conninfo(settings: Settings) -> str | None:
+    """The API's role on the read replica's copy of the database; None without a replica."""
+    read = settings.read_conninfo
+    if read is None:
+        return None
+    return make_conninfo(read, user=APP_ROLE, password=app_password(settings))
 
 
 def ensure_app_role(conn: psycopg.Connection[tuple[object, ...]], settings: Settings) -> None:
@@ -114,9 +127,34 @@ def ensure_app_role(conn: psycopg.Connection[tuple[object, ...]], settings: Sett
 
 
 def make_pool(
-    settings: Settings, *, max_size: int | None = None, conninfo: str | None = None
+    settings: Settings,
+    *,
+    max_size: int | None = None,
+    conninfo: str | None = None,
+    wait: bool = True,
+    timeouts: bool = False,
 ) -> ConnectionPool:
-    """A pool on the hub's database, as the owner or as ``conninfo`` says."""
+    """A pool on the hub's database, as the owner or as ``conninfo`` says.
+
+    ``wait``: block until the first connection is made (30 s at most). With
+    ``timeouts`` (the API's pools) a caller waits at most ``pg_pool_timeout_s``
+    for a connection, each statement at most ``pg_statement_timeout_s``, and a
+    connection is checked as it is handed out, so one that died with its
+    server is replaced rather than failing the request that gets it.
+    """
+    extra: dict[str, Any] = {}
+    if timeouts:
+        ms = round(settings.pg_statement_timeout_s * 1000)
+
+        def configure(conn: Conn) -> None:
+            conn.execute("SELECT set_config('statement_timeout', %s, false)", (f"{ms}ms",))
+            conn.commit()
+
+        extra = {
+            "timeout": settings.pg_pool_timeout_s,
+            "configure": configure,
+            "check": ConnectionPool.check_connection,
+        }
     pool = ConnectionPool(
         conninfo or settings.conninfo,
         min_size=1,
@@ -124,8 +162,9 @@ def make_pool(
         open=False,
         name="lastmile",
         kwargs={"prepare_threshold": PREPARE_THRESHOLD},
+        **extra,
     )
-    pool.open(wait=True, timeout=30)
+    pool.open(wait=wait, timeout=30)
     return pool
 
 

@@ -16,10 +16,10 @@ import os
 from pathlib import Path
 from typing import Any, Literal
 
-import psycopg
-from psycopg.conninfo import conninfo_to_dict, make_conninfo
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from hub import conninfo
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 #: The benchmarks' own private services (and ``lastmile eval --pipeline``'s), so
@@ -107,6 +107,18 @@ class Settings(BaseSettings):
     pg_pool_max: int = 8
     #: libpq's connect_timeout: an unreachable server is an error after this, not a hang.
     pg_connect_timeout_s: int = Field(default=5, ge=2)
+    #: The private hot standby's port (``lastmile services up --replica``); default pg_port + 1.
+    pg_replica_port: int | None = None
+    #: How long a request waits for a pooled connection before answering 503.
+    pg_pool_timeout_s: float = Field(default=10.0, gt=0)
+    #: The API's statements are cancelled after this (503): a stuck server is not a hang.
+    pg_statement_timeout_s: float = Field(default=60.0, gt=0)
+    #: A consistent read (the worklist) waits this long for the replica to replay
+    #: what was committed before the request, then reads from the primary.
+    database_read_wait_s: float = Field(default=0.25, ge=0)
+    #: A lagged read (readings, charts) is served by the replica while it lacks
+    #: nothing older than this; otherwise by the primary.
+    database_read_max_lag_s: float = Field(default=5.0, ge=0)
 
     # Mosquitto, a private broker on loopback.
     mqtt_host: str = "127.0.0.1"
@@ -232,20 +244,13 @@ class Settings(BaseSettings):
         """The keyword parts not given take the values of ``database_url``."""
         if not isinstance(data, dict) or not data.get("database_url"):
             return data
-        url = _parse_conninfo(data["database_url"], "LASTMILE_DATABASE_URL")
-        filled = {
-            field: url[key]
-            for key, field in _URL_PARTS.items()
-            if key in url and field not in data and "," not in url[key]
-        }
-        if not str(filled.get("pg_port", "0")).isdigit():
-            filled.pop("pg_port")
-        return {**data, **filled}
+        url = _parse(data["database_url"], "LASTMILE_DATABASE_URL")
+        return {**data, **conninfo.url_fills(url, given=set(data))}
 
     @model_validator(mode="after")
     def _read_url_parses(self) -> Settings:
         if self.database_read_url is not None:
-            _parse_conninfo(self.database_read_url, "LASTMILE_DATABASE_READ_URL")
+            _parse(self.database_read_url, "LASTMILE_DATABASE_READ_URL")
         return self
 
     @model_validator(mode="after")
@@ -285,6 +290,10 @@ class Settings(BaseSettings):
         return self.data_dir / "run"
 
     @property
+    def replica_port(self) -> int:
+        return self.pg_replica_port or self.pg_port + 1
+
+    @property
     def conninfo(self) -> str:
         """libpq connection string for the hub's database."""
         return self.conninfo_for(self.pg_database)
@@ -321,20 +330,17 @@ class Settings(BaseSettings):
         it, except a URL's list of hosts (failover), which is kept as it is.
         Quoting is psycopg's (a password may hold spaces, quotes, backslashes).
         """
-        parts: dict[str, Any] = {
+        url = None
+        if self.database_url is not None:
+            url = _parse(self.database_url, "LASTMILE_DATABASE_URL")
+        parts = {
             "host": self.pg_host,
             "port": self.pg_port,
             "user": self.pg_user,
             "password": self.pg_password.get_secret_value() or None,
         }
-        base: dict[str, Any] = {"application_name": "lastmile"}
-        base["connect_timeout"] = self.pg_connect_timeout_s
-        if self.database_url is not None:
-            url = _parse_conninfo(self.database_url, "LASTMILE_DATABASE_URL")
-            if "," in url.get("host", "") + url.get("hostaddr", "") + url.get("port", ""):
-                del parts["host"], parts["port"]
-            base.update(url)
-        return make_conninfo("", **{**base, **parts, "dbname": database})
+        defaults = {"application_name": "lastmile", "connect_timeout": self.pg_connect_timeout_s}
+        return conninfo.primary(url, parts, defaults=defaults, dbname=database)
 
     @property
     def read_conninfo(self) -> str | None:
@@ -345,35 +351,13 @@ class Settings(BaseSettings):
         """The primary's connection for ``database`` with the replica's host, port and options."""
         if self.database_read_url is None:
             return self.conninfo_for(database)
-        primary = conninfo_to_dict(self.conninfo_for(database))
-        for key in _SERVER_CHOICE:
-            primary.pop(key, None)
-        url = _parse_conninfo(self.database_read_url, "LASTMILE_DATABASE_READ_URL")
-        url.pop("dbname", None)
-        return make_conninfo("", **{**primary, **url})
+        read = _parse(self.database_read_url, "LASTMILE_DATABASE_READ_URL")
+        return conninfo.replica(self.conninfo_for(database), read)
 
 
-#: libpq keyword -> the Settings field it fills when ``database_url`` names it.
-_URL_PARTS = {
-    "host": "pg_host",
-    "port": "pg_port",
-    "user": "pg_user",
-    "password": "pg_password",
-    "dbname": "pg_database",
-}
-
-#: What picks the server: the primary's are not the replica's.
-_SERVER_CHOICE = ("host", "hostaddr", "port", "target_session_attrs", "load_balance_hosts")
-
-
-def _parse_conninfo(value: object, name: str) -> dict[str, str]:
-    """A libpq string or URI as its parts; an error that does not echo it (it holds a secret)."""
+def _parse(value: object, name: str) -> dict[str, str]:
     text = value.get_secret_value() if isinstance(value, SecretStr) else str(value)
-    try:
-        return {key: str(part) for key, part in conninfo_to_dict(text).items()}
-    except psycopg.ProgrammingError:
-        msg = f"{name} is neither a libpq connection string (key=value ...) nor a postgresql:// URI"
-        raise ValueError(msg) from None
+    return conninfo.parse(text, name)
 
 
 def load_settings(**overrides: Any) -> Settings:

@@ -37,24 +37,6 @@ def main(log_level: str) -> None:
     logs.configure(log_level.upper())
 
 
-@main.group()
-def db() -> None:
-    """Database schema."""
-
-
-@db.command("migrate")
-def db_migrate() -> None:
-    """Apply pending migrations and set up the API's database role (idempotent).
-
-    The one step that changes the schema: ``lastmile up`` and the compose file's
-    ``migrate`` job run it; the API refuses a database it has not prepared.
-    """
-    from hub.db import migrate_database
-
-    applied = migrate_database(_settings())
-    click.echo(f"applied migrations: {applied or 'none (up to date)'}; API role ready")
-
-
 @main.command()
 def ingest() -> None:
     """Run the ingest worker until SIGTERM/SIGINT."""
@@ -82,42 +64,6 @@ def vendors() -> None:
     from devices.vendors import run_vendors
 
     run_vendors(_settings(), _stop_on_signals())
-
-
-@main.command()
-@click.option("--host", default=None, help="default: settings.api_host")
-@click.option("--port", default=None, type=int, help="default: settings.api_port")
-@click.option(
-    "--workers",
-    default=1,
-    show_default=True,
-    type=click.IntRange(1, 64),
-    help="worker processes, each with its own connection pools (docs/scaling.md)",
-)
-def api(host: str | None, port: int | None, workers: int) -> None:
-    """Serve the HTTP API and dashboard (on a database `lastmile db migrate` prepared)."""
-    import logging
-
-    import uvicorn
-
-    from hub.db import require_api_ready
-    from hub.exceptions import DatabaseNotReadyError
-
-    settings = _settings()
-    try:
-        require_api_ready(settings)  # before the workers start: each would refuse in turn
-    except DatabaseNotReadyError as exc:
-        raise click.ClickException(f"{exc.code}: {exc}") from exc
-    level = logging.getLevelName(logging.getLogger().getEffectiveLevel())
-    uvicorn.run(
-        "api.app:create_app",
-        factory=True,
-        host=host or settings.api_host,
-        port=port or settings.api_port,
-        workers=workers,
-        # Applied in every worker process too (they do not inherit this one's logging).
-        log_config=logs.dict_config(level),
-    )
 
 
 @main.command()
@@ -388,9 +334,12 @@ def _attach_optional() -> None:
     from flows.billing_export.cli import billing
     from hub.services.cli import services
     from ingest.conformance.cli import conformance
+    from lastmile.serve import api, db
     from simulators.cli import simulate
     from simulators.evaluation.eval_cli import eval_command
 
+    main.add_command(db)
+    main.add_command(api)
     main.add_command(services)
     main.add_command(simulate)
     main.add_command(eval_command)

@@ -1,9 +1,10 @@
 """Fixtures over the project's real private services.
 
 The test services have their own data folder and ports (``.lastmile-test``,
-PostgreSQL 55433, Mosquitto 18884) so a running development hub is left
-alone. Each test that needs the database gets a fresh one cloned from a
-template that has every migration applied.
+PostgreSQL 55433, Mosquitto 18884, the read replica 56433 when a test starts
+it) so a running development hub is left alone. Each test that needs the
+database gets a fresh one cloned from a template that has every migration
+applied.
 """
 
 from __future__ import annotations
@@ -35,6 +36,8 @@ TEST_OVERRIDES: dict[str, Any] = {
     "pg_port": 55433,
     "mqtt_port": 18884,
     "api_port": 8809,
+    # The read replica's (not pg_port + 1: that is the benchmarks' cluster's).
+    "pg_replica_port": 56433,
     "environment": "development",
 }
 TEMPLATE_DB = "lastmile_template"
@@ -53,7 +56,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 def pytest_configure(config: pytest.Config) -> None:
     offset = int(config.getoption("--services-port-offset"))
-    for key in ("pg_port", "mqtt_port", "api_port"):
+    for key in ("pg_port", "mqtt_port", "api_port", "pg_replica_port"):
         TEST_OVERRIDES[key] += offset
 
 
