@@ -93,7 +93,8 @@ def _read_conn(
         if not fits:
             _give_back(read_pool, replica)
     if replica is None or not fits:
-        log.warning("read_from_primary", extra={"reason": reason, "route": request.url.path})
+        route = getattr(request.scope.get("route"), "path", None)  # the template: no ids
+        log.warning("read_from_primary", extra={"reason": reason, "route": route})
         yield conn
         return
     try:
