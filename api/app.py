@@ -1,7 +1,14 @@
-"""The FastAPI application: coordinators and their patients, provisioning, pharmacy feeds."""
+"""The FastAPI application: coordinators and their patients, provisioning, pharmacy feeds.
+
+:func:`create_app` is also uvicorn's factory (``api.app:create_app``,
+``factory=True``): ``lastmile api --workers N`` calls it once in each worker
+process. The API does not migrate: it refuses to start, with a coded log line,
+on a database that ``lastmile db migrate`` has not brought up to this code.
+"""
 
 from __future__ import annotations
 
+import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -31,22 +38,46 @@ from api.views import (
     vendors,
     worklist,
 )
-from hub.db import app_conninfo, connect, ensure_app_role, make_pool, migrate
-from hub.settings import Settings
+from hub.db import app_conninfo, app_read_conninfo, make_pool, require_api_ready
+from hub.settings import Settings, load_settings
 
 
-def create_app(settings: Settings) -> FastAPI:
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """The application on ``settings``.
+
+    Without them (uvicorn's factory, in a served process) the settings are
+    read from the environment and the data folder's env file, and what is
+    built is frozen out of the garbage collector's reach: ~10^5 long-lived
+    objects (numpy, scipy, river) would otherwise be walked by every full
+    collection, 45-60 ms each (``lastmile bench worklist``).
+    """
+    if settings is not None:
+        return _build(settings)
+    app = _build(load_settings())
+    gc.collect()
+    gc.freeze()
+    return app
+
+
+def _build(settings: Settings) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        with connect(settings) as conn:
-            migrate(conn)
-            ensure_app_role(conn, settings)
+        require_api_ready(settings)  # refuses a database `lastmile db migrate` has not prepared
         # Routes run as the API's role, which cannot change or remove audit rows.
-        pool = make_pool(settings, conninfo=app_conninfo(settings))
+        pool = make_pool(settings, conninfo=app_conninfo(settings), timeouts=True)
         app.state.pool = pool
+        # The read-heavy routes' replica (api/deps.py, ReadConnDep); a replica that
+        # is down does not hold the start up: those routes read from the primary.
+        read = app_read_conninfo(settings)
+        read_pool = (
+            None if read is None else make_pool(settings, conninfo=read, wait=False, timeouts=True)
+        )
+        app.state.read_pool = read_pool
         try:
             yield
         finally:
+            if read_pool is not None:
+                read_pool.close()
             pool.close()
 
     app = FastAPI(

@@ -12,6 +12,8 @@ The table is append-only (triggers refuse UPDATE, DELETE and TRUNCATE) and
 hash-chained: each row's hash covers its content and the previous row's hash
 (migration 0012). :func:`verify` recomputes the chain; ``lastmile audit
 verify`` prints its head hash, which can be kept elsewhere to anchor it.
+With the database out of reach no row can be written; an error line
+``audit_not_written`` with the request id says so in the log instead.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
+import psycopg
 from fastapi import Request
 from psycopg_pool import ConnectionPool
 from starlette.concurrency import run_in_threadpool
@@ -49,6 +52,8 @@ class AuditContext:
     attempted: str | None = None
     action: str | None = None
     patient_id: UUID | None = None
+    #: The route found the database out of reach (api/exceptions.py): no row can be written.
+    database_unavailable: bool = False
 
 
 def audit_context(request: Request) -> AuditContext:
@@ -143,9 +148,18 @@ class AuditMiddleware(BaseHTTPMiddleware):
             "request_id": context.request_id,
             "client": request.client.host if request.client else None,
         }
+        lost = {"request_id": context.request_id, "code": "database_unavailable"}
+        if context.database_unavailable:
+            # Trying would only wait out the pool's timeout a second time.
+            log.error("audit_not_written", extra=lost)
+            return
         pool: ConnectionPool = request.app.state.pool
-        with pool.connection() as conn:
-            record(conn, row=row)
+        try:
+            with pool.connection() as conn:
+                record(conn, row=row)
+        except psycopg.OperationalError:  # the answer stands; the log says what is missing
+            log.error("audit_not_written", extra=lost)
+            return
         log.info(
             "audit",
             extra={

@@ -1,6 +1,12 @@
 """FastAPI dependencies, defined once as typed aliases.
 
 - ``ConnDep``: a pooled connection in one transaction, committed if the route succeeds.
+- ``ReadConnDep``: a read-only connection to the read replica that shows every
+  transaction committed before the request (the worklist), or ``ConnDep``'s
+  connection when there is no replica or it is not caught up in time.
+- ``LaggedReadConnDep``: the same for reads that may trail the primary by up
+  to ``database_read_max_lag_s`` (readings and their charts). Which routes
+  may lag, and why: docs/scaling.md.
 - ``CurrentUserDep``: the authenticated caller (a coordinator's bearer token,
   or the service's admin token); 401 otherwise.
 - ``AdminDep``: only an admin (403 for other roles).
@@ -13,7 +19,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import hmac
+import logging
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
@@ -29,8 +37,10 @@ from api.accounts import SERVICE, Principal, Role
 from api.audit import audit_context
 from api.exceptions import ForbiddenError, UnauthorizedError
 from hub.exceptions import NotFoundError
+from hub.read_replica import primary_fence, replica_position, wait_for_fence
 from hub.settings import Settings
 
+log = logging.getLogger(__name__)
 _bearer = HTTPBearer(auto_error=False)
 
 
@@ -50,6 +60,69 @@ SettingsDep = Annotated[Settings, Depends(get_settings)]
 # scope="function": committed before the answer is sent, so a client that acts on
 # the answer (a browser using the token it was just given) sees what it reports.
 ConnDep = Annotated[psycopg.Connection[Any], Depends(get_conn, scope="function")]
+
+#: How long a read waits for a replica connection before using the primary's.
+READ_CHECKOUT_S = 1.0
+
+
+def _read_conn(
+    request: Request, conn: psycopg.Connection[Any], *, max_lag_s: float | None
+) -> Iterator[psycopg.Connection[Any]]:
+    """The replica's connection if it may serve this read (hub/read_replica.py), else ``conn``."""
+    read_pool: ConnectionPool | None = request.app.state.read_pool
+    if read_pool is None:
+        yield conn
+        return
+    settings = get_settings(request)
+    fence = primary_fence(conn)
+    reason = "lagging"
+    try:
+        replica = read_pool.getconn(timeout=READ_CHECKOUT_S)
+    except psycopg.OperationalError:  # PoolTimeout too: down, or every connection busy
+        replica, reason = None, "unavailable"
+    fits = False
+    if replica is not None:
+        try:
+            if max_lag_s is None:
+                wait = settings.database_read_wait_s
+                fits = wait_for_fence(replica, fence=fence, timeout_s=wait)
+            else:
+                fits = replica_position(replica, fence=fence).within(max_lag_s)
+        except psycopg.OperationalError:
+            reason = "unavailable"
+        if not fits:
+            _give_back(read_pool, replica)
+    if replica is None or not fits:
+        route = getattr(request.scope.get("route"), "path", None)  # the template: no ids
+        log.warning("read_from_primary", extra={"reason": reason, "route": route})
+        yield conn
+        return
+    try:
+        yield replica
+    finally:
+        _give_back(read_pool, replica)
+
+
+def _give_back(pool: ConnectionPool, conn: psycopg.Connection[Any]) -> None:
+    """End the read-only transaction (nothing to commit) and return the connection."""
+    if not conn.closed:
+        with contextlib.suppress(psycopg.Error):
+            conn.rollback()
+    pool.putconn(conn)
+
+
+def get_read_conn(request: Request, conn: ConnDep) -> Iterator[psycopg.Connection[Any]]:
+    yield from _read_conn(request, conn, max_lag_s=None)
+
+
+def get_lagged_read_conn(request: Request, conn: ConnDep) -> Iterator[psycopg.Connection[Any]]:
+    yield from _read_conn(request, conn, max_lag_s=get_settings(request).database_read_max_lag_s)
+
+
+ReadConnDep = Annotated[psycopg.Connection[Any], Depends(get_read_conn, scope="function")]
+LaggedReadConnDep = Annotated[
+    psycopg.Connection[Any], Depends(get_lagged_read_conn, scope="function")
+]
 
 
 def current_principal(

@@ -13,7 +13,10 @@ Errors from other packages are mapped here too: ``hub.exceptions.NotFoundError``
 for the data and 409 for the programme's state, each with the rule's code, the
 month's billing export (``flows.billing_export.exceptions``) → 400 for the
 month asked (``invalid_month``) and 409 for its sign-off's state,
-``devices`` and broker (dynamic-security) failures → 503, and a value the
+``devices`` and broker (dynamic-security) failures → 503, the database out of
+reach (``psycopg.OperationalError``, the pool's timeout included) → 503
+``database_unavailable`` and a statement over its timeout → 503
+``database_timeout`` (both with ``Retry-After``), and a value the
 database cannot hold (``psycopg.DataError``: a NUL character in a text, a
 number out of range) → 400 ``invalid_value``. Every error body is
 ``{"code": ..., "detail": ...}``. A body over the size limit is refused
@@ -28,11 +31,15 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
+from api.audit import audit_context
 from devices.exceptions import DevicesError
 from flows.billing_export.exceptions import BillingExportError, SignOffStateError
 from hub.exceptions import ConflictError, NotFoundError
 from hub.services.exceptions import DynsecError
 from programs.exceptions import ProgramsError, ProgramStateError
+
+#: Retry-After (seconds) of a 503 for a database that is away or too slow.
+RETRY_AFTER_S = 5
 
 
 class ApiError(Exception):
@@ -99,6 +106,19 @@ def install_handlers(app: FastAPI) -> None:
         state = isinstance(exc, SignOffStateError)
         code = status.HTTP_409_CONFLICT if state else status.HTTP_400_BAD_REQUEST
         return _body(exc.code, str(exc), code)
+
+    @app.exception_handler(psycopg.OperationalError)
+    async def _database_away(request: Request, exc: psycopg.OperationalError) -> JSONResponse:
+        if isinstance(exc, psycopg.errors.QueryCanceled):  # the statement timeout
+            detail = "the database did not answer in time; try again shortly"
+            response = _body("database_timeout", detail, status.HTTP_503_SERVICE_UNAVAILABLE)
+        else:  # no connection within the pool's timeout, or it was lost
+            # Nor can the audit row be written: the middleware logs it instead.
+            audit_context(request).database_unavailable = True
+            detail = "the database is not reachable; try again shortly"
+            response = _body("database_unavailable", detail, status.HTTP_503_SERVICE_UNAVAILABLE)
+        response.headers["Retry-After"] = str(RETRY_AFTER_S)
+        return response
 
     @app.exception_handler(psycopg.DataError)
     async def _bad_value(request: Request, exc: psycopg.DataError) -> JSONResponse:

@@ -19,7 +19,7 @@ from psycopg import sql
 from psycopg.conninfo import make_conninfo
 from psycopg_pool import ConnectionPool
 
-from hub.exceptions import MigrationError
+from hub.exceptions import AppRoleError, DatabaseNotReadyError, MigrationError, SchemaBehindError
 from hub.measures import SPECS, DeviceKind
 from hub.settings import Settings
 from hub.sql import as_query, queries
@@ -90,9 +90,14 @@ def connect(
 APP_ROLE = "lastmile_app"
 
 
-def app_password(settings: Settings) -> str:
+def role_password(settings: Settings, role: str) -> str:
+    """A role's password derived from the owner's (the API's, the replica's replication role)."""
     owner = settings.pg_password.get_secret_value().encode()
-    return hmac.new(owner, APP_ROLE.encode(), hashlib.sha256).hexdigest()
+    return hmac.new(owner, role.encode(), hashlib.sha256).hexdigest()
+
+
+def app_password(settings: Settings) -> str:
+    return role_password(settings, APP_ROLE)
 
 
 def app_conninfo(settings: Settings) -> str:
@@ -100,6 +105,14 @@ def app_conninfo(settings: Settings) -> str:
     return make_conninfo(
         settings.conninfo_for(settings.pg_database), user=APP_ROLE, password=app_password(settings)
     )
+
+
+def app_read_conninfo(settings: Settings) -> str | None:
+    """The API's role on the read replica's copy of the database; None without a replica."""
+    read = settings.read_conninfo
+    if read is None:
+        return None
+    return make_conninfo(read, user=APP_ROLE, password=app_password(settings))
 
 
 def ensure_app_role(conn: psycopg.Connection[tuple[object, ...]], settings: Settings) -> None:
@@ -114,9 +127,34 @@ def ensure_app_role(conn: psycopg.Connection[tuple[object, ...]], settings: Sett
 
 
 def make_pool(
-    settings: Settings, *, max_size: int | None = None, conninfo: str | None = None
+    settings: Settings,
+    *,
+    max_size: int | None = None,
+    conninfo: str | None = None,
+    wait: bool = True,
+    timeouts: bool = False,
 ) -> ConnectionPool:
-    """A pool on the hub's database, as the owner or as ``conninfo`` says."""
+    """A pool on the hub's database, as the owner or as ``conninfo`` says.
+
+    ``wait``: block until the first connection is made (30 s at most). With
+    ``timeouts`` (the API's pools) a caller waits at most ``pg_pool_timeout_s``
+    for a connection, each statement at most ``pg_statement_timeout_s``, and a
+    connection is checked as it is handed out, so one that died with its
+    server is replaced rather than failing the request that gets it.
+    """
+    extra: dict[str, Any] = {}
+    if timeouts:
+        ms = round(settings.pg_statement_timeout_s * 1000)
+
+        def configure(conn: Conn) -> None:
+            conn.execute("SELECT set_config('statement_timeout', %s, false)", (f"{ms}ms",))
+            conn.commit()
+
+        extra = {
+            "timeout": settings.pg_pool_timeout_s,
+            "configure": configure,
+            "check": ConnectionPool.check_connection,
+        }
     pool = ConnectionPool(
         conninfo or settings.conninfo,
         min_size=1,
@@ -124,8 +162,9 @@ def make_pool(
         open=False,
         name="lastmile",
         kwargs={"prepare_threshold": PREPARE_THRESHOLD},
+        **extra,
     )
-    pool.open(wait=True, timeout=30)
+    pool.open(wait=wait, timeout=30)
     return pool
 
 
@@ -144,9 +183,58 @@ def fresh_database(settings: Settings, name: str) -> Settings:
     fresh = settings.model_copy(
         update={"pg_database": name, "mqtt_ingest_client_id": f"lastmile-ingest-{name}"}
     )
-    with connect(fresh) as conn:
-        migrate(conn)
+    migrate_database(fresh)
     return fresh
+
+
+def migrate_database(settings: Settings) -> list[int]:
+    """``lastmile db migrate``: apply pending migrations and let the API's role log in.
+
+    The one step that changes the schema; the API only checks it
+    (:func:`require_current_schema`). Returns the versions applied.
+    """
+    with connect(settings) as conn:
+        applied = migrate(conn)
+        ensure_app_role(conn, settings)
+    return applied
+
+
+def pending_migrations(conn: Conn) -> list[Migration]:
+    """The shipped migrations this database has not applied (all of them when it has none)."""
+    row = conn.execute("SELECT to_regclass('schema_migrations') IS NOT NULL").fetchone()
+    applied: set[int] = set()
+    if row is not None and row[0]:
+        applied = {int(v) for (v,) in conn.execute("SELECT version FROM schema_migrations")}
+    return [m for m in migrations() if m.version not in applied]
+
+
+def require_current_schema(conn: Conn) -> None:
+    """Raise :class:`SchemaBehindError` unless every shipped migration is applied."""
+    pending = pending_migrations(conn)
+    if pending:
+        raise SchemaBehindError([f"{m.version:04d}_{m.name}" for m in pending])
+
+
+def require_api_ready(settings: Settings) -> None:
+    """Raise unless the API can serve the database: its role logs in, the schema is current.
+
+    :class:`AppRoleError` or :class:`SchemaBehindError` (both answered by
+    ``lastmile db migrate``), after one coded log line (``api_refused``); an
+    unreachable server is psycopg's error.
+    """
+    try:
+        try:
+            conn = psycopg.connect(app_conninfo(settings), prepare_threshold=PREPARE_THRESHOLD)
+        except psycopg.OperationalError as exc:
+            # libpq gives no SQLSTATE for a refused login: if the owner gets in, the
+            # server is there and it is the API's role that cannot.
+            connect(settings).close()
+            raise AppRoleError from exc
+        with conn:
+            require_current_schema(conn)
+    except DatabaseNotReadyError as exc:
+        log.error("api_refused", extra={"code": exc.code, "detail": str(exc)})
+        raise
 
 
 def migrate(conn: psycopg.Connection[tuple[object, ...]]) -> list[int]:

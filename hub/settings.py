@@ -19,6 +19,8 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from hub import conninfo
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 #: The benchmarks' own private services (and ``lastmile eval --pipeline``'s), so
 #: that a development hub's offline ingest session neither queues their
@@ -90,13 +92,35 @@ class Settings(BaseSettings):
     environment: Literal["development", "test", "production"] = "development"
     data_dir: Path = Field(default_factory=_data_dir_from_env)
 
-    # PostgreSQL + TimescaleDB, a private cluster on loopback.
+    # PostgreSQL + TimescaleDB, a private cluster on loopback. The connection is
+    # either the keyword parts (pg_host ... pg_database) or one libpq string or
+    # URI, ``database_url``, whose parts fill those not given; a part given as
+    # well overrides the URL's (see :meth:`conninfo_for`).
+    database_url: SecretStr | None = None
+    #: A hot standby serving the read-heavy routes (docs/scaling.md): its host,
+    #: port and options. The database, user and password are the primary's (a
+    #: physical replica holds the same databases and roles) unless it names them.
+    database_read_url: SecretStr | None = None
     pg_host: str = "127.0.0.1"
     pg_port: int = 55432
     pg_user: str = "lastmile"
     pg_password: SecretStr = SecretStr("")
     pg_database: str = "lastmile"
     pg_pool_max: int = 8
+    #: libpq's connect_timeout: an unreachable server is an error after this, not a hang.
+    pg_connect_timeout_s: int = Field(default=5, ge=2)
+    #: The private hot standby's port (``lastmile services up --replica``); default pg_port + 1.
+    pg_replica_port: int | None = None
+    #: How long a request waits for a pooled connection before answering 503.
+    pg_pool_timeout_s: float = Field(default=10.0, gt=0)
+    #: The API's statements are cancelled after this (503): a stuck server is not a hang.
+    pg_statement_timeout_s: float = Field(default=60.0, gt=0)
+    #: A consistent read (the worklist) waits this long for the replica to replay
+    #: what was committed before the request, then reads from the primary.
+    database_read_wait_s: float = Field(default=0.25, ge=0)
+    #: A lagged read (readings, charts) is served by the replica while it lacks
+    #: nothing older than this; otherwise by the primary.
+    database_read_max_lag_s: float = Field(default=5.0, ge=0)
 
     # Mosquitto, a private broker on loopback.
     mqtt_host: str = "127.0.0.1"
@@ -223,6 +247,21 @@ class Settings(BaseSettings):
                 data = {**data, name: {**dict(default), **given}}
         return data
 
+    @model_validator(mode="before")
+    @classmethod
+    def _parts_from_url(cls, data: Any) -> Any:
+        """The keyword parts not given take the values of ``database_url``."""
+        if not isinstance(data, dict) or not data.get("database_url"):
+            return data
+        url = _parse(data["database_url"], "LASTMILE_DATABASE_URL")
+        return {**data, **conninfo.url_fills(url, given=set(data))}
+
+    @model_validator(mode="after")
+    def _read_url_parses(self) -> Settings:
+        if self.database_read_url is not None:
+            _parse(self.database_read_url, "LASTMILE_DATABASE_READ_URL")
+        return self
+
     @model_validator(mode="after")
     def _vendors_complete(self) -> Settings:
         production = self.environment != "development"
@@ -269,6 +308,10 @@ class Settings(BaseSettings):
         return self.data_dir / "run"
 
     @property
+    def replica_port(self) -> int:
+        return self.pg_replica_port or self.pg_port + 1
+
+    @property
     def conninfo(self) -> str:
         """libpq connection string for the hub's database."""
         return self.conninfo_for(self.pg_database)
@@ -292,15 +335,50 @@ class Settings(BaseSettings):
                 "LASTMILE_NOTIFY_METRICS_PORT": str(self.notify_metrics_port),
             }
         )
+        for name, url in (
+            ("LASTMILE_DATABASE_URL", self.database_url),
+            ("LASTMILE_DATABASE_READ_URL", self.database_read_url),
+        ):
+            if url is not None:
+                env[name] = url.get_secret_value()
         env.update(extra)
         return env
 
     def conninfo_for(self, database: str) -> str:
-        return (
-            f"host={self.pg_host} port={self.pg_port} user={self.pg_user} "
-            f"password={self.pg_password.get_secret_value()} dbname={database} "
-            "application_name=lastmile"
-        )
+        """libpq connection string for ``database`` on the hub's server.
+
+        ``database_url`` (if set) is the base, and the keyword parts override
+        it, except a URL's list of hosts (failover), which is kept as it is.
+        Quoting is psycopg's (a password may hold spaces, quotes, backslashes).
+        """
+        url = None
+        if self.database_url is not None:
+            url = _parse(self.database_url, "LASTMILE_DATABASE_URL")
+        parts = {
+            "host": self.pg_host,
+            "port": self.pg_port,
+            "user": self.pg_user,
+            "password": self.pg_password.get_secret_value() or None,
+        }
+        defaults = {"application_name": "lastmile", "connect_timeout": self.pg_connect_timeout_s}
+        return conninfo.primary(url, parts, defaults=defaults, dbname=database)
+
+    @property
+    def read_conninfo(self) -> str | None:
+        """libpq connection string for the read replica's copy of the hub's database, if any."""
+        return None if self.database_read_url is None else self.read_conninfo_for(self.pg_database)
+
+    def read_conninfo_for(self, database: str) -> str:
+        """The primary's connection for ``database`` with the replica's host, port and options."""
+        if self.database_read_url is None:
+            return self.conninfo_for(database)
+        read = _parse(self.database_read_url, "LASTMILE_DATABASE_READ_URL")
+        return conninfo.replica(self.conninfo_for(database), read)
+
+
+def _parse(value: object, name: str) -> dict[str, str]:
+    text = value.get_secret_value() if isinstance(value, SecretStr) else str(value)
+    return conninfo.parse(text, name)
 
 
 def set_library_environment(name: str, value: str) -> None:

@@ -37,21 +37,6 @@ def main(log_level: str) -> None:
     logs.configure(log_level.upper())
 
 
-@main.group()
-def db() -> None:
-    """Database schema."""
-
-
-@db.command("migrate")
-def db_migrate() -> None:
-    """Apply pending migrations."""
-    from hub.db import connect, migrate
-
-    with connect(_settings()) as conn:
-        applied = migrate(conn)
-    click.echo(f"applied migrations: {applied or 'none (up to date)'}")
-
-
 @main.command()
 def ingest() -> None:
     """Run the ingest worker until SIGTERM/SIGINT."""
@@ -87,31 +72,6 @@ def vendors() -> None:
 
 
 @main.command()
-@click.option("--host", default=None, help="default: settings.api_host")
-@click.option("--port", default=None, type=int, help="default: settings.api_port")
-def api(host: str | None, port: int | None) -> None:
-    """Serve the HTTP API and dashboard."""
-    import gc
-
-    import uvicorn
-
-    from api.app import create_app
-
-    settings = _settings()
-    app = create_app(settings)
-    # ~10^5 long-lived objects (numpy, scipy, river) would otherwise be walked
-    # by every full collection, 45-60 ms each (``lastmile bench worklist``).
-    gc.collect()
-    gc.freeze()
-    uvicorn.run(
-        app,
-        host=host or settings.api_host,
-        port=port or settings.api_port,
-        log_config=None,
-    )
-
-
-@main.command()
 @click.option("--patients", default=20, show_default=True, help="simulated cohort size")
 @click.option("--days", default=30, show_default=True, help="days of history to backfill")
 @click.option("--speed", default=43_200.0, show_default=True, help="playback speed of the backfill")
@@ -120,8 +80,9 @@ def api(host: str | None, port: int | None) -> None:
     is_flag=True,
     help="PostgreSQL and Mosquitto run elsewhere (docker compose): do not install or start them",
 )
-def up(patients: int, days: int, speed: float, external_services: bool) -> None:
-    """Start services, ingest, API and a simulated cohort (Ctrl-C stops)."""
+@click.option("--api-workers", default=1, show_default=True, type=click.IntRange(1, 64))
+def up(patients: int, days: int, speed: float, external_services: bool, api_workers: int) -> None:
+    """Start services, migrate, then ingest, API and a simulated cohort (Ctrl-C stops)."""
     from hub.services import up as services_up
     from hub.services.hub_user import ensure_hub_client
     from lastmile.run import run_hub
@@ -131,7 +92,14 @@ def up(patients: int, days: int, speed: float, external_services: bool) -> None:
         ensure_hub_client(settings)
     else:
         settings = services_up(settings)
-    run_hub(settings, patients=patients, days=days, speed=speed, stop=_stop_on_signals())
+    run_hub(
+        settings,
+        patients=patients,
+        days=days,
+        speed=speed,
+        api_workers=api_workers,
+        stop=_stop_on_signals(),
+    )
 
 
 @main.command()
@@ -372,9 +340,12 @@ def _attach_optional() -> None:
     from flows.billing_export.cli import billing
     from hub.services.cli import services
     from ingest.conformance.cli import conformance
+    from lastmile.serve import api, db
     from simulators.cli import simulate
     from simulators.evaluation.eval_cli import eval_command
 
+    main.add_command(db)
+    main.add_command(api)
     main.add_command(services)
     main.add_command(simulate)
     main.add_command(eval_command)

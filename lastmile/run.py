@@ -1,6 +1,7 @@
 """``lastmile up``: the whole hub on one machine, for a demo or development.
 
-Starts the private services, applies migrations, then supervises the ingest
+Starts the private services, applies migrations and sets up the API's
+database role (``lastmile db migrate``), then supervises the ingest
 worker, the API, the notifier (Web Push and escalation), the vendors'
 puller (when a vendor cloud is configured) and a simulated cohort as child
 processes (restarting one that dies), until SIGINT/SIGTERM.
@@ -18,7 +19,7 @@ from dataclasses import dataclass, field
 import click
 import httpx
 
-from hub.db import connect, migrate
+from hub.db import migrate_database
 from hub.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -60,15 +61,20 @@ _MONTH = (
 
 
 def run_hub(
-    settings: Settings, *, patients: int, days: int, speed: float, stop: threading.Event
+    settings: Settings,
+    *,
+    patients: int,
+    days: int,
+    speed: float,
+    stop: threading.Event,
+    api_workers: int = 1,
 ) -> None:
-    with connect(settings) as conn:
-        migrate(conn)
+    migrate_database(settings)  # `lastmile db migrate`: the API only checks the schema
     from api.demo import ensure_demo_login
 
     demo_user, demo_password = ensure_demo_login(settings)
     ingest = Child("ingest", ["ingest"])
-    api = Child("api", ["api"])
+    api = Child("api", ["api", "--workers", str(api_workers)])
     notify = Child("notify", ["notify"])
     children = [ingest, api, notify]
     if settings.vendors_enabled:  # lastmile vendors: the vendor clouds' puller

@@ -1,9 +1,10 @@
 """Fixtures over the project's real private services.
 
 The test services have their own data folder and ports (``.lastmile-test``,
-PostgreSQL 55433, Mosquitto 18884) so a running development hub is left
-alone. Each test that needs the database gets a fresh one cloned from a
-template that has every migration applied.
+PostgreSQL 55433, Mosquitto 18884, the read replica 56433 when a test starts
+it) so a running development hub is left alone. Each test that needs the
+database gets a fresh one cloned from a template that has every migration
+applied.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from fastapi.testclient import TestClient
 
 from api.app import create_app
 from flows.worker import IngestWorker
-from hub.db import connect, migrate
+from hub.db import connect, migrate_database
 from hub.settings import PROJECT_ROOT, Settings, load_settings
 from ingest.session import discard_session
 from streaming.scorer import Scorer
@@ -37,6 +38,8 @@ TEST_OVERRIDES: dict[str, Any] = {
     "api_port": 8809,
     "ingest_metrics_port": 9811,
     "notify_metrics_port": 9812,
+    # The read replica's (not pg_port + 1: that is the benchmarks' cluster's).
+    "pg_replica_port": 56433,
     "environment": "development",
 }
 TEMPLATE_DB = "lastmile_template"
@@ -55,7 +58,14 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 def pytest_configure(config: pytest.Config) -> None:
     offset = int(config.getoption("--services-port-offset"))
-    for key in ("pg_port", "mqtt_port", "api_port", "ingest_metrics_port", "notify_metrics_port"):
+    for key in (
+        "pg_port",
+        "mqtt_port",
+        "api_port",
+        "ingest_metrics_port",
+        "notify_metrics_port",
+        "pg_replica_port",
+    ):
         TEST_OVERRIDES[key] += offset
 
 
@@ -70,8 +80,8 @@ def services() -> Settings:
         conn.autocommit = True
         conn.execute(f'DROP DATABASE IF EXISTS "{TEMPLATE_DB}" WITH (FORCE)')
         conn.execute(f'CREATE DATABASE "{TEMPLATE_DB}"')
-    with connect(settings, dbname=TEMPLATE_DB) as conn:
-        migrate(conn)
+    # `lastmile db migrate`: the API checks the schema and logs in as its own role.
+    migrate_database(settings.model_copy(update={"pg_database": TEMPLATE_DB}))
     with connect(settings, dbname="postgres") as conn:
         conn.autocommit = True
         # TimescaleDB's scheduler keeps a session in every database with the

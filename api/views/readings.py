@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query
 
-from api.deps import ConnDep, PatientIdDep
+from api.deps import LaggedReadConnDep, PatientIdDep
 from api.exceptions import BadRequestError
 from api.schemas import ReadingBucket, ReadingPoint, ReadingsOut
 from hub.domain import CANONICAL_UNIT, Measure
@@ -21,7 +21,7 @@ MAX_POINTS = 10_000
 @router.get("/patients/{patient_id}/readings", response_model=ReadingsOut)
 def patient_readings(
     patient_id: PatientIdDep,
-    conn: ConnDep,
+    conn: LaggedReadConnDep,
     measure: Measure,
     start: Annotated[datetime | None, Query(alias="from")] = None,
     end: Annotated[datetime | None, Query(alias="to")] = None,
@@ -31,7 +31,8 @@ def patient_readings(
 
     ``from`` defaults to 30 days before ``to``, which defaults to now. For
     blood pressure ``value`` is the systolic and ``value2`` the diastolic
-    pressure.
+    pressure. With a read replica, served from it while it lacks nothing older than
+    ``database_read_max_lag_s`` (5 s by default; docs/scaling.md).
     """
     end = _aware(end) if end is not None else datetime.now(UTC)
     start = _aware(start) if start is not None else end - timedelta(days=30)

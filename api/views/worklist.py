@@ -9,7 +9,7 @@ import orjson
 from fastapi import APIRouter, Query, Response
 
 from alerts.worklist import WorklistRow
-from api.deps import ConnDep, CurrentUserDep
+from api.deps import CurrentUserDep, ReadConnDep
 from api.schemas_worklist import WorklistOut
 from flows.worklist import HIGH_RISK_FRACTION, build_worklist
 
@@ -57,7 +57,7 @@ def _row(row: WorklistRow, now: datetime) -> dict[str, Any]:
 
 @router.get("/worklist", response_model=WorklistOut)
 def worklist(
-    conn: ConnDep,
+    conn: ReadConnDep,
     principal: CurrentUserDep,
     limit: Annotated[int, Query(ge=1, le=5000)] = 1000,
 ) -> Response:
@@ -66,7 +66,9 @@ def worklist(
     Priority: critical alerts, then a transitional-care deadline due today or overdue,
     then high clinical alerts (an acknowledged one a level lower), the older first; then
     discharge risk, non-adherence, the first days after discharge and the billing
-    forecast's notices. ``reasons`` says it in words, heaviest first.
+    forecast's notices. ``reasons`` says it in words, heaviest first. Read from the
+    replica when there is one, never older than the request (an alert just acknowledged
+    shows as acknowledged).
     """
     now = datetime.now(UTC)
     built = build_worklist(

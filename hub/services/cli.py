@@ -15,6 +15,7 @@ import click
 from hub.services.exceptions import ServicesError
 from hub.services.install import ensure_test_packages
 from hub.services.lifecycle import down, status, up
+from hub.services.replica import replica_read_url
 from hub.settings import Settings, load_settings
 
 __all__ = ["services", "up"]
@@ -48,24 +49,32 @@ def services() -> None:
     is_flag=True,
     help="Also install what the test suite drives (headless Chromium for the dashboard).",
 )
+@click.option(
+    "--replica",
+    is_flag=True,
+    help="Also a private hot standby streaming from the database: the API's read replica.",
+)
 @click.pass_context
-def up_command(ctx: click.Context, test_tools: bool) -> None:
+def up_command(ctx: click.Context, test_tools: bool, replica: bool) -> None:
     """Install what is missing, then start both services (idempotent)."""
     try:
         if test_tools:
             ensure_test_packages()
-        settings = up(_settings(ctx))
+        settings = up(_settings(ctx), replica=replica)
     except ServicesError as exc:
         raise click.ClickException(str(exc)) from exc
     for service in status(settings):
         click.echo(service.describe())
     click.echo(f"secrets: {settings.env_file}")
+    if replica:
+        url = replica_read_url(settings)
+        click.echo(f"read replica: set LASTMILE_DATABASE_READ_URL='{url}' for the API")
 
 
 @services.command("down")
 @click.pass_context
 def down_command(ctx: click.Context) -> None:
-    """Stop both services."""
+    """Stop both services (and the read replica, if there is one)."""
     try:
         stopped = down(_settings(ctx))
     except ServicesError as exc:

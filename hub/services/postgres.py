@@ -143,9 +143,16 @@ def _write_conf(settings: Settings, user: str | None) -> bool:
     return True
 
 
-def _pg_ctl(settings: Settings, *args: str | Path, what: str, timeout: float = 180) -> None:
+def _pg_ctl(
+    settings: Settings,
+    *args: str | Path,
+    what: str,
+    timeout: float = 180,
+    cluster: Path | None = None,
+) -> None:
+    """``pg_ctl`` on the hub's cluster, or on ``cluster`` (the read replica's)."""
     _system.run(
-        [PG_BIN / "pg_ctl", "-D", pg_dir(settings), *args],
+        [PG_BIN / "pg_ctl", "-D", cluster or pg_dir(settings), *args],
         error=PostgresError,
         what=what,
         user=_server_user(),
@@ -206,27 +213,37 @@ def pg_up(settings: Settings) -> ServiceStatus:
             _pg_ctl(settings, "reload", what="pg_ctl reload")
             logger.warning("pg_conf_changed_while_running reloaded=true restart_may_be_needed=true")
     else:
-        if _system.port_open(settings.pg_host, settings.pg_port):
-            raise PostgresError(f"port {settings.pg_port} is in use by another process")
-        log_file = pg_log_file(settings)
-        try:
-            _pg_ctl(
-                settings,
-                "-l",
-                log_file,
-                "-w",
-                "-t",
-                str(START_TIMEOUT_S),
-                "start",
-                what="pg_ctl start",
-                timeout=START_TIMEOUT_S + 30,
-            )
-        except PostgresError as exc:
-            raise PostgresError(f"{exc}\n--- {log_file}:\n{_system.tail_file(log_file)}") from exc
+        pg_start(
+            settings,
+            cluster=pg_dir(settings),
+            port=settings.pg_port,
+            log_file=pg_log_file(settings),
+        )
         status = pg_status(settings)
         logger.info("pg_started pid=%s port=%d", status.pid, settings.pg_port)
     _ensure_database(settings)
     return status
+
+
+def pg_start(settings: Settings, *, cluster: Path, port: int, log_file: Path) -> None:
+    """Start ``cluster`` on ``port`` and wait until it takes connections (its log's tail if not)."""
+    if _system.port_open(settings.pg_host, port):
+        raise PostgresError(f"port {port} is in use by another process")
+    try:
+        _pg_ctl(
+            settings,
+            "-l",
+            log_file,
+            "-w",
+            "-t",
+            str(START_TIMEOUT_S),
+            "start",
+            what=f"pg_ctl start {cluster}",
+            timeout=START_TIMEOUT_S + 30,
+            cluster=cluster,
+        )
+    except PostgresError as exc:
+        raise PostgresError(f"{exc}\n--- {log_file}:\n{_system.tail_file(log_file)}") from exc
 
 
 def pg_down(settings: Settings) -> ServiceStatus:

@@ -12,8 +12,9 @@ from hub.settings import Settings
 INCLUDE_LINE = "include 'lastmile.conf'"
 
 
-def _quote(value: str) -> str:
-    return "'" + value.replace("'", "''") + "'"
+def quote(value: str) -> str:
+    """A postgresql.conf string: backslashes are escapes there, single quotes doubled."""
+    return "'" + value.replace("\\", "\\\\").replace("'", "''") + "'"
 
 
 def render_conf(settings: Settings) -> str:
@@ -23,9 +24,9 @@ def render_conf(settings: Settings) -> str:
 # Rewritten on every start: change the generator, not this file.
 
 # -- Connections: loopback only, a private socket directory.
-listen_addresses = {_quote(settings.pg_host)}
+listen_addresses = {quote(settings.pg_host)}
 port = {settings.pg_port}
-unix_socket_directories = {_quote(str(settings.pg_socket_dir))}
+unix_socket_directories = {quote(str(settings.pg_socket_dir))}
 max_connections = 100
 password_encryption = 'scram-sha-256'
 
@@ -63,6 +64,15 @@ checkpoint_completion_target = 0.9
 # -- Planner: local SSD.
 random_page_cost = 1.1
 effective_io_concurrency = 200
+
+# -- Replication: a private hot standby may stream from here (`lastmile services
+# up --replica`, hub/services/replica.py) through its slot. A standby stopped
+# for long keeps at most this much WAL here; beyond it, its slot is lost and
+# `services up --replica` makes the standby again.
+wal_level = replica
+max_wal_senders = 10
+max_replication_slots = 10
+max_slot_wal_keep_size = 4GB
 
 # -- Time: everything in UTC.
 timezone = 'UTC'
