@@ -2,11 +2,12 @@
 -- sign-off (flows/billing_export, migration 0025). Days and months are the
 -- patient's own (patients.timezone).
 
--- The patients of a scope (migration 0025's billing_scope), by id, after
--- ``after`` (the last of the previous batch).
+-- The patients of a scope (every patient, or a supervisor's panel: migration
+-- 0027's visible_patients), by id, after ``after`` (the last of the previous
+-- batch).
 -- name: billing_scope_patients
 WITH batch AS (
-    SELECT s.id, s.timezone FROM billing_scope(%(all)s, %(user_id)s::uuid) s
+    SELECT s.id, s.timezone FROM visible_patients(%(all)s, %(user_id)s::uuid) s
     WHERE s.id > %(after)s::uuid
     ORDER BY s.id
     LIMIT %(limit)s
@@ -21,7 +22,7 @@ LEFT JOIN LATERAL (
 ORDER BY b.id;
 
 -- name: billing_scope_count
-SELECT count(*) FROM billing_scope(%(all)s, %(user_id)s::uuid);
+SELECT count(*) FROM visible_patients(%(all)s, %(user_id)s::uuid);
 
 -- The episodes a month can bill: RPM and CCM ones that overlap it, TCM ones
 -- whose service period (from the day of discharge) ends in it, and those of
@@ -54,7 +55,7 @@ WITH days AS (
     -- not once per use of k below.
     SELECT r.patient_id, r.device_id,
            (r.measured_at AT TIME ZONE s.timezone)::date - %(first)s::date + 1 AS k
-    FROM billing_scope(%(all)s, %(user_id)s::uuid) s
+    FROM visible_patients(%(all)s, %(user_id)s::uuid) s
     JOIN readings r ON r.patient_id = s.id
     WHERE r.modality = 'sensed'
       AND r.measured_at >= %(utc_from)s AND r.measured_at < %(utc_to)s
