@@ -71,11 +71,12 @@ def test_programme_time_and_timer_requests_are_audited_with_their_patient(
     alert = record_detection(conn, detection=detection(anns), now=datetime.now(UTC)).alert_id
     conn.commit()
     before = len(_rows(conn))
-    today = str(datetime.now(UTC).date())
+    # Begun yesterday, so the minute logged below (ending now) is inside it at 00:00 UTC too.
+    begun = str(datetime.now(UTC).date() - timedelta(days=1))
     base = f"/api/v1/patients/{anns}"
     made = api.post(
         f"{base}/programs",
-        json={"kind": "RPM", "started_on": today, "consent": {"on": today, "method": "verbal"},
+        json={"kind": "RPM", "started_on": begun, "consent": {"on": begun, "method": "verbal"},
               "ordering": {"name": "Dr. Ada Example", "npi": "1234567893"}},
         headers=ann.headers,
     )  # fmt: skip
