@@ -92,6 +92,7 @@ def test_programme_time_and_timer_requests_are_audited_with_their_patient(
     api.post(f"{base}/timer/start", headers=ann.headers)
     api.delete(f"{base}/timer", headers=ann.headers)
     api.get(f"{base}/care-progress", headers=ann.headers)
+    api.get(f"{base}/month-time", headers=ann.headers)
     api.post(
         f"/api/v1/alerts/{alert}/ack", json={"time": {**work, "minutes": 2}}, headers=ann.headers
     )
@@ -106,6 +107,7 @@ def test_programme_time_and_timer_requests_are_audited_with_their_patient(
         ("ann", f"POST {p}/timer/start", anns, 200),
         ("ann", f"DELETE {p}/timer", anns, 204),
         ("ann", f"GET {p}/care-progress", anns, 200),
+        ("ann", f"GET {p}/month-time", anns, 200),
         ("ann", "POST /api/v1/alerts/{alert_id}/ack", anns, 200),
         ("ann", f"GET {p}/time-entries", bobs, 404),
     ]

@@ -114,3 +114,11 @@ def test_care_progress_shows_the_period_and_the_month_of_an_rpm_episode(
     assert (rpm.period.days, rpm.period.target_days, rpm.period.days_left) == (0, 16, 29)
     assert (rpm.month.month, rpm.month.minutes, rpm.month.next_at) == (f"{today:%Y-%m}", 14, 20)
     assert (rpm.month.interactive, rpm.month.codes) == (True, ["99470"])
+    # The programme table's "this month": the same month and minutes.
+    month = api.get(f"{base}/month-time", headers=ann.headers)
+    assert month.status_code == 200, month.text
+    assert month.json() == {
+        "month": f"{today:%Y-%m}",
+        "time_zone": zone,
+        "programs": [{"program_id": made.json()["id"], "kind": "RPM", "minutes": 14}],
+    }

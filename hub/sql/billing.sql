@@ -133,6 +133,28 @@ WHERE l.month = %(month)s::date
   AND NOT EXISTS (SELECT 1 FROM time_entries c WHERE c.supersedes = t.id)
 ORDER BY patient_id, started_at, id;
 
+-- Each of the patient's programmes' time in the patient's month holding
+-- ``now`` (their calendar, their zone), as the export will count it: the
+-- entries that count (not corrected, not withdrawn) billed in that month
+-- (billing_month_of_entry: begun in it and not moved on, or moved to it from
+-- a signed month), whole minutes per entry. Programmes without time: 0; a
+-- patient without programmes: one row, its programme NULL (the month alone).
+-- name: patient_month_time
+WITH m AS (
+    SELECT p.id, p.timezone,
+           date_trunc('month', %(now)s::timestamptz AT TIME ZONE p.timezone)::date AS month
+    FROM patients p WHERE p.id = %(patient_id)s
+)
+SELECT m.month, m.timezone, e.id AS episode_id, e.kind,
+       coalesce(sum(t.seconds / 60), 0)::int AS minutes
+FROM m
+LEFT JOIN program_episodes e ON e.patient_id = m.id
+LEFT JOIN time_entries t ON t.episode_id = e.id AND t.seconds > 0
+     AND NOT EXISTS (SELECT 1 FROM time_entries c WHERE c.supersedes = t.id)
+     AND billing_month_of_entry(t.id) = m.month
+GROUP BY m.month, m.timezone, e.id, e.kind
+ORDER BY e.id;
+
 -- Held by a sign-off while it reads and stores its month; every new time
 -- entry shares it (migration 0025's trigger).
 -- name: billing_signoff_lock
