@@ -1,7 +1,8 @@
-"""Response body of a patient's care progress (``GET /patients/{id}/care-progress``).
+"""Response bodies of a patient's care progress (``GET /patients/{id}/care-progress``) and
+month's time (``GET /patients/{id}/month-time``).
 
-The figures are :mod:`flows.care_progress`'s, read from its frozen types by
-attribute; see ``docs/care-clocks.md``.
+The figures are :mod:`flows.care_progress`'s and :mod:`flows.month_time`'s, read from
+their frozen types by attribute; see ``docs/care-clocks.md``.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from datetime import date, datetime
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from flows.month_time import PatientMonthTime
 from programs.models import ProgramKind
 
 
@@ -71,3 +73,22 @@ class CareProgressOut(_Out):
     generated_at: datetime
     tcm: list[TcmOut]
     programs: list[ProgramProgressOut]
+
+
+class ProgramMinutesOut(_Out):
+    program_id: int
+    kind: ProgramKind
+    minutes: int = Field(description="Whole minutes per entry, summed, as the export counts them.")
+
+
+class MonthTimeOut(BaseModel):
+    """Each programme's time in the patient's month now (``GET /patients/{id}/month-time``)."""
+
+    month: str = Field(description="YYYY-MM, the patient's calendar month holding now.")
+    time_zone: str = Field(description="The patient's, whose calendar the month is.")
+    programs: list[ProgramMinutesOut]
+
+    @classmethod
+    def of(cls, found: PatientMonthTime) -> MonthTimeOut:
+        programs = [ProgramMinutesOut.model_validate(p) for p in found.programs]
+        return cls(month=str(found.month), time_zone=found.time_zone, programs=programs)

@@ -27,6 +27,7 @@ from pathlib import Path
 
 import click
 
+from benchmarks.services_cli import services_port_offset
 from hub.services.hub_user import ensure_hub_client
 from hub.services.mosquitto import mq_down, mq_status, mq_up
 from hub.settings import BENCH_SERVICES, Settings, load_settings
@@ -138,7 +139,7 @@ def run(*, counts: list[int], services_port_offset: int = 0) -> None:
     show_default=True,
     help="connections to open, one figure each (comma-separated; the file limit caps them)",
 )
-@click.option("--services-port-offset", default=0, show_default=True)
+@services_port_offset
 def bench_connections(counts: str, services_port_offset: int) -> None:
     """Broker memory per idle gateway connection, and the accept rate (a fresh broker)."""
     run(

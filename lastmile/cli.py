@@ -302,41 +302,11 @@ def bench_pharmacy(rows: int, patients: int) -> None:
     run(up(load_settings(**BENCH_SERVICES)), rows=rows, patients=patients)
 
 
-@bench.command("worklist")
-@click.option("--patients", default=100_000, show_default=True)
-@click.option("--panel", default=250, show_default=True, help="patients per coordinator")
-@click.option("--days", default=365, show_default=True, help="readings history of the panel")
-@click.option(
-    "--background-days",
-    default=90,
-    show_default=True,
-    help="readings history of every other patient (365: a full year for all)",
-)
-@click.option("--repeats", default=300, show_default=True, help="timed requests per figure")
-@click.option("--reuse", is_flag=True, help="keep the data of an earlier run of the same size")
-def bench_worklist(
-    patients: int, panel: int, days: int, background_days: int, repeats: int, reuse: bool
-) -> None:
-    """Worklist of a panel and a 90-day chart: p50/p95 ms against 100 ms and 50 ms."""
-    from benchmarks.worklist import run
-    from hub.services import up
-    from hub.settings import BENCH_SERVICES
-
-    run(
-        up(load_settings(**BENCH_SERVICES)),
-        patients=patients,
-        panel=panel,
-        days=days,
-        background_days=background_days,
-        repeats=repeats,
-        reuse=reuse,
-    )
-
-
 def _attach_optional() -> None:
     from api.cli import audit_group, users
     from benchmarks.billing_cli import bench_billing
     from benchmarks.connections import bench_connections
+    from benchmarks.worklist_cli import bench_worklist
     from flows.billing_export.cli import billing
     from hub.services.cli import services
     from ingest.conformance.cli import conformance
@@ -354,6 +324,7 @@ def _attach_optional() -> None:
     main.add_command(billing)
     bench.add_command(bench_billing)
     bench.add_command(bench_connections)
+    bench.add_command(bench_worklist)
     main.add_command(conformance)
 
 

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import UUID
+from zoneinfo import ZoneInfo
 
 import psycopg
 from fastapi.testclient import TestClient
@@ -16,6 +17,9 @@ from hub.alerting import AlertKind, Detection, Severity
 from hub.domain import Measure
 
 PASSWORD = "correct horse battery staple"
+#: UTC and UTC+12 all year (Kiribati's Gilbert Islands): at any instant it is between
+#: 06:00 and 18:00 in one of them.
+_TWELVE_HOURS_APART = ("UTC", "Pacific/Tarawa")
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,11 +72,27 @@ def caller(
     return Caller(user_id, username, login(api, username))
 
 
-def enroll(api: TestClient, who: Caller, mrn: str) -> UUID:
+def daytime_zone(now: datetime) -> str:
+    """A time zone where it is between 06:00 and 18:00 at ``now``.
+
+    For tests on the real clock (the API's): a patient there has the minutes logged just
+    now and a programme begun yesterday or today on their own calendar as the test
+    expects, in the same month, at whatever hour the test runs (just after midnight UTC
+    on the 1st of a month too).
+
+    >>> daytime_zone(datetime(2027, 1, 1, 0, 5, tzinfo=UTC))
+    'Pacific/Tarawa'
+    >>> daytime_zone(datetime(2027, 1, 31, 12, 0, tzinfo=UTC))
+    'UTC'
+    """
+    return next(z for z in _TWELVE_HOURS_APART if 6 <= now.astimezone(ZoneInfo(z)).hour < 18)
+
+
+def enroll(api: TestClient, who: Caller, mrn: str, *, timezone: str = "UTC") -> UUID:
     """A patient enrolled by ``who`` (so on their panel)."""
     made = api.post(
         "/api/v1/patients",
-        json={"identifiers": [{"system": "urn:mrn", "value": mrn}]},
+        json={"identifiers": [{"system": "urn:mrn", "value": mrn}], "timezone": timezone},
         headers=who.headers,
     )
     assert made.status_code == 201, made.text

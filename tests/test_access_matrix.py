@@ -110,6 +110,7 @@ PROGRAM_CALLS: dict[tuple[str, str], Call] = dict(
             {"reason": "it was education, not a call", "activity": "education"},
         ),
         _on_patient("GET", f"{_P}/care-progress"),
+        _on_patient("GET", f"{_P}/month-time"),
         _on_patient("GET", f"{_P}/timer"),
         _on_patient("POST", f"{_P}/timer/stop", _WORK),
         _on_patient("POST", f"{_P}/timer/start", {}),

@@ -71,11 +71,12 @@ def test_programme_time_and_timer_requests_are_audited_with_their_patient(
     alert = record_detection(conn, detection=detection(anns), now=datetime.now(UTC)).alert_id
     conn.commit()
     before = len(_rows(conn))
-    today = str(datetime.now(UTC).date())
+    # Begun yesterday, so the minute logged below (ending now) is inside it at 00:00 UTC too.
+    begun = str(datetime.now(UTC).date() - timedelta(days=1))
     base = f"/api/v1/patients/{anns}"
     made = api.post(
         f"{base}/programs",
-        json={"kind": "RPM", "started_on": today, "consent": {"on": today, "method": "verbal"},
+        json={"kind": "RPM", "started_on": begun, "consent": {"on": begun, "method": "verbal"},
               "ordering": {"name": "Dr. Ada Example", "npi": "1234567893"}},
         headers=ann.headers,
     )  # fmt: skip
@@ -91,6 +92,7 @@ def test_programme_time_and_timer_requests_are_audited_with_their_patient(
     api.post(f"{base}/timer/start", headers=ann.headers)
     api.delete(f"{base}/timer", headers=ann.headers)
     api.get(f"{base}/care-progress", headers=ann.headers)
+    api.get(f"{base}/month-time", headers=ann.headers)
     api.post(
         f"/api/v1/alerts/{alert}/ack", json={"time": {**work, "minutes": 2}}, headers=ann.headers
     )
@@ -105,6 +107,7 @@ def test_programme_time_and_timer_requests_are_audited_with_their_patient(
         ("ann", f"POST {p}/timer/start", anns, 200),
         ("ann", f"DELETE {p}/timer", anns, 204),
         ("ann", f"GET {p}/care-progress", anns, 200),
+        ("ann", f"GET {p}/month-time", anns, 200),
         ("ann", "POST /api/v1/alerts/{alert_id}/ack", anns, 200),
         ("ann", f"GET {p}/time-entries", bobs, 404),
     ]

@@ -3,13 +3,16 @@ deadlines, a recorded contact that resolves its missed alert in the same request
 the patient page's ``care-progress``.
 
 The API runs on the real clock, so the dates here are relative to today (a discharge
-ten days ago: both deadlines have passed, whatever the weekdays and holidays).
+ten days ago: both deadlines have passed, whatever the weekdays and holidays), and the
+RPM patient lives where it is day now (``daytime_zone``), so that the minutes just logged
+are in their month at any hour of the run.
 """
 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import psycopg
 import pytest
@@ -18,7 +21,7 @@ from fastapi.testclient import TestClient
 from api.schemas_care import CareProgressOut
 from api.schemas_worklist import WorklistOut
 from flows.tcm_alerts import run_tcm_checks
-from tests.api_support import caller, enroll
+from tests.api_support import caller, daytime_zone, enroll
 from tests.care_support import DR
 
 pytestmark = pytest.mark.services
@@ -82,12 +85,14 @@ def test_care_progress_shows_the_period_and_the_month_of_an_rpm_episode(
     api: TestClient, conn: psycopg.Connection[Any]
 ) -> None:
     ann = caller(api, conn, "ann")
-    who = enroll(api, ann, "RPM-1")
-    base = f"/api/v1/patients/{who}"
     now = datetime.now(UTC)
-    # The 14 minutes logged below start 14 minutes ago: just after midnight
-    # that is yesterday, so the programme and its consent start that day.
-    start = (now - timedelta(minutes=15)).date()
+    zone = daytime_zone(now)
+    who = enroll(api, ann, "RPM-1", timezone=zone)
+    base = f"/api/v1/patients/{who}"
+    # Begun yesterday on the patient's calendar. It is day there, so the 14 minutes
+    # logged below (ending now) are on the patient's today, in their month.
+    today = now.astimezone(ZoneInfo(zone)).date()
+    start = today - timedelta(days=1)
     made = api.post(
         f"{base}/programs",
         json={"kind": "RPM", "started_on": str(start), "ordering": {"name": DR.name, "npi": DR.npi},
@@ -105,8 +110,15 @@ def test_care_progress_shows_the_period_and_the_month_of_an_rpm_episode(
     (rpm,) = CareProgressOut.model_validate(body).programs
     assert rpm.period is not None
     assert rpm.month is not None
-    # Day 1 (or 2) of the period, no reading yet: 0 of 16 with 30 (29) days left.
-    left = 30 - (now.date() - start).days
-    assert (rpm.period.days, rpm.period.target_days, rpm.period.days_left) == (0, 16, left)
-    assert (rpm.month.minutes, rpm.month.next_at, rpm.month.interactive) == (14, 20, True)
-    assert rpm.month.codes == ["99470"]
+    # Day 2 of the period, no reading yet: 0 of 16 with 29 days left.
+    assert (rpm.period.days, rpm.period.target_days, rpm.period.days_left) == (0, 16, 29)
+    assert (rpm.month.month, rpm.month.minutes, rpm.month.next_at) == (f"{today:%Y-%m}", 14, 20)
+    assert (rpm.month.interactive, rpm.month.codes) == (True, ["99470"])
+    # The programme table's "this month": the same month and minutes.
+    month = api.get(f"{base}/month-time", headers=ann.headers)
+    assert month.status_code == 200, month.text
+    assert month.json() == {
+        "month": f"{today:%Y-%m}",
+        "time_zone": zone,
+        "programs": [{"program_id": made.json()["id"], "kind": "RPM", "minutes": 14}],
+    }

@@ -180,9 +180,9 @@ def test_a_snoozed_alert_waits_when_the_alerts_table_can_snooze(
     other = enroll(api, ann, "OTHER")
     add_alert(conn, snoozed, "critical", hours=5)
     add_alert(conn, other, "high", hours=1)
-    conn.execute(
-        "UPDATE alerts SET snoozed_until = now() + interval '2 hours' WHERE patient_id = %s",
-        (snoozed,),
+    conn.execute(  # on the API's clock (Python's), not the database's
+        "UPDATE alerts SET snoozed_until = %s WHERE patient_id = %s",
+        (datetime.now(UTC) + timedelta(hours=2), snoozed),
     )
     body = worklist(api, ann)
     assert mrns(body) == ["OTHER", "SNOOZED"]

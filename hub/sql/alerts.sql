@@ -79,7 +79,11 @@ INSERT INTO alert_events (alert_id, at, actor_id, event, from_status, to_status,
 VALUES (%(alert_id)s, %(now)s, %(actor)s, %(event)s, %(from_status)s, %(to_status)s, %(note)s,
         %(detail)s);
 
--- The alerts of the patients a caller sees (see patient_visible in users.sql).
+-- The alerts of the patients a caller sees (migration 0027's visible_patients).
+-- An admin's (``all``) skips the look-up, a measured exception: as a semi-join
+-- over every patient the planner estimates 200 patients and walks the alerts
+-- patient by patient (360-770 ms instead of 30 ms for 100,000 simulated
+-- patients and 20,000 open alerts). A panel's is a hashed look-up (1-20 ms).
 -- name: visible_alerts
 SELECT a.id, a.patient_id, a.kind, a.severity, a.status, a.source, a.reason, a.opened_at,
        a.updated_at, a.acknowledged_at, a.resolved_at, a.snoozed_until, a.escalation_level,
@@ -89,10 +93,7 @@ WHERE (%(patient_id)s::uuid IS NULL OR a.patient_id = %(patient_id)s)
   AND (CASE %(status)s WHEN 'unresolved' THEN a.status <> 'resolved'
                        WHEN 'all' THEN true
                        ELSE a.status = %(status)s END)
-  AND (%(all)s OR EXISTS (
-      SELECT 1 FROM patient_coordinators pc JOIN users u ON u.id = pc.user_id
-      WHERE pc.patient_id = a.patient_id
-        AND (pc.user_id = %(user_id)s OR u.supervisor_id = %(user_id)s)))
+  AND (%(all)s OR a.patient_id IN (SELECT v.id FROM visible_patients(false, %(user_id)s::uuid) v))
 ORDER BY CASE a.severity WHEN 'critical' THEN 0 WHEN 'high' THEN 1 WHEN 'medium' THEN 2 ELSE 3 END,
          (a.snoozed_until IS NOT NULL AND a.snoozed_until > %(now)s),
          a.opened_at
@@ -128,7 +129,10 @@ ORDER BY a.critical_since
 FOR UPDATE SKIP LOCKED;
 
 -- Whom an escalation reaches: the supervisors of the patient's coordinators,
--- or, where there are none, every admin.
+-- or, where there are none, every admin. (The panel rule read from the
+-- patient's side, a tier at a time: the coordinators hear of an alert first,
+-- alert_panel; their supervisors when it escalates. Who may see a patient is
+-- migration 0027's visible_patients.)
 -- name: escalation_recipients
 WITH sup AS (
     SELECT DISTINCT u.supervisor_id AS id

@@ -2,11 +2,12 @@
 -- sign-off (flows/billing_export, migration 0025). Days and months are the
 -- patient's own (patients.timezone).
 
--- The patients of a scope (migration 0025's billing_scope), by id, after
--- ``after`` (the last of the previous batch).
+-- The patients of a scope (every patient, or a supervisor's panel: migration
+-- 0027's visible_patients), by id, after ``after`` (the last of the previous
+-- batch).
 -- name: billing_scope_patients
 WITH batch AS (
-    SELECT s.id, s.timezone FROM billing_scope(%(all)s, %(user_id)s::uuid) s
+    SELECT s.id, s.timezone FROM visible_patients(%(all)s, %(user_id)s::uuid) s
     WHERE s.id > %(after)s::uuid
     ORDER BY s.id
     LIMIT %(limit)s
@@ -21,7 +22,7 @@ LEFT JOIN LATERAL (
 ORDER BY b.id;
 
 -- name: billing_scope_count
-SELECT count(*) FROM billing_scope(%(all)s, %(user_id)s::uuid);
+SELECT count(*) FROM visible_patients(%(all)s, %(user_id)s::uuid);
 
 -- The episodes a month can bill: RPM and CCM ones that overlap it, TCM ones
 -- whose service period (from the day of discharge) ends in it, and those of
@@ -54,7 +55,7 @@ WITH days AS (
     -- not once per use of k below.
     SELECT r.patient_id, r.device_id,
            (r.measured_at AT TIME ZONE s.timezone)::date - %(first)s::date + 1 AS k
-    FROM billing_scope(%(all)s, %(user_id)s::uuid) s
+    FROM visible_patients(%(all)s, %(user_id)s::uuid) s
     JOIN readings r ON r.patient_id = s.id
     WHERE r.modality = 'sensed'
       AND r.measured_at >= %(utc_from)s AND r.measured_at < %(utc_to)s
@@ -131,6 +132,28 @@ WHERE l.month = %(month)s::date
   AND t.seconds > 0
   AND NOT EXISTS (SELECT 1 FROM time_entries c WHERE c.supersedes = t.id)
 ORDER BY patient_id, started_at, id;
+
+-- Each of the patient's programmes' time in the patient's month holding
+-- ``now`` (their calendar, their zone), as the export will count it: the
+-- entries that count (not corrected, not withdrawn) billed in that month
+-- (billing_month_of_entry: begun in it and not moved on, or moved to it from
+-- a signed month), whole minutes per entry. Programmes without time: 0; a
+-- patient without programmes: one row, its programme NULL (the month alone).
+-- name: patient_month_time
+WITH m AS (
+    SELECT p.id, p.timezone,
+           date_trunc('month', %(now)s::timestamptz AT TIME ZONE p.timezone)::date AS month
+    FROM patients p WHERE p.id = %(patient_id)s
+)
+SELECT m.month, m.timezone, e.id AS episode_id, e.kind,
+       coalesce(sum(t.seconds / 60), 0)::int AS minutes
+FROM m
+LEFT JOIN program_episodes e ON e.patient_id = m.id
+LEFT JOIN time_entries t ON t.episode_id = e.id AND t.seconds > 0
+     AND NOT EXISTS (SELECT 1 FROM time_entries c WHERE c.supersedes = t.id)
+     AND billing_month_of_entry(t.id) = m.month
+GROUP BY m.month, m.timezone, e.id, e.kind
+ORDER BY e.id;
 
 -- Held by a sign-off while it reads and stores its month; every new time
 -- entry shares it (migration 0025's trigger).

@@ -56,23 +56,14 @@ WHERE patient_id = %(patient_id)s AND NOT (user_id = ANY(%(keep)s));
 -- name: patient_coordinators
 SELECT user_id FROM patient_coordinators WHERE patient_id = %(patient_id)s ORDER BY user_id;
 
--- The patients a user may see: an admin all, a coordinator those assigned
--- to them, a supervisor also those of the coordinators they supervise.
+-- Whether the patient exists and the user may see them (migration 0027's
+-- visible_patients: the panel rule).
 -- name: patient_visible
 SELECT EXISTS (
-    SELECT 1 FROM patients p
-    WHERE p.id = %(patient_id)s
-      AND (%(all)s OR EXISTS (
-          SELECT 1 FROM patient_coordinators pc JOIN users u ON u.id = pc.user_id
-          WHERE pc.patient_id = p.id
-            AND (pc.user_id = %(user_id)s OR u.supervisor_id = %(user_id)s)))
+    SELECT 1 FROM visible_patients(%(all)s, %(user_id)s::uuid) v WHERE v.id = %(patient_id)s
 );
 
 -- name: visible_patient_ids
-SELECT p.id FROM patients p
-WHERE %(all)s OR EXISTS (
-    SELECT 1 FROM patient_coordinators pc JOIN users u ON u.id = pc.user_id
-    WHERE pc.patient_id = p.id
-      AND (pc.user_id = %(user_id)s OR u.supervisor_id = %(user_id)s))
-ORDER BY p.enrolled_at, p.id
+SELECT v.id FROM visible_patients(%(all)s, %(user_id)s::uuid) v
+ORDER BY v.enrolled_at, v.id
 LIMIT %(limit)s;

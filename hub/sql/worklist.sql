@@ -18,28 +18,18 @@ SELECT (
 -- episodes (as JSON; the daily pass clears the others). The priority itself is
 -- computed in alerts/priority.py.
 --
--- Who is visible is accounts' rule (visible_patient_ids): an admin all, a
--- coordinator their panel, a supervisor also their coordinators' panels.
--- An alert's snoozed_until is read through to_jsonb so that the query runs
--- whether or not the alerts table has that column.
+-- Who is visible is the panel rule (migration 0027's visible_patients): an
+-- admin all, a coordinator their panel, a supervisor also their coordinators'
+-- panels. An alert's snoozed_until is read through to_jsonb so that the query
+-- runs whether or not the alerts table has that column.
 -- name: worklist_panel
-WITH visible AS (
-    SELECT p.id FROM patients p WHERE %(all)s
-    UNION
-    SELECT pc.patient_id FROM patient_coordinators pc
-    WHERE NOT %(all)s AND pc.user_id IN (
-        SELECT %(user_id)s::uuid
-        UNION ALL
-        SELECT u.id FROM users u WHERE u.supervisor_id = %(user_id)s::uuid)
-)
 SELECT p.id AS patient_id, p.pathway, p.conditions, p.discharge_date, p.timezone,
        p.discharge_risk, p.lace, p.hospital,
        coalesce(p.discharge_risk >= %(cutoff)s::float8, false) AS high_risk,
        coalesce(ids.identifiers, '[]'::jsonb) AS identifiers,
        coalesce(oa.alerts, '[]'::jsonb) AS alerts,
        coalesce(wn.notices, '[]'::jsonb) AS notices
-FROM visible v
-JOIN patients p ON p.id = v.id
+FROM visible_patients(%(all)s, %(user_id)s::uuid) p
 LEFT JOIN LATERAL (
     SELECT jsonb_agg(jsonb_build_object('system', i.system, 'value', i.value)
                      ORDER BY i.system, i.value) AS identifiers

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import httpx
 import psycopg
@@ -12,7 +13,7 @@ import pytest
 from playwright.sync_api import sync_playwright
 
 from hub.settings import Settings
-from tests.api_support import PASSWORD, make_user
+from tests.api_support import PASSWORD, daytime_zone, make_user
 from tests.dashboard_support import (
     ARTIFACTS,
     bearer_token,
@@ -41,9 +42,12 @@ def test_the_patient_page_shows_the_tcm_clock_and_the_period_and_month(
     make_user(conn, "cora")
     with live_app(settings) as origin, sync_playwright() as playwright:
         token = bearer_token(origin, "cora", PASSWORD)
-        mrn = {"identifiers": [{"system": "urn:mrn", "value": "SIM-C1"}]}
+        # Where it is day now: the minutes logged just now are in the patient's month.
+        now = datetime.now(UTC)
+        zone = daytime_zone(now)
+        mrn = {"identifiers": [{"system": "urn:mrn", "value": "SIM-C1"}], "timezone": zone}
         patient = _post(origin, token, "/patients", mrn)["id"]
-        today = datetime.now(UTC).date()
+        today = now.astimezone(ZoneInfo(zone)).date()
         ordering = {"name": "Dr. Ada Example", "npi": NPI}
         _post(origin, token, f"/patients/{patient}/programs",
               {"kind": "TCM", "ordering": ordering,

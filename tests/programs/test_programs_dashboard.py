@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import httpx
 import psycopg
@@ -14,7 +15,7 @@ import pytest
 from playwright.sync_api import Browser, Page, sync_playwright
 
 from hub.settings import Settings
-from tests.api_support import PASSWORD, make_user
+from tests.api_support import PASSWORD, daytime_zone, make_user
 from tests.dashboard_support import (
     ARTIFACTS,
     bearer_token,
@@ -31,22 +32,23 @@ def _token(origin: str) -> str:
     return bearer_token(origin, "cora", PASSWORD)
 
 
-def _patient_with_rpm(origin: str, token: str) -> str:
+def _patient_with_rpm(origin: str, token: str, zone: str) -> str:
+    """A patient in ``zone`` with an RPM programme begun yesterday on their calendar."""
     headers = {"Authorization": f"Bearer {token}"}
     made = httpx.post(
         f"{origin}/api/v1/patients",
-        json={"identifiers": [{"system": "urn:mrn", "value": "SIM-T1"}]},
+        json={"identifiers": [{"system": "urn:mrn", "value": "SIM-T1"}], "timezone": zone},
         headers=headers,
         timeout=10,
     )
     assert made.status_code == 201, made.text
     patient = str(made.json()["id"])
-    today = str(datetime.now(UTC).date() - timedelta(days=1))
+    begun = str(datetime.now(ZoneInfo(zone)).date() - timedelta(days=1))
     program = httpx.post(
         f"{origin}/api/v1/patients/{patient}/programs",
-        json={"kind": "RPM", "started_on": today, "conditions": ["I10"],
+        json={"kind": "RPM", "started_on": begun, "conditions": ["I10"],
               "ordering": {"name": "Dr. Ada Example", "npi": NPI},
-              "consent": {"on": today, "method": "verbal"}},
+              "consent": {"on": begun, "method": "verbal"}},
         headers=headers,
         timeout=10,
     )  # fmt: skip
@@ -66,7 +68,9 @@ def test_the_timer_survives_a_reload_and_a_second_tab_and_stops_once(
 ) -> None:
     make_user(conn, "cora")
     with live_app(settings) as origin, sync_playwright() as playwright:
-        patient = _patient_with_rpm(origin, _token(origin))
+        # Where it is day now: the seven minutes below are in the patient's month.
+        zone = daytime_zone(datetime.now(UTC))
+        patient = _patient_with_rpm(origin, _token(origin), zone)
         browser = launch_chromium(playwright)
         errors: list[str] = []
         try:
@@ -93,6 +97,9 @@ def test_the_timer_survives_a_reload_and_a_second_tab_and_stops_once(
             assert entry.count() == 1
             assert re.search(r"· RPM · 7 min( \d+ s)? · Call · live contact$", entry.inner_text())
             assert other.locator("td.program-minutes").inner_text() == "7 min"
+            month = f"{datetime.now(ZoneInfo(zone)):%Y-%m}"
+            header = other.locator("table.programs th").nth(4).inner_text()
+            assert header == f"This month ({month}, {zone})"
             second.screenshot(path=str(ARTIFACTS / "programs-timer-stopped.png"), full_page=True)
 
             # The first tab still shows the timer; its Stop finds none and says so.

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections import Counter
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
 import pytest
 
@@ -118,7 +118,11 @@ def test_the_month_shows_billable_reachable_and_lost_patients(
     cohort: Cohort, plan: CarePlan
 ) -> None:
     seen = outlook(plan)
-    assert min(seen.billable, seen.reachable) >= 3, seen.summary()
+    assert seen.billable + seen.reachable >= 6, seen.summary()
+    # Except in a month's first minutes, when no time fits in it yet (none is logged
+    # after now): then those on track are reachable still, not billable.
+    if NOW - datetime.combine(NOW.date().replace(day=1), time(), UTC) >= timedelta(hours=1):
+        assert min(seen.billable, seen.reachable) >= 3, seen.summary()
     assert seen.lost >= 1, seen.summary()
     assert seen.billable + seen.reachable + seen.lost == 20 - 2 * (20 // 10)
     assert (seen.awaiting_consent, seen.without_rpm) == (2, 2)

@@ -1,5 +1,6 @@
 // The patient page's Programmes section: the patient's care programmes (RPM, CCM,
-// TCM) with their consent and this month's logged minutes, the caller's timer on
+// TCM) with their consent and the minutes logged in the patient's month (their calendar
+// and zone, counted as billing counts them: GET /month-time), the caller's timer on
 // the patient (kept by the hub, so a reload or another tab finds it running), and
 // the latest time entries.
 
@@ -17,17 +18,6 @@ const ACTIVITIES = [
 const ACTIVITY_LABELS = Object.fromEntries(ACTIVITIES);
 const SHOWN_ENTRIES = 10;
 
-/** Minutes of the entries that count, begun in the current UTC month, per programme. */
-function monthMinutes(entries, now = new Date()) {
-  const monthStart = Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), 1);
-  const byProgram = {};
-  for (const e of entries) {
-    if (!e.counts || new Date(e.started_at).getTime() < monthStart) continue;
-    byProgram[e.program_id] = (byProgram[e.program_id] || 0) + e.seconds / 60;
-  }
-  return byProgram;
-}
-
 function consentText(program) {
   if (program.consent) return `${program.consent.method}, ${program.consent.on}`;
   return program.kind === "TCM" ? "not needed" : "none recorded";
@@ -43,7 +33,7 @@ function programRow(program, minutes) {
     h("td", {}, program.started_on, " – ", program.ended_on || "ongoing"),
     h("td", {}, program.ordering.name, h("br"), h("code", {}, program.ordering.npi)),
     h("td", { class: missing ? "consent-missing" : "" }, consentText(program)),
-    h("td", { class: "program-minutes" }, `${Math.floor(minutes || 0)} min`),
+    h("td", { class: "program-minutes" }, `${minutes || 0} min`),
   );
 }
 
@@ -130,12 +120,13 @@ async function fill(section, patientId) {
     problem.textContent = text;
     problem.hidden = false;
   };
-  let programs, entries, timer;
+  let programs, entries, timer, month;
   try {
-    [programs, entries, timer] = await Promise.all([
+    [programs, entries, timer, month] = await Promise.all([
       api(`${base}/programs`),
       api(`${base}/time-entries`),
       api(`${base}/timer`),
+      api(`${base}/month-time`),
     ]);
   } catch (error) {
     section.replaceChildren(head, h("p", { class: "error" }, errorText(error)));
@@ -145,12 +136,13 @@ async function fill(section, patientId) {
     section.replaceChildren(head, h("p", { class: "muted" }, "Not enrolled in a care programme."));
     return;
   }
-  const minutes = monthMinutes(entries);
+  // The patient's own month, counted as billing counts it (GET /month-time).
+  const minutes = Object.fromEntries(month.programs.map((p) => [p.program_id, p.minutes]));
   const refresh = () =>
     fill(section, patientId).then(() => {
       if (!problem.hidden) section.append(problem);
     });
-  const columns = ["Programme", "Dates", "Ordering", "Consent", "This month (UTC)"];
+  const columns = ["Programme", "Dates", "Ordering", "Consent", `This month (${month.month}, ${month.time_zone})`];
   section.replaceChildren(
     head,
     h(
