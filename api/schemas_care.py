@@ -10,7 +10,7 @@ from datetime import date, datetime
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from programs.models import ProgramKind
+from hub.care_programs import ProgramKind
 
 
 class _Out(BaseModel):

@@ -14,14 +14,12 @@ from uuid import UUID
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
+from hub.care_programs import Complexity, DischargeSetting, ProgramKind
 from programs.models import (
     Activity,
-    Complexity,
     ConsentMethod,
-    DischargeSetting,
     EntrySource,
     Episode,
-    ProgramKind,
     Tcm,
     TimeEntry,
     Timer,

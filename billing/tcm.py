@@ -17,8 +17,8 @@ days" (source ``tcm-faq-2016`` in the rules file). From it run two clocks:
 Days and deadlines are the patient's (the discharge's zone); a deadline runs
 out at the patient's midnight at the end of its day.
 
-    >>> from billing.models import Complexity, DischargeSetting
-    >>> d = Discharge(date(2026, 1, 16), DischargeSetting.INPATIENT_ACUTE,
+    >>> from hub.care_programs import Complexity, DischargeSetting
+    >>> d = Discharge(date(2026, 1, 16), DischargeSetting.INPATIENT,
     ...               Complexity.HIGH, "America/Chicago")  # a Friday; Monday is MLK Day
     >>> contact_clock(d).due
     datetime.date(2026, 1, 21)

@@ -20,9 +20,9 @@ from uuid import UUID
 from billing.forecast import MonthForecast, PeriodForecast
 from flows.forecasts import device_days_at_risk, forecasts_of, time_at_risk
 from flows.tcm_clocks import Clock, episode_clocks
+from hub.care_programs import ProgramKind
 from hub.db import Conn
 from programs.episodes import list_episodes
-from programs.models import ProgramKind
 
 
 @dataclass(frozen=True, slots=True)

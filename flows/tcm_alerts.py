@@ -29,10 +29,10 @@ from alerts.service import record_detection, resolve_automatically
 from billing.models import local_midnight
 from flows.tcm_clocks import CONTACT, VISIT, Clock, EpisodeClocks, day_text, episode_clocks
 from hub.alerting import AlertKind, Detection, Severity
+from hub.care_programs import ProgramKind
 from hub.db import Conn
 from hub.sql import queries
 from programs.episodes import open_episodes
-from programs.models import ProgramKind
 
 #: The alert kind of each clock, opened when it passes unmet.
 MISSED: Mapping[str, AlertKind] = {

@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import functools
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from uuid import UUID
@@ -39,22 +39,15 @@ from uuid import UUID
 from alerts.priority import Deadline
 from billing import tcm
 from billing.exceptions import BillingError
-from billing.models import Complexity, Discharge
-from billing.models import DischargeSetting as BillingSetting
+from billing.models import Discharge
 from billing.rules import in_force
+from hub.care_programs import Complexity, ProgramKind
 from hub.db import Conn
 from programs.episodes import open_episodes
-from programs.models import DischargeSetting, Episode, ProgramKind
+from programs.models import Episode
 
 log = logging.getLogger(__name__)
 
-#: The billing engine's name of each discharge setting the programmes record.
-SETTINGS: Mapping[DischargeSetting, BillingSetting] = {
-    DischargeSetting.INPATIENT: BillingSetting.INPATIENT_ACUTE,
-    DischargeSetting.OBSERVATION: BillingSetting.OBSERVATION,
-    DischargeSetting.SKILLED_NURSING: BillingSetting.SKILLED_NURSING,
-    DischargeSetting.PARTIAL_HOSPITALIZATION: BillingSetting.PARTIAL_HOSPITALIZATION,
-}
 CONTACT, VISIT = "TCM interactive contact", "TCM face-to-face visit"
 
 
@@ -112,10 +105,8 @@ class EpisodeClocks:
 def discharge_of(episode: Episode) -> Discharge:
     """The billing engine's view of a TCM episode's discharge (high complexity until known)."""
     assert episode.tcm is not None
-    complexity = Complexity(episode.tcm.complexity or Complexity.HIGH)
-    return Discharge(
-        episode.tcm.discharged_on, SETTINGS[episode.tcm.setting], complexity, episode.timezone
-    )
+    complexity = episode.tcm.complexity or Complexity.HIGH
+    return Discharge(episode.tcm.discharged_on, episode.tcm.setting, complexity, episode.timezone)
 
 
 def day_text(day: date) -> str:

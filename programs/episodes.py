@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo
 import psycopg
 from psycopg.rows import dict_row
 
+from hub.care_programs import Complexity, DischargeSetting, ProgramKind
 from hub.db import Conn
 from hub.exceptions import NotFoundError
 from hub.sql import queries
@@ -31,17 +32,7 @@ from programs.exceptions import (
     ProgramRequiredError,
     TooFewConditionsError,
 )
-from programs.models import (
-    Complexity,
-    Consent,
-    ConsentMethod,
-    DischargeSetting,
-    Episode,
-    Practitioner,
-    ProgramKind,
-    Setup,
-    Tcm,
-)
+from programs.models import Consent, ConsentMethod, Episode, Practitioner, Setup, Tcm
 
 #: CCM's eligibility: two or more chronic conditions.
 CCM_MIN_CONDITIONS = 2

@@ -1,4 +1,8 @@
-"""Types of care programmes and the time log: frozen, made from rows by the repository."""
+"""Types of care programmes and the time log: frozen, made from rows by the repository.
+
+The programme kinds, discharge settings and complexity are the shared vocabulary
+(:mod:`hub.care_programs`), which the billing rules read too.
+"""
 
 from __future__ import annotations
 
@@ -8,45 +12,13 @@ from datetime import date, datetime
 from uuid import UUID
 from zoneinfo import ZoneInfo
 
-
-class ProgramKind(enum.StrEnum):
-    """The care programme an episode is of.
-
-    RPM: remote physiologic monitoring (CPT 99453, 99454, 99457, 99458);
-    CCM: chronic care management (99490, 99439, 99487, 99489);
-    TCM: transitional care management after a discharge (99495, 99496).
-    """
-
-    RPM = "RPM"
-    CCM = "CCM"
-    TCM = "TCM"
-
-    @property
-    def needs_consent(self) -> bool:
-        """Whether time may be logged only after the patient's consent (see the package)."""
-        return self is not ProgramKind.TCM
+from hub.care_programs import Complexity, DischargeSetting, ProgramKind
 
 
 class ConsentMethod(enum.StrEnum):
     VERBAL = "verbal"
     WRITTEN = "written"
     ELECTRONIC = "electronic"
-
-
-class DischargeSetting(enum.StrEnum):
-    """Where the patient was discharged from, as TCM's qualifying settings name them."""
-
-    INPATIENT = "inpatient"
-    OBSERVATION = "observation"
-    SKILLED_NURSING = "skilled_nursing"
-    PARTIAL_HOSPITALIZATION = "partial_hospitalization"
-
-
-class Complexity(enum.StrEnum):
-    """TCM's medical decision making: moderate (99495) or high (99496)."""
-
-    MODERATE = "moderate"
-    HIGH = "high"
 
 
 class Activity(enum.StrEnum):

@@ -25,6 +25,7 @@ from uuid import UUID
 import psycopg
 from psycopg.rows import dict_row
 
+from hub.care_programs import ProgramKind
 from hub.db import Conn
 from hub.exceptions import NotFoundError
 from hub.sql import queries
@@ -34,7 +35,7 @@ from programs.exceptions import (
     ConsentRequiredError,
     InvalidTimeEntryError,
 )
-from programs.models import Activity, EntrySource, Episode, ProgramKind, TimeEntry, Work
+from programs.models import Activity, EntrySource, Episode, TimeEntry, Work
 
 #: The longest entry: a day.
 MAX_SECONDS = 24 * 60 * 60

@@ -22,10 +22,10 @@ import pytest
 from alerts.lifecycle import resolve
 from flows.care_progress import care_progress
 from flows.tcm_alerts import run_tcm_checks, settle_tcm_alerts
-from flows.tcm_clocks import tcm_deadlines
+from flows.tcm_clocks import CONTACT, VISIT, tcm_deadlines
 from flows.worklist import build_worklist
+from hub.care_programs import Complexity, DischargeSetting
 from programs.episodes import end_episode, record_tcm_milestones
-from programs.models import Complexity
 from tests.care_support import coordinator_with_push, outbox, patient, tcm_episode
 
 pytestmark = pytest.mark.services
@@ -261,3 +261,24 @@ def test_without_a_complexity_the_seven_day_deadline_applies(
         "7 days until the complexity is recorded; discharged Fri 16 Jan 2026;"
         " a visit by Fri 30 Jan 2026 still bills 99495",
     )
+
+
+@pytest.mark.parametrize(
+    ("setting", "clocks"),
+    [
+        (DischargeSetting.INPATIENT_REHABILITATION, [CONTACT, VISIT]),
+        (DischargeSetting.LONG_TERM_CARE_HOSPITAL, [CONTACT, VISIT]),
+        (DischargeSetting.EMERGENCY_DEPARTMENT, []),
+    ],
+    ids=["rehabilitation", "long-term-care", "emergency-department"],
+)
+def test_the_setting_recorded_is_the_one_the_rules_judge(
+    conn: psycopg.Connection[Any], setting: DischargeSetting, clocks: list[str]
+) -> None:
+    """One vocabulary (hub.care_programs): a setting the rules list runs the clocks with no
+    mapping in between; an emergency department visit, which they do not list, runs none."""
+    cora = make_cora(conn)
+    who = patient(conn, timezone=CHICAGO, coordinator=cora)
+    tcm_episode(conn, who, cora, discharged_on=FRIDAY, now=ENROLLED, setting=setting)
+    found = tcm_deadlines(conn, patient_ids=[who], now=ENROLLED).get(who, ())
+    assert [d.name for d in found] == clocks

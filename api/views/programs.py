@@ -30,8 +30,9 @@ from api.schemas_programs import (
     TcmMilestonesIn,
 )
 from flows.tcm_alerts import settle_tcm_alerts
+from hub.care_programs import ProgramKind
 from programs import episodes
-from programs.models import Practitioner, ProgramKind
+from programs.models import Practitioner
 
 router = APIRouter(prefix="/api/v1/patients/{patient_id}", tags=["programs"])
 

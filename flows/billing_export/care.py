@@ -20,7 +20,7 @@ from dataclasses import replace
 from datetime import datetime, time, timedelta
 
 from billing import models as engine
-from billing.models import Month, Program, TimeEntry, zone
+from billing.models import Month, TimeEntry, zone
 from billing.rules import rules_for
 from billing.tcm import contact_clock, contact_met, visit_clocks, visit_code
 from billing.time_codes import codes_for_minutes, month_time
@@ -38,17 +38,11 @@ from flows.billing_export.rows import (
     consent_missing,
     order_json,
 )
-from programs.models import DischargeSetting, ProgramKind
+from hub.care_programs import Complexity, ProgramKind
 
 __all__ = ["tcm_rows", "time_rows"]
 
-_PROGRAMS = {ProgramKind.RPM: Program.RPM, ProgramKind.CCM: Program.CCM}
-_SETTINGS = {
-    DischargeSetting.INPATIENT: engine.DischargeSetting.INPATIENT_ACUTE,
-    DischargeSetting.OBSERVATION: engine.DischargeSetting.OBSERVATION,
-    DischargeSetting.SKILLED_NURSING: engine.DischargeSetting.SKILLED_NURSING,
-    DischargeSetting.PARTIAL_HOSPITALIZATION: engine.DischargeSetting.PARTIAL_HOSPITALIZATION,
-}
+_TIMED = tuple(k for k in ProgramKind if k.timed)
 
 
 def _engine_entry(entry: TimeFacts, month: Month, time_zone: str) -> TimeEntry:
@@ -59,7 +53,7 @@ def _engine_entry(entry: TimeFacts, month: Month, time_zone: str) -> TimeEntry:
         started = datetime.combine(month.first_day, time(12), tzinfo=zone(time_zone))
     return TimeEntry(
         entry_id=str(entry.id),
-        program=_PROGRAMS[entry.kind],
+        program=entry.kind,
         author=entry.author,
         started_at=started,
         interactive=entry.interactive,
@@ -97,7 +91,7 @@ def _contact_json(entries: list[TimeFacts]) -> dict[str, object] | None:
 def time_rows(evidence: PatientEvidence, month: Month) -> Iterator[ExportRow]:
     """One row per code line (or one without a code) per programme with time or an episode."""
     tz = evidence.patient.timezone
-    for kind, program in _PROGRAMS.items():
+    for kind in _TIMED:
         episodes = [e for e in evidence.episodes if e.kind is kind]
         entries = [e for e in evidence.entries if e.kind is kind]
         active = [e for e in episodes if _overlaps(e, month)]
@@ -106,7 +100,7 @@ def time_rows(evidence: PatientEvidence, month: Month) -> Iterator[ExportRow]:
         episode = max(active or episodes, key=lambda e: (e.started_on, e.id), default=None)
         spent = month_time(
             [_engine_entry(e, month, tz) for e in entries],
-            program=program,
+            program=kind,
             month=month,
             time_zone=tz,
         )
@@ -116,9 +110,7 @@ def time_rows(evidence: PatientEvidence, month: Month) -> Iterator[ExportRow]:
         if not spent.interactive and spent.minutes > 0:
             flags += (Flag.NO_INTERACTIVE_CONTACT,)
         # The lines earned; else those the minutes would reach (at risk, by the flags).
-        lines = spent.lines or codes_for_minutes(
-            spent.minutes, rules_of_month(month).program(program)
-        )
+        lines = spent.lines or codes_for_minutes(spent.minutes, rules_of_month(month).program(kind))
         row = ExportRow(
             patient=evidence.patient,
             program=kind.value,
@@ -151,13 +143,10 @@ def _tcm_row(evidence: PatientEvidence, episode: EpisodeFacts, month: Month) -> 
     assert episode.discharge_setting is not None
     given = episode_rules(episode.discharged_on, month)
     rules = given or rules_for(episode.discharged_on)
-    complexity = engine.Complexity(
-        episode.complexity.value if episode.complexity else engine.Complexity.MODERATE
-    )
     discharge = engine.Discharge(
         episode.discharged_on,
-        _SETTINGS[episode.discharge_setting],
-        complexity,
+        episode.discharge_setting,
+        episode.complexity or Complexity.MODERATE,
         evidence.patient.timezone,
     )
     attempts = (

@@ -27,15 +27,10 @@ from flows.billing_export.calendar import (
     tcm_discharge_range,
     utc_bounds,
 )
+from hub.care_programs import Complexity, DischargeSetting, ProgramKind
 from hub.db import Conn
 from hub.sql import queries
-from programs.models import (
-    Complexity,
-    ConsentMethod,
-    DischargeSetting,
-    Practitioner,
-    ProgramKind,
-)
+from programs.models import ConsentMethod, Practitioner
 
 __all__ = [
     "EpisodeFacts",

@@ -18,18 +18,11 @@ from devices import service as devices
 from flows.billing_export.evidence import Scope
 from flows.billing_export.export import export_document
 from flows.billing_export.render import document_rows
+from hub.care_programs import ProgramKind
 from hub.measures import DeviceKind
 from hub.patients import Identifier, enroll_patient
 from programs import episodes, timelog
-from programs.models import (
-    Activity,
-    ConsentMethod,
-    Episode,
-    Practitioner,
-    ProgramKind,
-    TimeEntry,
-    Work,
-)
+from programs.models import Activity, ConsentMethod, Episode, Practitioner, TimeEntry, Work
 from programs.timelog import span_of
 
 NPI = "1234567893"

@@ -16,8 +16,9 @@ import pytest
 from billing.models import Month
 from flows.billing_export.evidence import Scope
 from flows.billing_export.export import export_document
+from hub.care_programs import Complexity, DischargeSetting, ProgramKind
 from programs.episodes import start_episode
-from programs.models import Complexity, DischargeSetting, ProgramKind, Tcm
+from programs.models import Tcm
 from tests.api_support import make_user
 from tests.billing_export.support import (
     CALL,

@@ -8,8 +8,9 @@ from uuid import UUID
 
 import psycopg
 
+from hub.care_programs import ProgramKind
 from programs.episodes import start_episode
-from programs.models import Episode, Practitioner, ProgramKind
+from programs.models import Episode, Practitioner
 
 #: CMS's worked example of the NPI check digit (123456789 → 3).
 NPI = "1234567893"

@@ -11,6 +11,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from hub.care_programs import Complexity, DischargeSetting, ProgramKind
 from programs import episodes
 from programs.codes import luhn_valid, npi_valid
 from programs.exceptions import (
@@ -23,15 +24,7 @@ from programs.exceptions import (
     ProgramsError,
     TooFewConditionsError,
 )
-from programs.models import (
-    Complexity,
-    ConsentMethod,
-    DischargeSetting,
-    Episode,
-    Practitioner,
-    ProgramKind,
-    Tcm,
-)
+from programs.models import ConsentMethod, Episode, Practitioner, Tcm
 from tests.programs.support import DR, NOW, START, rpm
 
 pytestmark = pytest.mark.services

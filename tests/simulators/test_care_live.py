@@ -17,9 +17,9 @@ from click.testing import CliRunner
 from fastapi.testclient import TestClient
 
 from api.accounts import Role
+from hub.care_programs import ProgramKind
 from hub.settings import Settings
 from programs.codes import npi_valid
-from programs.models import ProgramKind
 from simulators.care import CareCounts, care_team, provision_care
 from simulators.care_models import DeviceOutlook
 from simulators.care_outlook import device_forecast, device_outlook
