@@ -20,10 +20,12 @@ from programs.models import (
     ConsentMethod,
     EntrySource,
     Episode,
+    Statement,
     Tcm,
     TimeEntry,
     Timer,
     Work,
+    milestones,
 )
 
 #: Minutes of one entry: up to a day.
@@ -45,12 +47,18 @@ class ConsentIn(_Body):
     on: date = Field(description="The day the patient consented (not in the future).")
     method: ConsentMethod
 
+    def statements(self) -> tuple[Statement, ...]:
+        return (Statement.consent(self.on, self.method),)
+
 
 class SetupIn(_Body):
     """RPM's device set-up and education (99453), once per episode."""
 
     on: date
     by: str = Field(min_length=1, max_length=200, description="Who did it (a name).")
+
+    def statements(self) -> tuple[Statement, ...]:
+        return (Statement.setup(self.on, self.by),)
 
 
 class TcmMilestonesIn(_Body):
@@ -64,6 +72,9 @@ class TcmMilestonesIn(_Body):
     first_contact_at: AwareDatetime | None = Field(
         default=None, description="The first interactive contact after the discharge."
     )
+
+    def statements(self) -> tuple[Statement, ...]:
+        return milestones(**self.model_dump(include=set(TcmMilestonesIn.model_fields)))
 
 
 class TcmIn(TcmMilestonesIn):
@@ -88,6 +99,11 @@ class ProgramIn(_Body):
     consent: ConsentIn | None = None
     setup: SetupIn | None = Field(default=None, description="RPM only.")
     tcm: TcmIn | None = Field(default=None, description="TCM only, and required for it.")
+
+    def statements(self) -> tuple[Statement, ...]:
+        """The consent and the set-up that come with the start, if any."""
+        given = (self.consent, self.setup)
+        return tuple(s for body in given if body is not None for s in body.statements())
 
 
 class EndIn(_Body):

@@ -14,7 +14,8 @@ Modules, by concept:
 
 * :mod:`programs.models` — the types (kinds, activities, episodes, entries, timers).
 * :mod:`programs.codes` — the checks of an NPI and of ICD-10-CM code format.
-* :mod:`programs.episodes` — episodes: start, consent, RPM set-up, TCM milestones, end.
+* :mod:`programs.episodes` — episodes: start, record (consent, RPM set-up, TCM milestones), end.
+* :mod:`programs.facts` — the rules of what is recorded of an episode, one for every fact.
 * :mod:`programs.timelog` — time entries: log, correct (append-only), list.
 * :mod:`programs.timers` — a coordinator's running timer on a patient.
 * :mod:`programs.exceptions` — the package's errors, one root.

@@ -2,8 +2,10 @@
 
 Repository functions: keyword-only, take the connection, never commit.
 Consent, the RPM set-up (99453: once per episode) and each TCM milestone
-are recorded once; a second recording is :class:`AlreadyRecordedError`,
-so what a claim would rest on is not silently rewritten.
+are statements of a fact (:class:`~programs.models.Statement`), recorded by
+one function (:func:`record`) under the rules of :mod:`programs.facts`, each
+once; a second recording is :class:`AlreadyRecordedError`, so what a claim
+would rest on is not silently rewritten.
 """
 
 from __future__ import annotations
@@ -13,7 +15,6 @@ from dataclasses import replace
 from datetime import date, datetime
 from typing import Any
 from uuid import UUID
-from zoneinfo import ZoneInfo
 
 import psycopg
 from psycopg.rows import dict_row
@@ -32,7 +33,17 @@ from programs.exceptions import (
     ProgramRequiredError,
     TooFewConditionsError,
 )
-from programs.models import Consent, ConsentMethod, Episode, Practitioner, Setup, Tcm
+from programs.facts import LABEL, check, recorded
+from programs.models import (
+    Consent,
+    ConsentMethod,
+    Episode,
+    Fact,
+    Practitioner,
+    Setup,
+    Statement,
+    Tcm,
+)
 
 #: CCM's eligibility: two or more chronic conditions.
 CCM_MIN_CONDITIONS = 2
@@ -174,9 +185,17 @@ def start_episode(
             raise InvalidDatesError("the episode's start date is missing")
         started_on = tcm.discharged_on
     if tcm is not None:
-        _check_milestones(tcm, timezone=timezone, now=now)
         if started_on < tcm.discharged_on:
             raise InvalidDatesError("a TCM episode starts on the day of discharge or later")
+        # The milestones that come with the discharge, by the rules of every statement.
+        discharge = replace(tcm, complexity=None, med_reconciled_on=None, face_to_face_on=None,
+                            first_contact_at=None)  # fmt: skip
+        begun = Episode(0, patient_id, kind, started_on, None, ordering, codes, None, None,
+                        discharge, actor, now, None, timezone)  # fmt: skip
+        if tcm.discharged_on > begun.local_date(now):
+            raise InvalidDatesError("the discharge cannot be in the future")
+        for statement in tcm.milestones():
+            check(statement, begun, now=now)
     span = conn.execute(
         queries["program_kind_span"], {"patient_id": patient_id, "kind": kind.value}
     ).fetchone()
@@ -212,108 +231,64 @@ def start_episode(
     return get_episode(conn, patient_id=patient_id, episode_id=int(row[0]))
 
 
-def record_consent(
+def record(
     conn: Conn,
     *,
     patient_id: UUID,
     episode_id: int,
-    on: date,
-    method: ConsentMethod,
+    statements: Sequence[Statement],
     actor: UUID,
     now: datetime,
 ) -> Episode:
-    """Record the patient's consent to the episode (once)."""
+    """Record the statements on the episode: its consent, RPM set-up, TCM milestones.
+
+    Each fact once (:class:`AlreadyRecordedError` for one recorded already);
+    every statement passes :func:`programs.facts.check` or nothing is stored.
+    """
     episode = get_episode(conn, patient_id=patient_id, episode_id=episode_id, for_update=True)
-    if episode.consent is not None:
-        raise AlreadyRecordedError(f"consent was recorded on {episode.consent.recorded_at}")
-    if on > episode.local_date(now):
-        raise InvalidDatesError("consent cannot be dated in the future")
-    params = {"id": episode_id, "on": on, "method": method.value, "actor": actor, "now": now}
-    conn.execute(queries["record_program_consent"], params)
-    return get_episode(conn, patient_id=patient_id, episode_id=episode_id)
-
-
-def record_setup(
-    conn: Conn,
-    *,
-    patient_id: UUID,
-    episode_id: int,
-    on: date,
-    by: str,
-    actor: UUID,
-    now: datetime,
-) -> Episode:
-    """Record an RPM episode's device set-up and education (99453: once per episode)."""
-    episode = get_episode(conn, patient_id=patient_id, episode_id=episode_id, for_update=True)
-    if episode.kind is not ProgramKind.RPM:
-        raise InvalidProgramError(f"device set-up is recorded on RPM episodes, not {episode.kind}")
-    if episode.setup is not None:
-        raise AlreadyRecordedError(f"the set-up was recorded already (on {episode.setup.on})")
-    if not by.strip():
-        raise InvalidProgramError("who did the set-up is missing")
-    if on > episode.local_date(now) or (episode.ended_on is not None and on > episode.ended_on):
-        raise InvalidDatesError("the set-up date is in the future or after the episode ended")
-    params = {"id": episode_id, "on": on, "by": by.strip(), "actor": actor}
-    conn.execute(queries["record_program_setup"], params)
-    return get_episode(conn, patient_id=patient_id, episode_id=episode_id)
-
-
-def _check_milestones(tcm: Tcm, *, timezone: str, now: datetime) -> None:
-    """The discharge and the milestones fall between the discharge and today."""
-    zone = ZoneInfo(timezone)
-    days = [tcm.discharged_on, tcm.med_reconciled_on, tcm.face_to_face_on]
-    if tcm.first_contact_at is not None:
-        days.append(tcm.first_contact_at.astimezone(zone).date())
-    today = now.astimezone(zone).date()
-    if any(day is not None and not tcm.discharged_on <= day <= today for day in days):
-        raise InvalidDatesError("a TCM milestone is after the discharge, and not in the future")
-
-
-def record_tcm_milestones(
-    conn: Conn,
-    *,
-    patient_id: UUID,
-    episode_id: int,
-    complexity: Complexity | None = None,
-    med_reconciled_on: date | None = None,
-    face_to_face_on: date | None = None,
-    first_contact_at: datetime | None = None,
-    now: datetime,
-) -> Episode:
-    """Record the TCM milestones given (each once; the ones not given stay as they are)."""
-    episode = get_episode(conn, patient_id=patient_id, episode_id=episode_id, for_update=True)
-    if episode.tcm is None:
-        raise InvalidProgramError(f"milestones are TCM's, not {episode.kind}'s")
-    was = episode.tcm
-    again = [
-        name
-        for name, new, old in (
-            ("complexity", complexity, was.complexity),
-            ("med_reconciled_on", med_reconciled_on, was.med_reconciled_on),
-            ("face_to_face_on", face_to_face_on, was.face_to_face_on),
-            ("first_contact_at", first_contact_at, was.first_contact_at),
-        )
-        if new is not None and old is not None
-    ]
+    checked = [check(s, episode, now=now) for s in statements]
+    facts = [s.fact for s in checked]
+    if len(set(facts)) != len(facts):
+        raise InvalidProgramError("a fact is given twice")
+    again = [LABEL[fact] for fact in facts if recorded(episode, fact)]
     if again:
         raise AlreadyRecordedError(f"recorded already: {', '.join(again)}")
-    now_is = replace(
-        was,
-        complexity=complexity or was.complexity,
-        med_reconciled_on=med_reconciled_on or was.med_reconciled_on,
-        face_to_face_on=face_to_face_on or was.face_to_face_on,
-        first_contact_at=first_contact_at or was.first_contact_at,
-    )
-    _check_milestones(now_is, timezone=episode.timezone, now=now)
+    for statement in checked:
+        _store(conn, episode, statement, actor=actor, now=now)
+        episode = get_episode(conn, patient_id=patient_id, episode_id=episode_id)
+    return episode
+
+
+def _store(
+    conn: Conn, episode: Episode, statement: Statement, *, actor: UUID, now: datetime
+) -> None:
+    fact, at = statement.fact, {"id": episode.id, "actor": actor, "now": now}
+    if fact is Fact.CONSENT:
+        assert statement.method is not None
+        values = {"on": statement.on, "method": statement.method.value}
+        conn.execute(queries["record_program_consent"], at | values)
+        return
+    if fact is Fact.SETUP:
+        conn.execute(queries["record_program_setup"], at | {"on": statement.on, "by": statement.by})
+        return
+    assert episode.tcm is not None
+    tcm = episode.tcm
+    if fact is Fact.COMPLEXITY:
+        tcm = replace(tcm, complexity=statement.complexity)
+    elif fact is Fact.MED_RECONCILIATION:
+        tcm = replace(tcm, med_reconciled_on=statement.on)
+    elif fact is Fact.FACE_TO_FACE:
+        tcm = replace(tcm, face_to_face_on=statement.on)
+    else:
+        tcm = replace(tcm, first_contact_at=statement.at)
     params = {
-        "id": episode_id,
-        "complexity": now_is.complexity.value if now_is.complexity else None,
-        "med_reconciled_on": now_is.med_reconciled_on,
-        "face_to_face_on": now_is.face_to_face_on,
-        "first_contact_at": now_is.first_contact_at,
+        "id": episode.id,
+        "complexity": tcm.complexity.value if tcm.complexity else None,
+        "med_reconciled_on": tcm.med_reconciled_on,
+        "face_to_face_on": tcm.face_to_face_on,
+        "first_contact_at": tcm.first_contact_at,
     }
     conn.execute(queries["record_tcm_milestones"], params)
-    return get_episode(conn, patient_id=patient_id, episode_id=episode_id)
 
 
 def end_episode(

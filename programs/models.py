@@ -39,6 +39,63 @@ class EntrySource(enum.StrEnum):
     CORRECTION = "correction"
 
 
+class Fact(enum.StrEnum):
+    """What is recorded of an episode beside its time, once each."""
+
+    CONSENT = "consent"
+    #: RPM: the device set-up and the patient's education on it (99453).
+    SETUP = "setup"
+    #: TCM: the medical decision making, and the milestones after the discharge.
+    COMPLEXITY = "complexity"
+    MED_RECONCILIATION = "med_reconciliation"
+    FACE_TO_FACE = "face_to_face"
+    #: TCM: the first interactive contact with the patient or caregiver.
+    CONTACT = "contact"
+
+
+@dataclass(frozen=True, slots=True)
+class Statement:
+    """A fact to record of an episode, with its value: the fields the fact takes
+    (:data:`programs.facts.FIELDS`), the others None."""
+
+    fact: Fact
+    on: date | None = None
+    at: datetime | None = None
+    method: ConsentMethod | None = None
+    #: Who did the RPM set-up (a name: not necessarily a Lastmile user).
+    by: str | None = None
+    complexity: Complexity | None = None
+
+    @classmethod
+    def consent(cls, on: date, method: ConsentMethod) -> Statement:
+        return cls(Fact.CONSENT, on=on, method=method)
+
+    @classmethod
+    def setup(cls, on: date, by: str) -> Statement:
+        return cls(Fact.SETUP, on=on, by=by)
+
+
+def milestones(
+    *,
+    complexity: Complexity | None = None,
+    med_reconciled_on: date | None = None,
+    face_to_face_on: date | None = None,
+    first_contact_at: datetime | None = None,
+) -> tuple[Statement, ...]:
+    """The statements of the TCM milestones given (the ones None are left out).
+
+    >>> [s.fact.value for s in milestones(face_to_face_on=date(2026, 3, 6))]
+    ['face_to_face']
+    """
+    given = (
+        (complexity, Statement(Fact.COMPLEXITY, complexity=complexity)),
+        (med_reconciled_on, Statement(Fact.MED_RECONCILIATION, on=med_reconciled_on)),
+        (face_to_face_on, Statement(Fact.FACE_TO_FACE, on=face_to_face_on)),
+        (first_contact_at, Statement(Fact.CONTACT, at=first_contact_at)),
+    )
+    return tuple(statement for value, statement in given if value is not None)
+
+
 @dataclass(frozen=True, slots=True)
 class Practitioner:
     """The ordering (billing) practitioner."""
@@ -74,6 +131,15 @@ class Tcm:
     med_reconciled_on: date | None = None
     face_to_face_on: date | None = None
     first_contact_at: datetime | None = None
+
+    def milestones(self) -> tuple[Statement, ...]:
+        """The milestones recorded, as statements."""
+        return milestones(
+            complexity=self.complexity,
+            med_reconciled_on=self.med_reconciled_on,
+            face_to_face_on=self.face_to_face_on,
+            first_contact_at=self.first_contact_at,
+        )
 
 
 @dataclass(frozen=True, slots=True)

@@ -17,8 +17,8 @@ import psycopg
 from alerts.push import add_subscription
 from hub.care_programs import Complexity, DischargeSetting, ProgramKind
 from hub.patients import enroll_patient
-from programs.episodes import record_consent, start_episode
-from programs.models import ConsentMethod, Episode, Practitioner, Tcm
+from programs.episodes import record, start_episode
+from programs.models import ConsentMethod, Episode, Practitioner, Statement, Tcm
 from tests.api_support import make_user
 from tests.fakes.webpush_protocol import BrowserSubscription
 
@@ -100,12 +100,11 @@ def program_episode(
         now=now,
     )
     if consent:
-        episode = record_consent(
+        episode = record(
             conn,
             patient_id=patient_id,
             episode_id=episode.id,
-            on=started_on,
-            method=ConsentMethod.VERBAL,
+            statements=[Statement.consent(started_on, ConsentMethod.VERBAL)],
             actor=actor,
             now=now,
         )

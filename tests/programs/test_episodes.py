@@ -19,12 +19,13 @@ from programs.exceptions import (
     InvalidConditionError,
     InvalidDatesError,
     InvalidNpiError,
+    InvalidProgramError,
     ProgramClosedError,
     ProgramOpenError,
     ProgramsError,
     TooFewConditionsError,
 )
-from programs.models import ConsentMethod, Episode, Practitioner, Tcm
+from programs.models import ConsentMethod, Episode, Practitioner, Statement, Tcm, milestones
 from tests.programs.support import DR, NOW, START, rpm
 
 pytestmark = pytest.mark.services
@@ -147,32 +148,37 @@ def test_consent_and_rpm_setup_are_recorded_once(
 ) -> None:
     episode = rpm(conn, patient, coordinator)
     ids: dict[str, Any] = {"patient_id": patient, "episode_id": episode.id}
-    consented = episodes.record_consent(
-        conn, **ids, on=START, method=ConsentMethod.VERBAL, actor=coordinator, now=NOW
-    )
+    consented = episodes.record(
+        conn, **ids, statements=[Statement.consent(START, ConsentMethod.VERBAL)],
+        actor=coordinator, now=NOW,
+    )  # fmt: skip
     assert consented.consent is not None
     assert (consented.consent.on, consented.consent.method) == (START, ConsentMethod.VERBAL)
     assert (consented.consent.recorded_by, consented.consent.recorded_at) == (coordinator, NOW)
     with pytest.raises(AlreadyRecordedError):
-        episodes.record_consent(
-            conn, **ids, on=START, method=ConsentMethod.WRITTEN, actor=coordinator, now=NOW
-        )
-    set_up = episodes.record_setup(
-        conn, **ids, on=date(2026, 3, 2), by="RN Bo Sample", actor=coordinator, now=NOW
-    )
+        episodes.record(
+            conn, **ids, statements=[Statement.consent(START, ConsentMethod.WRITTEN)],
+            actor=coordinator, now=NOW,
+        )  # fmt: skip
+    set_up = episodes.record(
+        conn, **ids, statements=[Statement.setup(date(2026, 3, 2), " RN Bo Sample ")],
+        actor=coordinator, now=NOW,
+    )  # fmt: skip
     assert set_up.setup is not None
     assert (set_up.setup.on, set_up.setup.by) == (date(2026, 3, 2), "RN Bo Sample")
     with pytest.raises(AlreadyRecordedError) as again:  # 99453: once per episode
-        episodes.record_setup(
-            conn, **ids, on=date(2026, 3, 3), by="RN Bo Sample", actor=coordinator, now=NOW
-        )
+        episodes.record(
+            conn, **ids, statements=[Statement.setup(date(2026, 3, 3), "RN Bo Sample")],
+            actor=coordinator, now=NOW,
+        )  # fmt: skip
     assert again.value.code == "already_recorded"
     with pytest.raises(InvalidDatesError):  # 2026-03-11 is tomorrow in Chicago
-        episodes.record_consent(
+        episodes.record(
             conn, patient_id=patient, episode_id=episodes.start_episode(
                 conn, patient_id=patient, kind=ProgramKind.CCM, started_on=START, ordering=DR,
                 conditions=["I50.22", "E11.9"], actor=coordinator, now=NOW,
-            ).id, on=date(2026, 3, 11), method=ConsentMethod.WRITTEN, actor=coordinator, now=NOW,
+            ).id, statements=[Statement.consent(date(2026, 3, 11), ConsentMethod.WRITTEN)],
+            actor=coordinator, now=NOW,
         )  # fmt: skip
 
 
@@ -189,18 +195,24 @@ def test_a_tcm_episode_follows_a_discharge_and_records_its_milestones_once(
     assert tcm.tcm == Tcm(discharged_on=discharged, setting=DischargeSetting.INPATIENT)
     contact = datetime(2026, 3, 3, 16, 30, tzinfo=NOW.tzinfo)
     ids: dict[str, Any] = {"patient_id": patient, "episode_id": tcm.id}
-    after = episodes.record_tcm_milestones(conn, **ids, first_contact_at=contact, now=NOW)
-    after = episodes.record_tcm_milestones(
-        conn, **ids, complexity=Complexity.HIGH, face_to_face_on=date(2026, 3, 6),
-        med_reconciled_on=date(2026, 3, 6), now=NOW,
+    mark = {**ids, "actor": coordinator, "now": NOW}
+    after = episodes.record(conn, **mark, statements=milestones(first_contact_at=contact))
+    after = episodes.record(
+        conn, **mark, statements=milestones(
+            complexity=Complexity.HIGH, face_to_face_on=date(2026, 3, 6),
+            med_reconciled_on=date(2026, 3, 6),
+        ),
     )  # fmt: skip
     assert after.tcm == Tcm(
         discharged_on=discharged, setting=DischargeSetting.INPATIENT,
         complexity=Complexity.HIGH, med_reconciled_on=date(2026, 3, 6),
         face_to_face_on=date(2026, 3, 6), first_contact_at=contact,
     )  # fmt: skip
-    with pytest.raises(AlreadyRecordedError, match="face_to_face_on"):
-        episodes.record_tcm_milestones(conn, **ids, face_to_face_on=date(2026, 3, 7), now=NOW)
+    with pytest.raises(AlreadyRecordedError, match="the face-to-face visit"):
+        episodes.record(conn, **mark, statements=milestones(face_to_face_on=date(2026, 3, 7)))
+    # A milestone is TCM's, a set-up RPM's: the same rules for every fact.
+    with pytest.raises(InvalidProgramError, match="recorded on RPM episodes"):
+        episodes.record(conn, **mark, statements=[Statement.setup(date(2026, 3, 6), "RN")])
     for discharged_on, face_to_face_on in (
         (date(2026, 3, 8), date(2026, 3, 7)),  # a visit before the discharge
         (date(2026, 3, 11), None),  # a discharge tomorrow (Chicago)

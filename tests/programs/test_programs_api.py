@@ -284,3 +284,29 @@ def test_a_tcm_programme_records_its_milestones_once(
     )
     assert logged.status_code == 201, logged.text
     assert date.fromisoformat(made.json()["started_on"]) == discharged
+
+
+def test_consent_set_up_and_milestones_are_refused_by_the_same_rules(
+    api: TestClient, conn: psycopg.Connection[Any]
+) -> None:
+    """One implementation records them all: a fact on the wrong kind of programme, a date in
+    the future and a second recording are refused alike, whichever route says it."""
+    ann = caller(api, conn, "ann")
+    patient = enroll(api, ann, "SIM-A")
+    rpm = _rpm(api, ann, patient, consent=False)
+    base = f"/api/v1/patients/{patient}/programs/{rpm['id']}"
+    tomorrow = str(TODAY + timedelta(days=2))
+
+    def answer(path: str, body: dict[str, Any]) -> tuple[int, str]:
+        got = api.post(f"{base}/{path}", json=body, headers=ann.headers)
+        return got.status_code, got.json()["code"] if got.status_code >= 400 else "ok"
+
+    assert answer("consent", {"on": tomorrow, "method": "verbal"}) == (400, "invalid_dates")
+    assert answer("setup", {"on": tomorrow, "by": "RN Lee"}) == (400, "invalid_dates")
+    assert answer("tcm", {"complexity": "high"}) == (400, "invalid_program")
+    assert answer("setup", {"on": str(TODAY), "by": "RN Lee"}) == (200, "ok")
+    assert answer("consent", {"on": str(TODAY), "method": "verbal"}) == (200, "ok")
+    assert answer("consent", {"on": str(TODAY), "method": "written"}) == (409, "already_recorded")
+    assert answer("setup", {"on": str(TODAY), "by": "RN Lee"}) == (409, "already_recorded")
+    program = api.get(base, headers=ann.headers).json()
+    assert (program["consent"]["method"], program["setup"]["by"]) == ("verbal", "RN Lee")

@@ -1,0 +1,100 @@
+"""The rules of what is recorded of an episode beside its time: pure, no database.
+
+A :class:`~programs.models.Statement` records one :class:`~programs.models.Fact`
+(the patient's consent, the RPM set-up, a TCM milestone) with the fields that
+fact takes. :func:`check` holds every rule of a statement on its episode, the
+same for each fact; :func:`programs.episodes.record` stores what passes.
+
+* Consent is recorded on any episode; the set-up on RPM episodes; the
+  complexity and the milestones on TCM episodes.
+* Nothing is dated in the future (the patient's calendar); the set-up not
+  after the episode ended; a TCM milestone not before the discharge.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import replace
+from datetime import date, datetime
+
+from hub.care_programs import ProgramKind
+from programs.exceptions import InvalidDatesError, InvalidProgramError
+from programs.models import Episode, Fact, Statement
+
+__all__ = ["FIELDS", "KIND", "LABEL", "check", "recorded"]
+
+#: The value fields each fact takes (all of them; the others are None).
+FIELDS: Mapping[Fact, frozenset[str]] = {
+    Fact.CONSENT: frozenset({"on", "method"}),
+    Fact.SETUP: frozenset({"on", "by"}),
+    Fact.COMPLEXITY: frozenset({"complexity"}),
+    Fact.MED_RECONCILIATION: frozenset({"on"}),
+    Fact.FACE_TO_FACE: frozenset({"on"}),
+    Fact.CONTACT: frozenset({"at"}),
+}
+_VALUES = ("on", "at", "method", "by", "complexity")
+
+#: The kind of episode a fact is recorded on (absent: any).
+KIND: Mapping[Fact, ProgramKind] = {
+    Fact.SETUP: ProgramKind.RPM,
+    Fact.COMPLEXITY: ProgramKind.TCM,
+    Fact.MED_RECONCILIATION: ProgramKind.TCM,
+    Fact.FACE_TO_FACE: ProgramKind.TCM,
+    Fact.CONTACT: ProgramKind.TCM,
+}
+
+#: What the messages call each fact.
+LABEL: Mapping[Fact, str] = {
+    Fact.CONSENT: "the consent",
+    Fact.SETUP: "the device set-up",
+    Fact.COMPLEXITY: "the complexity",
+    Fact.MED_RECONCILIATION: "the medication reconciliation",
+    Fact.FACE_TO_FACE: "the face-to-face visit",
+    Fact.CONTACT: "the interactive contact",
+}
+
+
+def check(statement: Statement, episode: Episode, *, now: datetime) -> Statement:
+    """The statement as stored (``by`` stripped), if it may be recorded on the episode;
+    else :class:`InvalidProgramError` or :class:`InvalidDatesError`."""
+    fact = statement.fact
+    kind = KIND.get(fact)
+    if kind is not None and episode.kind is not kind:
+        raise InvalidProgramError(
+            f"{LABEL[fact]} is recorded on {kind} episodes, not {episode.kind}"
+        )
+    given = {name for name in _VALUES if getattr(statement, name) is not None}
+    if given != FIELDS[fact]:
+        raise InvalidProgramError(f"{fact} takes {', '.join(sorted(FIELDS[fact]))}")
+    if statement.by is not None:
+        statement = replace(statement, by=statement.by.strip())
+        if not statement.by:
+            raise InvalidProgramError("who did the set-up is missing")
+    day = statement.on
+    if statement.at is not None:
+        if statement.at.utcoffset() is None:
+            raise InvalidDatesError("times carry their offset from UTC")
+        day = episode.local_date(statement.at)
+    if day is not None:
+        _check_day(fact, day, episode, now)
+    return statement
+
+
+def _check_day(fact: Fact, day: date, episode: Episode, now: datetime) -> None:
+    if day > episode.local_date(now):
+        raise InvalidDatesError(f"{LABEL[fact]} cannot be dated in the future")
+    if fact is Fact.SETUP and episode.ended_on is not None and day > episode.ended_on:
+        raise InvalidDatesError("the set-up is dated after the episode ended")
+    discharge = episode.tcm.discharged_on if episode.tcm else None
+    if KIND.get(fact) is ProgramKind.TCM and discharge is not None and day < discharge:
+        raise InvalidDatesError(f"{LABEL[fact]} is dated before the discharge")
+
+
+def recorded(episode: Episode, fact: Fact) -> bool:
+    """Whether the episode has the fact recorded."""
+    if fact is Fact.CONSENT:
+        return episode.consent is not None
+    if fact is Fact.SETUP:
+        return episode.setup is not None
+    tcm = episode.tcm
+    return tcm is not None and any(s.fact is fact for s in tcm.milestones())
