@@ -20,6 +20,8 @@ from programs.models import (
     ConsentMethod,
     EntrySource,
     Episode,
+    Fact,
+    Record,
     Statement,
     Tcm,
     TimeEntry,
@@ -122,6 +124,33 @@ class ConsentOut(ConsentIn):
 
 class SetupOut(SetupIn):
     recorded_by: UUID
+    recorded_at: datetime | None = Field(description="Null if recorded before migration 0027.")
+
+
+class RecordOut(BaseModel):
+    """A fact recorded of the programme (its value: the fields the fact takes), with who
+    recorded it and when."""
+
+    id: int
+    fact: Fact
+    on: date | None
+    at: datetime | None
+    method: str | None
+    by: str | None = Field(description="Who did the RPM set-up (a name).")
+    complexity: Complexity | None
+    recorded_by: UUID | None = Field(description="Null if carried over by migration 0027.")
+    recorded_by_name: str | None = Field(description="The recorder's user name.")
+    recorded_at: datetime | None
+
+    @classmethod
+    def of(cls, record: Record) -> RecordOut:
+        return cls(
+            id=record.id,
+            **asdict(record.statement),
+            recorded_by=record.recorded_by,
+            recorded_by_name=record.recorded_by_name,
+            recorded_at=record.recorded_at,
+        )
 
 
 class TcmOut(BaseModel):
@@ -147,10 +176,15 @@ class ProgramOut(BaseModel):
     created_by: UUID
     created_at: datetime
     ended_by: UUID | None
+    recorded: dict[Fact, RecordOut] = Field(
+        description="Each fact recorded (consent, setup, complexity, med_reconciliation,"
+        " face_to_face, contact): its record, with who recorded it and when."
+    )
 
     @classmethod
     def of(cls, episode: Episode) -> ProgramOut:
-        return cls.model_validate(asdict(episode))
+        recorded = {fact: RecordOut.of(r) for fact, r in episode.recorded.items()}
+        return cls.model_validate({**asdict(episode), "recorded": recorded})
 
 
 class WorkIn(_Body):

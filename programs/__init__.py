@@ -16,13 +16,14 @@ Modules, by concept:
 * :mod:`programs.codes` — the checks of an NPI and of ICD-10-CM code format.
 * :mod:`programs.episodes` — episodes: start, record (consent, RPM set-up, TCM milestones), end.
 * :mod:`programs.facts` — the rules of what is recorded of an episode, one for every fact.
+* :mod:`programs.records` — the append-only record of it, with who recorded each and when.
 * :mod:`programs.timelog` — time entries: log, correct (append-only), list.
 * :mod:`programs.timers` — a coordinator's running timer on a patient.
 * :mod:`programs.exceptions` — the package's errors, one root.
 
 Repository functions are keyword-only, take the connection and never
-commit; the SQL is in ``hub/sql/programs.sql``, the tables in migration
-0023. This package imports only ``hub``.
+commit; the SQL is in ``hub/sql/programs.sql``, the tables in migrations
+0023 and 0027. This package imports only ``hub``.
 
 Rules kept here (they hold whoever calls):
 

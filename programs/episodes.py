@@ -19,7 +19,7 @@ from uuid import UUID
 import psycopg
 from psycopg.rows import dict_row
 
-from hub.care_programs import Complexity, DischargeSetting, ProgramKind
+from hub.care_programs import DischargeSetting, ProgramKind
 from hub.db import Conn
 from hub.exceptions import NotFoundError
 from hub.sql import queries
@@ -34,49 +34,26 @@ from programs.exceptions import (
     TooFewConditionsError,
 )
 from programs.facts import LABEL, check, recorded
-from programs.models import (
-    Consent,
-    ConsentMethod,
-    Episode,
-    Fact,
-    Practitioner,
-    Setup,
-    Statement,
-    Tcm,
-)
+from programs.models import Episode, Practitioner, Record, Statement, Tcm
+from programs.records import episode_parts, insert_record, records_of
 
 #: CCM's eligibility: two or more chronic conditions.
 CCM_MIN_CONDITIONS = 2
 
 
-def _episode(row: Mapping[str, Any]) -> Episode:
-    consent = (
-        Consent(
-            on=row["consent_on"],
-            method=ConsentMethod(row["consent_method"]),
-            recorded_by=row["consent_recorded_by"],
-            recorded_at=row["consent_recorded_at"],
-        )
-        if row["consent_on"] is not None
-        else None
-    )
-    setup = (
-        Setup(on=row["setup_on"], by=row["setup_by"], recorded_by=row["setup_recorded_by"])
-        if row["setup_on"] is not None
-        else None
-    )
-    tcm = (
-        Tcm(
-            discharged_on=row["discharged_on"],
-            setting=DischargeSetting(row["discharge_setting"]),
-            complexity=Complexity(row["complexity"]) if row["complexity"] else None,
-            med_reconciled_on=row["med_reconciled_on"],
-            face_to_face_on=row["face_to_face_on"],
-            first_contact_at=row["first_contact_at"],
-        )
+def _episodes(conn: Conn, rows: Sequence[Mapping[str, Any]]) -> list[Episode]:
+    """The episodes of the rows, with what their records hold."""
+    records = records_of(conn, episode_ids=[row["id"] for row in rows])
+    return [_episode(row, records.get(row["id"], ())) for row in rows]
+
+
+def _episode(row: Mapping[str, Any], records: Sequence[Record]) -> Episode:
+    discharge = (
+        Tcm(row["discharged_on"], DischargeSetting(row["discharge_setting"]))
         if row["discharged_on"] is not None
         else None
     )
+    consent, setup, tcm, recorded = episode_parts(records, discharge)
     return Episode(
         id=row["id"],
         patient_id=row["patient_id"],
@@ -92,6 +69,7 @@ def _episode(row: Mapping[str, Any]) -> Episode:
         created_at=row["created_at"],
         ended_by=row["ended_by"],
         timezone=row["timezone"],
+        recorded=recorded,
     )
 
 
@@ -111,14 +89,14 @@ def get_episode(
         row = cur.execute(query, {"id": episode_id, "patient_id": patient_id}).fetchone()
     if row is None:
         raise NotFoundError(f"programme {episode_id}")
-    return _episode(row)
+    return _episodes(conn, [row])[0]
 
 
 def list_episodes(conn: Conn, *, patient_id: UUID) -> list[Episode]:
     """The patient's episodes, the newest first."""
     with conn.cursor(row_factory=dict_row) as cur:
         rows = cur.execute(queries["program_episodes_of_patient"], {"patient_id": patient_id})
-        return [_episode(row) for row in rows.fetchall()]
+        return _episodes(conn, rows.fetchall())
 
 
 def open_episodes(
@@ -132,7 +110,7 @@ def open_episodes(
     }
     with conn.cursor(row_factory=dict_row) as cur:
         rows = cur.execute(queries["open_program_episodes"], params)
-        return [_episode(row) for row in rows.fetchall()]
+        return _episodes(conn, rows.fetchall())
 
 
 def choose_episode(conn: Conn, *, patient_id: UUID, episode_id: int | None) -> Episode:
@@ -215,10 +193,6 @@ def start_episode(
         "conditions": list(codes),
         "discharged_on": tcm.discharged_on if tcm else None,
         "discharge_setting": tcm.setting.value if tcm else None,
-        "complexity": tcm.complexity.value if tcm and tcm.complexity else None,
-        "med_reconciled_on": tcm.med_reconciled_on if tcm else None,
-        "face_to_face_on": tcm.face_to_face_on if tcm else None,
-        "first_contact_at": tcm.first_contact_at if tcm else None,
         "actor": actor,
         "now": now,
     }
@@ -228,7 +202,17 @@ def start_episode(
     except psycopg.errors.UniqueViolation as exc:  # another request started one meanwhile
         raise ProgramOpenError(f"the patient has an open {kind} episode") from exc
     assert row is not None
-    return get_episode(conn, patient_id=patient_id, episode_id=int(row[0]))
+    episode_id = int(row[0])
+    for statement in tcm.milestones() if tcm else ():
+        insert_record(
+            conn,
+            episode_id=episode_id,
+            patient_id=patient_id,
+            statement=statement,
+            actor=actor,
+            now=now,
+        )
+    return get_episode(conn, patient_id=patient_id, episode_id=episode_id)
 
 
 def record(
@@ -254,41 +238,15 @@ def record(
     if again:
         raise AlreadyRecordedError(f"recorded already: {', '.join(again)}")
     for statement in checked:
-        _store(conn, episode, statement, actor=actor, now=now)
-        episode = get_episode(conn, patient_id=patient_id, episode_id=episode_id)
-    return episode
-
-
-def _store(
-    conn: Conn, episode: Episode, statement: Statement, *, actor: UUID, now: datetime
-) -> None:
-    fact, at = statement.fact, {"id": episode.id, "actor": actor, "now": now}
-    if fact is Fact.CONSENT:
-        assert statement.method is not None
-        values = {"on": statement.on, "method": statement.method.value}
-        conn.execute(queries["record_program_consent"], at | values)
-        return
-    if fact is Fact.SETUP:
-        conn.execute(queries["record_program_setup"], at | {"on": statement.on, "by": statement.by})
-        return
-    assert episode.tcm is not None
-    tcm = episode.tcm
-    if fact is Fact.COMPLEXITY:
-        tcm = replace(tcm, complexity=statement.complexity)
-    elif fact is Fact.MED_RECONCILIATION:
-        tcm = replace(tcm, med_reconciled_on=statement.on)
-    elif fact is Fact.FACE_TO_FACE:
-        tcm = replace(tcm, face_to_face_on=statement.on)
-    else:
-        tcm = replace(tcm, first_contact_at=statement.at)
-    params = {
-        "id": episode.id,
-        "complexity": tcm.complexity.value if tcm.complexity else None,
-        "med_reconciled_on": tcm.med_reconciled_on,
-        "face_to_face_on": tcm.face_to_face_on,
-        "first_contact_at": tcm.first_contact_at,
-    }
-    conn.execute(queries["record_tcm_milestones"], params)
+        insert_record(
+            conn,
+            episode_id=episode.id,
+            patient_id=patient_id,
+            statement=statement,
+            actor=actor,
+            now=now,
+        )
+    return get_episode(conn, patient_id=patient_id, episode_id=episode_id)
 
 
 def end_episode(

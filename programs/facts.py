@@ -92,9 +92,4 @@ def _check_day(fact: Fact, day: date, episode: Episode, now: datetime) -> None:
 
 def recorded(episode: Episode, fact: Fact) -> bool:
     """Whether the episode has the fact recorded."""
-    if fact is Fact.CONSENT:
-        return episode.consent is not None
-    if fact is Fact.SETUP:
-        return episode.setup is not None
-    tcm = episode.tcm
-    return tcm is not None and any(s.fact is fact for s in tcm.milestones())
+    return fact in episode.recorded

@@ -7,7 +7,8 @@ The programme kinds, discharge settings and complexity are the shared vocabulary
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from uuid import UUID
 from zoneinfo import ZoneInfo
@@ -97,6 +98,27 @@ def milestones(
 
 
 @dataclass(frozen=True, slots=True)
+class Record:
+    """A statement recorded of an episode: a row of its append-only record (migration 0027).
+
+    ``recorded_by`` (and their user name) and ``recorded_at`` say who recorded
+    it and when; None only for what migration 0027 carried over from before
+    either was kept.
+    """
+
+    id: int
+    episode_id: int
+    statement: Statement
+    recorded_by: UUID | None
+    recorded_by_name: str | None
+    recorded_at: datetime | None
+
+    @property
+    def fact(self) -> Fact:
+        return self.statement.fact
+
+
+@dataclass(frozen=True, slots=True)
 class Practitioner:
     """The ordering (billing) practitioner."""
 
@@ -119,6 +141,7 @@ class Setup:
     on: date
     by: str
     recorded_by: UUID
+    recorded_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -160,6 +183,8 @@ class Episode:
     ended_by: UUID | None
     #: The patient's IANA time zone: the calendar the episode's dates are on.
     timezone: str = "UTC"
+    #: Each fact recorded (consent, set-up, TCM milestones): its record, with who and when.
+    recorded: Mapping[Fact, Record] = field(default_factory=dict)
 
     @property
     def is_open(self) -> bool:

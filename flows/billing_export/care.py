@@ -37,12 +37,16 @@ from flows.billing_export.rows import (
     consent_json,
     consent_missing,
     order_json,
+    recorded_json,
 )
 from hub.care_programs import Complexity, ProgramKind
+from programs.models import Fact
 
 __all__ = ["tcm_rows", "time_rows"]
 
 _TIMED = tuple(k for k in ProgramKind if k.timed)
+#: What is recorded of a transitional-care episode, whose recorder the evidence names.
+TCM_FACTS = (Fact.COMPLEXITY, Fact.CONTACT, Fact.FACE_TO_FACE, Fact.MED_RECONCILIATION)
 
 
 def _engine_entry(entry: TimeFacts, month: Month, time_zone: str) -> TimeEntry:
@@ -194,6 +198,7 @@ def _tcm_row(evidence: PatientEvidence, episode: EpisodeFacts, month: Month) -> 
             },
             "med_reconciled_on": reconciled.isoformat() if reconciled else None,
             "order": order_json(episode),
+            "recorded": recorded_json(episode, TCM_FACTS),
         },
     )
 

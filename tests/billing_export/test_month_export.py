@@ -286,6 +286,11 @@ def test_transitional_care_is_billed_in_the_month_its_service_period_ends(
     assert evidence["visit"] == {
         "on": "2026-03-06", "due": {"99496": "2026-03-09", "99495": "2026-03-16"},
     }  # fmt: skip
+    # Who recorded each milestone, and when (here all with the start of the episode).
+    by_cora = {"by": "cora", "at": NOW.isoformat()}
+    assert evidence["recorded"] == dict.fromkeys(
+        ("complexity", "contact", "face_to_face", "med_reconciliation"), by_cora
+    )
     missed = ["no_interactive_contact", "no_face_to_face", "med_reconciliation_missing"]
     assert [brief(r) for r in of(rows, g.patient)] == [
         ("TCM", "transitional_care", "2026-03-01", "2026-03-30", None, None, 0, "none",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 from uuid import UUID
 
@@ -25,7 +25,15 @@ from programs.exceptions import (
     ProgramsError,
     TooFewConditionsError,
 )
-from programs.models import ConsentMethod, Episode, Practitioner, Statement, Tcm, milestones
+from programs.models import (
+    ConsentMethod,
+    Episode,
+    Fact,
+    Practitioner,
+    Statement,
+    Tcm,
+    milestones,
+)
 from tests.programs.support import DR, NOW, START, rpm
 
 pytestmark = pytest.mark.services
@@ -196,7 +204,10 @@ def test_a_tcm_episode_follows_a_discharge_and_records_its_milestones_once(
     contact = datetime(2026, 3, 3, 16, 30, tzinfo=NOW.tzinfo)
     ids: dict[str, Any] = {"patient_id": patient, "episode_id": tcm.id}
     mark = {**ids, "actor": coordinator, "now": NOW}
-    after = episodes.record(conn, **mark, statements=milestones(first_contact_at=contact))
+    called = NOW - timedelta(days=6)  # recorded the day after the discharge
+    after = episodes.record(
+        conn, **ids, actor=coordinator, now=called, statements=milestones(first_contact_at=contact)
+    )
     after = episodes.record(
         conn, **mark, statements=milestones(
             complexity=Complexity.HIGH, face_to_face_on=date(2026, 3, 6),
@@ -208,6 +219,18 @@ def test_a_tcm_episode_follows_a_discharge_and_records_its_milestones_once(
         complexity=Complexity.HIGH, med_reconciled_on=date(2026, 3, 6),
         face_to_face_on=date(2026, 3, 6), first_contact_at=contact,
     )  # fmt: skip
+    # Each milestone keeps who recorded it and when.
+    recorded = {
+        fact: (r.recorded_by, r.recorded_by_name, r.recorded_at)
+        for fact, r in after.recorded.items()
+    }
+    assert recorded == {
+        Fact.CONTACT: (coordinator, "cora", called),
+        **dict.fromkeys(
+            (Fact.COMPLEXITY, Fact.FACE_TO_FACE, Fact.MED_RECONCILIATION),
+            (coordinator, "cora", NOW),
+        ),
+    }
     with pytest.raises(AlreadyRecordedError, match="the face-to-face visit"):
         episodes.record(conn, **mark, statements=milestones(face_to_face_on=date(2026, 3, 7)))
     # A milestone is TCM's, a set-up RPM's: the same rules for every fact.

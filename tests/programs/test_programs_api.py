@@ -274,6 +274,15 @@ def test_a_tcm_programme_records_its_milestones_once(
     assert set_.status_code == 200, set_.text
     tcm = set_.json()["tcm"]
     assert (tcm["complexity"], tcm["face_to_face_on"]) == ("moderate", None)
+    # Who recorded each milestone, and when.
+    recorded = set_.json()["recorded"]
+    assert set(recorded) == {"complexity", "contact"}
+    contact_record = recorded["contact"]
+    assert (contact_record["at"], contact_record["recorded_by"]) == (
+        contact.isoformat().replace("+00:00", "Z"), str(ann.id),
+    )  # fmt: skip
+    assert contact_record["recorded_by_name"] == "ann"
+    assert datetime.fromisoformat(contact_record["recorded_at"]) > contact
     again = api.post(milestones, json={"complexity": "high"}, headers=ann.headers)
     assert (again.status_code, again.json()["code"]) == (409, "already_recorded")
     # TCM time needs no consent.

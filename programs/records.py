@@ -1,0 +1,130 @@
+"""The append-only record of what is recorded of an episode beside its time (migration 0027).
+
+Repository functions: keyword-only, take the connection, never commit. A row
+is a :class:`~programs.models.Statement` (the patient's consent, the RPM
+set-up, a TCM milestone) with who recorded it and when; rows are only added
+(the database refuses UPDATE, DELETE and TRUNCATE of them to everyone).
+What an episode holds now is read from them (:func:`episode_parts`).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Collection, Iterable, Mapping
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from psycopg.rows import dict_row
+
+from hub.care_programs import Complexity
+from hub.db import Conn
+from hub.sql import queries
+from programs.models import (
+    Consent,
+    ConsentMethod,
+    Fact,
+    Record,
+    Setup,
+    Statement,
+    Tcm,
+)
+
+__all__ = ["episode_parts", "insert_record", "records_of"]
+
+
+def insert_record(
+    conn: Conn,
+    *,
+    episode_id: int,
+    patient_id: UUID,
+    statement: Statement,
+    actor: UUID,
+    now: datetime,
+) -> int:
+    """Add the statement to the episode's record; its id."""
+    params = {
+        "episode_id": episode_id,
+        "patient_id": patient_id,
+        "fact": statement.fact.value,
+        "on_date": statement.on,
+        "at_time": statement.at,
+        "method": statement.method.value if statement.method else None,
+        "performer": statement.by,
+        "complexity": statement.complexity.value if statement.complexity else None,
+        "recorded_by": actor,
+        "recorded_at": now,
+    }
+    row = conn.execute(queries["insert_program_record"], params).fetchone()
+    assert row is not None
+    return int(row[0])
+
+
+def _record(row: Mapping[str, Any]) -> Record:
+    method, complexity = row["method"], row["complexity"]
+    statement = Statement(
+        Fact(row["fact"]),
+        on=row["on_date"],
+        at=row["at_time"],
+        method=ConsentMethod(method) if method is not None else None,
+        by=row["performer"],
+        complexity=Complexity(complexity) if complexity is not None else None,
+    )
+    return Record(
+        id=row["id"],
+        episode_id=row["episode_id"],
+        statement=statement,
+        recorded_by=row["recorded_by"],
+        recorded_by_name=row["recorded_by_name"],
+        recorded_at=row["recorded_at"],
+    )
+
+
+def records_of(conn: Conn, *, episode_ids: Collection[int]) -> dict[int, list[Record]]:
+    """The records of the episodes, each episode's oldest first."""
+    found: dict[int, list[Record]] = defaultdict(list)
+    if not episode_ids:
+        return found
+    params = {"episode_ids": list(episode_ids)}
+    with conn.cursor(row_factory=dict_row) as cur:
+        for row in cur.execute(queries["program_records_of_episodes"], params):
+            record = _record(row)
+            found[record.episode_id].append(record)
+    return found
+
+
+def episode_parts(
+    records: Iterable[Record], tcm: Tcm | None
+) -> tuple[Consent | None, Setup | None, Tcm | None, dict[Fact, Record]]:
+    """What an episode holds now, from its records: its consent, set-up and TCM milestones
+    (on ``tcm``, its discharge), and each fact's record."""
+    latest = {record.fact: record for record in records}
+    consent = setup = None
+    if (given := latest.get(Fact.CONSENT)) is not None:
+        s = given.statement
+        assert s.on is not None
+        assert s.method is not None
+        assert given.recorded_by is not None
+        assert given.recorded_at is not None
+        consent = Consent(s.on, s.method, given.recorded_by, given.recorded_at)
+    if (done := latest.get(Fact.SETUP)) is not None:
+        s = done.statement
+        assert s.on is not None
+        assert s.by is not None
+        assert done.recorded_by is not None
+        setup = Setup(s.on, s.by, done.recorded_by, done.recorded_at)
+    if tcm is not None:
+
+        def value(fact: Fact) -> Statement:
+            record = latest.get(fact)
+            return record.statement if record is not None else Statement(fact)
+
+        tcm = Tcm(
+            tcm.discharged_on,
+            tcm.setting,
+            complexity=value(Fact.COMPLEXITY).complexity,
+            med_reconciled_on=value(Fact.MED_RECONCILIATION).on,
+            face_to_face_on=value(Fact.FACE_TO_FACE).on,
+            first_contact_at=value(Fact.CONTACT).at,
+        )
+    return consent, setup, tcm, latest
