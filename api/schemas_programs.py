@@ -18,6 +18,7 @@ from hub.care_programs import Complexity, DischargeSetting, ProgramKind
 from programs.models import (
     Activity,
     ConsentMethod,
+    ContactMethod,
     EntrySource,
     Episode,
     Fact,
@@ -79,6 +80,17 @@ class TcmMilestonesIn(_Body):
         return milestones(**self.model_dump(include=set(TcmMilestonesIn.model_fields)))
 
 
+class ContactAttemptIn(_Body):
+    """An unsuccessful attempt at a TCM programme's interactive contact, by the caller."""
+
+    at: AwareDatetime = Field(description="When it was made (not in the future).")
+    method: ContactMethod = Field(description="telephone, electronic or in_person.")
+    note: str | None = Field(default=None, max_length=2000)
+
+    def statement(self, by: UUID) -> Statement:
+        return Statement.attempt(self.at, self.method, by, self.note)
+
+
 class TcmIn(TcmMilestonesIn):
     discharged_on: date
     setting: DischargeSetting
@@ -138,6 +150,9 @@ class RecordOut(BaseModel):
     method: str | None
     by: str | None = Field(description="Who did the RPM set-up (a name).")
     complexity: Complexity | None
+    attempted_by: UUID | None = Field(description="Who attempted the contact.")
+    attempted_by_name: str | None
+    note: str | None
     recorded_by: UUID | None = Field(description="Null if carried over by migration 0027.")
     recorded_by_name: str | None = Field(description="The recorder's user name.")
     recorded_at: datetime | None
@@ -150,6 +165,7 @@ class RecordOut(BaseModel):
             recorded_by=record.recorded_by,
             recorded_by_name=record.recorded_by_name,
             recorded_at=record.recorded_at,
+            attempted_by_name=record.attempted_by_name,
         )
 
 
@@ -180,11 +196,16 @@ class ProgramOut(BaseModel):
         description="Each fact recorded (consent, setup, complexity, med_reconciliation,"
         " face_to_face, contact): its record, with who recorded it and when."
     )
+    contact_attempts: list[RecordOut] = Field(
+        description="TCM: the unsuccessful attempts at the interactive contact, earliest first."
+    )
 
     @classmethod
     def of(cls, episode: Episode) -> ProgramOut:
         recorded = {fact: RecordOut.of(r) for fact, r in episode.recorded.items()}
-        return cls.model_validate({**asdict(episode), "recorded": recorded})
+        attempts = [RecordOut.of(r) for r in episode.contact_attempts]
+        fields = asdict(episode) | {"recorded": recorded, "contact_attempts": attempts}
+        return cls.model_validate(fields)
 
 
 class WorkIn(_Body):

@@ -53,7 +53,7 @@ def _episode(row: Mapping[str, Any], records: Sequence[Record]) -> Episode:
         if row["discharged_on"] is not None
         else None
     )
-    consent, setup, tcm, recorded = episode_parts(records, discharge)
+    parts = episode_parts(records, discharge)
     return Episode(
         id=row["id"],
         patient_id=row["patient_id"],
@@ -62,14 +62,15 @@ def _episode(row: Mapping[str, Any], records: Sequence[Record]) -> Episode:
         ended_on=row["ended_on"],
         ordering=Practitioner(name=row["ordering_name"], npi=row["ordering_npi"]),
         conditions=tuple(row["conditions"]),
-        consent=consent,
-        setup=setup,
-        tcm=tcm,
+        consent=parts.consent,
+        setup=parts.setup,
+        tcm=parts.tcm,
         created_by=row["created_by"],
         created_at=row["created_at"],
         ended_by=row["ended_by"],
         timezone=row["timezone"],
-        recorded=recorded,
+        recorded=parts.recorded,
+        contact_attempts=parts.attempts,
     )
 
 

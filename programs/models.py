@@ -22,6 +22,16 @@ class ConsentMethod(enum.StrEnum):
     ELECTRONIC = "electronic"
 
 
+class ContactMethod(enum.StrEnum):
+    """How an attempt at TCM's interactive contact was made (CMS: telephone, electronic
+    means, or in person)."""
+
+    TELEPHONE = "telephone"
+    #: E-mail, a patient-portal message, a text, a video call.
+    ELECTRONIC = "electronic"
+    IN_PERSON = "in_person"
+
+
 class Activity(enum.StrEnum):
     DATA_REVIEW = "data_review"
     CALL = "call"
@@ -41,7 +51,7 @@ class EntrySource(enum.StrEnum):
 
 
 class Fact(enum.StrEnum):
-    """What is recorded of an episode beside its time, once each."""
+    """What is recorded of an episode beside its time: once each, but the contact attempts."""
 
     CONSENT = "consent"
     #: RPM: the device set-up and the patient's education on it (99453).
@@ -52,6 +62,8 @@ class Fact(enum.StrEnum):
     FACE_TO_FACE = "face_to_face"
     #: TCM: the first interactive contact with the patient or caregiver.
     CONTACT = "contact"
+    #: TCM: an unsuccessful attempt at it (any number; CMS counts two in time as the contact).
+    CONTACT_ATTEMPT = "contact_attempt"
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,10 +74,14 @@ class Statement:
     fact: Fact
     on: date | None = None
     at: datetime | None = None
-    method: ConsentMethod | None = None
+    #: How consent was given, or how a contact was attempted.
+    method: ConsentMethod | ContactMethod | None = None
     #: Who did the RPM set-up (a name: not necessarily a Lastmile user).
     by: str | None = None
     complexity: Complexity | None = None
+    #: The coordinator who attempted the contact.
+    attempted_by: UUID | None = None
+    note: str | None = None
 
     @classmethod
     def consent(cls, on: date, method: ConsentMethod) -> Statement:
@@ -74,6 +90,13 @@ class Statement:
     @classmethod
     def setup(cls, on: date, by: str) -> Statement:
         return cls(Fact.SETUP, on=on, by=by)
+
+    @classmethod
+    def attempt(
+        cls, at: datetime, method: ContactMethod, by: UUID, note: str | None = None
+    ) -> Statement:
+        """An unsuccessful attempt at the interactive contact, made by the user ``by``."""
+        return cls(Fact.CONTACT_ATTEMPT, at=at, method=method, attempted_by=by, note=note)
 
 
 def milestones(
@@ -112,6 +135,8 @@ class Record:
     recorded_by: UUID | None
     recorded_by_name: str | None
     recorded_at: datetime | None
+    #: A contact attempt's coordinator's user name.
+    attempted_by_name: str | None = None
 
     @property
     def fact(self) -> Fact:
@@ -185,6 +210,8 @@ class Episode:
     timezone: str = "UTC"
     #: Each fact recorded (consent, set-up, TCM milestones): its record, with who and when.
     recorded: Mapping[Fact, Record] = field(default_factory=dict)
+    #: TCM: the unsuccessful attempts at the interactive contact, the earliest first.
+    contact_attempts: tuple[Record, ...] = ()
 
     @property
     def is_open(self) -> bool:

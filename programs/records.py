@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Collection, Iterable, Mapping
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 from uuid import UUID
@@ -20,9 +21,11 @@ from psycopg.rows import dict_row
 from hub.care_programs import Complexity
 from hub.db import Conn
 from hub.sql import queries
+from programs.facts import MANY
 from programs.models import (
     Consent,
     ConsentMethod,
+    ContactMethod,
     Fact,
     Record,
     Setup,
@@ -30,7 +33,7 @@ from programs.models import (
     Tcm,
 )
 
-__all__ = ["episode_parts", "insert_record", "records_of"]
+__all__ = ["Parts", "episode_parts", "insert_record", "records_of"]
 
 
 def insert_record(
@@ -52,6 +55,8 @@ def insert_record(
         "method": statement.method.value if statement.method else None,
         "performer": statement.by,
         "complexity": statement.complexity.value if statement.complexity else None,
+        "attempted_by": statement.attempted_by,
+        "note": statement.note,
         "recorded_by": actor,
         "recorded_at": now,
     }
@@ -61,14 +66,17 @@ def insert_record(
 
 
 def _record(row: Mapping[str, Any]) -> Record:
-    method, complexity = row["method"], row["complexity"]
+    fact, method, complexity = Fact(row["fact"]), row["method"], row["complexity"]
+    how = ContactMethod if fact is Fact.CONTACT_ATTEMPT else ConsentMethod
     statement = Statement(
-        Fact(row["fact"]),
+        fact,
         on=row["on_date"],
         at=row["at_time"],
-        method=ConsentMethod(method) if method is not None else None,
+        method=how(method) if method is not None else None,
         by=row["performer"],
         complexity=Complexity(complexity) if complexity is not None else None,
+        attempted_by=row["attempted_by"],
+        note=row["note"],
     )
     return Record(
         id=row["id"],
@@ -77,6 +85,7 @@ def _record(row: Mapping[str, Any]) -> Record:
         recorded_by=row["recorded_by"],
         recorded_by_name=row["recorded_by_name"],
         recorded_at=row["recorded_at"],
+        attempted_by_name=row["attempted_by_name"],
     )
 
 
@@ -93,17 +102,30 @@ def records_of(conn: Conn, *, episode_ids: Collection[int]) -> dict[int, list[Re
     return found
 
 
-def episode_parts(
-    records: Iterable[Record], tcm: Tcm | None
-) -> tuple[Consent | None, Setup | None, Tcm | None, dict[Fact, Record]]:
-    """What an episode holds now, from its records: its consent, set-up and TCM milestones
-    (on ``tcm``, its discharge), and each fact's record."""
-    latest = {record.fact: record for record in records}
+@dataclass(frozen=True, slots=True)
+class Parts:
+    """What an episode holds now, from its records."""
+
+    consent: Consent | None
+    setup: Setup | None
+    #: The discharge given, with its milestones.
+    tcm: Tcm | None
+    #: Each fact recorded once, and its record.
+    recorded: dict[Fact, Record]
+    #: The contact attempts, the earliest first.
+    attempts: tuple[Record, ...]
+
+
+def episode_parts(records: Iterable[Record], tcm: Tcm | None) -> Parts:
+    """What an episode holds now, from its records (``tcm``: its discharge, if any)."""
+    records = list(records)
+    latest = {r.fact: r for r in records if r.fact not in MANY}
+    attempts = sorted((r for r in records if r.fact in MANY), key=lambda r: (r.statement.at, r.id))
     consent = setup = None
     if (given := latest.get(Fact.CONSENT)) is not None:
         s = given.statement
         assert s.on is not None
-        assert s.method is not None
+        assert isinstance(s.method, ConsentMethod)
         assert given.recorded_by is not None
         assert given.recorded_at is not None
         consent = Consent(s.on, s.method, given.recorded_by, given.recorded_at)
@@ -127,4 +149,4 @@ def episode_parts(
             face_to_face_on=value(Fact.FACE_TO_FACE).on,
             first_contact_at=value(Fact.CONTACT).at,
         )
-    return consent, setup, tcm, latest
+    return Parts(consent, setup, tcm, latest, tuple(attempts))

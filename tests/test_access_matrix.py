@@ -102,6 +102,12 @@ PROGRAM_CALLS: dict[tuple[str, str], Call] = dict(
             "POST", f"{_P}/programs/{{program_id}}/setup", {"on": "2026-01-02", "by": "RN"}
         ),
         _on_patient("POST", f"{_P}/programs/{{program_id}}/tcm", {"complexity": "high"}, tcm=True),
+        _on_patient(
+            "POST",
+            f"{_P}/programs/{{program_id}}/contact-attempts",
+            {"at": datetime.now(UTC).isoformat(), "method": "telephone"},
+            tcm=True,
+        ),
         _on_patient("GET", f"{_P}/time-entries"),
         _on_patient("POST", f"{_P}/time-entries", {**_WORK, "minutes": 5}),
         _on_patient(

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import UTC, datetime
-from typing import Annotated, Protocol
+from typing import Annotated
 from uuid import UUID
 
 from fastapi import APIRouter, Path, status
@@ -25,6 +25,7 @@ from fastapi import APIRouter, Path, status
 from api.deps import ConnDep, PatientIdDep, UserIdDep
 from api.schemas_programs import (
     ConsentIn,
+    ContactAttemptIn,
     EndIn,
     ProgramIn,
     ProgramOut,
@@ -35,37 +36,32 @@ from flows.tcm_alerts import settle_tcm_alerts
 from hub.care_programs import ProgramKind
 from hub.db import Conn
 from programs import episodes
-from programs.models import Episode, Practitioner, Statement
+from programs.models import Practitioner, Statement
 
 router = APIRouter(prefix="/api/v1/patients/{patient_id}", tags=["programs"])
 
 ProgramId = Annotated[int, Path(ge=1, le=2**63 - 1)]
 
 
-class _Recordable(Protocol):
-    """A body that states facts to record on a programme (consent, set-up, milestones)."""
-
-    def statements(self) -> Sequence[Statement]: ...
-
-
 def _record(
-    conn: Conn, *, patient_id: UUID, program_id: int, body: _Recordable, actor: UUID
-) -> Episode:
-    """The one way a body's facts are recorded: the programmes' rules (each once, 409
-    ``already_recorded`` after), then a TCM episode's missed-deadline alerts whose cause is
-    gone resolve themselves in the same transaction."""
+    conn: Conn, patient_id: UUID, program_id: int, statements: Sequence[Statement], actor: UUID
+) -> ProgramOut:
+    """The one way a body's facts are recorded (consent, set-up, milestones, contact
+    attempts): the programmes' rules (each once, 409 ``already_recorded`` after; attempts
+    any number), then a TCM episode's missed-deadline alerts whose cause is gone resolve
+    themselves in the same transaction."""
     now = datetime.now(UTC)
     episode = episodes.record(
         conn,
         patient_id=patient_id,
         episode_id=program_id,
-        statements=body.statements(),
+        statements=statements,
         actor=actor,
         now=now,
     )
     if episode.kind is ProgramKind.TCM:
         settle_tcm_alerts(conn, patient_id=patient_id, now=now)
-    return episode
+    return ProgramOut.of(episode)
 
 
 @router.get("/programs", response_model=list[ProgramOut])
@@ -91,9 +87,7 @@ def start_program(
         tcm=body.tcm.to_tcm() if body.tcm else None,
     )
     if body.statements():
-        episode = _record(
-            conn, patient_id=patient_id, program_id=episode.id, body=body, actor=actor
-        )
+        return _record(conn, patient_id, episode.id, body.statements(), actor)
     return ProgramOut.of(episode)
 
 
@@ -111,8 +105,7 @@ def record_consent(
     actor: UserIdDep,
 ) -> ProgramOut:
     """Record the patient's consent (once; 409 ``already_recorded`` after)."""
-    episode = _record(conn, patient_id=patient_id, program_id=program_id, body=body, actor=actor)
-    return ProgramOut.of(episode)
+    return _record(conn, patient_id, program_id, body.statements(), actor)
 
 
 @router.post("/programs/{program_id}/setup", response_model=ProgramOut)
@@ -120,8 +113,7 @@ def record_setup(
     patient_id: PatientIdDep, program_id: ProgramId, body: SetupIn, conn: ConnDep, actor: UserIdDep
 ) -> ProgramOut:
     """Record an RPM episode's device set-up and education (99453: once per episode)."""
-    episode = _record(conn, patient_id=patient_id, program_id=program_id, body=body, actor=actor)
-    return ProgramOut.of(episode)
+    return _record(conn, patient_id, program_id, body.statements(), actor)
 
 
 @router.post("/programs/{program_id}/tcm", response_model=ProgramOut)
@@ -133,8 +125,24 @@ def record_tcm_milestones(
     actor: UserIdDep,
 ) -> ProgramOut:
     """Record TCM milestones (each once); a met deadline's missed alert resolves itself."""
-    episode = _record(conn, patient_id=patient_id, program_id=program_id, body=body, actor=actor)
-    return ProgramOut.of(episode)
+    return _record(conn, patient_id, program_id, body.statements(), actor)
+
+
+@router.post(
+    "/programs/{program_id}/contact-attempts",
+    status_code=status.HTTP_201_CREATED,
+    response_model=ProgramOut,
+)
+def record_contact_attempt(
+    patient_id: PatientIdDep,
+    program_id: ProgramId,
+    body: ContactAttemptIn,
+    conn: ConnDep,
+    actor: UserIdDep,
+) -> ProgramOut:
+    """Record the caller's unsuccessful attempt at a TCM programme's interactive contact
+    (any number); two in time stand in for the contact, and its missed alert resolves."""
+    return _record(conn, patient_id, program_id, (body.statement(actor),), actor)
 
 
 @router.post("/programs/{program_id}/end", response_model=ProgramOut)

@@ -128,6 +128,7 @@ class Tcm(_Table):
     holiday_country: Annotated[str, StringConstraints(pattern=r"^[A-Z]{2}$")]
     holiday_source: str
     unsuccessful_attempts: Positive
+    unsuccessful_attempts_source: str
     qualifying_settings: frozenset[DischargeSetting] = Field(min_length=1)
     codes: tuple[TcmCode, ...] = Field(min_length=1)
 

@@ -18,11 +18,13 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import replace
 from datetime import datetime, time, timedelta
+from typing import Any
 
 from billing import models as engine
 from billing.models import Month, TimeEntry, zone
 from billing.rules import rules_for
-from billing.tcm import contact_clock, contact_met, visit_clocks, visit_code
+from billing.rules.schema import Rules
+from billing.tcm import contact_clock, contact_met, timely, visit_clocks, visit_code
 from billing.time_codes import codes_for_minutes, month_time
 from flows.billing_export.calendar import (
     episode_rules,
@@ -153,17 +155,13 @@ def _tcm_row(evidence: PatientEvidence, episode: EpisodeFacts, month: Month) -> 
         episode.complexity or Complexity.MODERATE,
         evidence.patient.timezone,
     )
-    attempts = (
-        [engine.ContactAttempt(episode.first_contact_at, reached=True)]
-        if episode.first_contact_at
-        else []
-    )
+    contact = _tcm_contact(episode, discharge, rules)
     visit = episode.face_to_face_on
     code = visit_code(discharge, visit, rules) if visit else None
     flags: tuple[Flag, ...] = ()
     if episode.complexity is None:
         flags += (Flag.COMPLEXITY_MISSING,)
-    if not contact_met(discharge, attempts, rules):
+    if contact["met_by"] is None:
         flags += (Flag.NO_INTERACTIVE_CONTACT,)
     if code is None:
         flags += (Flag.NO_FACE_TO_FACE,)
@@ -188,10 +186,7 @@ def _tcm_row(evidence: PatientEvidence, episode: EpisodeFacts, month: Month) -> 
             "discharged_on": episode.discharged_on.isoformat(),
             "setting": episode.discharge_setting.value,
             "complexity": episode.complexity.value if episode.complexity else None,
-            "contact": {
-                "at": episode.first_contact_at.isoformat() if episode.first_contact_at else None,
-                "due": contact_clock(discharge, rules).due.isoformat(),
-            },
+            "contact": contact,
             "visit": {
                 "on": visit.isoformat() if visit else None,
                 "due": {c.code or "": c.due.isoformat() for c in visit_clocks(discharge, rules)},
@@ -201,6 +196,37 @@ def _tcm_row(evidence: PatientEvidence, episode: EpisodeFacts, month: Month) -> 
             "recorded": recorded_json(episode, TCM_FACTS),
         },
     )
+
+
+def _tcm_contact(
+    episode: EpisodeFacts, discharge: engine.Discharge, rules: Rules
+) -> dict[str, Any]:
+    """The interactive contact's evidence: when it was made, when it was due, the
+    unsuccessful attempts (each ``in_time`` or not), and what met it: ``contact`` (reached
+    in time), ``attempts`` (enough unsuccessful attempts in time: CMS's TCM FAQ) or null."""
+    reached = episode.first_contact_at
+    tried = [(r, r.statement.at) for r in episode.contact_attempts if r.statement.at]
+    unsuccessful = [engine.ContactAttempt(at, reached=False) for _, at in tried]
+    in_time = {a.at for a in timely(discharge, unsuccessful, rules)}
+    met_by = None
+    if reached is not None and timely(discharge, [engine.ContactAttempt(reached, True)], rules):
+        met_by = "contact"
+    elif contact_met(discharge, unsuccessful, rules):
+        met_by = "attempts"
+    return {
+        "at": reached.isoformat() if reached else None,
+        "due": contact_clock(discharge, rules).due.isoformat(),
+        "attempts": [
+            {
+                "at": at.isoformat(),
+                "method": str(r.statement.method),
+                "by": r.attempted_by_name,
+                "in_time": at in in_time,
+            }
+            for r, at in tried
+        ],
+        "met_by": met_by,
+    }
 
 
 def tcm_rows(evidence: PatientEvidence, month: Month) -> Iterator[ExportRow]:

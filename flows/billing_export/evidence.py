@@ -96,6 +96,8 @@ class EpisodeFacts:
     first_contact_at: datetime | None = None
     #: Each fact recorded (consent, set-up, TCM milestones): its record, with who and when.
     recorded: Mapping[Fact, Record] = field(default_factory=dict)
+    #: TCM: the unsuccessful attempts at the interactive contact, the earliest first.
+    contact_attempts: tuple[Record, ...] = ()
 
     def covers(self, day: date) -> bool:
         return self.started_on <= day and (self.ended_on is None or day <= self.ended_on)
@@ -167,7 +169,8 @@ def signed_among(conn: Conn, *, month: Month, patient_ids: Sequence[UUID]) -> se
 def _episode(row: Mapping[str, Any], records: Sequence[Record]) -> EpisodeFacts:
     setting = row["discharge_setting"]
     discharge = Tcm(row["discharged_on"], DischargeSetting(setting)) if setting else None
-    consent, setup, tcm, recorded = episode_parts(records, discharge)
+    parts = episode_parts(records, discharge)
+    consent, setup, tcm = parts.consent, parts.setup, parts.tcm
     return EpisodeFacts(
         id=row["id"],
         kind=_KINDS[row["kind"]],
@@ -184,7 +187,8 @@ def _episode(row: Mapping[str, Any], records: Sequence[Record]) -> EpisodeFacts:
         med_reconciled_on=tcm.med_reconciled_on if tcm else None,
         face_to_face_on=tcm.face_to_face_on if tcm else None,
         first_contact_at=tcm.first_contact_at if tcm else None,
-        recorded=recorded,
+        recorded=parts.recorded,
+        contact_attempts=parts.attempts,
     )
 
 

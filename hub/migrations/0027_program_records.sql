@@ -20,16 +20,20 @@ CREATE TABLE program_records (
     episode_id   bigint NOT NULL,
     patient_id   uuid NOT NULL,
     fact         text NOT NULL CHECK (fact IN ('consent', 'setup', 'complexity',
-                     'med_reconciliation', 'face_to_face', 'contact')),
+                     'med_reconciliation', 'face_to_face', 'contact', 'contact_attempt')),
     -- The day it happened (consent, set-up, medication reconciliation,
-    -- face-to-face visit), or the instant (the interactive contact).
+    -- face-to-face visit), or the instant (the interactive contact, an
+    -- unsuccessful attempt at it).
     on_date      date,
     at_time      timestamptz,
-    -- How consent was given.
+    -- How consent was given, or how the contact was attempted.
     method       text,
     -- Who did the RPM set-up (a name: not necessarily a Lastmile user).
     performer    text CHECK (length(performer) BETWEEN 1 AND 200),
     complexity   text CHECK (complexity IN ('moderate', 'high')),
+    -- Who attempted the contact (a coordinator), and what they noted.
+    attempted_by uuid REFERENCES users (id),
+    note         text CHECK (length(note) <= 2000),
     -- Who recorded it and when. Unknown only for what this migration carried
     -- over from 0023's columns, which kept neither for a TCM milestone (nor
     -- when for a set-up).
@@ -46,9 +50,14 @@ CREATE TABLE program_records (
                                AND num_nonnulls(on_date, at_time, method, performer) = 0
         WHEN 'contact' THEN at_time IS NOT NULL
                             AND num_nonnulls(on_date, method, performer, complexity) = 0
+        WHEN 'contact_attempt' THEN at_time IS NOT NULL
+                                    AND method IN ('telephone', 'electronic', 'in_person')
+                                    AND num_nonnulls(on_date, performer, complexity) = 0
         ELSE on_date IS NOT NULL AND num_nonnulls(at_time, method, performer, complexity) = 0
     END),
-    CHECK (fact NOT IN ('consent', 'setup') OR recorded_by IS NOT NULL),
+    CHECK ((fact = 'contact_attempt') = (attempted_by IS NOT NULL)),
+    CHECK (fact = 'contact_attempt' OR note IS NULL),
+    CHECK (fact NOT IN ('consent', 'setup', 'contact_attempt') OR recorded_by IS NOT NULL),
     CHECK (fact <> 'consent' OR recorded_at IS NOT NULL)
 );
 CREATE INDEX program_records_episode ON program_records (episode_id, id);

@@ -46,17 +46,21 @@ ORDER BY id;
 
 -- name: insert_program_record
 INSERT INTO program_records (episode_id, patient_id, fact, on_date, at_time, method, performer,
-                             complexity, recorded_by, recorded_at)
+                             complexity, attempted_by, note, recorded_by, recorded_at)
 VALUES (%(episode_id)s, %(patient_id)s, %(fact)s, %(on_date)s, %(at_time)s, %(method)s,
-        %(performer)s, %(complexity)s, %(recorded_by)s, %(recorded_at)s)
+        %(performer)s, %(complexity)s, %(attempted_by)s, %(note)s, %(recorded_by)s,
+        %(recorded_at)s)
 RETURNING id;
 
--- What is recorded of the episodes, oldest first, with the recorder's name.
+-- What is recorded of the episodes, oldest first, with the user names of who
+-- recorded it (and of who attempted a contact).
 -- name: program_records_of_episodes
 SELECT r.id, r.episode_id, r.fact, r.on_date, r.at_time, r.method, r.performer, r.complexity,
-       r.recorded_by, u.username AS recorded_by_name, r.recorded_at
+       r.attempted_by, a.username AS attempted_by_name, r.note, r.recorded_by,
+       u.username AS recorded_by_name, r.recorded_at
 FROM program_records r
 LEFT JOIN users u ON u.id = r.recorded_by
+LEFT JOIN users a ON a.id = r.attempted_by
 WHERE r.episode_id = ANY(%(episode_ids)s::bigint[])
 ORDER BY r.episode_id, r.id;
 

@@ -79,6 +79,7 @@ def test_2026_tcm() -> None:
         ("99496", 7, {Complexity.HIGH}),
         ("99495", 14, {Complexity.MODERATE, Complexity.HIGH}),
     ]
+    assert (tcm.unsuccessful_attempts, tcm.unsuccessful_attempts_source) == (2, "tcm-faq-2016")
     assert DischargeSetting.SKILLED_NURSING in tcm.qualifying_settings
     assert DischargeSetting.EMERGENCY_DEPARTMENT not in tcm.qualifying_settings
 

@@ -282,7 +282,10 @@ def test_transitional_care_is_billed_in_the_month_its_service_period_ends(
          [], 4),
     ]  # fmt: skip
     evidence = of(rows, f.patient)[0]["evidence"]
-    assert evidence["contact"] == {"at": "2026-03-03T15:00:00+00:00", "due": "2026-03-04"}
+    assert evidence["contact"] == {
+        "at": "2026-03-03T15:00:00+00:00", "due": "2026-03-04", "attempts": [],
+        "met_by": "contact",
+    }  # fmt: skip
     assert evidence["visit"] == {
         "on": "2026-03-06", "due": {"99496": "2026-03-09", "99495": "2026-03-16"},
     }  # fmt: skip

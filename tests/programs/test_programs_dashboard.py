@@ -8,7 +8,6 @@ import re
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import httpx
 import psycopg
 import pytest
 from playwright.sync_api import Browser, Page, sync_playwright
@@ -22,7 +21,7 @@ from tests.dashboard_support import (
     live_app,
     patient_page,
 )
-from tests.programs.support import NPI
+from tests.programs.support import patient_with
 
 pytestmark = pytest.mark.services
 
@@ -31,28 +30,9 @@ def _token(origin: str) -> str:
     return bearer_token(origin, "cora", PASSWORD)
 
 
-def _post(origin: str, token: str, path: str, body: dict[str, Any]) -> dict[str, Any]:
-    got = httpx.post(
-        f"{origin}/api/v1{path}", json=body, headers={"Authorization": f"Bearer {token}"},
-        timeout=10,
-    )  # fmt: skip
-    assert got.status_code == 201, got.text
-    answer: dict[str, Any] = got.json()
-    return answer
-
-
-def _patient_with(origin: str, token: str, mrn: str, programme: dict[str, Any]) -> str:
-    """A new patient with the programme started (by the API, as the page would)."""
-    made = _post(origin, token, "/patients", {"identifiers": [{"system": "urn:mrn", "value": mrn}]})
-    patient = str(made["id"])
-    ordering = {"name": "Dr. Ada Example", "npi": NPI}
-    _post(origin, token, f"/patients/{patient}/programs", {"ordering": ordering, **programme})
-    return patient
-
-
 def _patient_with_rpm(origin: str, token: str) -> str:
     today = str(datetime.now(UTC).date() - timedelta(days=1))
-    return _patient_with(origin, token, "SIM-T1", {
+    return patient_with(origin, token, "SIM-T1", {
         "kind": "RPM", "started_on": today, "conditions": ["I10"],
         "consent": {"on": today, "method": "verbal"},
     })  # fmt: skip
@@ -111,36 +91,3 @@ def test_the_timer_survives_a_reload_and_a_second_tab_and_stops_once(
         "SELECT source, activity, interactive, seconds BETWEEN 420 AND 480 FROM time_entries"
     ).fetchall()
     assert rows == [("timer", "call", True, True)]
-
-
-def test_the_patient_page_says_who_recorded_each_milestone(
-    settings: Settings, conn: psycopg.Connection[Any]
-) -> None:
-    make_user(conn, "cora")
-    with live_app(settings) as origin, sync_playwright() as playwright:
-        token = _token(origin)
-        discharged = datetime.now(UTC).date() - timedelta(days=3)
-        contact = datetime.combine(discharged, datetime.min.time(), UTC) + timedelta(hours=30)
-        patient = _patient_with(origin, token, "SIM-T2", {
-            "kind": "TCM",
-            "tcm": {"discharged_on": str(discharged), "setting": "inpatient",
-                    "complexity": "high", "first_contact_at": contact.isoformat()},
-        })  # fmt: skip
-        browser = launch_chromium(playwright)
-        errors: list[str] = []
-        try:
-            page = patient_page(browser, origin, token, patient, errors)
-            facts = page.locator("section.patient-programs li.program-fact")
-            facts.first.wait_for()
-            assert facts.evaluate_all("els => els.map(e => e.dataset.fact)") == [
-                "complexity",
-                "contact",
-            ]
-            contact_item = facts.nth(1).inner_text()
-            assert contact_item.startswith("Interactive contact: ")
-            assert " — recorded by cora, " in contact_item
-            assert "Complexity: high — recorded by cora" in facts.nth(0).inner_text()
-            page.screenshot(path=str(ARTIFACTS / "programs-recorded-by.png"), full_page=True)
-            assert errors == []
-        finally:
-            browser.close()

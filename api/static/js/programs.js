@@ -161,7 +161,11 @@ async function fill(section, patientId) {
       h("thead", {}, h("tr", {}, columns.map((name) => h("th", { scope: "col" }, name)))),
       h("tbody", {}, programs.map((p) => programRow(p, minutes[p.id]))),
     ),
-    h("div", { class: "program-records" }, programs.map(programRecord)),
+    h(
+      "div",
+      { class: "program-records" },
+      programs.map((p) => programRecord(p, { base, refresh, report })),
+    ),
     timerControls(timer, programs, base, refresh, report),
     h("ul", { class: "time-entries" }, entries.slice(-SHOWN_ENTRIES).reverse().map(entryRow)),
   );
