@@ -30,8 +30,9 @@ pytestmark = pytest.mark.services
 @contextmanager
 def _patient_page(
     settings: Settings, conn: psycopg.Connection[Any], mrn: str, programme: dict[str, Any]
-) -> Iterator[Page]:
-    """Cora's page of a new patient with the programme started; no console errors."""
+) -> Iterator[tuple[Page, str]]:
+    """Cora's page of a new patient with the programme started, and the patient's id; no
+    console errors."""
     make_user(conn, "cora")
     with live_app(settings) as origin, sync_playwright() as playwright:
         token = bearer_token(origin, "cora", PASSWORD)
@@ -39,7 +40,7 @@ def _patient_page(
         browser = launch_chromium(playwright)
         errors: list[str] = []
         try:
-            yield patient_page(browser, origin, token, patient, errors)
+            yield patient_page(browser, origin, token, patient, errors), patient
             assert errors == []
         finally:
             browser.close()
@@ -52,7 +53,7 @@ def test_the_patient_page_says_who_recorded_each_milestone(
     contact = datetime.combine(discharged, datetime.min.time(), UTC) + timedelta(hours=30)
     tcm = {"discharged_on": str(discharged), "setting": "inpatient", "complexity": "high",
            "first_contact_at": contact.isoformat()}  # fmt: skip
-    with _patient_page(settings, conn, "SIM-T2", {"kind": "TCM", "tcm": tcm}) as page:
+    with _patient_page(settings, conn, "SIM-T2", {"kind": "TCM", "tcm": tcm}) as (page, _):
         facts = page.locator("section.patient-programs li.program-fact")
         facts.first.wait_for()
         assert facts.evaluate_all("els => els.map(e => e.dataset.fact)") == [
@@ -73,7 +74,7 @@ def test_two_attempts_recorded_on_the_page_stand_in_for_the_contact(
     apart, recorded with the form, are both in time; the clock says "attempted twice"."""
     discharged = datetime.now(UTC).date() - timedelta(days=1)
     tcm = {"discharged_on": str(discharged), "setting": "inpatient"}
-    with _patient_page(settings, conn, "SIM-T3", {"kind": "TCM", "tcm": tcm}) as page:
+    with _patient_page(settings, conn, "SIM-T3", {"kind": "TCM", "tcm": tcm}) as (page, who):
         section = page.locator("section.patient-programs")
         # The browser's wall clock is this process's (the same time zone).
         for hours_ago, method in ((2, "telephone"), (1, "electronic")):
@@ -95,6 +96,14 @@ def test_two_attempts_recorded_on_the_page_stand_in_for_the_contact(
         assert clock.get_attribute("data-status") == "attempted"
         assert "(attempted twice)" in clock.inner_text()
         page.screenshot(path=str(ARTIFACTS / "programs-contact-attempts.png"), full_page=True)
+        # The worklist says so quietly, not as an overdue or pressing deadline.
+        page.goto(page.url.split("#")[0] + "#worklist")
+        row = page.locator(f"li.wl-row[data-patient-id='{who}']")
+        row.locator(".deadline-satisfied").wait_for()
+        assert row.locator(".deadline-satisfied").inner_text().lower() == (
+            "tcm interactive contact attempted twice"
+        )
+        assert row.locator(".badge.sev-high.deadline").count() == 0
     rows = conn.execute(
         "SELECT method, note FROM program_records WHERE fact = 'contact_attempt' ORDER BY at_time"
     ).fetchall()
