@@ -141,7 +141,7 @@ class SetupOut(SetupIn):
 
 class RecordOut(BaseModel):
     """A fact recorded of the programme (its value: the fields the fact takes), with who
-    recorded it and when."""
+    recorded it and when; a correction names the record it supersedes and why."""
 
     id: int
     fact: Fact
@@ -156,6 +156,11 @@ class RecordOut(BaseModel):
     recorded_by: UUID | None = Field(description="Null if carried over by migration 0027.")
     recorded_by_name: str | None = Field(description="The recorder's user name.")
     recorded_at: datetime | None
+    supersedes: int | None = Field(description="The record this one corrects.")
+    reason: str | None = Field(description="Why, on a correction.")
+    withdrawn: bool = Field(description="A correction that withdraws the value (none here).")
+    superseded_by: int | None = Field(description="The correction that replaces this one.")
+    current: bool = Field(description="Not superseded, and not a withdrawal: it holds now.")
 
     @classmethod
     def of(cls, record: Record) -> RecordOut:
@@ -166,7 +171,32 @@ class RecordOut(BaseModel):
             recorded_by_name=record.recorded_by_name,
             recorded_at=record.recorded_at,
             attempted_by_name=record.attempted_by_name,
+            supersedes=record.supersedes,
+            reason=record.reason,
+            withdrawn=record.withdrawn,
+            superseded_by=record.superseded_by,
+            current=record.current,
         )
+
+
+class RecordCorrectionIn(_Body):
+    """What changes of a record's value (the rest stays as it was), and why; or
+    ``withdraw: true`` (and nothing else) to withdraw it."""
+
+    reason: str = Field(min_length=1, max_length=2000)
+    withdraw: bool = False
+    on: date | None = None
+    at: AwareDatetime | None = None
+    method: str | None = Field(
+        default=None, max_length=40, description="Consent's (verbal, ...) or an attempt's."
+    )
+    by: str | None = Field(default=None, min_length=1, max_length=200)
+    complexity: Complexity | None = None
+    note: str | None = Field(default=None, max_length=2000)
+
+    def changes(self) -> dict[str, Any]:
+        """The value fields given (a null given clears a note)."""
+        return {k: getattr(self, k) for k in self.model_fields_set - {"reason", "withdraw"}}
 
 
 class TcmOut(BaseModel):

@@ -74,6 +74,12 @@ def _episode(row: Mapping[str, Any], records: Sequence[Record]) -> Episode:
     )
 
 
+def time_span(conn: Conn, *, episode_id: int) -> tuple[datetime | None, datetime | None]:
+    """When the episode's first and last entries whose time counts begin (None: none)."""
+    row = conn.execute(queries["program_episode_time_span"], {"id": episode_id}).fetchone()
+    return (row[0], row[1]) if row else (None, None)
+
+
 def _timezone_of(conn: Conn, *, patient_id: UUID) -> str:
     row = conn.execute(queries["patient_timezone"], {"patient_id": patient_id}).fetchone()
     if row is None:
@@ -203,17 +209,12 @@ def start_episode(
     except psycopg.errors.UniqueViolation as exc:  # another request started one meanwhile
         raise ProgramOpenError(f"the patient has an open {kind} episode") from exc
     assert row is not None
-    episode_id = int(row[0])
-    for statement in tcm.milestones() if tcm else ():
-        insert_record(
-            conn,
-            episode_id=episode_id,
-            patient_id=patient_id,
-            statement=statement,
-            actor=actor,
-            now=now,
-        )
-    return get_episode(conn, patient_id=patient_id, episode_id=episode_id)
+    stored = get_episode(conn, patient_id=patient_id, episode_id=int(row[0]))
+    if tcm is None:
+        return stored
+    for statement in tcm.milestones():
+        insert_record(conn, episode=stored, statement=statement, actor=actor, now=now)
+    return get_episode(conn, patient_id=patient_id, episode_id=stored.id)
 
 
 def record(
@@ -239,14 +240,7 @@ def record(
     if again:
         raise AlreadyRecordedError(f"recorded already: {', '.join(again)}")
     for statement in checked:
-        insert_record(
-            conn,
-            episode_id=episode.id,
-            patient_id=patient_id,
-            statement=statement,
-            actor=actor,
-            now=now,
-        )
+        insert_record(conn, episode=episode, statement=statement, actor=actor, now=now)
     return get_episode(conn, patient_id=patient_id, episode_id=episode_id)
 
 
@@ -261,8 +255,7 @@ def end_episode(
     if not episode.started_on <= ended_on <= episode.local_date(now):
         msg = f"an end is between the start ({episode.started_on}) and today"
         raise InvalidDatesError(msg)
-    row = conn.execute(queries["program_episode_last_entry"], {"id": episode_id}).fetchone()
-    last = row[0] if row else None
+    _, last = time_span(conn, episode_id=episode_id)
     if last is not None and episode.local_date(last) > ended_on:
         msg = f"time is logged toward it on {episode.local_date(last)}; correct that first"
         raise InvalidDatesError(msg)

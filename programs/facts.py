@@ -26,7 +26,17 @@ from hub.care_programs import ProgramKind
 from programs.exceptions import InvalidDatesError, InvalidProgramError
 from programs.models import ConsentMethod, ContactMethod, Episode, Fact, Statement
 
-__all__ = ["CLOCK_SKEW", "FIELDS", "KIND", "LABEL", "MANY", "check", "recorded"]
+__all__ = [
+    "CLOCK_SKEW",
+    "FIELDS",
+    "KIND",
+    "LABEL",
+    "MANY",
+    "METHODS",
+    "NOTED",
+    "check",
+    "recorded",
+]
 
 #: How far past now an instant may be (the caller's clock may run a little ahead).
 CLOCK_SKEW = timedelta(minutes=2)
@@ -45,11 +55,11 @@ FIELDS: Mapping[Fact, frozenset[str]] = {
 }
 _VALUES = ("on", "at", "method", "by", "complexity", "attempted_by")
 #: The kind of ``method`` a fact takes, and the facts a note may come with.
-_METHODS: Mapping[Fact, type] = {
+METHODS: Mapping[Fact, type[ConsentMethod] | type[ContactMethod]] = {
     Fact.CONSENT: ConsentMethod,
     Fact.CONTACT_ATTEMPT: ContactMethod,
 }
-_NOTED = frozenset({Fact.CONTACT_ATTEMPT})
+NOTED = frozenset({Fact.CONTACT_ATTEMPT})
 
 #: The kind of episode a fact is recorded on (absent: any).
 KIND: Mapping[Fact, ProgramKind] = {
@@ -83,9 +93,9 @@ def check(statement: Statement, episode: Episode, *, now: datetime) -> Statement
             f"{LABEL[fact]} is recorded on {kind} episodes, not {episode.kind}"
         )
     given = {name for name in _VALUES if getattr(statement, name) is not None}
-    if given != FIELDS[fact] or (statement.note is not None and fact not in _NOTED):
+    if given != FIELDS[fact] or (statement.note is not None and fact not in NOTED):
         raise InvalidProgramError(f"{fact} takes {', '.join(sorted(FIELDS[fact]))}")
-    if statement.method is not None and not isinstance(statement.method, _METHODS[fact]):
+    if statement.method is not None and not isinstance(statement.method, METHODS[fact]):
         raise InvalidProgramError(f"{statement.method} is not a method of {LABEL[fact]}")
     if statement.by is not None:
         statement = replace(statement, by=statement.by.strip())

@@ -124,6 +124,10 @@ def milestones(
 class Record:
     """A statement recorded of an episode: a row of its append-only record (migration 0027).
 
+    A correction is a record that ``supersedes`` an earlier one of the same fact,
+    with its ``reason``; a withdrawal is one without a value (its statement names
+    the fact only).
+
     ``recorded_by`` (and their user name) and ``recorded_at`` say who recorded
     it and when; None only for what migration 0027 carried over from before
     either was kept.
@@ -137,10 +141,21 @@ class Record:
     recorded_at: datetime | None
     #: A contact attempt's coordinator's user name.
     attempted_by_name: str | None = None
+    #: The record this one corrects, and why; a withdrawal carries no value.
+    supersedes: int | None = None
+    reason: str | None = None
+    withdrawn: bool = False
+    #: The correction that replaces this record, if any.
+    superseded_by: int | None = None
 
     @property
     def fact(self) -> Fact:
         return self.statement.fact
+
+    @property
+    def current(self) -> bool:
+        """Whether it holds now: no correction replaces it, and it is not a withdrawal."""
+        return self.superseded_by is None and not self.withdrawn
 
 
 @dataclass(frozen=True, slots=True)

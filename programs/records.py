@@ -2,8 +2,9 @@
 
 Repository functions: keyword-only, take the connection, never commit. A row
 is a :class:`~programs.models.Statement` (the patient's consent, the RPM
-set-up, a TCM milestone) with who recorded it and when; rows are only added
-(the database refuses UPDATE, DELETE and TRUNCATE of them to everyone).
+set-up, a TCM milestone, a contact attempt) with who recorded it and when;
+rows are only added (the database refuses UPDATE, DELETE and TRUNCATE of
+them to everyone): a correction is a new row that supersedes one, with why.
 What an episode holds now is read from them (:func:`episode_parts`).
 """
 
@@ -13,19 +14,22 @@ from collections import defaultdict
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, LiteralString
 from uuid import UUID
 
+import psycopg
 from psycopg.rows import dict_row
 
 from hub.care_programs import Complexity
 from hub.db import Conn
 from hub.sql import queries
+from programs.exceptions import AlreadySupersededError
 from programs.facts import MANY
 from programs.models import (
     Consent,
     ConsentMethod,
     ContactMethod,
+    Episode,
     Fact,
     Record,
     Setup,
@@ -33,22 +37,39 @@ from programs.models import (
     Tcm,
 )
 
-__all__ = ["Parts", "episode_parts", "insert_record", "records_of"]
+__all__ = ["Parts", "episode_parts", "insert_once", "insert_record", "records_of"]
+
+
+def insert_once(conn: Conn, *, query: LiteralString, params: Mapping[str, Any], what: str) -> int:
+    """Insert an append-only row (a record, a time entry) and return its id;
+    :class:`AlreadySupersededError` if the row it supersedes was superseded meanwhile (the
+    database keeps each superseded at most once)."""
+    try:
+        with conn.transaction():
+            row = conn.execute(query, params).fetchone()
+    except psycopg.errors.UniqueViolation as exc:  # a concurrent correction won
+        raise AlreadySupersededError(f"{what} was corrected meanwhile") from exc
+    assert row is not None
+    return int(row[0])
 
 
 def insert_record(
     conn: Conn,
     *,
-    episode_id: int,
-    patient_id: UUID,
+    episode: Episode,
     statement: Statement,
     actor: UUID,
     now: datetime,
+    supersedes: int | None = None,
+    reason: str | None = None,
+    withdrawn: bool = False,
 ) -> int:
-    """Add the statement to the episode's record; its id."""
+    """Add the statement to the episode's record; its id. A correction names the record
+    it ``supersedes`` (the latest of its chain: :class:`AlreadySupersededError` if another
+    correction won) and why; a withdrawal's statement names the fact only."""
     params = {
-        "episode_id": episode_id,
-        "patient_id": patient_id,
+        "episode_id": episode.id,
+        "patient_id": episode.patient_id,
         "fact": statement.fact.value,
         "on_date": statement.on,
         "at_time": statement.at,
@@ -59,10 +80,12 @@ def insert_record(
         "note": statement.note,
         "recorded_by": actor,
         "recorded_at": now,
+        "supersedes": supersedes,
+        "reason": reason,
+        "withdrawn": withdrawn,
     }
-    row = conn.execute(queries["insert_program_record"], params).fetchone()
-    assert row is not None
-    return int(row[0])
+    query = queries["insert_program_record"]
+    return insert_once(conn, query=query, params=params, what=f"record {supersedes}")
 
 
 def _record(row: Mapping[str, Any]) -> Record:
@@ -86,11 +109,15 @@ def _record(row: Mapping[str, Any]) -> Record:
         recorded_by_name=row["recorded_by_name"],
         recorded_at=row["recorded_at"],
         attempted_by_name=row["attempted_by_name"],
+        supersedes=row["supersedes"],
+        reason=row["reason"],
+        withdrawn=row["withdrawn"],
+        superseded_by=row["superseded_by"],
     )
 
 
 def records_of(conn: Conn, *, episode_ids: Collection[int]) -> dict[int, list[Record]]:
-    """The records of the episodes, each episode's oldest first."""
+    """The records of the episodes, each episode's oldest first, corrected ones too."""
     found: dict[int, list[Record]] = defaultdict(list)
     if not episode_ids:
         return found
@@ -117,8 +144,9 @@ class Parts:
 
 
 def episode_parts(records: Iterable[Record], tcm: Tcm | None) -> Parts:
-    """What an episode holds now, from its records (``tcm``: its discharge, if any)."""
-    records = list(records)
+    """What an episode holds now, from its records (``tcm``: its discharge, if any): the
+    records no correction replaces, less the withdrawals."""
+    records = [r for r in records if r.current]
     latest = {r.fact: r for r in records if r.fact not in MANY}
     attempts = sorted((r for r in records if r.fact in MANY), key=lambda r: (r.statement.at, r.id))
     consent = setup = None

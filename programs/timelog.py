@@ -22,7 +22,6 @@ from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
 
-import psycopg
 from psycopg.rows import dict_row
 
 from hub.care_programs import ProgramKind
@@ -36,6 +35,7 @@ from programs.exceptions import (
     InvalidTimeEntryError,
 )
 from programs.models import Activity, EntrySource, Episode, TimeEntry, Work
+from programs.records import insert_once
 
 #: The longest entry: a day.
 MAX_SECONDS = 24 * 60 * 60
@@ -205,13 +205,9 @@ def _insert(conn: Conn, row: _Row, *, actor: UUID, now: datetime) -> TimeEntry:
         "recorded_by": actor,
         "recorded_at": now,
     }
-    try:
-        with conn.transaction():
-            inserted = conn.execute(queries["insert_time_entry"], params).fetchone()
-    except psycopg.errors.UniqueViolation as exc:  # a concurrent correction won
-        raise AlreadySupersededError(f"time entry {row.supersedes} was corrected") from exc
-    assert inserted is not None
-    return get_entry(conn, patient_id=episode.patient_id, entry_id=int(inserted[0]))
+    query, what = queries["insert_time_entry"], f"time entry {row.supersedes}"
+    entry_id = insert_once(conn, query=query, params=params, what=what)
+    return get_entry(conn, patient_id=episode.patient_id, entry_id=entry_id)
 
 
 def log_time(

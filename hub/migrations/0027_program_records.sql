@@ -14,7 +14,11 @@ ALTER TABLE program_episodes ADD CONSTRAINT program_episodes_discharge_setting_c
                                  'partial_hospitalization', 'emergency_department'));
 
 -- One fact recorded of an episode (programs.models.Fact) and its value: the
--- columns the fact takes (programs.facts.FIELDS), the others NULL.
+-- columns the fact takes (programs.facts.FIELDS), the others NULL. Append-only,
+-- like the time log: a correction is a new row that supersedes one of the same
+-- fact of the same episode (each at most once), with who, when and why; a
+-- withdrawal is a correction without a value. What holds now is the rows no
+-- correction supersedes, less the withdrawals.
 CREATE TABLE program_records (
     id           bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
     episode_id   bigint NOT NULL,
@@ -39,9 +43,18 @@ CREATE TABLE program_records (
     -- when for a set-up).
     recorded_by  uuid REFERENCES users (id),
     recorded_at  timestamptz,
-    UNIQUE (id, episode_id),
+    -- The row this one corrects, and why; a withdrawal carries no value.
+    supersedes   bigint UNIQUE,
+    reason       text CHECK (length(reason) BETWEEN 1 AND 2000),
+    withdrawn    boolean NOT NULL DEFAULT false,
+    UNIQUE (id, episode_id, fact),
     FOREIGN KEY (episode_id, patient_id) REFERENCES program_episodes (id, patient_id),
-    CHECK (CASE fact
+    FOREIGN KEY (supersedes, episode_id, fact) REFERENCES program_records (id, episode_id, fact),
+    CHECK ((supersedes IS NULL) = (reason IS NULL)),
+    CHECK (supersedes IS NULL OR num_nulls(recorded_by, recorded_at) = 0),
+    CHECK (NOT withdrawn OR (supersedes IS NOT NULL AND num_nonnulls(on_date, at_time, method,
+                                 performer, complexity, attempted_by, note) = 0)),
+    CHECK (withdrawn OR CASE fact
         WHEN 'consent' THEN on_date IS NOT NULL AND method IN ('verbal', 'written', 'electronic')
                             AND num_nonnulls(at_time, performer, complexity) = 0
         WHEN 'setup' THEN num_nulls(on_date, performer) = 0
@@ -55,7 +68,7 @@ CREATE TABLE program_records (
                                     AND num_nonnulls(on_date, performer, complexity) = 0
         ELSE on_date IS NOT NULL AND num_nonnulls(at_time, method, performer, complexity) = 0
     END),
-    CHECK ((fact = 'contact_attempt') = (attempted_by IS NOT NULL)),
+    CHECK ((fact = 'contact_attempt' AND NOT withdrawn) = (attempted_by IS NOT NULL)),
     CHECK (fact = 'contact_attempt' OR note IS NULL),
     CHECK (fact NOT IN ('consent', 'setup', 'contact_attempt') OR recorded_by IS NOT NULL),
     CHECK (fact <> 'consent' OR recorded_at IS NOT NULL)

@@ -46,32 +46,37 @@ ORDER BY id;
 
 -- name: insert_program_record
 INSERT INTO program_records (episode_id, patient_id, fact, on_date, at_time, method, performer,
-                             complexity, attempted_by, note, recorded_by, recorded_at)
+                             complexity, attempted_by, note, recorded_by, recorded_at,
+                             supersedes, reason, withdrawn)
 VALUES (%(episode_id)s, %(patient_id)s, %(fact)s, %(on_date)s, %(at_time)s, %(method)s,
         %(performer)s, %(complexity)s, %(attempted_by)s, %(note)s, %(recorded_by)s,
-        %(recorded_at)s)
+        %(recorded_at)s, %(supersedes)s, %(reason)s, %(withdrawn)s)
 RETURNING id;
 
--- What is recorded of the episodes, oldest first, with the user names of who
+-- What is recorded of the episodes, oldest first, corrected rows too: each with
+-- the correction that supersedes it, if any, and the user names of who
 -- recorded it (and of who attempted a contact).
 -- name: program_records_of_episodes
 SELECT r.id, r.episode_id, r.fact, r.on_date, r.at_time, r.method, r.performer, r.complexity,
        r.attempted_by, a.username AS attempted_by_name, r.note, r.recorded_by,
-       u.username AS recorded_by_name, r.recorded_at
+       u.username AS recorded_by_name, r.recorded_at, r.supersedes, r.reason, r.withdrawn,
+       c.id AS superseded_by
 FROM program_records r
+LEFT JOIN program_records c ON c.supersedes = r.id
 LEFT JOIN users u ON u.id = r.recorded_by
 LEFT JOIN users a ON a.id = r.attempted_by
 WHERE r.episode_id = ANY(%(episode_ids)s::bigint[])
 ORDER BY r.episode_id, r.id;
 
+
 -- name: close_program_episode
 UPDATE program_episodes SET ended_on = %(ended_on)s, ended_by = %(actor)s
 WHERE id = %(id)s;
 
--- The start of the episode's last entry whose time counts (a correction
--- moving it elsewhere, or to 0 s, takes it out).
--- name: program_episode_last_entry
-SELECT max(t.started_at) FROM time_entries t
+-- The starts of the episode's first and last entries whose time counts (a
+-- correction moving one elsewhere, or to 0 s, takes it out).
+-- name: program_episode_time_span
+SELECT min(t.started_at), max(t.started_at) FROM time_entries t
 WHERE t.episode_id = %(id)s AND t.seconds > 0
   AND NOT EXISTS (SELECT 1 FROM time_entries c WHERE c.supersedes = t.id);
 

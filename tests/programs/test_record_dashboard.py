@@ -108,3 +108,52 @@ def test_two_attempts_recorded_on_the_page_stand_in_for_the_contact(
         "SELECT method, note FROM program_records WHERE fact = 'contact_attempt' ORDER BY at_time"
     ).fetchall()
     assert rows == [("telephone", "no answer"), ("electronic", "no answer")]
+
+
+def test_a_consent_is_corrected_and_a_set_up_withdrawn_on_the_page_and_the_history_keeps_both(
+    settings: Settings, conn: psycopg.Connection[Any]
+) -> None:
+    begun = str(datetime.now(UTC).date() - timedelta(days=2))
+    rpm = {"kind": "RPM", "started_on": begun, "consent": {"on": begun, "method": "verbal"},
+           "setup": {"on": begun, "by": "RN Lee"}}  # fmt: skip
+    with _patient_page(settings, conn, "SIM-T4", rpm) as (page, _):
+        section = page.locator("section.patient-programs")
+        consent = section.locator("li.program-fact[data-fact=consent]")
+        consent.get_by_role("button", name="Correct").click()
+        form = consent.locator("form.correct-form")
+        form.locator("select[name=method]").select_option("written")
+        form.locator("input[name=reason]").fill("the patient signed the form")
+        form.get_by_role("button", name="Save correction").click()
+        section.locator("li.program-fact[data-fact=consent] .record-corrected").wait_for()
+        corrected = section.locator("li.program-fact[data-fact=consent]").inner_text()
+        assert corrected.startswith(f"Consent: written, {begun} — corrected by cora, ")
+        assert section.locator("td", has_text=f"written, {begun}").count() == 1
+        setup = section.locator("li.program-fact[data-fact=setup]")
+        setup.get_by_role("button", name="Correct").click()
+        setup.locator("input[name=reason]").fill("set up for another patient")
+        setup.get_by_role("button", name="Withdraw").click()
+        section.locator("li.program-fact[data-fact=setup]").wait_for(state="detached")
+        section.get_by_role("button", name="History").click()
+        items = section.locator("ol.record-history li")
+        items.first.wait_for()
+        texts = [items.nth(i).inner_text() for i in range(items.count())]
+        assert [t.split(" — ")[0] for t in texts] == [
+            f"Consent: verbal, {begun}",
+            f"Device set-up: {begun} by RN Lee",
+            f"Consent: written, {begun}",
+            "Device set-up: withdrawn",
+        ]
+        assert texts[2].endswith("(why: the patient signed the form)")
+        assert texts[3].endswith("(why: set up for another patient)")
+        superseded = section.locator("ol.record-history li.record-superseded")
+        assert superseded.count() == 2
+        page.screenshot(path=str(ARTIFACTS / "programs-corrections.png"), full_page=True)
+    rows = conn.execute(
+        "SELECT fact, method, withdrawn, supersedes IS NOT NULL FROM program_records ORDER BY id"
+    ).fetchall()
+    assert rows == [
+        ("consent", "verbal", False, False),
+        ("setup", None, False, False),
+        ("consent", "written", False, True),
+        ("setup", None, True, True),
+    ]

@@ -1,87 +1,41 @@
 // What is recorded of each programme beside its time, on the patient page: the consent,
 // the RPM set-up, the TCM complexity and milestones, each with who recorded it and when
-// (the programme's `recorded`, GET /patients/{id}/programs); for a TCM programme, the
+// (the programme's `recorded`, GET /patients/{id}/programs), each with a "Correct" button
+// and the programme's "History" (js/record_corrections.js); for a TCM programme, the
 // unsuccessful attempts at the interactive contact and a form to record one
 // (POST .../programs/{id}/contact-attempts; two in time stand in for the contact).
 
 import { api } from "./api.js";
-import { errorText, formatDateTime, h } from "./dom.js";
+import { errorText, h } from "./dom.js";
+import { correctButton, historyButton, localInput } from "./record_corrections.js";
+import { CONTACT_METHODS, FACTS, recordValue, recorderText } from "./record_text.js";
 
-/** The facts in the order they are shown, with their labels. */
-const FACTS = [
-  ["consent", "Consent"],
-  ["setup", "Device set-up"],
-  ["complexity", "Complexity"],
-  ["contact", "Interactive contact"],
-  ["face_to_face", "Face-to-face visit"],
-  ["med_reconciliation", "Medication reconciliation"],
-];
-
-/** A record's value as the page says it: "verbal, 2026-03-01", "2026-03-02 by RN Lee". */
-export function recordValue(record) {
-  switch (record.fact) {
-    case "consent":
-      return `${record.method}, ${record.on}`;
-    case "setup":
-      return `${record.on} by ${record.by}`;
-    case "complexity":
-      return record.complexity;
-    case "contact":
-      return formatDateTime(record.at);
-    default:
-      return record.on;
-  }
-}
-
-/** "recorded by ann, Mar 3, 10:02"; older records kept neither. */
-export function recorderText(record) {
-  if (!record.recorded_by_name) return "recorded before who and when were kept";
-  const when = record.recorded_at ? `, ${formatDateTime(record.recorded_at)}` : "";
-  return `recorded by ${record.recorded_by_name}${when}`;
-}
-
-function factItem(fact, label, record) {
+function recordItem(program, record, label, actions) {
+  const isAttempt = record.fact === "contact_attempt";
+  const who = isAttempt ? `by ${record.attempted_by_name}` : recorderText(record);
   return h(
     "li",
-    { class: "program-fact", dataset: { fact, recordId: record.id } },
+    {
+      class: isAttempt ? "contact-attempt" : "program-fact",
+      dataset: { fact: record.fact, recordId: record.id },
+    },
     h("span", { class: "fact-label" }, `${label}: `),
     h("span", { class: "fact-value" }, recordValue(record)),
-    h("small", { class: "muted fact-recorder" }, ` — ${recorderText(record)}`),
+    h("small", { class: "muted fact-recorder" }, ` — ${who}`),
+    isAttempt && record.note ? h("span", { class: "muted" }, ` (${record.note})`) : "",
+    record.supersedes ? h("span", { class: "muted record-corrected" }, " (corrected)") : "",
+    " ",
+    correctButton(program, record, actions),
   );
-}
-
-const METHODS = [
-  ["telephone", "Telephone"],
-  ["electronic", "Electronic (message, e-mail, video)"],
-  ["in_person", "In person"],
-];
-const METHOD_LABELS = Object.fromEntries(METHODS);
-
-function attemptItem(attempt) {
-  const how = (METHOD_LABELS[attempt.method] || attempt.method).split(" (")[0].toLowerCase();
-  return h(
-    "li",
-    { class: "contact-attempt", dataset: { recordId: attempt.id } },
-    h("span", { class: "fact-label" }, "Unsuccessful contact attempt: "),
-    h("span", { class: "fact-value" }, `${formatDateTime(attempt.at)}, ${how}`),
-    h("small", { class: "muted fact-recorder" }, ` — by ${attempt.attempted_by_name}`),
-    attempt.note ? h("span", { class: "muted" }, ` (${attempt.note})`) : "",
-  );
-}
-
-/** "2026-03-03T14:05" in the browser's own time zone: a datetime-local input's value. */
-function localInput(date) {
-  const shifted = new Date(date.getTime() - date.getTimezoneOffset() * 60000);
-  return shifted.toISOString().slice(0, 16);
 }
 
 /** The form that records the caller's unsuccessful attempt at the contact. */
 function attemptForm(program, { base, refresh, report }) {
-  const when = h("input", { type: "datetime-local", name: "at", value: localInput(new Date()) });
+  const when = h("input", { type: "datetime-local", name: "at", value: localInput(Date.now()) });
   const method = h(
     "select",
     { name: "method" },
-    METHODS.map(([value, label]) => h("option", { value }, label)),
+    CONTACT_METHODS.map(([value, label]) => h("option", { value }, label)),
   );
   const note = h("input", { type: "text", name: "note", maxlength: 2000, placeholder: "note" });
   const button = h("button", { type: "submit", class: "btn btn-small" }, "Record attempt");
@@ -109,18 +63,22 @@ function attemptForm(program, { base, refresh, report }) {
 }
 
 /** The block of one programme's record (nothing when nothing is recorded, but for a TCM
- * programme: its contact attempts and their form). */
+ * programme: its contact attempts and their form). `actions`: the section's `base` path,
+ * its `refresh` and its `report` of an error. */
 export function programRecord(program, actions) {
   const items = FACTS.filter(([fact]) => program.recorded[fact]).map(([fact, label]) =>
-    factItem(fact, label, program.recorded[fact]),
+    recordItem(program, program.recorded[fact], label, actions),
   );
   const tcm = program.kind === "TCM";
-  if (tcm) items.push(...program.contact_attempts.map(attemptItem));
+  const attemptLabel = FACTS.find(([fact]) => fact === "contact_attempt")[1];
+  if (tcm) {
+    items.push(...program.contact_attempts.map((a) => recordItem(program, a, attemptLabel, actions)));
+  }
   if (!items.length && !tcm) return "";
   return h(
     "div",
     { class: "program-record", dataset: { programId: program.id } },
-    h("h3", {}, `${program.kind} · recorded`),
+    h("h3", {}, `${program.kind} · recorded `, historyButton(program, actions)),
     h("ul", { class: "program-facts" }, items),
     tcm && !program.tcm.first_contact_at ? attemptForm(program, actions) : "",
   );
