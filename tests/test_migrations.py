@@ -443,6 +443,21 @@ def test_what_episodes_recorded_in_columns_becomes_their_append_only_record(
         " AND column_name IN ('consent_on', 'setup_by', 'first_contact_at', 'complexity')"
     ).fetchone()
     assert gone == (0,)
+    # A correction supersedes a record of the same fact of the same episode, once.
+    consent = rpm.recorded[Fact.CONSENT].id
+    correct = (
+        "INSERT INTO program_records (episode_id, patient_id, fact, on_date, method, performer,"
+        " recorded_by, recorded_at, supersedes, reason) VALUES (%s, %s, %s, '2026-03-01', %s,"
+        " %s, %s, now(), %s, 'why')"
+    )
+    with pytest.raises(psycopg.errors.ForeignKeyViolation):
+        empty_db.execute(correct, (rpm.id, patient.id, "setup", None, "RN", user, consent))
+    empty_db.rollback()
+    written = (rpm.id, patient.id, "consent", "written", None, user, consent)
+    empty_db.execute(correct, written)
+    with pytest.raises(psycopg.errors.UniqueViolation):
+        empty_db.execute(correct, written)
+    empty_db.rollback()
     for change in ("UPDATE program_records SET on_date = NULL", "DELETE FROM program_records",
                    "TRUNCATE program_records"):  # fmt: skip
         with pytest.raises(psycopg.errors.InsufficientPrivilege, match="append-only"):

@@ -150,14 +150,19 @@ def consent_json(episode: EpisodeFacts | None) -> dict[str, str] | None:
     return {"on": episode.consent_on.isoformat(), "method": method or ""}
 
 
-def recorded_json(episode: EpisodeFacts, facts: Iterable[Fact]) -> dict[str, dict[str, str | None]]:
-    """Who recorded each of the ``facts`` recorded (their user name) and when; both null for
-    what migration 0027 carried over from before they were kept."""
+def recorded_json(episode: EpisodeFacts, facts: Iterable[Fact]) -> dict[str, dict[str, Any]]:
+    """Who recorded each of the ``facts`` recorded (their user name) and when, both null for
+    what migration 0027 carried over from before they were kept; for a correction, the
+    record it ``supersedes`` and the ``reason`` (else null)."""
     found = {}
     for fact in facts:
         if (record := episode.recorded.get(fact)) is not None:
-            at = record.recorded_at.isoformat() if record.recorded_at else None
-            found[fact.value] = {"by": record.recorded_by_name, "at": at}
+            found[fact.value] = {
+                "by": record.recorded_by_name,
+                "at": record.recorded_at.isoformat() if record.recorded_at else None,
+                "supersedes": record.supersedes,
+                "reason": record.reason,
+            }
     return found
 
 
