@@ -1,11 +1,14 @@
 """Episodes of care programmes: start one, record its consent, set-up and milestones, end it.
 
 Repository functions: keyword-only, take the connection, never commit.
-Consent, the RPM set-up (99453: once per episode) and each TCM milestone
-are statements of a fact (:class:`~programs.models.Statement`), recorded by
-one function (:func:`record`) under the rules of :mod:`programs.facts`, each
-once; a second recording is :class:`AlreadyRecordedError`, so what a claim
-would rest on is not silently rewritten.
+Consent, the RPM set-up (99453: once per episode), each TCM milestone and
+the unsuccessful contact attempts are statements of a fact
+(:class:`~programs.models.Statement`), recorded by one function
+(:func:`record`) under the rules of :mod:`programs.facts` as rows of the
+episode's append-only record (:mod:`programs.records`), each once but the
+attempts; a second recording is :class:`AlreadyRecordedError`, so what a
+claim would rest on is not silently rewritten: it is corrected
+(:mod:`programs.corrections`).
 """
 
 from __future__ import annotations

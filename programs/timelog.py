@@ -34,13 +34,12 @@ from programs.exceptions import (
     ConsentRequiredError,
     InvalidTimeEntryError,
 )
+from programs.facts import CLOCK_SKEW
 from programs.models import Activity, EntrySource, Episode, TimeEntry, Work
 from programs.records import insert_once
 
 #: The longest entry: a day.
 MAX_SECONDS = 24 * 60 * 60
-#: How far past now an entry may end (the caller's clock may run a little ahead).
-CLOCK_SKEW = timedelta(minutes=2)
 
 
 @dataclass(frozen=True, slots=True)
