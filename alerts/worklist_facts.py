@@ -56,21 +56,25 @@ class Deadline:
 
     ``due`` is the patient's last day to meet it, ``due_at`` the instant it runs out
     (the patient's midnight after ``due``); ``note`` says what it follows and what is
-    still possible after it. The worklist shows it until it is met.
+    still possible after it. The worklist shows it until it is met. ``satisfied``
+    says what stands in for it, if anything does (``attempted twice``: CMS counts two
+    unsuccessful contact attempts in time as the contact): such a deadline is never
+    pressing, and says so instead of how long is left or how late it is.
     """
 
     name: str
     due: date
     due_at: datetime
     note: str = ""
+    satisfied: str = ""
 
     def left(self, now: datetime) -> timedelta:
         """Time left at ``now``; negative once it has passed."""
         return self.due_at - now
 
     def pressing(self, today: date) -> bool:
-        """Due today or overdue (``today`` is the patient's)."""
-        return self.due <= today
+        """Due today or overdue (``today`` is the patient's), and not satisfied."""
+        return not self.satisfied and self.due <= today
 
     def sentence(self, now: datetime, today: date) -> str:
         """What the worklist says of it at ``now``.
@@ -83,8 +87,14 @@ class Deadline:
         'Visit due today, 8 h left (7 days)'
         >>> d.sentence(datetime(2026, 3, 7, 9, tzinfo=UTC), date(2026, 3, 7))
         'Visit overdue 3 h, was due Fri 6 Mar (7 days)'
+        >>> from dataclasses import replace
+        >>> tried = replace(d, name="Call", satisfied="attempted twice")
+        >>> tried.sentence(datetime(2026, 3, 7, 9, tzinfo=UTC), date(2026, 3, 7))
+        'Call attempted twice by Fri 6 Mar (7 days)'
         """
         note = f" ({self.note})" if self.note else ""
+        if self.satisfied:
+            return f"{self.name} {self.satisfied} by {day_text(self.due)}{note}"
         left = self.left(now) / timedelta(hours=1)
         if left <= 0:
             return f"{self.name} overdue {age_text(-left)}, was due {day_text(self.due)}{note}"

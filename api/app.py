@@ -30,6 +30,7 @@ from api.views import (
     measures,
     patients,
     pharmacy,
+    program_records,
     programs,
     provisioning,
     push,
@@ -108,6 +109,7 @@ def _build(settings: Settings) -> FastAPI:
     app.include_router(push.router)
     app.include_router(alerts.router)
     app.include_router(programs.router)
+    app.include_router(program_records.router)
     app.include_router(time_log.router)
     app.include_router(care.router)
     app.include_router(billing.router)

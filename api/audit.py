@@ -81,6 +81,36 @@ def record(conn: Conn, *, row: dict[str, Any]) -> None:
     conn.execute(queries["insert_audit"], row)
 
 
+def record_event(
+    conn: Conn,
+    *,
+    request: Request,
+    principal: Principal,
+    action: str,
+    patient_id: UUID | None,
+    outcome: int,
+    at: datetime,
+) -> None:
+    """A row saying what a request did, in the request's own transaction (so it is there
+    only if that happened), beside the request's row: a month signed off with its hash, a
+    programme's record corrected with the rows' ids."""
+    record(
+        conn,
+        row={
+            "at": at,
+            "actor_id": principal.user_id,
+            "actor": principal.username,
+            "actor_role": principal.role.value,
+            "action": action,
+            "patient_id": patient_id,
+            "route": None,
+            "outcome": outcome,
+            "request_id": audit_context(request).request_id,
+            "client": request.client.host if request.client else None,
+        },
+    )
+
+
 def verify(conn: Conn, *, limit: int = 20) -> AuditReport:
     """Recompute the chain: the first ``limit`` broken rows (changed content or link)."""
     found = conn.execute(queries["audit_breaks"], {"limit": limit}).fetchall()

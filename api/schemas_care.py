@@ -12,7 +12,7 @@ from datetime import date, datetime
 from pydantic import BaseModel, ConfigDict, Field
 
 from flows.month_time import PatientMonthTime
-from programs.models import ProgramKind
+from hub.care_programs import ProgramKind
 
 
 class _Out(BaseModel):
@@ -25,9 +25,13 @@ class ClockOut(_Out):
     due_at: datetime
     code: str | None = Field(description="The TCM code a visit by then bills.")
     met: datetime | date | None = Field(description="When it was recorded, if it was.")
-    status: str = Field(description="met, met_late, open, due_today or overdue.")
+    status: str = Field(
+        description="met, met_late, attempted (the contact: two unsuccessful attempts in"
+        " time stand in for it), open, due_today or overdue."
+    )
     left_hours: float = Field(description="Hours left; negative once overdue.")
     note: str
+    attempts: int = Field(description="The contact's unsuccessful attempts made in time.")
 
 
 class TcmOut(_Out):

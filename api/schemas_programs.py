@@ -14,18 +14,21 @@ from uuid import UUID
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
+from hub.care_programs import Complexity, DischargeSetting, ProgramKind
 from programs.models import (
     Activity,
-    Complexity,
     ConsentMethod,
-    DischargeSetting,
+    ContactMethod,
     EntrySource,
     Episode,
-    ProgramKind,
+    Fact,
+    Record,
+    Statement,
     Tcm,
     TimeEntry,
     Timer,
     Work,
+    milestones,
 )
 
 #: Minutes of one entry: up to a day.
@@ -47,12 +50,18 @@ class ConsentIn(_Body):
     on: date = Field(description="The day the patient consented (not in the future).")
     method: ConsentMethod
 
+    def statements(self) -> tuple[Statement, ...]:
+        return (Statement.consent(self.on, self.method),)
+
 
 class SetupIn(_Body):
     """RPM's device set-up and education (99453), once per episode."""
 
     on: date
     by: str = Field(min_length=1, max_length=200, description="Who did it (a name).")
+
+    def statements(self) -> tuple[Statement, ...]:
+        return (Statement.setup(self.on, self.by),)
 
 
 class TcmMilestonesIn(_Body):
@@ -66,6 +75,20 @@ class TcmMilestonesIn(_Body):
     first_contact_at: AwareDatetime | None = Field(
         default=None, description="The first interactive contact after the discharge."
     )
+
+    def statements(self) -> tuple[Statement, ...]:
+        return milestones(**self.model_dump(include=set(TcmMilestonesIn.model_fields)))
+
+
+class ContactAttemptIn(_Body):
+    """An unsuccessful attempt at a TCM programme's interactive contact, by the caller."""
+
+    at: AwareDatetime = Field(description="When it was made (not in the future).")
+    method: ContactMethod = Field(description="telephone, electronic or in_person.")
+    note: str | None = Field(default=None, max_length=2000)
+
+    def statement(self, by: UUID) -> Statement:
+        return Statement.attempt(self.at, self.method, by, self.note)
 
 
 class TcmIn(TcmMilestonesIn):
@@ -91,6 +114,11 @@ class ProgramIn(_Body):
     setup: SetupIn | None = Field(default=None, description="RPM only.")
     tcm: TcmIn | None = Field(default=None, description="TCM only, and required for it.")
 
+    def statements(self) -> tuple[Statement, ...]:
+        """The consent and the set-up that come with the start, if any."""
+        given = (self.consent, self.setup)
+        return tuple(s for body in given if body is not None for s in body.statements())
+
 
 class EndIn(_Body):
     ended_on: date = Field(description="The episode's last day.")
@@ -108,6 +136,67 @@ class ConsentOut(ConsentIn):
 
 class SetupOut(SetupIn):
     recorded_by: UUID
+    recorded_at: datetime | None = Field(description="Null if recorded before migration 0028.")
+
+
+class RecordOut(BaseModel):
+    """A fact recorded of the programme (its value: the fields the fact takes), with who
+    recorded it and when; a correction names the record it supersedes and why."""
+
+    id: int
+    fact: Fact
+    on: date | None
+    at: datetime | None
+    method: str | None
+    by: str | None = Field(description="Who did the RPM set-up (a name).")
+    complexity: Complexity | None
+    attempted_by: UUID | None = Field(description="Who attempted the contact.")
+    attempted_by_name: str | None
+    note: str | None
+    recorded_by: UUID | None = Field(description="Null if carried over by migration 0028.")
+    recorded_by_name: str | None = Field(description="The recorder's user name.")
+    recorded_at: datetime | None
+    supersedes: int | None = Field(description="The record this one corrects.")
+    reason: str | None = Field(description="Why, on a correction.")
+    withdrawn: bool = Field(description="A correction that withdraws the value (none here).")
+    superseded_by: int | None = Field(description="The correction that replaces this one.")
+    current: bool = Field(description="Not superseded, and not a withdrawal: it holds now.")
+
+    @classmethod
+    def of(cls, record: Record) -> RecordOut:
+        return cls(
+            id=record.id,
+            **asdict(record.statement),
+            recorded_by=record.recorded_by,
+            recorded_by_name=record.recorded_by_name,
+            recorded_at=record.recorded_at,
+            attempted_by_name=record.attempted_by_name,
+            supersedes=record.supersedes,
+            reason=record.reason,
+            withdrawn=record.withdrawn,
+            superseded_by=record.superseded_by,
+            current=record.current,
+        )
+
+
+class RecordCorrectionIn(_Body):
+    """What changes of a record's value (the rest stays as it was), and why; or
+    ``withdraw: true`` (and nothing else) to withdraw it."""
+
+    reason: str = Field(min_length=1, max_length=2000)
+    withdraw: bool = False
+    on: date | None = None
+    at: AwareDatetime | None = None
+    method: str | None = Field(
+        default=None, max_length=40, description="Consent's (verbal, ...) or an attempt's."
+    )
+    by: str | None = Field(default=None, min_length=1, max_length=200)
+    complexity: Complexity | None = None
+    note: str | None = Field(default=None, max_length=2000)
+
+    def changes(self) -> dict[str, Any]:
+        """The value fields given (a null given clears a note)."""
+        return {k: getattr(self, k) for k in self.model_fields_set - {"reason", "withdraw"}}
 
 
 class TcmOut(BaseModel):
@@ -133,10 +222,20 @@ class ProgramOut(BaseModel):
     created_by: UUID
     created_at: datetime
     ended_by: UUID | None
+    recorded: dict[Fact, RecordOut] = Field(
+        description="Each fact recorded (consent, setup, complexity, med_reconciliation,"
+        " face_to_face, contact): its record, with who recorded it and when."
+    )
+    contact_attempts: list[RecordOut] = Field(
+        description="TCM: the unsuccessful attempts at the interactive contact, earliest first."
+    )
 
     @classmethod
     def of(cls, episode: Episode) -> ProgramOut:
-        return cls.model_validate(asdict(episode))
+        recorded = {fact: RecordOut.of(r) for fact, r in episode.recorded.items()}
+        attempts = [RecordOut.of(r) for r in episode.contact_attempts]
+        fields = asdict(episode) | {"recorded": recorded, "contact_attempts": attempts}
+        return cls.model_validate(fields)
 
 
 class WorkIn(_Body):

@@ -43,6 +43,9 @@ class DeadlineOut(BaseModel):
     left_hours: float = Field(description="Hours left; negative once overdue.")
     pressing: bool = Field(description="Due today or overdue: ranked above all but critical.")
     note: str
+    satisfied: str | None = Field(
+        description="What stands in for it (attempted twice): then it is not pressing."
+    )
 
 
 class NoticeOut(BaseModel):

@@ -5,7 +5,7 @@ Added in bulk, inside PostgreSQL, to the worklist benchmark's patients
 its id (so a rerun makes the same data):
 
 * an RPM episode begun 30 to 399 days ago, its consent (one in thirty has
-  none) and its set-up on its first day;
+  none) and its set-up on its first day (rows of the programmes' record);
 * a CCM episode for one in three (two conditions, consented);
 * a TCM episode for one in fifty, discharged in the month (inpatient, high
   or moderate complexity, reached the next day, seen on day 5, 10 or 20);
@@ -22,44 +22,61 @@ from uuid import UUID
 from billing.models import Month
 from hub.db import Conn
 
-#: Every patient's RPM episode; the hash picks its start and whether consented.
+#: Every patient's RPM episode; the hash picks its start.
 RPM_EPISODES = """
 INSERT INTO program_episodes (patient_id, kind, started_on, ordering_name, ordering_npi,
-    conditions, consent_on, consent_method, consent_recorded_by, consent_recorded_at,
-    setup_on, setup_by, setup_recorded_by, created_by, created_at)
-SELECT p.id, 'RPM', s.start, 'Dr. Bench Example', '1234567893', '{I50.22}',
-       CASE WHEN s.h %% 30 <> 0 THEN s.start END,
-       CASE WHEN s.h %% 30 <> 0 THEN 'verbal' END,
-       CASE WHEN s.h %% 30 <> 0 THEN %(actor)s::uuid END,
-       CASE WHEN s.h %% 30 <> 0 THEN now() END,
-       s.start, 'RN Bench', %(actor)s, %(actor)s, now()
+    conditions, created_by, created_at)
+SELECT p.id, 'RPM', current_date - (30 + abs(hashtext(p.id::text)) %% 370),
+       'Dr. Bench Example', '1234567893', '{I50.22}', %(actor)s, now()
 FROM patients p
-CROSS JOIN LATERAL (SELECT abs(hashtext(p.id::text)) AS h) hh
-CROSS JOIN LATERAL (SELECT hh.h AS h, current_date - (30 + hh.h %% 370) AS start) s
 """
 
 CCM_EPISODES = """
 INSERT INTO program_episodes (patient_id, kind, started_on, ordering_name, ordering_npi,
-    conditions, consent_on, consent_method, consent_recorded_by, consent_recorded_at,
-    created_by, created_at)
+    conditions, created_by, created_at)
 SELECT e.patient_id, 'CCM', e.started_on, e.ordering_name, e.ordering_npi,
-       '{I50.22,E11.9}', e.started_on, 'written', %(actor)s, now(), %(actor)s, now()
+       '{I50.22,E11.9}', %(actor)s, now()
 FROM program_episodes e
 WHERE e.kind = 'RPM' AND abs(hashtext(e.patient_id::text || 'ccm')) %% 3 = 0
 """
 
 TCM_EPISODES = """
 INSERT INTO program_episodes (patient_id, kind, started_on, ordering_name, ordering_npi,
-    discharged_on, discharge_setting, complexity, med_reconciled_on, face_to_face_on,
-    first_contact_at, created_by, created_at)
+    discharged_on, discharge_setting, created_by, created_at)
 SELECT p.id, 'TCM', d.day, 'Dr. Bench Example', '1234567893', d.day, 'inpatient',
-       CASE WHEN d.h %% 2 = 0 THEN 'high' ELSE 'moderate' END,
-       d.day + 3, d.day + (ARRAY[5, 10, 20])[1 + d.h %% 3],
-       d.day + interval '1 day 15 hours', %(actor)s, now()
+       %(actor)s, now()
 FROM patients p
 CROSS JOIN LATERAL (SELECT abs(hashtext(p.id::text || 'tcm')) AS h) hh
-CROSS JOIN LATERAL (SELECT hh.h AS h, %(first)s::date - 29 + hh.h %% 28 AS day) d
-WHERE d.h %% 50 = 0
+CROSS JOIN LATERAL (SELECT %(first)s::date - 29 + hh.h %% 28 AS day) d
+WHERE hh.h %% 50 = 0
+"""
+
+#: What is recorded of them (migration 0028): an RPM episode's consent (one in thirty
+#: has none) and set-up on its first day, a CCM episode's consent; a TCM episode's
+#: complexity, its contact the next day, its reconciliation on day 3, its visit on day
+#: 5, 10 or 20.
+RECORDS = """
+INSERT INTO program_records (episode_id, patient_id, fact, on_date, at_time, method, performer,
+    complexity, recorded_by, recorded_at)
+SELECT e.id, e.patient_id, r.fact, r.on_date, r.at_time, r.method, r.performer, r.complexity,
+       %(actor)s, now()
+FROM program_episodes e
+CROSS JOIN LATERAL (SELECT abs(hashtext(e.patient_id::text)) AS rpm,
+                           abs(hashtext(e.patient_id::text || 'tcm')) AS tcm) h
+CROSS JOIN LATERAL (VALUES
+    ('consent', e.started_on, NULL::timestamptz, 'verbal', NULL, NULL,
+     e.kind = 'RPM' AND h.rpm %% 30 <> 0),
+    ('setup', e.started_on, NULL, NULL, 'RN Bench', NULL, e.kind = 'RPM'),
+    ('consent', e.started_on, NULL, 'written', NULL, NULL, e.kind = 'CCM'),
+    ('complexity', NULL, NULL, NULL, NULL,
+     CASE WHEN h.tcm %% 2 = 0 THEN 'high' ELSE 'moderate' END, e.kind = 'TCM'),
+    ('med_reconciliation', e.started_on + 3, NULL, NULL, NULL, NULL, e.kind = 'TCM'),
+    ('face_to_face', e.started_on + (ARRAY[5, 10, 20])[1 + h.tcm %% 3], NULL, NULL, NULL,
+     NULL, e.kind = 'TCM'),
+    ('contact', NULL, e.started_on + interval '1 day 15 hours', NULL, NULL, NULL,
+     e.kind = 'TCM')
+) r(fact, on_date, at_time, method, performer, complexity, wanted)
+WHERE r.wanted
 """
 
 #: The month's time: entries by the patient's (first) coordinator.
@@ -81,7 +98,8 @@ CROSS JOIN LATERAL (
            60 * (5 + (hh.h + n.k) %% 15) AS seconds,
            (hh.h + n.k) %% 3 = 0 AS call
 ) t
-WHERE e.kind IN ('RPM', 'CCM') AND e.consent_on IS NOT NULL
+WHERE e.kind IN ('RPM', 'CCM')
+  AND EXISTS (SELECT 1 FROM program_records r WHERE r.episode_id = e.id AND r.fact = 'consent')
   AND e.started_on <= %(last)s::date - 20
 """
 
@@ -94,6 +112,7 @@ def programmes(conn: Conn, *, month: Month, actor: UUID) -> dict[str, int]:
         ("RPM episodes", RPM_EPISODES),
         ("CCM episodes", CCM_EPISODES),
         ("TCM episodes", TCM_EPISODES),
+        ("records", RECORDS),
         ("time entries", TIME_ENTRIES),
     ):
         added[name] = conn.execute(sql, params).rowcount

@@ -17,6 +17,7 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, cast
 
+import psycopg
 from psycopg.types.json import Jsonb
 
 from api import accounts
@@ -202,26 +203,28 @@ def programmes(conn: Conn, cohort: Cohort, actor: uuid.UUID, rng: random.Random)
     now = datetime.now(UTC)
     columns = (
         "patient_id, kind, started_on, ordering_name, ordering_npi, discharged_on,"
-        " discharge_setting, complexity, face_to_face_on, first_contact_at, created_by,"
-        " created_at"
+        " discharge_setting, created_by, created_at"
     )
+    # Per TCM patient: the complexity, the visit's day and the contact's instant, if recorded.
+    milestones: dict[uuid.UUID, tuple[str | None, date | None, datetime | None]] = {}
     with conn.cursor() as cur:
         with cur.copy(f"COPY program_episodes ({columns}) FROM STDIN") as copy:
             for i in range(cohort.patients):
                 if rng.random() < TCM_SHARE:
                     day = now.date() - timedelta(days=rng.randrange(21))
                     contact = now - timedelta(hours=rng.uniform(0, 24))
-                    copy.write_row((
-                        pid(i), "TCM", day, "Dr. Bench", NPI, day, "inpatient",
+                    copy.write_row((pid(i), "TCM", day, "Dr. Bench", NPI, day, "inpatient",
+                                    actor, now))  # fmt: skip
+                    milestones[pid(i)] = (
                         rng.choice(("moderate", "high", None)),
                         day if rng.random() < 0.3 else None,
                         contact if rng.random() < 0.5 and contact.date() >= day else None,
-                        actor, now,
-                    ))  # fmt: skip
+                    )
                 if rng.random() < RPM_SHARE:
                     day = now.date() - timedelta(days=rng.randrange(120))
-                    copy.write_row((pid(i), "RPM", day, "Dr. Bench", NPI, None, None, None,
-                                    None, None, actor, now))  # fmt: skip
+                    copy.write_row((pid(i), "RPM", day, "Dr. Bench", NPI, None, None, actor,
+                                    now))  # fmt: skip
+        _milestone_records(cur, milestones, actor, now)
         cur.execute(
             "INSERT INTO worklist_notices (patient_id, kind, episode_id, period_start, text,"
             " opened_at, updated_at)"
@@ -230,6 +233,27 @@ def programmes(conn: Conn, cohort: Cohort, actor: uuid.UUID, rng: random.Random)
             " FROM program_episodes WHERE kind = 'RPM' AND random() < %(share)s",
             {"now": now, "share": NOTICE_SHARE},
         )
+
+
+def _milestone_records(
+    cur: psycopg.Cursor[Any],
+    milestones: dict[uuid.UUID, tuple[str | None, date | None, datetime | None]],
+    actor: uuid.UUID,
+    now: datetime,
+) -> None:
+    """The TCM episodes' milestones, as rows of their record (migration 0028)."""
+    episodes = cur.execute("SELECT patient_id, id FROM program_episodes WHERE kind = 'TCM'")
+    ids = dict(episodes.fetchall())
+    columns = "episode_id, patient_id, fact, on_date, at_time, complexity, recorded_by, recorded_at"
+    with cur.copy(f"COPY program_records ({columns}) FROM STDIN") as copy:
+        for patient, (complexity, visit, contact) in milestones.items():
+            for fact, on, at, level in (
+                ("complexity", None, None, complexity),
+                ("face_to_face", visit, None, None),
+                ("contact", None, contact, None),
+            ):
+                if (on, at, level) != (None, None, None):
+                    copy.write_row((ids[patient], patient, fact, on, at, level, actor, now))
 
 
 def _poisson(rng: random.Random, mean: float) -> int:

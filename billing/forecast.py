@@ -27,9 +27,10 @@ from datetime import date
 
 from billing.device_days import DevicePeriod, device_periods
 from billing.exceptions import EvidenceError
-from billing.models import DeviceReading, Month, Program, RpmEpisode, TimeEntry
+from billing.models import DeviceReading, Month, RpmEpisode, TimeEntry
 from billing.rules import Rules, in_force
 from billing.time_codes import ClaimLine, month_time, next_step
+from hub.care_programs import ProgramKind
 
 __all__ = ["MonthForecast", "PeriodForecast", "TierOutlook", "month_forecast", "period_forecast"]
 
@@ -112,7 +113,7 @@ def _period_text(period: DevicePeriod, days_left: int, tiers: tuple[TierOutlook,
 class MonthForecast:
     """A programme's month so far: minutes, codes, and what the next code needs."""
 
-    program: Program
+    program: ProgramKind
     month: Month
     minutes: int
     lines: tuple[ClaimLine, ...]
@@ -128,7 +129,7 @@ class MonthForecast:
 def month_forecast(
     entries: Iterable[TimeEntry],
     *,
-    program: Program,
+    program: ProgramKind,
     today: date,
     time_zone: str,
     rules: Rules | None = None,
@@ -137,8 +138,9 @@ def month_forecast(
 
     >>> from datetime import UTC, datetime
     >>> at = datetime(2026, 4, 3, 15, tzinfo=UTC)
-    >>> entries = [TimeEntry("e1", Program.RPM, "rn-2", at, False, minutes=14)]
-    >>> month_forecast(entries, program=Program.RPM, today=date(2026, 4, 20), time_zone="UTC").text
+    >>> entries = [TimeEntry("e1", ProgramKind.RPM, "rn-2", at, False, minutes=14)]
+    >>> april = date(2026, 4, 20)
+    >>> month_forecast(entries, program=ProgramKind.RPM, today=april, time_zone="UTC").text
     '14 min, no interactive contact yet (nothing billable without one); 6 more for 99457'
     """
     month = Month.of(today)

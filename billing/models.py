@@ -21,15 +21,13 @@ from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from billing.exceptions import EvidenceError
+from hub.care_programs import Complexity, DischargeSetting, ProgramKind
 
 __all__ = [
-    "Complexity",
     "ContactAttempt",
     "DeviceReading",
     "Discharge",
-    "DischargeSetting",
     "Month",
-    "Program",
     "Provenance",
     "RpmEpisode",
     "TimeEntry",
@@ -149,18 +147,10 @@ class Month:
         return f"{self.year:04d}-{self.month:02d}"
 
 
-class Program(enum.StrEnum):
-    """A time-based programme; minutes never mix across programmes."""
-
-    #: Remote physiologic monitoring treatment management (99470, 99457, 99458).
-    RPM = "rpm"
-    #: Chronic care management, clinical staff time (99490, 99439).
-    CCM = "ccm"
-
-
 @dataclass(frozen=True, slots=True)
 class TimeEntry:
-    """Time a coordinator (``author``) spent on one patient for one programme.
+    """Time a coordinator (``author``) spent on one patient for one timed programme
+    (:attr:`~hub.care_programs.ProgramKind.timed`: RPM or CCM; minutes never mix across them).
 
     The time is ``minutes``, or runs from ``started_at`` to ``ended_at`` and
     counts in whole minutes (never rounded up). The entry belongs to the
@@ -171,13 +161,13 @@ class TimeEntry:
 
         >>> from datetime import UTC, datetime
         >>> t = datetime(2026, 3, 2, 14, 0, tzinfo=UTC)
-        >>> TimeEntry("e1", Program.RPM, "nurse-1", t, False,
+        >>> TimeEntry("e1", ProgramKind.RPM, "nurse-1", t, False,
         ...           ended_at=t + timedelta(minutes=12, seconds=59)).spent_minutes
         12
     """
 
     entry_id: str
-    program: Program
+    program: ProgramKind
     author: str
     started_at: datetime
     interactive: bool
@@ -187,6 +177,8 @@ class TimeEntry:
 
     def __post_init__(self) -> None:
         require_aware("started_at", self.started_at)
+        if not self.program.timed:
+            raise EvidenceError(f"entry {self.entry_id}: {self.program} time is not counted")
         if (self.minutes is None) == (self.ended_at is None):
             raise EvidenceError(f"entry {self.entry_id}: give exactly one of minutes and ended_at")
         if self.minutes is not None and self.minutes < 0:
@@ -204,26 +196,6 @@ class TimeEntry:
             return self.minutes
         assert self.ended_at is not None
         return (self.ended_at - self.started_at) // timedelta(minutes=1)
-
-
-class Complexity(enum.StrEnum):
-    """Medical decision making of a transitional-care service."""
-
-    MODERATE = "moderate"
-    HIGH = "high"
-
-
-class DischargeSetting(enum.StrEnum):
-    """Where the patient was discharged from (the rules list which qualify for TCM)."""
-
-    INPATIENT_ACUTE = "inpatient-acute-hospital"
-    INPATIENT_PSYCHIATRIC = "inpatient-psychiatric-hospital"
-    LONG_TERM_CARE_HOSPITAL = "long-term-care-hospital"
-    SKILLED_NURSING = "skilled-nursing-facility"
-    INPATIENT_REHABILITATION = "inpatient-rehabilitation-facility"
-    OBSERVATION = "hospital-observation"
-    PARTIAL_HOSPITALIZATION = "partial-hospitalization"
-    EMERGENCY_DEPARTMENT = "emergency-department"
 
 
 @dataclass(frozen=True, slots=True)

@@ -17,8 +17,8 @@ days" (source ``tcm-faq-2016`` in the rules file). From it run two clocks:
 Days and deadlines are the patient's (the discharge's zone); a deadline runs
 out at the patient's midnight at the end of its day.
 
-    >>> from billing.models import Complexity, DischargeSetting
-    >>> d = Discharge(date(2026, 1, 16), DischargeSetting.INPATIENT_ACUTE,
+    >>> from hub.care_programs import Complexity, DischargeSetting
+    >>> d = Discharge(date(2026, 1, 16), DischargeSetting.INPATIENT,
     ...               Complexity.HIGH, "America/Chicago")  # a Friday; Monday is MLK Day
     >>> contact_clock(d).due
     datetime.date(2026, 1, 21)
@@ -48,6 +48,7 @@ __all__ = [
     "contact_missed",
     "is_business_day",
     "qualifies",
+    "timely",
     "visit_clocks",
     "visit_code",
     "visit_missed",
@@ -154,17 +155,25 @@ def visit_code(discharge: Discharge, visit_on: date, rules: Rules | None = None)
     return None
 
 
+def timely(
+    discharge: Discharge, attempts: Iterable[ContactAttempt], rules: Rules | None = None
+) -> list[ContactAttempt]:
+    """The attempts made in time: from the start of the day of discharge to the deadline."""
+    opens = local_midnight(discharge.discharged_on, discharge.time_zone)
+    closes = contact_clock(discharge, rules).due_at
+    return [a for a in attempts if opens <= a.at.astimezone(UTC) < closes]
+
+
 def contact_met(
     discharge: Discharge, attempts: Iterable[ContactAttempt], rules: Rules | None = None
 ) -> bool:
     """Whether the interactive contact was made in time: reached once, or tried often enough.
 
-    Attempts count from the start of the day of discharge to the deadline.
+    CMS's TCM FAQ (source ``tcm-faq-2016``): two or more separate attempts made
+    in time and documented, though unsuccessful, meet it (``unsuccessful_attempts``).
     """
     terms = _rules(discharge, rules)
-    opens = local_midnight(discharge.discharged_on, discharge.time_zone)
-    closes = contact_clock(discharge, terms).due_at
-    in_time = [a for a in attempts if opens <= a.at.astimezone(UTC) < closes]
+    in_time = timely(discharge, attempts, terms)
     return any(a.reached for a in in_time) or len(in_time) >= terms.tcm.unsuccessful_attempts
 
 

@@ -20,7 +20,7 @@ the superseded entry no longer counts (:func:`effective_entries`).
 
     >>> from datetime import date
     >>> from billing.rules import rules_for
-    >>> rpm = rules_for(date(2026, 3, 1)).program(Program.RPM)
+    >>> rpm = rules_for(date(2026, 3, 1)).program(ProgramKind.RPM)
     >>> for minutes in (9, 10, 19, 20, 39, 40, 60, 100):
     ...     print(minutes, [str(line) for line in codes_for_minutes(minutes, rpm)])
     9 []
@@ -40,9 +40,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from billing.exceptions import EvidenceError
-from billing.models import Month, Program, TimeEntry, local_day
+from billing.models import Month, TimeEntry, local_day
 from billing.rules import Rules, in_force
 from billing.rules.schema import TimeProgram
+from hub.care_programs import ProgramKind
 
 __all__ = [
     "ClaimLine",
@@ -83,7 +84,7 @@ def ladder(program: TimeProgram) -> tuple[Step, ...]:
 
     >>> from datetime import date
     >>> from billing.rules import rules_for
-    >>> [s.min_minutes for s in ladder(rules_for(date(2026, 1, 1)).program(Program.RPM))]
+    >>> [s.min_minutes for s in ladder(rules_for(date(2026, 1, 1)).program(ProgramKind.RPM))]
     [10, 20, 40, 60]
     """
     steps: list[Step] = []
@@ -157,7 +158,7 @@ def effective_entries(entries: Iterable[TimeEntry]) -> tuple[TimeEntry, ...]:
 class MonthTime:
     """One programme's month: the minutes counted, the entries counted, the codes earned."""
 
-    program: Program
+    program: ProgramKind
     month: Month
     minutes: int
     interactive: bool
@@ -174,7 +175,7 @@ class MonthTime:
 def month_time(
     entries: Iterable[TimeEntry],
     *,
-    program: Program,
+    program: ProgramKind,
     month: Month,
     time_zone: str,
     rules: Rules | None = None,

@@ -20,9 +20,9 @@ from uuid import UUID
 from billing.forecast import MonthForecast, PeriodForecast
 from flows.forecasts import device_days_at_risk, forecasts_of, time_at_risk
 from flows.tcm_clocks import Clock, episode_clocks
+from hub.care_programs import ProgramKind
 from hub.db import Conn
 from programs.episodes import list_episodes
-from programs.models import ProgramKind
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,16 +36,21 @@ class ClockState:
     code: str | None
     #: When it was met (a contact's instant, a visit's day), or None.
     met: datetime | date | None
-    #: met, met_late, open, due_today or overdue.
+    #: met, met_late, attempted (the contact: tried in time as often as the rules
+    #: accept instead), open, due_today or overdue.
     status: str
     #: Hours left; negative once it has passed.
     left_hours: float
     note: str
+    #: The contact's unsuccessful attempts made in time.
+    attempts: int = 0
 
     @classmethod
     def of(cls, clock: Clock, *, now: datetime, today: date) -> ClockState:
         if clock.met is not None:
             status = "met_late" if clock.met_late else "met"
+        elif clock.attempted:
+            status = "attempted"
         elif now >= clock.due_at:
             status = "overdue"
         else:
@@ -59,6 +64,7 @@ class ClockState:
             status,
             round((clock.due_at - now) / timedelta(hours=1), 2),
             clock.note,
+            len(clock.attempts),
         )
 
 

@@ -42,11 +42,12 @@ from uuid import UUID
 from alerts.notices import NoticeKey, NoticeKind, clear_notice, open_notices, post_notice
 from billing.exceptions import BillingError
 from billing.forecast import MonthForecast, PeriodForecast, month_forecast, period_forecast
-from billing.models import DeviceReading, Month, Program, Provenance, RpmEpisode, TimeEntry
+from billing.models import DeviceReading, Month, Provenance, RpmEpisode, TimeEntry
+from hub.care_programs import ProgramKind
 from hub.db import Conn
 from hub.sql import queries
 from programs.episodes import open_episodes
-from programs.models import Episode, ProgramKind
+from programs.models import Episode
 
 log = logging.getLogger(__name__)
 
@@ -58,7 +59,6 @@ MONTH_END_DAYS = 7
 #: time zones.
 LOOKBACK = timedelta(days=32)
 TIME_NOTICES = {ProgramKind.RPM: NoticeKind.RPM_TIME, ProgramKind.CCM: NoticeKind.CCM_TIME}
-PROGRAMS = {ProgramKind.RPM: Program.RPM, ProgramKind.CCM: Program.CCM}
 
 
 def device_days_at_risk(forecast: PeriodForecast) -> bool:
@@ -132,7 +132,7 @@ def load_evidence(
             evidence.entries[episode_id].append(
                 TimeEntry(
                     str(entry_id),
-                    PROGRAMS[kinds[episode_id]],
+                    kinds[episode_id],
                     str(author),
                     started_at,
                     interactive,
@@ -154,7 +154,7 @@ def month_outlook(episode: Episode, evidence: Evidence, today: date) -> MonthFor
     """The RPM or CCM episode's month holding ``today``."""
     return month_forecast(
         evidence.entries.get(episode.id, ()),
-        program=PROGRAMS[episode.kind],
+        program=episode.kind,
         today=today,
         time_zone=episode.timezone,
     )

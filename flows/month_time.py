@@ -18,9 +18,9 @@ from datetime import datetime
 from uuid import UUID
 
 from billing.models import Month
+from hub.care_programs import ProgramKind
 from hub.db import Conn
 from hub.sql import queries
-from programs.models import ProgramKind
 
 __all__ = ["PatientMonthTime", "ProgramMinutes", "patient_month_time"]
 

@@ -12,8 +12,10 @@ clinical alerts that a critical push is for. It opens once per deadline: a
 coordinator who resolves it by hand is not asked again (the worklist still
 shows the overdue deadline). It resolves itself, with a
 ``resolved_automatically`` event saying why, once the milestone is recorded
-(a late contact still matters clinically), or the episode ends, or its
-service period does. The API settles a patient's alerts in the transaction
+(a late contact still matters clinically), or the contact has been
+attempted in time as often as the rules accept instead (two unsuccessful
+attempts: CMS's TCM FAQ), or the episode ends, or its service period does.
+A contact so attempted opens no alert. The API settles a patient's alerts in the transaction
 that records a milestone or ends an episode (:func:`settle_tcm_alerts`), so
 they do not wait for the next pass.
 """
@@ -29,10 +31,10 @@ from alerts.service import record_detection, resolve_automatically
 from billing.models import local_midnight
 from flows.tcm_clocks import CONTACT, VISIT, Clock, EpisodeClocks, day_text, episode_clocks
 from hub.alerting import AlertKind, Detection, Severity
+from hub.care_programs import ProgramKind
 from hub.db import Conn
 from hub.sql import queries
 from programs.episodes import open_episodes
-from programs.models import ProgramKind
 
 #: The alert kind of each clock, opened when it passes unmet.
 MISSED: Mapping[str, AlertKind] = {
@@ -73,6 +75,12 @@ def _met_sentence(clock: Clock) -> str:
     when = f"{met.astimezone(UTC):%Y-%m-%d %H:%M} UTC" if isinstance(met, datetime) else str(met)
     late = f", after its deadline ({clock.due})" if clock.met_late else ""
     return f"the {what} was recorded ({when}{late})"
+
+
+def _attempted_sentence(clock: Clock) -> str:
+    """``the interactive contact was attempted twice in time (... UTC, ... UTC)``."""
+    when = ", ".join(f"{a.astimezone(UTC):%Y-%m-%d %H:%M} UTC" for a in clock.attempts)
+    return f"the interactive contact was {clock.tried} in time ({when})"
 
 
 @dataclass(frozen=True, slots=True)
@@ -140,6 +148,8 @@ def _judge(
             out.append((kind, None, ended))
         elif clock.met is not None:
             out.append((kind, None, _met_sentence(clock)))
+        elif clock.attempted:
+            out.append((kind, None, _attempted_sentence(clock)))
         elif now >= clock.due_at:
             out.append((kind, clock, None))
     return out

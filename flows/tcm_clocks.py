@@ -5,7 +5,11 @@ computed by the rules engine (:mod:`billing.tcm`):
 
 - the **interactive contact**, due by the end of the 2nd business day after
   the day of discharge (US federal holidays as observed do not count); met
-  when the episode's ``first_contact_at`` is recorded;
+  when the episode's ``first_contact_at`` is recorded. Two unsuccessful
+  attempts recorded in time (the rules' ``unsuccessful_attempts``, after
+  CMS's TCM FAQ) stand in for it: the clock is *attempted* ("attempted
+  twice"), neither pressing nor overdue, and opens no alert; it stays on the
+  worklist, quietly, until the patient is reached or the period ends;
 - the **face-to-face visit**, due by day 7 for high complexity (99496) and
   day 14 for moderate (99495); met when ``face_to_face_on`` is recorded. A
   high-complexity patient seen on days 8 to 14 still bills 99495: the 7-day
@@ -31,7 +35,7 @@ from __future__ import annotations
 
 import functools
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from uuid import UUID
@@ -39,22 +43,15 @@ from uuid import UUID
 from alerts.priority import Deadline
 from billing import tcm
 from billing.exceptions import BillingError
-from billing.models import Complexity, Discharge
-from billing.models import DischargeSetting as BillingSetting
+from billing.models import ContactAttempt, Discharge
 from billing.rules import in_force
+from hub.care_programs import Complexity, ProgramKind
 from hub.db import Conn
 from programs.episodes import open_episodes
-from programs.models import DischargeSetting, Episode, ProgramKind
+from programs.models import Episode
 
 log = logging.getLogger(__name__)
 
-#: The billing engine's name of each discharge setting the programmes record.
-SETTINGS: Mapping[DischargeSetting, BillingSetting] = {
-    DischargeSetting.INPATIENT: BillingSetting.INPATIENT_ACUTE,
-    DischargeSetting.OBSERVATION: BillingSetting.OBSERVATION,
-    DischargeSetting.SKILLED_NURSING: BillingSetting.SKILLED_NURSING,
-    DischargeSetting.PARTIAL_HOSPITALIZATION: BillingSetting.PARTIAL_HOSPITALIZATION,
-}
 CONTACT, VISIT = "TCM interactive contact", "TCM face-to-face visit"
 
 
@@ -66,7 +63,9 @@ class Clock:
     ``met`` when the milestone was recorded (a contact's instant, a visit's day)
     or None; ``code`` the TCM code a visit by then bills; ``within`` the rule
     ("2 business days", "7 days, high complexity (99496)") and ``fallback`` what
-    is still possible after it.
+    is still possible after it. For the contact, ``attempts`` are the instants of
+    the unsuccessful attempts made in time, and ``attempts_needed`` how many stand
+    in for the contact.
     """
 
     name: str
@@ -79,15 +78,30 @@ class Clock:
     fallback: str
     #: The rule behind it, for an alert's ``source``.
     rule: str
+    attempts: tuple[datetime, ...] = ()
+    attempts_needed: int = 0
+
+    @property
+    def attempted(self) -> bool:
+        """Not met, but tried in time as often as the rules accept instead."""
+        return self.met is None and 0 < self.attempts_needed <= len(self.attempts)
+
+    @property
+    def tried(self) -> str:
+        """``attempted twice`` (``once``, ``3 times``), or empty without an attempt in time."""
+        return f"attempted {times_text(len(self.attempts))}" if self.attempts else ""
 
     @property
     def note(self) -> str:
-        """``2 business days; discharged Fri 16 Jan 2026``, and the fallback if any."""
+        """``2 business days; discharged Fri 16 Jan 2026``, and the fallback if any, and
+        the attempts in time while they are too few."""
         note = f"{self.within}; discharged {day_text(self.discharged_on)}"
-        return note + (f"; {self.fallback}" if self.fallback else "")
+        note += f"; {self.fallback}" if self.fallback else ""
+        return note + (f"; {self.tried}" if self.tried and not self.attempted else "")
 
     def deadline(self) -> Deadline:
-        return Deadline(self.name, self.due, self.due_at, self.note)
+        satisfied = self.tried if self.attempted else ""
+        return Deadline(self.name, self.due, self.due_at, self.note, satisfied)
 
     @property
     def met_late(self) -> bool:
@@ -112,15 +126,22 @@ class EpisodeClocks:
 def discharge_of(episode: Episode) -> Discharge:
     """The billing engine's view of a TCM episode's discharge (high complexity until known)."""
     assert episode.tcm is not None
-    complexity = Complexity(episode.tcm.complexity or Complexity.HIGH)
-    return Discharge(
-        episode.tcm.discharged_on, SETTINGS[episode.tcm.setting], complexity, episode.timezone
-    )
+    complexity = episode.tcm.complexity or Complexity.HIGH
+    return Discharge(episode.tcm.discharged_on, episode.tcm.setting, complexity, episode.timezone)
 
 
 def day_text(day: date) -> str:
     """``Fri 16 Jan 2026``."""
     return f"{day:%a} {day.day} {day:%b} {day.year}"
+
+
+def times_text(count: int) -> str:
+    """``once``, ``twice``, ``3 times``.
+
+    >>> [times_text(n) for n in (1, 2, 3)]
+    ['once', 'twice', '3 times']
+    """
+    return {1: "once", 2: "twice"}.get(count, f"{count} times")
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,6 +152,7 @@ class _Rules:
     visits: tuple[tcm.TcmClock, ...]
     contact_business_days: int
     service_period_days: int
+    unsuccessful_attempts: int
 
 
 @functools.lru_cache(maxsize=4096)
@@ -144,6 +166,7 @@ def _rules_of(discharge: Discharge) -> _Rules | None:
         tcm.visit_clocks(discharge, terms),
         terms.tcm.contact_business_days,
         terms.tcm.service_period_days,
+        terms.tcm.unsuccessful_attempts,
     )
 
 
@@ -174,6 +197,8 @@ def episode_clocks(episode: Episode) -> EpisodeClocks | None:
             f"{days} business days",
             "",
             rule,
+            _timely_attempts(episode, discharge),
+            rules.unsuccessful_attempts,
         )
     ]
     visit = visits[0]
@@ -200,6 +225,16 @@ def episode_clocks(episode: Episode) -> EpisodeClocks | None:
     )
     period_ends = t.discharged_on + timedelta(days=rules.service_period_days - 1)
     return EpisodeClocks(episode, discharge, period_ends, tuple(clocks))
+
+
+def _timely_attempts(episode: Episode, discharge: Discharge) -> tuple[datetime, ...]:
+    """The instants of the episode's unsuccessful contact attempts made in time."""
+    tried = [
+        ContactAttempt(r.statement.at, reached=False)
+        for r in episode.contact_attempts
+        if r.statement.at is not None
+    ]
+    return tuple(a.at for a in tcm.timely(discharge, tried))
 
 
 def _today(episode: Episode, now: datetime) -> date:

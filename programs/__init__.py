@@ -14,14 +14,17 @@ Modules, by concept:
 
 * :mod:`programs.models` — the types (kinds, activities, episodes, entries, timers).
 * :mod:`programs.codes` — the checks of an NPI and of ICD-10-CM code format.
-* :mod:`programs.episodes` — episodes: start, consent, RPM set-up, TCM milestones, end.
+* :mod:`programs.episodes` — episodes: start, record (consent, RPM set-up, TCM milestones), end.
+* :mod:`programs.facts` — the rules of what is recorded of an episode, one for every fact.
+* :mod:`programs.records` — the append-only record of it, with who recorded each and when.
+* :mod:`programs.corrections` — corrections of that record: new rows, with who, when, why.
 * :mod:`programs.timelog` — time entries: log, correct (append-only), list.
 * :mod:`programs.timers` — a coordinator's running timer on a patient.
 * :mod:`programs.exceptions` — the package's errors, one root.
 
 Repository functions are keyword-only, take the connection and never
-commit; the SQL is in ``hub/sql/programs.sql``, the tables in migration
-0023. This package imports only ``hub``.
+commit; the SQL is in ``hub/sql/programs.sql``, the tables in migrations
+0023 and 0028. This package imports only ``hub``.
 
 Rules kept here (they hold whoever calls):
 
@@ -40,4 +43,8 @@ Rules kept here (they hold whoever calls):
   episode needs none.
 * A minute counts toward one programme: an entry names exactly one episode,
   and falls within its dates on the patient's own calendar (time zone).
+* Nothing recorded is rewritten: time entries and what is recorded of an
+  episode (consent, set-up, TCM milestones and contact attempts) are
+  corrected by new rows that supersede the latest of their chain, with who,
+  when and why; the old rows stay.
 """

@@ -1,9 +1,14 @@
 """Episodes of care programmes: start one, record its consent, set-up and milestones, end it.
 
 Repository functions: keyword-only, take the connection, never commit.
-Consent, the RPM set-up (99453: once per episode) and each TCM milestone
-are recorded once; a second recording is :class:`AlreadyRecordedError`,
-so what a claim would rest on is not silently rewritten.
+Consent, the RPM set-up (99453: once per episode), each TCM milestone and
+the unsuccessful contact attempts are statements of a fact
+(:class:`~programs.models.Statement`), recorded by one function
+(:func:`record`) under the rules of :mod:`programs.facts` as rows of the
+episode's append-only record (:mod:`programs.records`), each once but the
+attempts; a second recording is :class:`AlreadyRecordedError`, so what a
+claim would rest on is not silently rewritten: it is corrected
+(:mod:`programs.corrections`).
 """
 
 from __future__ import annotations
@@ -13,11 +18,11 @@ from dataclasses import replace
 from datetime import date, datetime
 from typing import Any
 from uuid import UUID
-from zoneinfo import ZoneInfo
 
 import psycopg
 from psycopg.rows import dict_row
 
+from hub.care_programs import DischargeSetting, ProgramKind
 from hub.db import Conn
 from hub.exceptions import NotFoundError
 from hub.sql import queries
@@ -31,50 +36,27 @@ from programs.exceptions import (
     ProgramRequiredError,
     TooFewConditionsError,
 )
-from programs.models import (
-    Complexity,
-    Consent,
-    ConsentMethod,
-    DischargeSetting,
-    Episode,
-    Practitioner,
-    ProgramKind,
-    Setup,
-    Tcm,
-)
+from programs.facts import LABEL, check, recorded
+from programs.models import Episode, Practitioner, Record, Statement, Tcm
+from programs.records import episode_parts, insert_record, records_of
 
 #: CCM's eligibility: two or more chronic conditions.
 CCM_MIN_CONDITIONS = 2
 
 
-def _episode(row: Mapping[str, Any]) -> Episode:
-    consent = (
-        Consent(
-            on=row["consent_on"],
-            method=ConsentMethod(row["consent_method"]),
-            recorded_by=row["consent_recorded_by"],
-            recorded_at=row["consent_recorded_at"],
-        )
-        if row["consent_on"] is not None
-        else None
-    )
-    setup = (
-        Setup(on=row["setup_on"], by=row["setup_by"], recorded_by=row["setup_recorded_by"])
-        if row["setup_on"] is not None
-        else None
-    )
-    tcm = (
-        Tcm(
-            discharged_on=row["discharged_on"],
-            setting=DischargeSetting(row["discharge_setting"]),
-            complexity=Complexity(row["complexity"]) if row["complexity"] else None,
-            med_reconciled_on=row["med_reconciled_on"],
-            face_to_face_on=row["face_to_face_on"],
-            first_contact_at=row["first_contact_at"],
-        )
+def _episodes(conn: Conn, rows: Sequence[Mapping[str, Any]]) -> list[Episode]:
+    """The episodes of the rows, with what their records hold."""
+    records = records_of(conn, episode_ids=[row["id"] for row in rows])
+    return [_episode(row, records.get(row["id"], ())) for row in rows]
+
+
+def _episode(row: Mapping[str, Any], records: Sequence[Record]) -> Episode:
+    discharge = (
+        Tcm(row["discharged_on"], DischargeSetting(row["discharge_setting"]))
         if row["discharged_on"] is not None
         else None
     )
+    parts = episode_parts(records, discharge)
     return Episode(
         id=row["id"],
         patient_id=row["patient_id"],
@@ -83,14 +65,22 @@ def _episode(row: Mapping[str, Any]) -> Episode:
         ended_on=row["ended_on"],
         ordering=Practitioner(name=row["ordering_name"], npi=row["ordering_npi"]),
         conditions=tuple(row["conditions"]),
-        consent=consent,
-        setup=setup,
-        tcm=tcm,
+        consent=parts.consent,
+        setup=parts.setup,
+        tcm=parts.tcm,
         created_by=row["created_by"],
         created_at=row["created_at"],
         ended_by=row["ended_by"],
         timezone=row["timezone"],
+        recorded=parts.recorded,
+        contact_attempts=parts.attempts,
     )
+
+
+def time_span(conn: Conn, *, episode_id: int) -> tuple[datetime | None, datetime | None]:
+    """When the episode's first and last entries whose time counts begin (None: none)."""
+    row = conn.execute(queries["program_episode_time_span"], {"id": episode_id}).fetchone()
+    return (row[0], row[1]) if row else (None, None)
 
 
 def _timezone_of(conn: Conn, *, patient_id: UUID) -> str:
@@ -109,14 +99,14 @@ def get_episode(
         row = cur.execute(query, {"id": episode_id, "patient_id": patient_id}).fetchone()
     if row is None:
         raise NotFoundError(f"programme {episode_id}")
-    return _episode(row)
+    return _episodes(conn, [row])[0]
 
 
 def list_episodes(conn: Conn, *, patient_id: UUID) -> list[Episode]:
     """The patient's episodes, the newest first."""
     with conn.cursor(row_factory=dict_row) as cur:
         rows = cur.execute(queries["program_episodes_of_patient"], {"patient_id": patient_id})
-        return [_episode(row) for row in rows.fetchall()]
+        return _episodes(conn, rows.fetchall())
 
 
 def open_episodes(
@@ -130,7 +120,7 @@ def open_episodes(
     }
     with conn.cursor(row_factory=dict_row) as cur:
         rows = cur.execute(queries["open_program_episodes"], params)
-        return [_episode(row) for row in rows.fetchall()]
+        return _episodes(conn, rows.fetchall())
 
 
 def choose_episode(conn: Conn, *, patient_id: UUID, episode_id: int | None) -> Episode:
@@ -183,9 +173,17 @@ def start_episode(
             raise InvalidDatesError("the episode's start date is missing")
         started_on = tcm.discharged_on
     if tcm is not None:
-        _check_milestones(tcm, timezone=timezone, now=now)
         if started_on < tcm.discharged_on:
             raise InvalidDatesError("a TCM episode starts on the day of discharge or later")
+        # The milestones that come with the discharge, by the rules of every statement.
+        discharge = replace(tcm, complexity=None, med_reconciled_on=None, face_to_face_on=None,
+                            first_contact_at=None)  # fmt: skip
+        begun = Episode(0, patient_id, kind, started_on, None, ordering, codes, None, None,
+                        discharge, actor, now, None, timezone)  # fmt: skip
+        if tcm.discharged_on > begun.local_date(now):
+            raise InvalidDatesError("the discharge cannot be in the future")
+        for statement in tcm.milestones():
+            check(statement, begun, now=now)
     span = conn.execute(
         queries["program_kind_span"], {"patient_id": patient_id, "kind": kind.value}
     ).fetchone()
@@ -205,10 +203,6 @@ def start_episode(
         "conditions": list(codes),
         "discharged_on": tcm.discharged_on if tcm else None,
         "discharge_setting": tcm.setting.value if tcm else None,
-        "complexity": tcm.complexity.value if tcm and tcm.complexity else None,
-        "med_reconciled_on": tcm.med_reconciled_on if tcm else None,
-        "face_to_face_on": tcm.face_to_face_on if tcm else None,
-        "first_contact_at": tcm.first_contact_at if tcm else None,
         "actor": actor,
         "now": now,
     }
@@ -218,110 +212,38 @@ def start_episode(
     except psycopg.errors.UniqueViolation as exc:  # another request started one meanwhile
         raise ProgramOpenError(f"the patient has an open {kind} episode") from exc
     assert row is not None
-    return get_episode(conn, patient_id=patient_id, episode_id=int(row[0]))
+    stored = get_episode(conn, patient_id=patient_id, episode_id=int(row[0]))
+    if tcm is None:
+        return stored
+    for statement in tcm.milestones():
+        insert_record(conn, episode=stored, statement=statement, actor=actor, now=now)
+    return get_episode(conn, patient_id=patient_id, episode_id=stored.id)
 
 
-def record_consent(
+def record(
     conn: Conn,
     *,
     patient_id: UUID,
     episode_id: int,
-    on: date,
-    method: ConsentMethod,
+    statements: Sequence[Statement],
     actor: UUID,
     now: datetime,
 ) -> Episode:
-    """Record the patient's consent to the episode (once)."""
+    """Record the statements on the episode: its consent, RPM set-up, TCM milestones.
+
+    Each fact once (:class:`AlreadyRecordedError` for one recorded already);
+    every statement passes :func:`programs.facts.check` or nothing is stored.
+    """
     episode = get_episode(conn, patient_id=patient_id, episode_id=episode_id, for_update=True)
-    if episode.consent is not None:
-        raise AlreadyRecordedError(f"consent was recorded on {episode.consent.recorded_at}")
-    if on > episode.local_date(now):
-        raise InvalidDatesError("consent cannot be dated in the future")
-    params = {"id": episode_id, "on": on, "method": method.value, "actor": actor, "now": now}
-    conn.execute(queries["record_program_consent"], params)
-    return get_episode(conn, patient_id=patient_id, episode_id=episode_id)
-
-
-def record_setup(
-    conn: Conn,
-    *,
-    patient_id: UUID,
-    episode_id: int,
-    on: date,
-    by: str,
-    actor: UUID,
-    now: datetime,
-) -> Episode:
-    """Record an RPM episode's device set-up and education (99453: once per episode)."""
-    episode = get_episode(conn, patient_id=patient_id, episode_id=episode_id, for_update=True)
-    if episode.kind is not ProgramKind.RPM:
-        raise InvalidProgramError(f"device set-up is recorded on RPM episodes, not {episode.kind}")
-    if episode.setup is not None:
-        raise AlreadyRecordedError(f"the set-up was recorded already (on {episode.setup.on})")
-    if not by.strip():
-        raise InvalidProgramError("who did the set-up is missing")
-    if on > episode.local_date(now) or (episode.ended_on is not None and on > episode.ended_on):
-        raise InvalidDatesError("the set-up date is in the future or after the episode ended")
-    params = {"id": episode_id, "on": on, "by": by.strip(), "actor": actor}
-    conn.execute(queries["record_program_setup"], params)
-    return get_episode(conn, patient_id=patient_id, episode_id=episode_id)
-
-
-def _check_milestones(tcm: Tcm, *, timezone: str, now: datetime) -> None:
-    """The discharge and the milestones fall between the discharge and today."""
-    zone = ZoneInfo(timezone)
-    days = [tcm.discharged_on, tcm.med_reconciled_on, tcm.face_to_face_on]
-    if tcm.first_contact_at is not None:
-        days.append(tcm.first_contact_at.astimezone(zone).date())
-    today = now.astimezone(zone).date()
-    if any(day is not None and not tcm.discharged_on <= day <= today for day in days):
-        raise InvalidDatesError("a TCM milestone is after the discharge, and not in the future")
-
-
-def record_tcm_milestones(
-    conn: Conn,
-    *,
-    patient_id: UUID,
-    episode_id: int,
-    complexity: Complexity | None = None,
-    med_reconciled_on: date | None = None,
-    face_to_face_on: date | None = None,
-    first_contact_at: datetime | None = None,
-    now: datetime,
-) -> Episode:
-    """Record the TCM milestones given (each once; the ones not given stay as they are)."""
-    episode = get_episode(conn, patient_id=patient_id, episode_id=episode_id, for_update=True)
-    if episode.tcm is None:
-        raise InvalidProgramError(f"milestones are TCM's, not {episode.kind}'s")
-    was = episode.tcm
-    again = [
-        name
-        for name, new, old in (
-            ("complexity", complexity, was.complexity),
-            ("med_reconciled_on", med_reconciled_on, was.med_reconciled_on),
-            ("face_to_face_on", face_to_face_on, was.face_to_face_on),
-            ("first_contact_at", first_contact_at, was.first_contact_at),
-        )
-        if new is not None and old is not None
-    ]
+    checked = [check(s, episode, now=now) for s in statements]
+    facts = [s.fact for s in checked]
+    if len(set(facts)) != len(facts):
+        raise InvalidProgramError("a fact is given twice")
+    again = [LABEL[fact] for fact in facts if recorded(episode, fact)]
     if again:
         raise AlreadyRecordedError(f"recorded already: {', '.join(again)}")
-    now_is = replace(
-        was,
-        complexity=complexity or was.complexity,
-        med_reconciled_on=med_reconciled_on or was.med_reconciled_on,
-        face_to_face_on=face_to_face_on or was.face_to_face_on,
-        first_contact_at=first_contact_at or was.first_contact_at,
-    )
-    _check_milestones(now_is, timezone=episode.timezone, now=now)
-    params = {
-        "id": episode_id,
-        "complexity": now_is.complexity.value if now_is.complexity else None,
-        "med_reconciled_on": now_is.med_reconciled_on,
-        "face_to_face_on": now_is.face_to_face_on,
-        "first_contact_at": now_is.first_contact_at,
-    }
-    conn.execute(queries["record_tcm_milestones"], params)
+    for statement in checked:
+        insert_record(conn, episode=episode, statement=statement, actor=actor, now=now)
     return get_episode(conn, patient_id=patient_id, episode_id=episode_id)
 
 
@@ -336,8 +258,7 @@ def end_episode(
     if not episode.started_on <= ended_on <= episode.local_date(now):
         msg = f"an end is between the start ({episode.started_on}) and today"
         raise InvalidDatesError(msg)
-    row = conn.execute(queries["program_episode_last_entry"], {"id": episode_id}).fetchone()
-    last = row[0] if row else None
+    _, last = time_span(conn, episode_id=episode_id)
     if last is not None and episode.local_date(last) > ended_on:
         msg = f"time is logged toward it on {episode.local_date(last)}; correct that first"
         raise InvalidDatesError(msg)

@@ -1,30 +1,19 @@
-"""Types of care programmes and the time log: frozen, made from rows by the repository."""
+"""Types of care programmes and the time log: frozen, made from rows by the repository.
+
+The programme kinds, discharge settings and complexity are the shared vocabulary
+(:mod:`hub.care_programs`), which the billing rules read too.
+"""
 
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from uuid import UUID
 from zoneinfo import ZoneInfo
 
-
-class ProgramKind(enum.StrEnum):
-    """The care programme an episode is of.
-
-    RPM: remote physiologic monitoring (CPT 99453, 99454, 99457, 99458);
-    CCM: chronic care management (99490, 99439, 99487, 99489);
-    TCM: transitional care management after a discharge (99495, 99496).
-    """
-
-    RPM = "RPM"
-    CCM = "CCM"
-    TCM = "TCM"
-
-    @property
-    def needs_consent(self) -> bool:
-        """Whether time may be logged only after the patient's consent (see the package)."""
-        return self is not ProgramKind.TCM
+from hub.care_programs import Complexity, DischargeSetting, ProgramKind
 
 
 class ConsentMethod(enum.StrEnum):
@@ -33,20 +22,14 @@ class ConsentMethod(enum.StrEnum):
     ELECTRONIC = "electronic"
 
 
-class DischargeSetting(enum.StrEnum):
-    """Where the patient was discharged from, as TCM's qualifying settings name them."""
+class ContactMethod(enum.StrEnum):
+    """How an attempt at TCM's interactive contact was made (CMS: telephone, electronic
+    means, or in person)."""
 
-    INPATIENT = "inpatient"
-    OBSERVATION = "observation"
-    SKILLED_NURSING = "skilled_nursing"
-    PARTIAL_HOSPITALIZATION = "partial_hospitalization"
-
-
-class Complexity(enum.StrEnum):
-    """TCM's medical decision making: moderate (99495) or high (99496)."""
-
-    MODERATE = "moderate"
-    HIGH = "high"
+    TELEPHONE = "telephone"
+    #: E-mail, a patient-portal message, a text, a video call.
+    ELECTRONIC = "electronic"
+    IN_PERSON = "in_person"
 
 
 class Activity(enum.StrEnum):
@@ -65,6 +48,114 @@ class EntrySource(enum.StrEnum):
     TIMER = "timer"
     ALERT = "alert"
     CORRECTION = "correction"
+
+
+class Fact(enum.StrEnum):
+    """What is recorded of an episode beside its time: once each, but the contact attempts."""
+
+    CONSENT = "consent"
+    #: RPM: the device set-up and the patient's education on it (99453).
+    SETUP = "setup"
+    #: TCM: the medical decision making, and the milestones after the discharge.
+    COMPLEXITY = "complexity"
+    MED_RECONCILIATION = "med_reconciliation"
+    FACE_TO_FACE = "face_to_face"
+    #: TCM: the first interactive contact with the patient or caregiver.
+    CONTACT = "contact"
+    #: TCM: an unsuccessful attempt at it (any number; CMS counts two in time as the contact).
+    CONTACT_ATTEMPT = "contact_attempt"
+
+
+@dataclass(frozen=True, slots=True)
+class Statement:
+    """A fact to record of an episode, with its value: the fields the fact takes
+    (:data:`programs.facts.FIELDS`), the others None."""
+
+    fact: Fact
+    on: date | None = None
+    at: datetime | None = None
+    #: How consent was given, or how a contact was attempted.
+    method: ConsentMethod | ContactMethod | None = None
+    #: Who did the RPM set-up (a name: not necessarily a Lastmile user).
+    by: str | None = None
+    complexity: Complexity | None = None
+    #: The coordinator who attempted the contact.
+    attempted_by: UUID | None = None
+    note: str | None = None
+
+    @classmethod
+    def consent(cls, on: date, method: ConsentMethod) -> Statement:
+        return cls(Fact.CONSENT, on=on, method=method)
+
+    @classmethod
+    def setup(cls, on: date, by: str) -> Statement:
+        return cls(Fact.SETUP, on=on, by=by)
+
+    @classmethod
+    def attempt(
+        cls, at: datetime, method: ContactMethod, by: UUID, note: str | None = None
+    ) -> Statement:
+        """An unsuccessful attempt at the interactive contact, made by the user ``by``."""
+        return cls(Fact.CONTACT_ATTEMPT, at=at, method=method, attempted_by=by, note=note)
+
+
+def milestones(
+    *,
+    complexity: Complexity | None = None,
+    med_reconciled_on: date | None = None,
+    face_to_face_on: date | None = None,
+    first_contact_at: datetime | None = None,
+) -> tuple[Statement, ...]:
+    """The statements of the TCM milestones given (the ones None are left out).
+
+    >>> [s.fact.value for s in milestones(face_to_face_on=date(2026, 3, 6))]
+    ['face_to_face']
+    """
+    given = (
+        (complexity, Statement(Fact.COMPLEXITY, complexity=complexity)),
+        (med_reconciled_on, Statement(Fact.MED_RECONCILIATION, on=med_reconciled_on)),
+        (face_to_face_on, Statement(Fact.FACE_TO_FACE, on=face_to_face_on)),
+        (first_contact_at, Statement(Fact.CONTACT, at=first_contact_at)),
+    )
+    return tuple(statement for value, statement in given if value is not None)
+
+
+@dataclass(frozen=True, slots=True)
+class Record:
+    """A statement recorded of an episode: a row of its append-only record (migration 0028).
+
+    A correction is a record that ``supersedes`` an earlier one of the same fact,
+    with its ``reason``; a withdrawal is one without a value (its statement names
+    the fact only).
+
+    ``recorded_by`` (and their user name) and ``recorded_at`` say who recorded
+    it and when; None only for what migration 0028 carried over from before
+    either was kept.
+    """
+
+    id: int
+    episode_id: int
+    statement: Statement
+    recorded_by: UUID | None
+    recorded_by_name: str | None
+    recorded_at: datetime | None
+    #: A contact attempt's coordinator's user name.
+    attempted_by_name: str | None = None
+    #: The record this one corrects, and why; a withdrawal carries no value.
+    supersedes: int | None = None
+    reason: str | None = None
+    withdrawn: bool = False
+    #: The correction that replaces this record, if any.
+    superseded_by: int | None = None
+
+    @property
+    def fact(self) -> Fact:
+        return self.statement.fact
+
+    @property
+    def current(self) -> bool:
+        """Whether it holds now: no correction replaces it, and it is not a withdrawal."""
+        return self.superseded_by is None and not self.withdrawn
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,6 +181,7 @@ class Setup:
     on: date
     by: str
     recorded_by: UUID
+    recorded_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,6 +194,15 @@ class Tcm:
     med_reconciled_on: date | None = None
     face_to_face_on: date | None = None
     first_contact_at: datetime | None = None
+
+    def milestones(self) -> tuple[Statement, ...]:
+        """The milestones recorded, as statements."""
+        return milestones(
+            complexity=self.complexity,
+            med_reconciled_on=self.med_reconciled_on,
+            face_to_face_on=self.face_to_face_on,
+            first_contact_at=self.first_contact_at,
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,6 +223,10 @@ class Episode:
     ended_by: UUID | None
     #: The patient's IANA time zone: the calendar the episode's dates are on.
     timezone: str = "UTC"
+    #: Each fact recorded (consent, set-up, TCM milestones): its record, with who and when.
+    recorded: Mapping[Fact, Record] = field(default_factory=dict)
+    #: TCM: the unsuccessful attempts at the interactive contact, the earliest first.
+    contact_attempts: tuple[Record, ...] = ()
 
     @property
     def is_open(self) -> bool:

@@ -22,9 +22,9 @@ from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
 
-import psycopg
 from psycopg.rows import dict_row
 
+from hub.care_programs import ProgramKind
 from hub.db import Conn
 from hub.exceptions import NotFoundError
 from hub.sql import queries
@@ -34,12 +34,12 @@ from programs.exceptions import (
     ConsentRequiredError,
     InvalidTimeEntryError,
 )
-from programs.models import Activity, EntrySource, Episode, ProgramKind, TimeEntry, Work
+from programs.facts import CLOCK_SKEW
+from programs.models import Activity, EntrySource, Episode, TimeEntry, Work
+from programs.records import insert_once
 
 #: The longest entry: a day.
 MAX_SECONDS = 24 * 60 * 60
-#: How far past now an entry may end (the caller's clock may run a little ahead).
-CLOCK_SKEW = timedelta(minutes=2)
 
 
 @dataclass(frozen=True, slots=True)
@@ -204,13 +204,9 @@ def _insert(conn: Conn, row: _Row, *, actor: UUID, now: datetime) -> TimeEntry:
         "recorded_by": actor,
         "recorded_at": now,
     }
-    try:
-        with conn.transaction():
-            inserted = conn.execute(queries["insert_time_entry"], params).fetchone()
-    except psycopg.errors.UniqueViolation as exc:  # a concurrent correction won
-        raise AlreadySupersededError(f"time entry {row.supersedes} was corrected") from exc
-    assert inserted is not None
-    return get_entry(conn, patient_id=episode.patient_id, entry_id=int(inserted[0]))
+    query, what = queries["insert_time_entry"], f"time entry {row.supersedes}"
+    entry_id = insert_once(conn, query=query, params=params, what=what)
+    return get_entry(conn, patient_id=episode.patient_id, entry_id=entry_id)
 
 
 def log_time(

@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from programs.models import ProgramKind
+from hub.care_programs import ProgramKind
 from simulators.care_models import NURSES, CarePlan, PatientCare, PlannedEntry, PlannedEpisode
 from simulators.exceptions import ProvisioningError
 from simulators.hubapi import ApiClient, bearer, field, get_list, post_empty, post_json, session

@@ -11,7 +11,8 @@ import enum
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from programs.models import ConsentMethod, Practitioner, ProgramKind, Tcm, Work
+from hub.care_programs import ProgramKind
+from programs.models import ConsentMethod, Practitioner, Tcm, Work
 
 #: Simulated nurses per cohort: each patient has one; the other covers now and then.
 NURSES = 2

@@ -21,9 +21,9 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 
 from billing.forecast import MonthForecast, PeriodForecast, month_forecast, period_forecast
-from billing.models import DeviceReading, Program, RpmEpisode, TimeEntry
+from billing.models import DeviceReading, RpmEpisode, TimeEntry
 from billing.rules import working_rules
-from programs.models import ProgramKind
+from hub.care_programs import ProgramKind
 from simulators.care_models import CarePlan, DeviceOutlook, PatientCare, PlannedEntry, TcmStory
 
 #: The simulated patients' time zone (they are enrolled without one).
@@ -57,11 +57,10 @@ def time_forecast(
     entries: Iterable[PlannedEntry], *, kind: ProgramKind, today: date
 ) -> MonthForecast:
     """The forecast of ``kind``'s month holding ``today``, from the planned entries."""
-    program = Program[kind.name]
     counted = [
         TimeEntry(
             entry_id=str(i),
-            program=program,
+            program=kind,
             author=str(e.nurse),
             started_at=e.started_at,
             interactive=e.work.interactive,
@@ -71,7 +70,7 @@ def time_forecast(
         if e.kind is kind
     ]
     return month_forecast(
-        counted, program=program, today=today, time_zone=TIME_ZONE, rules=working_rules(today)
+        counted, program=kind, today=today, time_zone=TIME_ZONE, rules=working_rules(today)
     )
 
 

@@ -35,15 +35,9 @@ from collections.abc import Mapping
 from datetime import UTC, date, datetime, time, timedelta
 
 from billing.tcm import business_days_after, is_business_day
+from hub.care_programs import Complexity, DischargeSetting, ProgramKind
 from programs.codes import npi_valid
-from programs.models import (
-    Complexity,
-    ConsentMethod,
-    DischargeSetting,
-    Practitioner,
-    ProgramKind,
-    Tcm,
-)
+from programs.models import ConsentMethod, Practitioner, Tcm
 from simulators.care_models import (
     NURSES,
     CarePlan,

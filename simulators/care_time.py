@@ -28,7 +28,8 @@ import random
 from collections.abc import Sequence
 from datetime import UTC, date, datetime, time, timedelta
 
-from programs.models import Activity, ProgramKind, Work
+from hub.care_programs import ProgramKind
+from programs.models import Activity, Work
 from simulators.care_models import NURSES, Pace, PlannedEntry
 
 #: How a past month's pace is drawn (the current month's is the patient's).

@@ -15,17 +15,10 @@ from uuid import UUID
 import psycopg
 
 from alerts.push import add_subscription
+from hub.care_programs import Complexity, DischargeSetting, ProgramKind
 from hub.patients import enroll_patient
-from programs.episodes import record_consent, start_episode
-from programs.models import (
-    Complexity,
-    ConsentMethod,
-    DischargeSetting,
-    Episode,
-    Practitioner,
-    ProgramKind,
-    Tcm,
-)
+from programs.episodes import record, start_episode
+from programs.models import ConsentMethod, Episode, Practitioner, Statement, Tcm
 from tests.api_support import make_user
 from tests.fakes.webpush_protocol import BrowserSubscription
 
@@ -71,6 +64,7 @@ def tcm_episode(
     discharged_on: date,
     now: datetime,
     complexity: Complexity | None = None,
+    setting: DischargeSetting = DischargeSetting.INPATIENT,
 ) -> Episode:
     return start_episode(
         conn,
@@ -81,7 +75,7 @@ def tcm_episode(
         conditions=[],
         actor=actor,
         now=now,
-        tcm=Tcm(discharged_on, DischargeSetting.INPATIENT, complexity),
+        tcm=Tcm(discharged_on, setting, complexity),
     )
 
 
@@ -106,12 +100,11 @@ def program_episode(
         now=now,
     )
     if consent:
-        episode = record_consent(
+        episode = record(
             conn,
             patient_id=patient_id,
             episode_id=episode.id,
-            on=started_on,
-            method=ConsentMethod.VERBAL,
+            statements=[Statement.consent(started_on, ConsentMethod.VERBAL)],
             actor=actor,
             now=now,
         )

@@ -39,6 +39,7 @@ ID_PARAMS = frozenset(
         "feed_id",
         "program_id",
         "entry_id",
+        "record_id",
     }
 )
 
@@ -50,10 +51,12 @@ class Objects:
     patient_id: UUID
     subscription_id: int
     alert_id: int
-    #: An RPM programme of the patient (consented), a TCM one, and a time entry.
+    #: An RPM programme of the patient (consented), a TCM one, a time entry, and the
+    #: record of the RPM programme's consent.
     program_id: int
     tcm_program_id: int
     entry_id: int
+    record_id: int
 
 
 Call = Callable[[TestClient, Objects, Caller], Any]
@@ -76,6 +79,7 @@ def _on_patient(
             patient_id=b.patient_id,
             program_id=b.tcm_program_id if tcm else b.program_id,
             entry_id=b.entry_id,
+            record_id=b.record_id,
         )
         return api.request(method, path, json=body, headers=a.headers)
 
@@ -102,6 +106,18 @@ PROGRAM_CALLS: dict[tuple[str, str], Call] = dict(
             "POST", f"{_P}/programs/{{program_id}}/setup", {"on": "2026-01-02", "by": "RN"}
         ),
         _on_patient("POST", f"{_P}/programs/{{program_id}}/tcm", {"complexity": "high"}, tcm=True),
+        _on_patient(
+            "POST",
+            f"{_P}/programs/{{program_id}}/contact-attempts",
+            {"at": datetime.now(UTC).isoformat(), "method": "telephone"},
+            tcm=True,
+        ),
+        _on_patient("GET", f"{_P}/programs/{{program_id}}/records"),
+        _on_patient(
+            "POST",
+            f"{_P}/programs/{{program_id}}/records/{{record_id}}/corrections",
+            {"reason": "the consent was given in writing", "method": "written"},
+        ),
         _on_patient("GET", f"{_P}/time-entries"),
         _on_patient("POST", f"{_P}/time-entries", {**_WORK, "minutes": 5}),
         _on_patient(
@@ -218,9 +234,9 @@ def test_another_coordinators_objects_answer_404_like_missing_ones(
     patient = enroll(api, b, "SIM-B")
     alert = record_detection(conn, detection=detection(patient), now=datetime.now(UTC))
     conn.commit()
-    rpm, tcm, entry = _programmes(api, b, patient)
-    theirs = Objects(patient, subscribed.json()["id"], alert.alert_id, rpm, tcm, entry)
-    nobodys = Objects(UUID(int=1), 2**62, 2**62, 2**62, 2**62, 2**62)
+    rpm, tcm, entry, consent = _programmes(api, b, patient)
+    theirs = Objects(patient, subscribed.json()["id"], alert.alert_id, rpm, tcm, entry, consent)
+    nobodys = Objects(UUID(int=1), 2**62, 2**62, 2**62, 2**62, 2**62, 2**62)
     for key, call in CALLS.items():
         for objects in (theirs, nobodys):
             got = call(api, objects, a)
@@ -231,9 +247,9 @@ def test_another_coordinators_objects_answer_404_like_missing_ones(
         assert answer.status_code in (200, 201, 204, 403, 409), (key, answer.text)
 
 
-def _programmes(api: TestClient, b: Caller, patient: UUID) -> tuple[int, int, int]:
+def _programmes(api: TestClient, b: Caller, patient: UUID) -> tuple[int, int, int, int]:
     """B's patient's consented RPM programme (the only open one), a TCM programme (ended),
-    and a time entry."""
+    a time entry, and the RPM programme's consent's record."""
     base = f"/api/v1/patients/{patient}"
     today = datetime.now(UTC).date()
     # Begun yesterday, so the minute logged below (ending now) is inside it at 00:00 UTC too.
@@ -255,7 +271,8 @@ def _programmes(api: TestClient, b: Caller, patient: UUID) -> tuple[int, int, in
         f"{base}/time-entries", json={**_WORK, "minutes": 1, "program_id": rpm}, headers=b.headers
     )
     assert entry.status_code == 201, entry.text
-    return rpm, tcm, entry.json()["id"]
+    consent = made[0].json()["recorded"]["consent"]["id"]
+    return rpm, tcm, entry.json()["id"], consent
 
 
 def test_billing_is_for_supervisors_and_admins_and_a_supervisor_sees_their_panel(

@@ -113,6 +113,61 @@ def test_programme_time_and_timer_requests_are_audited_with_their_patient(
     ]
 
 
+def test_a_programmes_record_its_corrections_and_their_own_rows_are_audited(
+    api: TestClient, conn: psycopg.Connection[Any], settings: Settings
+) -> None:
+    """Recording a contact attempt, reading the record and correcting it are audited with
+    the patient; each correction (or withdrawal) adds a row naming the records, written in
+    its own transaction before the request's row."""
+    ann = caller(api, conn, "ann")
+    bob = caller(api, conn, "bob")
+    anns, bobs = enroll(api, ann, "SIM-A"), enroll(api, bob, "SIM-B")
+    now = datetime.now(UTC)
+    before = len(_rows(conn))
+    base = f"/api/v1/patients/{anns}/programs"
+    made = api.post(
+        base,
+        json={"kind": "TCM", "ordering": {"name": "Dr. Ada Example", "npi": "1234567893"},
+              "tcm": {"discharged_on": str(now.date()), "setting": "inpatient"}},
+        headers=ann.headers,
+    ).json()  # fmt: skip
+    program = f"{base}/{made['id']}"
+    tried = api.post(
+        f"{program}/contact-attempts",
+        json={"at": now.isoformat(), "method": "telephone"},
+        headers=ann.headers,
+    ).json()["contact_attempts"][0]["id"]
+    api.get(f"{program}/records", headers=ann.headers)
+    fixed_ = api.post(
+        f"{program}/records/{tried}/corrections",
+        json={"reason": "it was a portal message", "method": "electronic"},
+        headers=ann.headers,
+    )
+    assert fixed_.status_code == 201, fixed_.text
+    fixed = fixed_.json()["id"]
+    gone = api.post(
+        f"{program}/records/{fixed}/corrections",
+        json={"reason": "recorded on the wrong patient", "withdraw": True},
+        headers=ann.headers,
+    ).json()["id"]
+    denied = api.get(f"/api/v1/patients/{bobs}/programs/{made['id']}/records", headers=ann.headers)
+    assert denied.status_code == 404
+    rows = [(r[0], r[2], r[3], r[4]) for r in _rows(conn)[before:]]
+    p = "/api/v1/patients/{patient_id}/programs"
+    corrections = f"POST {p}/{{program_id}}/records/{{record_id}}/corrections"
+    assert rows == [
+        ("ann", f"POST {p}", anns, 201),
+        ("ann", f"POST {p}/{{program_id}}/contact-attempts", anns, 201),
+        ("ann", f"GET {p}/{{program_id}}/records", anns, 200),
+        ("ann", f"programs.correct contact_attempt record:{tried} -> record:{fixed}", anns, 201),
+        ("ann", corrections, anns, 201),
+        ("ann", f"programs.withdraw contact_attempt record:{fixed} -> record:{gone}", anns, 201),
+        ("ann", corrections, anns, 201),
+        ("ann", f"GET {p}/{{program_id}}/records", bobs, 404),
+    ]
+    assert _verify(settings)[0] == 0
+
+
 CHANGES = ("UPDATE audit_log SET outcome = 200", "DELETE FROM audit_log", "TRUNCATE audit_log")
 
 

@@ -27,9 +27,10 @@ from flows.care_progress import care_progress
 from flows.forecasts import PassResult, run_forecast_pass
 from flows.schedule import AdherenceScheduler
 from flows.worklist import build_worklist
+from hub.care_programs import ProgramKind
 from hub.settings import Settings
 from programs.episodes import end_episode
-from programs.models import Activity, ProgramKind, Work
+from programs.models import Activity, Work
 from programs.timelog import log_time, span_of
 from tests.care_support import (
     coordinator_with_push,

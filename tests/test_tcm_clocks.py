@@ -22,10 +22,11 @@ import pytest
 from alerts.lifecycle import resolve
 from flows.care_progress import care_progress
 from flows.tcm_alerts import run_tcm_checks, settle_tcm_alerts
-from flows.tcm_clocks import tcm_deadlines
+from flows.tcm_clocks import CONTACT, VISIT, tcm_deadlines
 from flows.worklist import build_worklist
-from programs.episodes import end_episode, record_tcm_milestones
-from programs.models import Complexity
+from hub.care_programs import Complexity, DischargeSetting
+from programs.episodes import end_episode, record
+from programs.models import milestones
 from tests.care_support import coordinator_with_push, outbox, patient, tcm_episode
 
 pytestmark = pytest.mark.services
@@ -137,11 +138,12 @@ def test_an_overdue_contact_ranks_below_a_critical_alert_and_above_a_high_one(
     )
     assert row.scored.reasons[1].startswith("TCM face-to-face visit due Fri 23 Jan, 42 h left")
     # The contact recorded, the visit (due tomorrow) ranks nothing: below the high alert.
-    record_tcm_milestones(
+    record(
         conn,
         patient_id=overdue,
         episode_id=episode,
-        first_contact_at=now - timedelta(hours=1),
+        statements=milestones(first_contact_at=now - timedelta(hours=1)),
+        actor=cora,
         now=now,
     )
     built = build_worklist(conn, user_id=cora, all_patients=False, now=now, limit=10)
@@ -190,10 +192,11 @@ def test_a_missed_contact_opens_its_alert_once_pushed_with_its_reasons(
 def test_a_late_contact_resolves_the_alert_automatically_and_the_deadline_goes(
     conn: psycopg.Connection[Any],
 ) -> None:
-    _, who, episode = _discharged(conn)
+    cora, who, episode = _discharged(conn)
     run_tcm_checks(conn, now=CONTACT_RUNS_OUT + timedelta(hours=3))
     late = datetime(2026, 1, 22, 15, tzinfo=UTC)
-    record_tcm_milestones(conn, patient_id=who, episode_id=episode, first_contact_at=late, now=late)
+    contact = milestones(first_contact_at=late)
+    record(conn, patient_id=who, episode_id=episode, statements=contact, actor=cora, now=late)
     assert settle_tcm_alerts(conn, patient_id=who, now=late) == 1
     assert _alerts(conn) == [("tcm_contact_missed", "medium", "resolved")]
     event = conn.execute(
@@ -261,3 +264,24 @@ def test_without_a_complexity_the_seven_day_deadline_applies(
         "7 days until the complexity is recorded; discharged Fri 16 Jan 2026;"
         " a visit by Fri 30 Jan 2026 still bills 99495",
     )
+
+
+@pytest.mark.parametrize(
+    ("setting", "clocks"),
+    [
+        (DischargeSetting.INPATIENT_REHABILITATION, [CONTACT, VISIT]),
+        (DischargeSetting.LONG_TERM_CARE_HOSPITAL, [CONTACT, VISIT]),
+        (DischargeSetting.EMERGENCY_DEPARTMENT, []),
+    ],
+    ids=["rehabilitation", "long-term-care", "emergency-department"],
+)
+def test_the_setting_recorded_is_the_one_the_rules_judge(
+    conn: psycopg.Connection[Any], setting: DischargeSetting, clocks: list[str]
+) -> None:
+    """One vocabulary (hub.care_programs): a setting the rules list runs the clocks with no
+    mapping in between; an emergency department visit, which they do not list, runs none."""
+    cora = make_cora(conn)
+    who = patient(conn, timezone=CHICAGO, coordinator=cora)
+    tcm_episode(conn, who, cora, discharged_on=FRIDAY, now=ENROLLED, setting=setting)
+    found = tcm_deadlines(conn, patient_ids=[who], now=ENROLLED).get(who, ())
+    assert [d.name for d in found] == clocks

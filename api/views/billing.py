@@ -91,20 +91,13 @@ def sign_off_month(
     done = signoff.sign_off(
         conn, month=parse_month(month), scope=scope_of(principal), signer=user, now=now
     )
-    context = audit.audit_context(request)
-    audit.record(
+    audit.record_event(
         conn,
-        row={
-            "at": now,
-            "actor_id": user,
-            "actor": principal.username,
-            "actor_role": principal.role.value,
-            "action": f"billing.sign_off {done.month} {done.scope} sha256:{done.sha256}",
-            "patient_id": None,
-            "route": None,
-            "outcome": status.HTTP_201_CREATED,
-            "request_id": context.request_id,
-            "client": request.client.host if request.client else None,
-        },
+        request=request,
+        principal=principal,
+        action=f"billing.sign_off {done.month} {done.scope} sha256:{done.sha256}",
+        patient_id=None,
+        outcome=status.HTTP_201_CREATED,
+        at=now,
     )
     return done

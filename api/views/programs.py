@@ -15,14 +15,17 @@ missed-deadline alerts whose cause it ends in the same transaction
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Annotated
+from uuid import UUID
 
 from fastapi import APIRouter, Path, status
 
 from api.deps import ConnDep, PatientIdDep, UserIdDep
 from api.schemas_programs import (
     ConsentIn,
+    ContactAttemptIn,
     EndIn,
     ProgramIn,
     ProgramOut,
@@ -30,12 +33,35 @@ from api.schemas_programs import (
     TcmMilestonesIn,
 )
 from flows.tcm_alerts import settle_tcm_alerts
+from hub.care_programs import ProgramKind
+from hub.db import Conn
 from programs import episodes
-from programs.models import Practitioner, ProgramKind
+from programs.models import Practitioner, Statement
 
 router = APIRouter(prefix="/api/v1/patients/{patient_id}", tags=["programs"])
 
 ProgramId = Annotated[int, Path(ge=1, le=2**63 - 1)]
+
+
+def _record(
+    conn: Conn, patient_id: UUID, program_id: int, statements: Sequence[Statement], actor: UUID
+) -> ProgramOut:
+    """The one way a body's facts are recorded (consent, set-up, milestones, contact
+    attempts): the programmes' rules (each once, 409 ``already_recorded`` after; attempts
+    any number), then a TCM episode's missed-deadline alerts whose cause is gone resolve
+    themselves in the same transaction."""
+    now = datetime.now(UTC)
+    episode = episodes.record(
+        conn,
+        patient_id=patient_id,
+        episode_id=program_id,
+        statements=statements,
+        actor=actor,
+        now=now,
+    )
+    if episode.kind is ProgramKind.TCM:
+        settle_tcm_alerts(conn, patient_id=patient_id, now=now)
+    return ProgramOut.of(episode)
 
 
 @router.get("/programs", response_model=list[ProgramOut])
@@ -49,7 +75,6 @@ def start_program(
     patient_id: PatientIdDep, body: ProgramIn, conn: ConnDep, actor: UserIdDep
 ) -> ProgramOut:
     """Start an episode; its consent and RPM set-up may come with it (or later)."""
-    now = datetime.now(UTC)
     episode = episodes.start_episode(
         conn,
         patient_id=patient_id,
@@ -58,29 +83,11 @@ def start_program(
         ordering=Practitioner(name=body.ordering.name, npi=body.ordering.npi),
         conditions=body.conditions,
         actor=actor,
-        now=now,
+        now=datetime.now(UTC),
         tcm=body.tcm.to_tcm() if body.tcm else None,
     )
-    if body.consent is not None:
-        episode = episodes.record_consent(
-            conn,
-            patient_id=patient_id,
-            episode_id=episode.id,
-            on=body.consent.on,
-            method=body.consent.method,
-            actor=actor,
-            now=now,
-        )
-    if body.setup is not None:
-        episode = episodes.record_setup(
-            conn,
-            patient_id=patient_id,
-            episode_id=episode.id,
-            on=body.setup.on,
-            by=body.setup.by,
-            actor=actor,
-            now=now,
-        )
+    if body.statements():
+        return _record(conn, patient_id, episode.id, body.statements(), actor)
     return ProgramOut.of(episode)
 
 
@@ -98,37 +105,15 @@ def record_consent(
     actor: UserIdDep,
 ) -> ProgramOut:
     """Record the patient's consent (once; 409 ``already_recorded`` after)."""
-    episode = episodes.record_consent(
-        conn,
-        patient_id=patient_id,
-        episode_id=program_id,
-        on=body.on,
-        method=body.method,
-        actor=actor,
-        now=datetime.now(UTC),
-    )
-    return ProgramOut.of(episode)
+    return _record(conn, patient_id, program_id, body.statements(), actor)
 
 
 @router.post("/programs/{program_id}/setup", response_model=ProgramOut)
 def record_setup(
-    patient_id: PatientIdDep,
-    program_id: ProgramId,
-    body: SetupIn,
-    conn: ConnDep,
-    actor: UserIdDep,
+    patient_id: PatientIdDep, program_id: ProgramId, body: SetupIn, conn: ConnDep, actor: UserIdDep
 ) -> ProgramOut:
     """Record an RPM episode's device set-up and education (99453: once per episode)."""
-    episode = episodes.record_setup(
-        conn,
-        patient_id=patient_id,
-        episode_id=program_id,
-        on=body.on,
-        by=body.by,
-        actor=actor,
-        now=datetime.now(UTC),
-    )
-    return ProgramOut.of(episode)
+    return _record(conn, patient_id, program_id, body.statements(), actor)
 
 
 @router.post("/programs/{program_id}/tcm", response_model=ProgramOut)
@@ -140,19 +125,24 @@ def record_tcm_milestones(
     actor: UserIdDep,
 ) -> ProgramOut:
     """Record TCM milestones (each once); a met deadline's missed alert resolves itself."""
-    now = datetime.now(UTC)
-    episode = episodes.record_tcm_milestones(
-        conn,
-        patient_id=patient_id,
-        episode_id=program_id,
-        complexity=body.complexity,
-        med_reconciled_on=body.med_reconciled_on,
-        face_to_face_on=body.face_to_face_on,
-        first_contact_at=body.first_contact_at,
-        now=now,
-    )
-    settle_tcm_alerts(conn, patient_id=patient_id, now=now)
-    return ProgramOut.of(episode)
+    return _record(conn, patient_id, program_id, body.statements(), actor)
+
+
+@router.post(
+    "/programs/{program_id}/contact-attempts",
+    status_code=status.HTTP_201_CREATED,
+    response_model=ProgramOut,
+)
+def record_contact_attempt(
+    patient_id: PatientIdDep,
+    program_id: ProgramId,
+    body: ContactAttemptIn,
+    conn: ConnDep,
+    actor: UserIdDep,
+) -> ProgramOut:
+    """Record the caller's unsuccessful attempt at a TCM programme's interactive contact
+    (any number); two in time stand in for the contact, and its missed alert resolves."""
+    return _record(conn, patient_id, program_id, (body.statement(actor),), actor)
 
 
 @router.post("/programs/{program_id}/end", response_model=ProgramOut)

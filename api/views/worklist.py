@@ -46,6 +46,7 @@ def _row(row: WorklistRow, now: datetime) -> dict[str, Any]:
                 "left_hours": round(d.left(now) / HOUR, 2),
                 "pressing": d.pressing(today),
                 "note": d.note,
+                "satisfied": d.satisfied or None,
             }
             for d in facts.deadlines
         ],

@@ -28,8 +28,8 @@ import holidays
 from pydantic import ValidationError
 
 from billing.exceptions import NoRulesError, RulesError, RulesErrorCode
-from billing.models import Program
 from billing.rules.schema import Rules, TimeProgram
+from hub.care_programs import ProgramKind
 
 __all__ = [
     "RULES_DIR",
@@ -126,7 +126,7 @@ def _inconsistencies(rules: Rules, stem: str) -> Iterable[str]:
         if key not in rules.sources:
             yield f"{where} names the source {key!r}, which [sources] does not list"
     yield from _rpm_inconsistencies(rules)
-    for program in Program:
+    for program in (k for k in ProgramKind if k.timed):
         if program not in rules.time:
             yield f"time.{program.value} is missing"
         else:

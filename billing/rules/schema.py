@@ -14,7 +14,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from billing.models import Complexity, DischargeSetting, Program
+from hub.care_programs import Complexity, DischargeSetting, ProgramKind
 
 #: A CPT or HCPCS code: five digits, or a letter and four digits.
 Code = Annotated[str, StringConstraints(pattern=r"^(\d{5}|[A-Z]\d{4})$")]
@@ -128,6 +128,7 @@ class Tcm(_Table):
     holiday_country: Annotated[str, StringConstraints(pattern=r"^[A-Z]{2}$")]
     holiday_source: str
     unsuccessful_attempts: Positive
+    unsuccessful_attempts_source: str
     qualifying_settings: frozenset[DischargeSetting] = Field(min_length=1)
     codes: tuple[TcmCode, ...] = Field(min_length=1)
 
@@ -138,10 +139,10 @@ class Rules(_Table):
     meta: Meta
     sources: Mapping[str, Source]
     rpm: Rpm
-    time: Mapping[Program, TimeProgram]
+    time: Mapping[ProgramKind, TimeProgram]
     tcm: Tcm
 
-    def program(self, program: Program) -> TimeProgram:
+    def program(self, program: ProgramKind) -> TimeProgram:
         return self.time[program]
 
     def cited(self) -> Iterator[tuple[str, str]]:

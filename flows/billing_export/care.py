@@ -18,11 +18,13 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import replace
 from datetime import datetime, time, timedelta
+from typing import Any
 
 from billing import models as engine
-from billing.models import Month, Program, TimeEntry, zone
+from billing.models import Month, TimeEntry, zone
 from billing.rules import rules_for
-from billing.tcm import contact_clock, contact_met, visit_clocks, visit_code
+from billing.rules.schema import Rules
+from billing.tcm import contact_clock, contact_met, timely, visit_clocks, visit_code
 from billing.time_codes import codes_for_minutes, month_time
 from flows.billing_export.calendar import (
     episode_rules,
@@ -37,18 +39,16 @@ from flows.billing_export.rows import (
     consent_json,
     consent_missing,
     order_json,
+    recorded_json,
 )
-from programs.models import DischargeSetting, ProgramKind
+from hub.care_programs import Complexity, ProgramKind
+from programs.models import Fact
 
 __all__ = ["tcm_rows", "time_rows"]
 
-_PROGRAMS = {ProgramKind.RPM: Program.RPM, ProgramKind.CCM: Program.CCM}
-_SETTINGS = {
-    DischargeSetting.INPATIENT: engine.DischargeSetting.INPATIENT_ACUTE,
-    DischargeSetting.OBSERVATION: engine.DischargeSetting.OBSERVATION,
-    DischargeSetting.SKILLED_NURSING: engine.DischargeSetting.SKILLED_NURSING,
-    DischargeSetting.PARTIAL_HOSPITALIZATION: engine.DischargeSetting.PARTIAL_HOSPITALIZATION,
-}
+_TIMED = tuple(k for k in ProgramKind if k.timed)
+#: What is recorded of a transitional-care episode, whose recorder the evidence names.
+TCM_FACTS = (Fact.COMPLEXITY, Fact.CONTACT, Fact.FACE_TO_FACE, Fact.MED_RECONCILIATION)
 
 
 def _engine_entry(entry: TimeFacts, month: Month, time_zone: str) -> TimeEntry:
@@ -59,7 +59,7 @@ def _engine_entry(entry: TimeFacts, month: Month, time_zone: str) -> TimeEntry:
         started = datetime.combine(month.first_day, time(12), tzinfo=zone(time_zone))
     return TimeEntry(
         entry_id=str(entry.id),
-        program=_PROGRAMS[entry.kind],
+        program=entry.kind,
         author=entry.author,
         started_at=started,
         interactive=entry.interactive,
@@ -97,7 +97,7 @@ def _contact_json(entries: list[TimeFacts]) -> dict[str, object] | None:
 def time_rows(evidence: PatientEvidence, month: Month) -> Iterator[ExportRow]:
     """One row per code line (or one without a code) per programme with time or an episode."""
     tz = evidence.patient.timezone
-    for kind, program in _PROGRAMS.items():
+    for kind in _TIMED:
         episodes = [e for e in evidence.episodes if e.kind is kind]
         entries = [e for e in evidence.entries if e.kind is kind]
         active = [e for e in episodes if _overlaps(e, month)]
@@ -106,7 +106,7 @@ def time_rows(evidence: PatientEvidence, month: Month) -> Iterator[ExportRow]:
         episode = max(active or episodes, key=lambda e: (e.started_on, e.id), default=None)
         spent = month_time(
             [_engine_entry(e, month, tz) for e in entries],
-            program=program,
+            program=kind,
             month=month,
             time_zone=tz,
         )
@@ -116,9 +116,7 @@ def time_rows(evidence: PatientEvidence, month: Month) -> Iterator[ExportRow]:
         if not spent.interactive and spent.minutes > 0:
             flags += (Flag.NO_INTERACTIVE_CONTACT,)
         # The lines earned; else those the minutes would reach (at risk, by the flags).
-        lines = spent.lines or codes_for_minutes(
-            spent.minutes, rules_of_month(month).program(program)
-        )
+        lines = spent.lines or codes_for_minutes(spent.minutes, rules_of_month(month).program(kind))
         row = ExportRow(
             patient=evidence.patient,
             program=kind.value,
@@ -151,26 +149,19 @@ def _tcm_row(evidence: PatientEvidence, episode: EpisodeFacts, month: Month) -> 
     assert episode.discharge_setting is not None
     given = episode_rules(episode.discharged_on, month)
     rules = given or rules_for(episode.discharged_on)
-    complexity = engine.Complexity(
-        episode.complexity.value if episode.complexity else engine.Complexity.MODERATE
-    )
     discharge = engine.Discharge(
         episode.discharged_on,
-        _SETTINGS[episode.discharge_setting],
-        complexity,
+        episode.discharge_setting,
+        episode.complexity or Complexity.MODERATE,
         evidence.patient.timezone,
     )
-    attempts = (
-        [engine.ContactAttempt(episode.first_contact_at, reached=True)]
-        if episode.first_contact_at
-        else []
-    )
+    contact = _tcm_contact(episode, discharge, rules)
     visit = episode.face_to_face_on
     code = visit_code(discharge, visit, rules) if visit else None
     flags: tuple[Flag, ...] = ()
     if episode.complexity is None:
         flags += (Flag.COMPLEXITY_MISSING,)
-    if not contact_met(discharge, attempts, rules):
+    if contact["met_by"] is None:
         flags += (Flag.NO_INTERACTIVE_CONTACT,)
     if code is None:
         flags += (Flag.NO_FACE_TO_FACE,)
@@ -195,18 +186,47 @@ def _tcm_row(evidence: PatientEvidence, episode: EpisodeFacts, month: Month) -> 
             "discharged_on": episode.discharged_on.isoformat(),
             "setting": episode.discharge_setting.value,
             "complexity": episode.complexity.value if episode.complexity else None,
-            "contact": {
-                "at": episode.first_contact_at.isoformat() if episode.first_contact_at else None,
-                "due": contact_clock(discharge, rules).due.isoformat(),
-            },
+            "contact": contact,
             "visit": {
                 "on": visit.isoformat() if visit else None,
                 "due": {c.code or "": c.due.isoformat() for c in visit_clocks(discharge, rules)},
             },
             "med_reconciled_on": reconciled.isoformat() if reconciled else None,
             "order": order_json(episode),
+            "recorded": recorded_json(episode, TCM_FACTS),
         },
     )
+
+
+def _tcm_contact(
+    episode: EpisodeFacts, discharge: engine.Discharge, rules: Rules
+) -> dict[str, Any]:
+    """The interactive contact's evidence: when it was made, when it was due, the
+    unsuccessful attempts (each ``in_time`` or not), and what met it: ``contact`` (reached
+    in time), ``attempts`` (enough unsuccessful attempts in time: CMS's TCM FAQ) or null."""
+    reached = episode.first_contact_at
+    tried = [(r, r.statement.at) for r in episode.contact_attempts if r.statement.at]
+    unsuccessful = [engine.ContactAttempt(at, reached=False) for _, at in tried]
+    in_time = {a.at for a in timely(discharge, unsuccessful, rules)}
+    met_by = None
+    if reached is not None and timely(discharge, [engine.ContactAttempt(reached, True)], rules):
+        met_by = "contact"
+    elif contact_met(discharge, unsuccessful, rules):
+        met_by = "attempts"
+    return {
+        "at": reached.isoformat() if reached else None,
+        "due": contact_clock(discharge, rules).due.isoformat(),
+        "attempts": [
+            {
+                "at": at.isoformat(),
+                "method": str(r.statement.method),
+                "by": r.attempted_by_name,
+                "in_time": at in in_time,
+            }
+            for r, at in tried
+        ],
+        "met_by": met_by,
+    }
 
 
 def tcm_rows(evidence: PatientEvidence, month: Month) -> Iterator[ExportRow]:

@@ -1,9 +1,10 @@
 """A month's billing evidence read from storage, a batch of patients at a time.
 
 Set-based: a few queries per batch (``hub/sql/billing.sql``), whatever its
-size: the patients, their episodes, the month's time (:func:`care_evidence`),
-and (seldom) the set-up history of older RPM episodes (:func:`device_evidence`).
-Their days with sensed data are read once for all batches
+size: the patients, their episodes and what is recorded of them (consent,
+set-up, TCM milestones: :func:`programs.records.records_of`), the month's
+time (:func:`care_evidence`), and (seldom) the set-up history of older RPM
+episodes (:func:`device_evidence`). Their days with sensed data are read once for all batches
 (:mod:`flows.billing_export.sensed`).
 Repository functions: keyword-only, take the connection, never commit.
 """
@@ -13,7 +14,7 @@ from __future__ import annotations
 import bisect
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from typing import Any
 from uuid import UUID
@@ -27,15 +28,11 @@ from flows.billing_export.calendar import (
     tcm_discharge_range,
     utc_bounds,
 )
+from hub.care_programs import Complexity, DischargeSetting, ProgramKind
 from hub.db import Conn
 from hub.sql import queries
-from programs.models import (
-    Complexity,
-    ConsentMethod,
-    DischargeSetting,
-    Practitioner,
-    ProgramKind,
-)
+from programs.models import ConsentMethod, Fact, Practitioner, Record, Tcm
+from programs.records import episode_parts, records_of
 
 __all__ = [
     "EpisodeFacts",
@@ -97,6 +94,10 @@ class EpisodeFacts:
     med_reconciled_on: date | None = None
     face_to_face_on: date | None = None
     first_contact_at: datetime | None = None
+    #: Each fact recorded (consent, set-up, TCM milestones): its record, with who and when.
+    recorded: Mapping[Fact, Record] = field(default_factory=dict)
+    #: TCM: the unsuccessful attempts at the interactive contact, the earliest first.
+    contact_attempts: tuple[Record, ...] = ()
 
     def covers(self, day: date) -> bool:
         return self.started_on <= day and (self.ended_on is None or day <= self.ended_on)
@@ -165,26 +166,29 @@ def signed_among(conn: Conn, *, month: Month, patient_ids: Sequence[UUID]) -> se
     return {row[0] for row in conn.execute(queries["billing_signed_among"], params)}
 
 
-def _episode(row: Mapping[str, Any]) -> EpisodeFacts:
-    def maybe(kind: Any, value: Any) -> Any:
-        return kind(value) if value is not None else None
-
+def _episode(row: Mapping[str, Any], records: Sequence[Record]) -> EpisodeFacts:
+    setting = row["discharge_setting"]
+    discharge = Tcm(row["discharged_on"], DischargeSetting(setting)) if setting else None
+    parts = episode_parts(records, discharge)
+    consent, setup, tcm = parts.consent, parts.setup, parts.tcm
     return EpisodeFacts(
         id=row["id"],
         kind=_KINDS[row["kind"]],
         started_on=row["started_on"],
         ended_on=row["ended_on"],
         ordering=Practitioner(row["ordering_name"], row["ordering_npi"]),
-        consent_on=row["consent_on"],
-        consent_method=maybe(ConsentMethod, row["consent_method"]),
-        setup_on=row["setup_on"],
-        setup_by=row["setup_by"],
-        discharged_on=row["discharged_on"],
-        discharge_setting=maybe(DischargeSetting, row["discharge_setting"]),
-        complexity=maybe(Complexity, row["complexity"]),
-        med_reconciled_on=row["med_reconciled_on"],
-        face_to_face_on=row["face_to_face_on"],
-        first_contact_at=row["first_contact_at"],
+        consent_on=consent.on if consent else None,
+        consent_method=consent.method if consent else None,
+        setup_on=setup.on if setup else None,
+        setup_by=setup.by if setup else None,
+        discharged_on=tcm.discharged_on if tcm else None,
+        discharge_setting=tcm.setting if tcm else None,
+        complexity=tcm.complexity if tcm else None,
+        med_reconciled_on=tcm.med_reconciled_on if tcm else None,
+        face_to_face_on=tcm.face_to_face_on if tcm else None,
+        first_contact_at=tcm.first_contact_at if tcm else None,
+        recorded=parts.recorded,
+        contact_attempts=parts.attempts,
     )
 
 
@@ -200,10 +204,12 @@ def _episodes(
         "tcm_to": tcm_to,
         "episode_ids": sorted(entry_episodes),
     }
-    found: dict[UUID, list[EpisodeFacts]] = defaultdict(list)
     with conn.cursor(row_factory=dict_row) as cur:
-        for row in cur.execute(queries["billing_episodes"], params):
-            found[row["patient_id"]].append(_episode(row))
+        rows = cur.execute(queries["billing_episodes"], params).fetchall()
+    records = records_of(conn, episode_ids=[row["id"] for row in rows])
+    found: dict[UUID, list[EpisodeFacts]] = defaultdict(list)
+    for row in rows:
+        found[row["patient_id"]].append(_episode(row, records.get(row["id"], ())))
     return found
 
 

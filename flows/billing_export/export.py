@@ -42,8 +42,8 @@ from flows.billing_export.render import JsonWriter
 from flows.billing_export.rows import ExportRow
 from flows.billing_export.rpm import rpm_rows
 from flows.billing_export.sensed import SensedDays
+from hub.care_programs import ProgramKind
 from hub.db import Conn
-from programs.models import ProgramKind
 
 __all__ = ["BATCH_SIZE", "Batch", "Reader", "export_batches", "export_document"]
 

@@ -97,6 +97,7 @@ CSV_COLUMNS = (
     "setup_by",
     "discharged_on",
     "contact_at",
+    "contact_attempts",
     "face_to_face_on",
     "med_reconciled_on",
 )
@@ -131,6 +132,10 @@ def _csv_line(row: Mapping[str, Any]) -> list[str]:
         "setup_by": setup.get("by"),
         "discharged_on": ev.get("discharged_on"),
         "contact_at": (ev.get("contact") or {}).get("at"),
+        "contact_attempts": ";".join(
+            f"{a['at']} {a['method']} {a['by']}{'' if a['in_time'] else ' late'}"
+            for a in (ev.get("contact") or {}).get("attempts") or []
+        ),
         "face_to_face_on": (ev.get("visit") or {}).get("on"),
         "med_reconciled_on": ev.get("med_reconciled_on"),
     }

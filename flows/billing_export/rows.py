@@ -11,21 +11,32 @@ A row says what its evidence earns, and whether it can be billed:
 
 The evidence (``evidence``) is JSON: the counted dates and device serials,
 the time entries (ids, minutes, who), the interactive contact, the order
-(practitioner, NPI), the consent.
+(practitioner, NPI), the consent; for transitional care, who recorded each
+milestone and when (``recorded``).
 """
 
 from __future__ import annotations
 
 import enum
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 from uuid import UUID
 
 from flows.billing_export.evidence import EpisodeFacts, ScopePatient
+from programs.models import Fact
 
-__all__ = ["ExportRow", "Flag", "Service", "Status", "consent_json", "order_json", "status_of"]
+__all__ = [
+    "ExportRow",
+    "Flag",
+    "Service",
+    "Status",
+    "consent_json",
+    "order_json",
+    "recorded_json",
+    "status_of",
+]
 
 
 class Status(enum.StrEnum):
@@ -137,6 +148,22 @@ def consent_json(episode: EpisodeFacts | None) -> dict[str, str] | None:
         return None
     method = episode.consent_method.value if episode.consent_method else None
     return {"on": episode.consent_on.isoformat(), "method": method or ""}
+
+
+def recorded_json(episode: EpisodeFacts, facts: Iterable[Fact]) -> dict[str, dict[str, Any]]:
+    """Who recorded each of the ``facts`` recorded (their user name) and when, both null for
+    what migration 0028 carried over from before they were kept; for a correction, the
+    record it ``supersedes`` and the ``reason`` (else null)."""
+    found = {}
+    for fact in facts:
+        if (record := episode.recorded.get(fact)) is not None:
+            found[fact.value] = {
+                "by": record.recorded_by_name,
+                "at": record.recorded_at.isoformat() if record.recorded_at else None,
+                "supersedes": record.supersedes,
+                "reason": record.reason,
+            }
+    return found
 
 
 def consent_missing(episode: EpisodeFacts, by: date) -> bool:

@@ -30,7 +30,7 @@ from flows.billing_export.rows import (
     consent_missing,
     order_json,
 )
-from programs.models import ProgramKind
+from hub.care_programs import ProgramKind
 
 __all__ = ["rpm_rows"]
 

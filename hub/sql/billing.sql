@@ -27,11 +27,10 @@ SELECT count(*) FROM visible_patients(%(all)s, %(user_id)s::uuid);
 -- The episodes a month can bill: RPM and CCM ones that overlap it, TCM ones
 -- whose service period (from the day of discharge) ends in it, and those of
 -- the month's time entries (``episode_ids``: time moved here may be older).
+-- What is recorded of them (consent, milestones) is program_records_of_episodes'.
 -- name: billing_episodes
 SELECT e.id, e.patient_id, e.kind, e.started_on, e.ended_on, e.ordering_name,
-       e.ordering_npi, e.consent_on, e.consent_method, e.setup_on, e.setup_by,
-       e.discharged_on, e.discharge_setting, e.complexity, e.med_reconciled_on,
-       e.face_to_face_on, e.first_contact_at
+       e.ordering_npi, e.discharged_on, e.discharge_setting
 FROM program_episodes e
 WHERE e.patient_id = ANY(%(patient_ids)s::uuid[])
   AND (CASE WHEN e.kind = 'TCM'

@@ -1,17 +1,14 @@
--- Care programmes and the coordinator's time log (programs/, migration 0023).
+-- Care programmes and the coordinator's time log (programs/, migrations 0023 and 0028).
 
 -- name: patient_timezone
 SELECT timezone FROM patients WHERE id = %(patient_id)s;
 
 -- name: insert_program_episode
 INSERT INTO program_episodes (patient_id, kind, started_on, ordering_name, ordering_npi,
-                              conditions, discharged_on, discharge_setting, complexity,
-                              med_reconciled_on, face_to_face_on, first_contact_at,
-                              created_by, created_at)
+                              conditions, discharged_on, discharge_setting, created_by,
+                              created_at)
 VALUES (%(patient_id)s, %(kind)s, %(started_on)s, %(ordering_name)s, %(ordering_npi)s,
-        %(conditions)s, %(discharged_on)s, %(discharge_setting)s, %(complexity)s,
-        %(med_reconciled_on)s, %(face_to_face_on)s, %(first_contact_at)s,
-        %(actor)s, %(now)s)
+        %(conditions)s, %(discharged_on)s, %(discharge_setting)s, %(actor)s, %(now)s)
 RETURNING id;
 
 -- The patient's episodes, the newest first; with the patient's time zone.
@@ -47,31 +44,39 @@ SELECT id FROM program_episodes
 WHERE patient_id = %(patient_id)s AND ended_on IS NULL
 ORDER BY id;
 
--- name: record_program_consent
-UPDATE program_episodes
-SET consent_on = %(on)s, consent_method = %(method)s, consent_recorded_by = %(actor)s,
-    consent_recorded_at = %(now)s
-WHERE id = %(id)s;
+-- name: insert_program_record
+INSERT INTO program_records (episode_id, patient_id, fact, on_date, at_time, method, performer,
+                             complexity, attempted_by, note, recorded_by, recorded_at,
+                             supersedes, reason, withdrawn)
+VALUES (%(episode_id)s, %(patient_id)s, %(fact)s, %(on_date)s, %(at_time)s, %(method)s,
+        %(performer)s, %(complexity)s, %(attempted_by)s, %(note)s, %(recorded_by)s,
+        %(recorded_at)s, %(supersedes)s, %(reason)s, %(withdrawn)s)
+RETURNING id;
 
--- name: record_program_setup
-UPDATE program_episodes
-SET setup_on = %(on)s, setup_by = %(by)s, setup_recorded_by = %(actor)s
-WHERE id = %(id)s;
+-- What is recorded of the episodes, oldest first, corrected rows too: each with
+-- the correction that supersedes it, if any, and the user names of who
+-- recorded it (and of who attempted a contact).
+-- name: program_records_of_episodes
+SELECT r.id, r.episode_id, r.fact, r.on_date, r.at_time, r.method, r.performer, r.complexity,
+       r.attempted_by, a.username AS attempted_by_name, r.note, r.recorded_by,
+       u.username AS recorded_by_name, r.recorded_at, r.supersedes, r.reason, r.withdrawn,
+       c.id AS superseded_by
+FROM program_records r
+LEFT JOIN program_records c ON c.supersedes = r.id
+LEFT JOIN users u ON u.id = r.recorded_by
+LEFT JOIN users a ON a.id = r.attempted_by
+WHERE r.episode_id = ANY(%(episode_ids)s::bigint[])
+ORDER BY r.episode_id, r.id;
 
--- name: record_tcm_milestones
-UPDATE program_episodes
-SET complexity = %(complexity)s, med_reconciled_on = %(med_reconciled_on)s,
-    face_to_face_on = %(face_to_face_on)s, first_contact_at = %(first_contact_at)s
-WHERE id = %(id)s;
 
 -- name: close_program_episode
 UPDATE program_episodes SET ended_on = %(ended_on)s, ended_by = %(actor)s
 WHERE id = %(id)s;
 
--- The start of the episode's last entry whose time counts (a correction
--- moving it elsewhere, or to 0 s, takes it out).
--- name: program_episode_last_entry
-SELECT max(t.started_at) FROM time_entries t
+-- The starts of the episode's first and last entries whose time counts (a
+-- correction moving one elsewhere, or to 0 s, takes it out).
+-- name: program_episode_time_span
+SELECT min(t.started_at), max(t.started_at) FROM time_entries t
 WHERE t.episode_id = %(id)s AND t.seconds > 0
   AND NOT EXISTS (SELECT 1 FROM time_entries c WHERE c.supersedes = t.id);
 

@@ -13,7 +13,8 @@ from hypothesis import strategies as st
 from billing.device_days import device_periods
 from billing.exceptions import EvidenceError
 from billing.forecast import month_forecast, period_forecast
-from billing.models import DeviceReading, Program, RpmEpisode, TimeEntry
+from billing.models import DeviceReading, RpmEpisode, TimeEntry
+from hub.care_programs import ProgramKind
 
 START = date(2026, 3, 1)  # period 0 is 1-30 March, period 1 31 March - 29 April
 EPISODE = RpmEpisode(START, "America/New_York", frozenset({"cuff-1"}))
@@ -107,7 +108,9 @@ APRIL = datetime(2026, 4, 3, 15, tzinfo=UTC)
 NO_CONTACT = "no interactive contact yet (nothing billable without one)"
 
 
-def minutes(total: int, *, interactive: bool, program: Program = Program.RPM) -> list[TimeEntry]:
+def minutes(
+    total: int, *, interactive: bool, program: ProgramKind = ProgramKind.RPM
+) -> list[TimeEntry]:
     return [TimeEntry("e1", program, "rn-2", APRIL, interactive, minutes=total)]
 
 
@@ -128,7 +131,7 @@ def test_rpm_month_outlooks(
 ) -> None:
     f = month_forecast(
         minutes(total, interactive=interactive),
-        program=Program.RPM,
+        program=ProgramKind.RPM,
         today=date(2026, 4, 20),
         time_zone="America/New_York",
     )
@@ -143,10 +146,10 @@ def test_rpm_month_outlooks(
 
 def test_ccm_month_outlook_and_last_months_minutes() -> None:
     entries = [
-        *minutes(25, interactive=True, program=Program.CCM),
-        TimeEntry("march", Program.CCM, "rn-2", APRIL - timedelta(days=10), True, minutes=40),
+        *minutes(25, interactive=True, program=ProgramKind.CCM),
+        TimeEntry("march", ProgramKind.CCM, "rn-2", APRIL - timedelta(days=10), True, minutes=40),
     ]
-    f = month_forecast(entries, program=Program.CCM, today=date(2026, 4, 30), time_zone="UTC")
+    f = month_forecast(entries, program=ProgramKind.CCM, today=date(2026, 4, 30), time_zone="UTC")
     assert (f.minutes, [str(line) for line in f.lines]) == (25, ["99490"])
     assert (f.next_code, f.minutes_to_next) == ("99439", 15)
     assert f.text == "25 min: 99490; 15 more for 99439"

@@ -10,8 +10,8 @@ import pytest
 from pydantic import ValidationError
 
 from billing.exceptions import NoRulesError, RulesError, RulesErrorCode
-from billing.models import Complexity, DischargeSetting, Program
 from billing.rules import RULES_DIR, in_force, load_rules, rules_for, shipped_rules, working_rules
+from hub.care_programs import Complexity, DischargeSetting, ProgramKind
 
 SHIPPED = (RULES_DIR / "cms-2026.toml").read_text(encoding="utf-8")
 
@@ -49,7 +49,7 @@ def test_2026_device_tiers_setup_and_period() -> None:
 
 def test_2026_time_codes_and_caps() -> None:
     rules = rules_for(date(2026, 6, 1))
-    rpm, ccm = rules.program(Program.RPM), rules.program(Program.CCM)
+    rpm, ccm = rules.program(ProgramKind.RPM), rules.program(ProgramKind.CCM)
     assert [(f.code, f.min_minutes) for f in rpm.firsts_by_minutes] == [
         ("99457", 20),
         ("99470", 10),
@@ -79,6 +79,7 @@ def test_2026_tcm() -> None:
         ("99496", 7, {Complexity.HIGH}),
         ("99495", 14, {Complexity.MODERATE, Complexity.HIGH}),
     ]
+    assert (tcm.unsuccessful_attempts, tcm.unsuccessful_attempts_source) == (2, "tcm-faq-2016")
     assert DischargeSetting.SKILLED_NURSING in tcm.qualifying_settings
     assert DischargeSetting.EMERGENCY_DEPARTMENT not in tcm.qualifying_settings
 
@@ -86,7 +87,7 @@ def test_2026_tcm() -> None:
 def test_every_rule_names_a_listed_source_with_an_address() -> None:
     rules = rules_for(date(2026, 1, 1))
     cited = dict(rules.cited())
-    assert {"rpm.source", "rpm.setup.source", "time.rpm.source", "tcm.holiday_source"} <= set(cited)
+    assert {"rpm.source", "rpm.setup.source", "time.RPM.source", "tcm.holiday_source"} <= set(cited)
     assert set(cited.values()) <= set(rules.sources)
     assert all(s.url.startswith("https://") and s.checked for s in rules.sources.values())
 
@@ -166,7 +167,7 @@ def test_text_that_is_not_toml_is_unreadable(tmp_path: Path) -> None:
         (  # a setting without its reason
             'combine_first_codes_why = "CCM has one first code; nothing to combine."',
             'combine_first_codes_why = ""',
-            "time.ccm.combine_first_codes_why",
+            "time.CCM.combine_first_codes_why",
         ),
         ("effective_from = 2026-01-01", 'effective_from = "soon"', "meta.effective_from"),
     ],

@@ -12,7 +12,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from billing.exceptions import EvidenceError
-from billing.models import Complexity, ContactAttempt, Discharge, DischargeSetting
+from billing.models import ContactAttempt, Discharge
 from billing.rules import rules_for
 from billing.tcm import (
     business_days_after,
@@ -25,6 +25,7 @@ from billing.tcm import (
     visit_code,
     visit_missed,
 )
+from hub.care_programs import Complexity, DischargeSetting
 
 RULES = rules_for(date(2026, 1, 1))
 NEW_YORK = "America/New_York"
@@ -34,7 +35,7 @@ CHICAGO = "America/Chicago"
 def discharge(
     day: date,
     complexity: Complexity = Complexity.HIGH,
-    setting: DischargeSetting = DischargeSetting.INPATIENT_ACUTE,
+    setting: DischargeSetting = DischargeSetting.INPATIENT,
     time_zone: str = NEW_YORK,
 ) -> Discharge:
     return Discharge(day, setting, complexity, time_zone)

@@ -11,9 +11,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from billing.exceptions import EvidenceError
-from billing.models import Month, Program, TimeEntry
+from billing.models import Month, TimeEntry
 from billing.rules import Rules, rules_for
 from billing.time_codes import codes_for_minutes, effective_entries, ladder, month_time
+from hub.care_programs import ProgramKind
 
 RULES = rules_for(date(2026, 1, 1))
 NEW_YORK = "America/New_York"
@@ -24,7 +25,7 @@ MID_MARCH = datetime(2026, 3, 10, 15, tzinfo=UTC)
 def entry(
     entry_id: str,
     minutes: int,
-    program: Program = Program.RPM,
+    program: ProgramKind = ProgramKind.RPM,
     *,
     interactive: bool = False,
     at: datetime = MID_MARCH,
@@ -36,13 +37,13 @@ def entry(
 
 
 def claim(
-    entries: list[TimeEntry], program: Program = Program.RPM, rules: Rules | None = None
+    entries: list[TimeEntry], program: ProgramKind = ProgramKind.RPM, rules: Rules | None = None
 ) -> list[str]:
     month = month_time(entries, program=program, month=MARCH, time_zone=NEW_YORK, rules=rules)
     return [str(line) for line in month.lines]
 
 
-def a_month_of(minutes: int, program: Program = Program.RPM) -> list[TimeEntry]:
+def a_month_of(minutes: int, program: ProgramKind = ProgramKind.RPM) -> list[TimeEntry]:
     """A call of 5 minutes (interactive) and the rest as review time."""
     call = min(5, minutes)
     return [
@@ -85,11 +86,11 @@ def test_rpm_minutes(minutes: int, codes: list[str]) -> None:
     ],
 )
 def test_ccm_minutes(minutes: int, codes: list[str]) -> None:
-    assert claim(a_month_of(minutes, Program.CCM), Program.CCM) == codes
+    assert claim(a_month_of(minutes, ProgramKind.CCM), ProgramKind.CCM) == codes
 
 
 def test_the_month_reports_its_minutes_entries_and_codes_one_per_unit() -> None:
-    month = month_time(a_month_of(60), program=Program.RPM, month=MARCH, time_zone=NEW_YORK)
+    month = month_time(a_month_of(60), program=ProgramKind.RPM, month=MARCH, time_zone=NEW_YORK)
     assert (month.minutes, month.interactive, month.entry_ids) == (60, True, ("call", "review"))
     assert month.codes == ("99457", "99458", "99458")
     assert month.rules_id == "cms-2026"
@@ -98,7 +99,12 @@ def test_the_month_reports_its_minutes_entries_and_codes_one_per_unit() -> None:
 def test_start_and_end_times_count_whole_minutes_never_rounded_up() -> None:
     start = datetime(2026, 3, 3, 14, 0, tzinfo=UTC)
     timed = TimeEntry(
-        "t1", Program.RPM, "rn-1", start, True, ended_at=start + timedelta(minutes=19, seconds=59)
+        "t1",
+        ProgramKind.RPM,
+        "rn-1",
+        start,
+        True,
+        ended_at=start + timedelta(minutes=19, seconds=59),
     )
     assert timed.spent_minutes == 19
     assert claim([timed]) == ["99470"]
@@ -109,19 +115,19 @@ def test_start_and_end_times_count_whole_minutes_never_rounded_up() -> None:
 
 def test_no_interactive_contact_no_code_but_the_minutes_still_count() -> None:
     quiet = [entry("review-1", 30), entry("review-2", 35)]
-    month = month_time(quiet, program=Program.RPM, month=MARCH, time_zone=NEW_YORK)
+    month = month_time(quiet, program=ProgramKind.RPM, month=MARCH, time_zone=NEW_YORK)
     assert (month.minutes, month.interactive, month.lines) == (65, False, ())
 
 
 def test_an_interactive_contact_in_another_programme_does_not_count() -> None:
-    entries = [entry("rpm-review", 25), entry("ccm-call", 2, Program.CCM, interactive=True)]
+    entries = [entry("rpm-review", 25), entry("ccm-call", 2, ProgramKind.CCM, interactive=True)]
     assert claim(entries) == []
 
 
 def test_a_setting_can_drop_the_interactive_condition() -> None:
-    ccm = RULES.program(Program.CCM).model_copy(update={"requires_interactive_contact": False})
-    rules = RULES.model_copy(update={"time": {**RULES.time, Program.CCM: ccm}})
-    assert claim([entry("review", 25, Program.CCM)], Program.CCM, rules=rules) == ["99490"]
+    ccm = RULES.program(ProgramKind.CCM).model_copy(update={"requires_interactive_contact": False})
+    rules = RULES.model_copy(update={"time": {**RULES.time, ProgramKind.CCM: ccm}})
+    assert claim([entry("review", 25, ProgramKind.CCM)], ProgramKind.CCM, rules=rules) == ["99490"]
 
 
 # --- programmes and months ---------------------------------------------------------------
@@ -130,11 +136,11 @@ def test_a_setting_can_drop_the_interactive_condition() -> None:
 def test_minutes_never_mix_across_programmes() -> None:
     # 15 + 15 would be 30 minutes, 99457, if mixed; apart RPM earns 99470 and CCM nothing.
     entries = [
-        entry("r", 15, Program.RPM, interactive=True),
-        entry("c", 15, Program.CCM, interactive=True),
+        entry("r", 15, ProgramKind.RPM, interactive=True),
+        entry("c", 15, ProgramKind.CCM, interactive=True),
     ]
-    assert claim(entries, Program.RPM) == ["99470"]
-    assert claim(entries, Program.CCM) == []
+    assert claim(entries, ProgramKind.RPM) == ["99470"]
+    assert claim(entries, ProgramKind.CCM) == []
 
 
 def test_an_entry_belongs_to_the_patients_month_of_its_start() -> None:
@@ -146,12 +152,12 @@ def test_an_entry_belongs_to_the_patients_month_of_its_start() -> None:
         # 1 March 05:30 UTC is 00:30 on 1 March in New York: March.
         entry("early-march", 10, at=datetime(2026, 3, 1, 5, 30, tzinfo=UTC)),
     ]
-    march = month_time(entries, program=Program.RPM, month=MARCH, time_zone=NEW_YORK)
+    march = month_time(entries, program=ProgramKind.RPM, month=MARCH, time_zone=NEW_YORK)
     assert (march.entry_ids, march.minutes) == (("late-march", "early-march"), 22)
     assert [str(line) for line in march.lines] == ["99457"]
-    feb = month_time(entries, program=Program.RPM, month=Month(2026, 2), time_zone=NEW_YORK)
+    feb = month_time(entries, program=ProgramKind.RPM, month=Month(2026, 2), time_zone=NEW_YORK)
     assert (feb.entry_ids, [str(line) for line in feb.lines]) == (("late-feb",), ["99457"])
-    in_utc = month_time(entries, program=Program.RPM, month=MARCH, time_zone="UTC")
+    in_utc = month_time(entries, program=ProgramKind.RPM, month=MARCH, time_zone="UTC")
     assert in_utc.entry_ids == ("late-feb", "early-march")
 
 
@@ -190,11 +196,11 @@ def test_withdrawing_the_only_interactive_entry_withdraws_the_codes() -> None:
 
 def test_a_correction_may_move_an_entry_to_another_programme() -> None:
     entries = [
-        entry("x", 25, Program.CCM, interactive=True),
-        entry("x-fixed", 25, Program.RPM, interactive=True, supersedes="x"),
+        entry("x", 25, ProgramKind.CCM, interactive=True),
+        entry("x-fixed", 25, ProgramKind.RPM, interactive=True, supersedes="x"),
     ]
-    assert claim(entries, Program.RPM) == ["99457"]
-    assert claim(entries, Program.CCM) == []
+    assert claim(entries, ProgramKind.RPM) == ["99457"]
+    assert claim(entries, ProgramKind.CCM) == []
 
 
 def test_a_correction_of_an_entry_not_given_still_counts() -> None:
@@ -226,15 +232,15 @@ def test_inconsistent_corrections_are_refused(entries: list[TimeEntry], says: st
 )
 def test_a_malformed_entry_is_refused(kwargs: dict[str, object]) -> None:
     with pytest.raises(EvidenceError):
-        TimeEntry("e", Program.RPM, "rn-1", MID_MARCH, False, **kwargs)  # type: ignore[arg-type]
+        TimeEntry("e", ProgramKind.RPM, "rn-1", MID_MARCH, False, **kwargs)  # type: ignore[arg-type]
 
 
 # --- the other reading of 99470 with 99457 -----------------------------------------------
 
 
 def combined() -> Rules:
-    rpm = RULES.program(Program.RPM).model_copy(update={"combine_first_codes": True})
-    return RULES.model_copy(update={"time": {**RULES.time, Program.RPM: rpm}})
+    rpm = RULES.program(ProgramKind.RPM).model_copy(update={"combine_first_codes": True})
+    return RULES.model_copy(update={"time": {**RULES.time, ProgramKind.RPM: rpm}})
 
 
 @pytest.mark.parametrize(
@@ -260,7 +266,7 @@ def test_when_combining_is_allowed_99470_bills_a_remainder_of_ten(
 @given(st.integers(min_value=0, max_value=400))
 def test_rpm_codes_follow_the_formula(minutes: int) -> None:
     lines = {
-        line.code: line.units for line in codes_for_minutes(minutes, RULES.program(Program.RPM))
+        line.code: line.units for line in codes_for_minutes(minutes, RULES.program(ProgramKind.RPM))
     }
     assert not ("99470" in lines and "99457" in lines)
     if minutes < 10:
@@ -278,8 +284,8 @@ def test_only_the_sum_of_a_months_entries_matters(parts: list[int]) -> None:
         entry(f"e{i}", m, interactive=i == 0, at=MID_MARCH + timedelta(days=i))
         for i, m in enumerate(parts)
     ]
-    expected = codes_for_minutes(sum(parts), RULES.program(Program.RPM))
-    month = month_time(entries, program=Program.RPM, month=MARCH, time_zone=NEW_YORK)
+    expected = codes_for_minutes(sum(parts), RULES.program(ProgramKind.RPM))
+    month = month_time(entries, program=ProgramKind.RPM, month=MARCH, time_zone=NEW_YORK)
     assert (month.minutes, month.lines) == (sum(parts), expected)
 
 
@@ -291,8 +297,10 @@ def test_withdrawing_an_entry_is_the_same_as_leaving_it_out(
     gone = data.draw(st.sets(st.sampled_from([e.entry_id for e in entries])))
     withdrawals = [entry(f"void-{g}", 0, interactive=False, supersedes=g) for g in sorted(gone)]
     kept = [e for e in entries if e.entry_id not in gone]
-    both = month_time([*entries, *withdrawals], program=Program.RPM, month=MARCH, time_zone="UTC")
-    left_out = month_time(kept, program=Program.RPM, month=MARCH, time_zone="UTC")
+    both = month_time(
+        [*entries, *withdrawals], program=ProgramKind.RPM, month=MARCH, time_zone="UTC"
+    )
+    left_out = month_time(kept, program=ProgramKind.RPM, month=MARCH, time_zone="UTC")
     assert (both.minutes, both.interactive, both.lines) == (
         left_out.minutes,
         left_out.interactive,
@@ -301,5 +309,5 @@ def test_withdrawing_an_entry_is_the_same_as_leaving_it_out(
 
 
 def test_the_ladder_is_ascending_and_ends_at_the_cap() -> None:
-    steps = ladder(RULES.program(Program.CCM))
+    steps = ladder(RULES.program(ProgramKind.CCM))
     assert [s.min_minutes for s in steps] == [20, 40, 60]

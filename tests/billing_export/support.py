@@ -18,6 +18,7 @@ from devices import service as devices
 from flows.billing_export.evidence import Scope
 from flows.billing_export.export import export_document
 from flows.billing_export.render import document_rows
+from hub.care_programs import ProgramKind
 from hub.measures import DeviceKind
 from hub.patients import Identifier, enroll_patient
 from programs import episodes, timelog
@@ -26,7 +27,7 @@ from programs.models import (
     ConsentMethod,
     Episode,
     Practitioner,
-    ProgramKind,
+    Statement,
     TimeEntry,
     Work,
 )
@@ -121,14 +122,14 @@ def programme(
         conditions=["I50.22", "E11.9"], actor=actor, now=NOW,
     )  # fmt: skip
     if consent is not None:
-        episode = episodes.record_consent(
-            conn, patient_id=patient, episode_id=episode.id, on=consent,
-            method=ConsentMethod.VERBAL, actor=actor, now=NOW,
+        episode = episodes.record(
+            conn, patient_id=patient, episode_id=episode.id,
+            statements=[Statement.consent(consent, ConsentMethod.VERBAL)], actor=actor, now=NOW,
         )  # fmt: skip
     if setup is not None:
-        episode = episodes.record_setup(
-            conn, patient_id=patient, episode_id=episode.id, on=setup[0], by=setup[1],
-            actor=actor, now=NOW,
+        episode = episodes.record(
+            conn, patient_id=patient, episode_id=episode.id,
+            statements=[Statement.setup(*setup)], actor=actor, now=NOW,
         )  # fmt: skip
     return episode
 

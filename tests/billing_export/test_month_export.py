@@ -16,8 +16,10 @@ import pytest
 from billing.models import Month
 from flows.billing_export.evidence import Scope
 from flows.billing_export.export import export_document
+from hub.care_programs import Complexity, DischargeSetting, ProgramKind
+from programs import corrections
 from programs.episodes import start_episode
-from programs.models import Complexity, DischargeSetting, ProgramKind, Tcm
+from programs.models import Fact, Tcm
 from tests.api_support import make_user
 from tests.billing_export.support import (
     CALL,
@@ -281,16 +283,66 @@ def test_transitional_care_is_billed_in_the_month_its_service_period_ends(
          [], 4),
     ]  # fmt: skip
     evidence = of(rows, f.patient)[0]["evidence"]
-    assert evidence["contact"] == {"at": "2026-03-03T15:00:00+00:00", "due": "2026-03-04"}
+    assert evidence["contact"] == {
+        "at": "2026-03-03T15:00:00+00:00", "due": "2026-03-04", "attempts": [],
+        "met_by": "contact",
+    }  # fmt: skip
     assert evidence["visit"] == {
         "on": "2026-03-06", "due": {"99496": "2026-03-09", "99495": "2026-03-16"},
     }  # fmt: skip
+    # Who recorded each milestone, and when (here all with the start of the episode).
+    by_cora = {"by": "cora", "at": NOW.isoformat(), "supersedes": None, "reason": None}
+    assert evidence["recorded"] == dict.fromkeys(
+        ("complexity", "contact", "face_to_face", "med_reconciliation"), by_cora
+    )
     missed = ["no_interactive_contact", "no_face_to_face", "med_reconciliation_missing"]
     assert [brief(r) for r in of(rows, g.patient)] == [
         ("TCM", "transitional_care", "2026-03-01", "2026-03-30", None, None, 0, "none",
          missed, 20),
     ]  # fmt: skip
     assert of(month_rows(conn, Month(2026, 4)), f.patient) == []
+
+
+def test_a_corrected_milestone_is_billed_as_corrected_and_says_who_and_why(
+    conn: Conn, cora: UUID
+) -> None:
+    """As F above (discharged Monday 2 March, high complexity, reached 3 March, reconciled
+    5 March), but the visit was typed as 16 March (day 14: 99495) and corrected by sue to
+    6 March (day 4: 99496). The export bills the corrected day and names the correction;
+    the contact withdrawn instead (wrong patient), the row says it is missing."""
+    f = home(conn, mrn="SIM-FC", tz="America/New_York", coordinator=cora)
+    episode = start_episode(
+        conn, patient_id=f.patient, kind=ProgramKind.TCM, started_on=None, ordering=DR,
+        conditions=[], actor=cora, now=NOW, tcm=Tcm(
+            discharged_on=date(2026, 3, 2), setting=DischargeSetting.INPATIENT,
+            complexity=Complexity.HIGH, med_reconciled_on=date(2026, 3, 5),
+            face_to_face_on=date(2026, 3, 16),
+            first_contact_at=datetime(2026, 3, 3, 15, tzinfo=UTC),
+        ),
+    )  # fmt: skip
+    ids: dict[str, Any] = {"patient_id": f.patient, "episode_id": episode.id, "now": NOW}
+    (before,) = of(month_rows(conn), f.patient)
+    assert (before["code"], before["quantity"]) == ("99495", 14)
+    sue = make_user(conn, "sue")
+    visit = episode.recorded[Fact.FACE_TO_FACE].id
+    fixed = corrections.correct(
+        conn, **ids, record_id=visit, reason="typed the wrong day", actor=sue,
+        changes={"on": date(2026, 3, 6)},
+    )  # fmt: skip
+    (after,) = of(month_rows(conn), f.patient)
+    assert (after["code"], after["quantity"], after["flags"]) == ("99496", 4, [])
+    assert after["evidence"]["visit"]["on"] == "2026-03-06"
+    assert after["evidence"]["recorded"]["face_to_face"] == {
+        "by": "sue", "at": NOW.isoformat(), "supersedes": visit, "reason": "typed the wrong day",
+    }  # fmt: skip
+    assert fixed.supersedes == visit
+    contact = episode.recorded[Fact.CONTACT].id
+    corrections.correct(
+        conn, **ids, record_id=contact, reason="wrong patient", actor=sue, withdraw=True
+    )
+    (withdrawn,) = of(month_rows(conn), f.patient)
+    assert (withdrawn["code"], withdrawn["flags"]) == (None, ["no_interactive_contact"])
+    assert withdrawn["evidence"]["contact"]["at"] is None
 
 
 def test_local_days_follow_the_patients_clock_across_daylight_saving(

@@ -17,8 +17,8 @@ from billing.models import Month
 from flows.billing_export.evidence import Scope
 from flows.billing_export.signoff import sign_off
 from flows.month_time import PatientMonthTime, ProgramMinutes, patient_month_time
+from hub.care_programs import ProgramKind
 from programs import timelog
-from programs.models import ProgramKind
 from programs.timelog import Span
 from tests.api_support import make_user
 from tests.billing_export.support import (

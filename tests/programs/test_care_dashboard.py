@@ -7,7 +7,6 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-import httpx
 import psycopg
 import pytest
 from playwright.sync_api import sync_playwright
@@ -21,19 +20,9 @@ from tests.dashboard_support import (
     live_app,
     patient_page,
 )
-from tests.programs.support import NPI
+from tests.programs.support import NPI, api_post
 
 pytestmark = pytest.mark.services
-
-
-def _post(origin: str, token: str, path: str, body: dict[str, Any]) -> dict[str, Any]:
-    got = httpx.post(
-        f"{origin}/api/v1{path}", json=body, headers={"Authorization": f"Bearer {token}"},
-        timeout=10,
-    )  # fmt: skip
-    assert got.status_code == 201, got.text
-    result: dict[str, Any] = got.json()
-    return result
 
 
 def test_the_patient_page_shows_the_tcm_clock_and_the_period_and_month(
@@ -46,19 +35,19 @@ def test_the_patient_page_shows_the_tcm_clock_and_the_period_and_month(
         now = datetime.now(UTC)
         zone = daytime_zone(now)
         mrn = {"identifiers": [{"system": "urn:mrn", "value": "SIM-C1"}], "timezone": zone}
-        patient = _post(origin, token, "/patients", mrn)["id"]
+        patient = api_post(origin, token, "/patients", mrn)["id"]
         today = now.astimezone(ZoneInfo(zone)).date()
         ordering = {"name": "Dr. Ada Example", "npi": NPI}
-        _post(origin, token, f"/patients/{patient}/programs",
+        api_post(origin, token, f"/patients/{patient}/programs",
               {"kind": "TCM", "ordering": ordering,
                "tcm": {"discharged_on": str(today - timedelta(days=10)), "setting": "inpatient",
                        "complexity": "moderate"}})  # fmt: skip
-        _post(origin, token, f"/patients/{patient}/programs",
+        api_post(origin, token, f"/patients/{patient}/programs",
               {"kind": "RPM", "started_on": str(today - timedelta(days=1)), "ordering": ordering,
                "consent": {"on": str(today - timedelta(days=1)), "method": "verbal"}})  # fmt: skip
         rpm_id = conn.execute("SELECT id FROM program_episodes WHERE kind = 'RPM'").fetchone()
         assert rpm_id is not None
-        _post(origin, token, f"/patients/{patient}/time-entries",
+        api_post(origin, token, f"/patients/{patient}/time-entries",
               {"program_id": rpm_id[0], "activity": "call", "interactive": True,
                "minutes": 14})  # fmt: skip
         browser = launch_chromium(playwright)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 from uuid import UUID
 
@@ -11,6 +11,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from hub.care_programs import Complexity, DischargeSetting, ProgramKind
 from programs import episodes
 from programs.codes import luhn_valid, npi_valid
 from programs.exceptions import (
@@ -18,19 +19,20 @@ from programs.exceptions import (
     InvalidConditionError,
     InvalidDatesError,
     InvalidNpiError,
+    InvalidProgramError,
     ProgramClosedError,
     ProgramOpenError,
     ProgramsError,
     TooFewConditionsError,
 )
 from programs.models import (
-    Complexity,
     ConsentMethod,
-    DischargeSetting,
     Episode,
+    Fact,
     Practitioner,
-    ProgramKind,
+    Statement,
     Tcm,
+    milestones,
 )
 from tests.programs.support import DR, NOW, START, rpm
 
@@ -154,32 +156,37 @@ def test_consent_and_rpm_setup_are_recorded_once(
 ) -> None:
     episode = rpm(conn, patient, coordinator)
     ids: dict[str, Any] = {"patient_id": patient, "episode_id": episode.id}
-    consented = episodes.record_consent(
-        conn, **ids, on=START, method=ConsentMethod.VERBAL, actor=coordinator, now=NOW
-    )
+    consented = episodes.record(
+        conn, **ids, statements=[Statement.consent(START, ConsentMethod.VERBAL)],
+        actor=coordinator, now=NOW,
+    )  # fmt: skip
     assert consented.consent is not None
     assert (consented.consent.on, consented.consent.method) == (START, ConsentMethod.VERBAL)
     assert (consented.consent.recorded_by, consented.consent.recorded_at) == (coordinator, NOW)
     with pytest.raises(AlreadyRecordedError):
-        episodes.record_consent(
-            conn, **ids, on=START, method=ConsentMethod.WRITTEN, actor=coordinator, now=NOW
-        )
-    set_up = episodes.record_setup(
-        conn, **ids, on=date(2026, 3, 2), by="RN Bo Sample", actor=coordinator, now=NOW
-    )
+        episodes.record(
+            conn, **ids, statements=[Statement.consent(START, ConsentMethod.WRITTEN)],
+            actor=coordinator, now=NOW,
+        )  # fmt: skip
+    set_up = episodes.record(
+        conn, **ids, statements=[Statement.setup(date(2026, 3, 2), " RN Bo Sample ")],
+        actor=coordinator, now=NOW,
+    )  # fmt: skip
     assert set_up.setup is not None
     assert (set_up.setup.on, set_up.setup.by) == (date(2026, 3, 2), "RN Bo Sample")
     with pytest.raises(AlreadyRecordedError) as again:  # 99453: once per episode
-        episodes.record_setup(
-            conn, **ids, on=date(2026, 3, 3), by="RN Bo Sample", actor=coordinator, now=NOW
-        )
+        episodes.record(
+            conn, **ids, statements=[Statement.setup(date(2026, 3, 3), "RN Bo Sample")],
+            actor=coordinator, now=NOW,
+        )  # fmt: skip
     assert again.value.code == "already_recorded"
     with pytest.raises(InvalidDatesError):  # 2026-03-11 is tomorrow in Chicago
-        episodes.record_consent(
+        episodes.record(
             conn, patient_id=patient, episode_id=episodes.start_episode(
                 conn, patient_id=patient, kind=ProgramKind.CCM, started_on=START, ordering=DR,
                 conditions=["I50.22", "E11.9"], actor=coordinator, now=NOW,
-            ).id, on=date(2026, 3, 11), method=ConsentMethod.WRITTEN, actor=coordinator, now=NOW,
+            ).id, statements=[Statement.consent(date(2026, 3, 11), ConsentMethod.WRITTEN)],
+            actor=coordinator, now=NOW,
         )  # fmt: skip
 
 
@@ -196,18 +203,39 @@ def test_a_tcm_episode_follows_a_discharge_and_records_its_milestones_once(
     assert tcm.tcm == Tcm(discharged_on=discharged, setting=DischargeSetting.INPATIENT)
     contact = datetime(2026, 3, 3, 16, 30, tzinfo=NOW.tzinfo)
     ids: dict[str, Any] = {"patient_id": patient, "episode_id": tcm.id}
-    after = episodes.record_tcm_milestones(conn, **ids, first_contact_at=contact, now=NOW)
-    after = episodes.record_tcm_milestones(
-        conn, **ids, complexity=Complexity.HIGH, face_to_face_on=date(2026, 3, 6),
-        med_reconciled_on=date(2026, 3, 6), now=NOW,
+    mark = {**ids, "actor": coordinator, "now": NOW}
+    called = NOW - timedelta(days=6)  # recorded the day after the discharge
+    after = episodes.record(
+        conn, **ids, actor=coordinator, now=called, statements=milestones(first_contact_at=contact)
+    )
+    after = episodes.record(
+        conn, **mark, statements=milestones(
+            complexity=Complexity.HIGH, face_to_face_on=date(2026, 3, 6),
+            med_reconciled_on=date(2026, 3, 6),
+        ),
     )  # fmt: skip
     assert after.tcm == Tcm(
         discharged_on=discharged, setting=DischargeSetting.INPATIENT,
         complexity=Complexity.HIGH, med_reconciled_on=date(2026, 3, 6),
         face_to_face_on=date(2026, 3, 6), first_contact_at=contact,
     )  # fmt: skip
-    with pytest.raises(AlreadyRecordedError, match="face_to_face_on"):
-        episodes.record_tcm_milestones(conn, **ids, face_to_face_on=date(2026, 3, 7), now=NOW)
+    # Each milestone keeps who recorded it and when.
+    recorded = {
+        fact: (r.recorded_by, r.recorded_by_name, r.recorded_at)
+        for fact, r in after.recorded.items()
+    }
+    assert recorded == {
+        Fact.CONTACT: (coordinator, "cora", called),
+        **dict.fromkeys(
+            (Fact.COMPLEXITY, Fact.FACE_TO_FACE, Fact.MED_RECONCILIATION),
+            (coordinator, "cora", NOW),
+        ),
+    }
+    with pytest.raises(AlreadyRecordedError, match="the face-to-face visit"):
+        episodes.record(conn, **mark, statements=milestones(face_to_face_on=date(2026, 3, 7)))
+    # A milestone is TCM's, a set-up RPM's: the same rules for every fact.
+    with pytest.raises(InvalidProgramError, match="recorded on RPM episodes"):
+        episodes.record(conn, **mark, statements=[Statement.setup(date(2026, 3, 6), "RN")])
     for discharged_on, face_to_face_on in (
         (date(2026, 3, 8), date(2026, 3, 7)),  # a visit before the discharge
         (date(2026, 3, 11), None),  # a discharge tomorrow (Chicago)

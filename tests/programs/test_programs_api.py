@@ -34,6 +34,16 @@ def _rpm(api: TestClient, who: Caller, patient: UUID, *, consent: bool = True) -
     return dict(made.json())
 
 
+def _tcm(
+    api: TestClient, who: Caller, patient: UUID, discharged: date, *, setting: str = "inpatient"
+) -> dict[str, Any]:
+    tcm = {"discharged_on": str(discharged), "setting": setting}
+    body = {"kind": "TCM", "ordering": DR, "conditions": ["I50.23"], "tcm": tcm}
+    made = api.post(f"/api/v1/patients/{patient}/programs", json=body, headers=who.headers)
+    assert made.status_code == 201, made.text
+    return dict(made.json())
+
+
 def test_a_programme_is_started_with_consent_and_setup_read_and_ended(
     api: TestClient, conn: psycopg.Connection[Any]
 ) -> None:
@@ -256,15 +266,9 @@ def test_a_tcm_programme_records_its_milestones_once(
     ann = caller(api, conn, "ann")
     patient = enroll(api, ann, "SIM-A")
     discharged = TODAY - timedelta(days=5)
-    made = api.post(
-        f"/api/v1/patients/{patient}/programs",
-        json={"kind": "TCM", "ordering": DR, "conditions": ["I50.23"],
-              "tcm": {"discharged_on": str(discharged), "setting": "skilled_nursing"}},
-        headers=ann.headers,
-    )  # fmt: skip
-    assert made.status_code == 201, made.text
-    assert made.json()["started_on"] == str(discharged)
-    milestones = f"/api/v1/patients/{patient}/programs/{made.json()['id']}/tcm"
+    made = _tcm(api, ann, patient, discharged, setting="skilled_nursing")
+    assert made["started_on"] == str(discharged)
+    milestones = f"/api/v1/patients/{patient}/programs/{made['id']}/tcm"
     contact = datetime.combine(discharged + timedelta(days=1), datetime.min.time(), UTC)
     set_ = api.post(
         milestones,
@@ -274,6 +278,15 @@ def test_a_tcm_programme_records_its_milestones_once(
     assert set_.status_code == 200, set_.text
     tcm = set_.json()["tcm"]
     assert (tcm["complexity"], tcm["face_to_face_on"]) == ("moderate", None)
+    # Who recorded each milestone, and when.
+    recorded = set_.json()["recorded"]
+    assert set(recorded) == {"complexity", "contact"}
+    contact_record = recorded["contact"]
+    assert (contact_record["at"], contact_record["recorded_by"]) == (
+        contact.isoformat().replace("+00:00", "Z"), str(ann.id),
+    )  # fmt: skip
+    assert contact_record["recorded_by_name"] == "ann"
+    assert datetime.fromisoformat(contact_record["recorded_at"]) > contact
     again = api.post(milestones, json={"complexity": "high"}, headers=ann.headers)
     assert (again.status_code, again.json()["code"]) == (409, "already_recorded")
     # TCM time needs no consent.
@@ -283,4 +296,62 @@ def test_a_tcm_programme_records_its_milestones_once(
         headers=ann.headers,
     )
     assert logged.status_code == 201, logged.text
-    assert date.fromisoformat(made.json()["started_on"]) == discharged
+    assert date.fromisoformat(made["started_on"]) == discharged
+
+
+def test_consent_set_up_and_milestones_are_refused_by_the_same_rules(
+    api: TestClient, conn: psycopg.Connection[Any]
+) -> None:
+    """One implementation records them all: a fact on the wrong kind of programme, a date in
+    the future and a second recording are refused alike, whichever route says it."""
+    ann = caller(api, conn, "ann")
+    patient = enroll(api, ann, "SIM-A")
+    rpm = _rpm(api, ann, patient, consent=False)
+    base = f"/api/v1/patients/{patient}/programs/{rpm['id']}"
+    tomorrow = str(TODAY + timedelta(days=2))
+
+    def answer(path: str, body: dict[str, Any]) -> tuple[int, str]:
+        got = api.post(f"{base}/{path}", json=body, headers=ann.headers)
+        return got.status_code, got.json()["code"] if got.status_code >= 400 else "ok"
+
+    assert answer("consent", {"on": tomorrow, "method": "verbal"}) == (400, "invalid_dates")
+    assert answer("setup", {"on": tomorrow, "by": "RN Lee"}) == (400, "invalid_dates")
+    assert answer("tcm", {"complexity": "high"}) == (400, "invalid_program")
+    assert answer("setup", {"on": str(TODAY), "by": "RN Lee"}) == (200, "ok")
+    assert answer("consent", {"on": str(TODAY), "method": "verbal"}) == (200, "ok")
+    assert answer("consent", {"on": str(TODAY), "method": "written"}) == (409, "already_recorded")
+    assert answer("setup", {"on": str(TODAY), "by": "RN Lee"}) == (409, "already_recorded")
+    program = api.get(base, headers=ann.headers).json()
+    assert (program["consent"]["method"], program["setup"]["by"]) == ("verbal", "RN Lee")
+
+
+def test_unsuccessful_contact_attempts_are_recorded_by_the_caller_any_number(
+    api: TestClient, conn: psycopg.Connection[Any]
+) -> None:
+    ann = caller(api, conn, "ann")
+    patient = enroll(api, ann, "SIM-A")
+    discharged = TODAY - timedelta(days=1)
+    made = _tcm(api, ann, patient, discharged)
+    attempts = f"/api/v1/patients/{patient}/programs/{made['id']}/contact-attempts"
+    first = datetime.combine(discharged, datetime.min.time(), UTC) + timedelta(hours=15)
+    for at, method in ((first, "telephone"), (first + timedelta(hours=2), "electronic")):
+        body = {"at": at.isoformat(), "method": method, "note": "voicemail"}
+        got = api.post(attempts, json=body, headers=ann.headers)
+        assert got.status_code == 201, got.text
+    listed = got.json()["contact_attempts"]
+    assert [(a["method"], a["attempted_by_name"], a["note"]) for a in listed] == [
+        ("telephone", "ann", "voicemail"), ("electronic", "ann", "voicemail"),
+    ]  # fmt: skip
+    assert got.json()["tcm"]["first_contact_at"] is None  # attempts are not the contact
+    future = {"at": (datetime.now(UTC) + timedelta(hours=1)).isoformat(), "method": "telephone"}
+    too_early = {"at": (first - timedelta(days=2)).isoformat(), "method": "telephone"}
+    for body, code in ((future, "invalid_dates"), (too_early, "invalid_dates")):
+        refused = api.post(attempts, json=body, headers=ann.headers)
+        assert (refused.status_code, refused.json()["code"]) == (400, code)
+    rpm = _rpm(api, ann, enroll(api, ann, "SIM-B"))
+    on_rpm = api.post(
+        f"/api/v1/patients/{rpm['patient_id']}/programs/{rpm['id']}/contact-attempts",
+        json={"at": first.isoformat(), "method": "telephone"},
+        headers=ann.headers,
+    )
+    assert (on_rpm.status_code, on_rpm.json()["code"]) == (400, "invalid_program")

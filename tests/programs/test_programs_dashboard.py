@@ -9,7 +9,6 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-import httpx
 import psycopg
 import pytest
 from playwright.sync_api import Browser, Page, sync_playwright
@@ -23,7 +22,7 @@ from tests.dashboard_support import (
     live_app,
     patient_page,
 )
-from tests.programs.support import NPI
+from tests.programs.support import patient_with
 
 pytestmark = pytest.mark.services
 
@@ -34,26 +33,11 @@ def _token(origin: str) -> str:
 
 def _patient_with_rpm(origin: str, token: str, zone: str) -> str:
     """A patient in ``zone`` with an RPM programme begun yesterday on their calendar."""
-    headers = {"Authorization": f"Bearer {token}"}
-    made = httpx.post(
-        f"{origin}/api/v1/patients",
-        json={"identifiers": [{"system": "urn:mrn", "value": "SIM-T1"}], "timezone": zone},
-        headers=headers,
-        timeout=10,
-    )
-    assert made.status_code == 201, made.text
-    patient = str(made.json()["id"])
     begun = str(datetime.now(ZoneInfo(zone)).date() - timedelta(days=1))
-    program = httpx.post(
-        f"{origin}/api/v1/patients/{patient}/programs",
-        json={"kind": "RPM", "started_on": begun, "conditions": ["I10"],
-              "ordering": {"name": "Dr. Ada Example", "npi": NPI},
-              "consent": {"on": begun, "method": "verbal"}},
-        headers=headers,
-        timeout=10,
-    )  # fmt: skip
-    assert program.status_code == 201, program.text
-    return patient
+    return patient_with(origin, token, "SIM-T1", {
+        "kind": "RPM", "started_on": begun, "conditions": ["I10"],
+        "consent": {"on": begun, "method": "verbal"},
+    }, timezone=zone)  # fmt: skip
 
 
 def _tab(browser: Browser, origin: str, token: str, patient: str, errors: list[str]) -> Page:

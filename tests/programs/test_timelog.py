@@ -21,7 +21,15 @@ from programs.exceptions import (
     ProgramRequiredError,
     TimerError,
 )
-from programs.models import Activity, ConsentMethod, EntrySource, Episode, TimeEntry, Work
+from programs.models import (
+    Activity,
+    ConsentMethod,
+    EntrySource,
+    Episode,
+    Statement,
+    TimeEntry,
+    Work,
+)
 from programs.timelog import span_of
 from tests.api_support import detection, make_user
 from tests.programs.support import NOW, rpm
@@ -34,9 +42,10 @@ REVIEW = Work(Activity.DATA_REVIEW, interactive=False)
 
 def _consented(conn: psycopg.Connection[Any], patient: UUID, coordinator: UUID) -> Episode:
     episode = rpm(conn, patient, coordinator)
-    return episodes.record_consent(
-        conn, patient_id=patient, episode_id=episode.id, on=date(2026, 3, 5),
-        method=ConsentMethod.WRITTEN, actor=coordinator, now=NOW,
+    return episodes.record(
+        conn, patient_id=patient, episode_id=episode.id,
+        statements=[Statement.consent(date(2026, 3, 5), ConsentMethod.WRITTEN)],
+        actor=coordinator, now=NOW,
     )  # fmt: skip
 
 
@@ -54,9 +63,10 @@ def test_time_is_refused_until_consent_and_before_its_date(
     with pytest.raises(ConsentRequiredError) as refused:
         _log(conn, patient, coordinator, minutes=12)
     assert refused.value.code == "consent_required"
-    episodes.record_consent(
-        conn, patient_id=patient, episode_id=episode.id, on=date(2026, 3, 5),
-        method=ConsentMethod.VERBAL, actor=coordinator, now=NOW,
+    episodes.record(
+        conn, patient_id=patient, episode_id=episode.id,
+        statements=[Statement.consent(date(2026, 3, 5), ConsentMethod.VERBAL)],
+        actor=coordinator, now=NOW,
     )  # fmt: skip
     # 2026-03-05 03:00 UTC is still 4 March in Chicago: before the consent.
     with pytest.raises(ConsentRequiredError):

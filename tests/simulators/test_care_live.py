@@ -17,9 +17,9 @@ from click.testing import CliRunner
 from fastapi.testclient import TestClient
 
 from api.accounts import Role
+from hub.care_programs import ProgramKind
 from hub.settings import Settings
 from programs.codes import npi_valid
-from programs.models import ProgramKind
 from simulators.care import CareCounts, care_team, provision_care
 from simulators.care_models import DeviceOutlook
 from simulators.care_outlook import device_forecast, device_outlook
@@ -80,9 +80,12 @@ def test_nurses_record_the_plan_through_the_api_and_a_second_run_adds_nothing(
         "CCM": sum(bool(p.episode(ProgramKind.CCM)) for p in plan.patients),
         "TCM": 4,
     }
+    # What is recorded of each (migration 0028's program_records; nothing corrected here).
     rows = conn.execute(
-        "SELECT kind, ordering_npi, conditions, consent_on, consent_recorded_by, setup_on,"
-        " setup_by, started_on FROM program_episodes"
+        "SELECT e.kind, e.ordering_npi, e.conditions, c.on_date, c.recorded_by, s.on_date,"
+        " s.performer, e.started_on FROM program_episodes e"
+        " LEFT JOIN program_records c ON c.episode_id = e.id AND c.fact = 'consent'"
+        " LEFT JOIN program_records s ON s.episode_id = e.id AND s.fact = 'setup'"
     ).fetchall()
     assert all(npi_valid(npi) for _, npi, *_ in rows)
     assert {npi for _, npi, *_ in rows} <= {p.npi for p in plan.practitioners}
@@ -94,8 +97,11 @@ def test_nurses_record_the_plan_through_the_api_and_a_second_run_adds_nothing(
     assert {r[6] for r in consented} <= {"Simulated nurse 1", "Simulated nurse 2"}
     assert all(r[5] is None for r in rpm if r[3] is None)  # awaiting consent: no set-up
     tcm = conn.execute(
-        "SELECT discharged_on, complexity, first_contact_at, face_to_face_on FROM program_episodes"
-        " WHERE kind = 'TCM' ORDER BY discharged_on"
+        "SELECT e.discharged_on, x.complexity, c.at_time, f.on_date FROM program_episodes e"
+        " LEFT JOIN program_records x ON x.episode_id = e.id AND x.fact = 'complexity'"
+        " LEFT JOIN program_records c ON c.episode_id = e.id AND c.fact = 'contact'"
+        " LEFT JOIN program_records f ON f.episode_id = e.id AND f.fact = 'face_to_face'"
+        " WHERE e.kind = 'TCM' ORDER BY e.discharged_on"
     ).fetchall()
     assert sum(r[2] is None for r in tcm) == 2  # the contact still due, and the one overdue
     assert sum(r[3] is not None for r in tcm) == 1

@@ -15,8 +15,9 @@ from datetime import UTC, date, datetime, time, timedelta
 import pytest
 
 from billing.tcm import business_days_after, is_business_day
+from hub.care_programs import Complexity, ProgramKind
 from programs.codes import normalize_icd10cm, npi_valid
-from programs.models import Activity, Complexity, ProgramKind
+from programs.models import Activity
 from simulators.care_models import NURSES, CarePlan, DeviceOutlook, TcmStory
 from simulators.care_outlook import outlook
 from simulators.care_plan import CCM_RATE, CONDITIONS, plan_care

@@ -12,7 +12,13 @@ function hours(value) {
   return size < 48 ? `${Math.floor(size)} h` : `${Math.floor(size / 24)} d`;
 }
 
-/** Where a deadline stands: "4 d left", "due today, 8 h left", "overdue 5 d", "met …". */
+/** "once", "twice", "3 times". */
+function times(count) {
+  return count === 1 ? "once" : count === 2 ? "twice" : `${count} times`;
+}
+
+/** Where a deadline stands: "4 d left", "due today, 8 h left", "overdue 5 d", "met …",
+ * "attempted twice". */
 function standing(clock) {
   const met = String(clock.met || "").slice(0, 10);
   switch (clock.status) {
@@ -20,6 +26,8 @@ function standing(clock) {
       return `met ${met}`;
     case "met_late":
       return `met late, ${met}`;
+    case "attempted":
+      return `attempted ${times(clock.attempts)}`;
     case "due_today":
       return `due today, ${hours(clock.left_hours)} left`;
     case "overdue":

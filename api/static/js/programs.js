@@ -1,11 +1,13 @@
 // The patient page's Programmes section: the patient's care programmes (RPM, CCM,
 // TCM) with their consent and the minutes logged in the patient's month (their calendar
-// and zone, counted as billing counts them: GET /month-time), the caller's timer on
+// and zone, counted as billing counts them: GET /month-time), what is recorded of each
+// with who recorded it (js/program_record.js), the caller's timer on
 // the patient (kept by the hub, so a reload or another tab finds it running), and
 // the latest time entries.
 
 import { api } from "./api.js";
 import { errorText, formatDateTime, h } from "./dom.js";
+import { programRecord } from "./program_record.js";
 
 const ACTIVITIES = [
   ["data_review", "Data review"],
@@ -150,6 +152,11 @@ async function fill(section, patientId) {
       { class: "devices programs" },
       h("thead", {}, h("tr", {}, columns.map((name) => h("th", { scope: "col" }, name)))),
       h("tbody", {}, programs.map((p) => programRow(p, minutes[p.id]))),
+    ),
+    h(
+      "div",
+      { class: "program-records" },
+      programs.map((p) => programRecord(p, { base, refresh, report })),
     ),
     timerControls(timer, programs, base, refresh, report),
     h("ul", { class: "time-entries" }, entries.slice(-SHOWN_ENTRIES).reverse().map(entryRow)),

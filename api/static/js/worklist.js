@@ -66,6 +66,11 @@ function alertBadges(row) {
     const state = deadline.left_hours < 0 ? "overdue" : "due today";
     badges.push(h("span", { class: "badge sev-high deadline", title: deadline.note }, `${deadline.name} ${state}`));
   }
+  // One that something stands in for (two unsuccessful contact attempts in time): quietly.
+  for (const deadline of (row.deadlines || []).filter((d) => d.satisfied)) {
+    const text = `${deadline.name} ${deadline.satisfied}`;
+    badges.push(h("span", { class: "badge deadline deadline-satisfied", title: deadline.note }, text));
+  }
   return badges.length ? badges : h("span", { class: "muted none" }, "—");
 }
 
