@@ -73,8 +73,10 @@ class BatchStore:
         validator: Validator,
         scorer: Scorer | None,
         arrival: ArrivalChecks | None = None,
+        shared: bool = False,
     ) -> None:
         self._settings = settings
+        self._shared = shared
         self._validator = validator
         self._scorer = scorer
         self._arrival = arrival
@@ -118,7 +120,11 @@ class BatchStore:
         try:
             conn = self.connection()
             stored = store_batch(
-                conn, parsed=parsed, directory=self._directory, scorer=self._scorer
+                conn,
+                parsed=parsed,
+                directory=self._directory,
+                scorer=self._scorer,
+                shared=self._shared,
             )
         except (psycopg.Error, ScorerError) as exc:
             self._abort(exc)
@@ -211,7 +217,11 @@ class BatchStore:
         try:
             with conn.transaction():
                 stored = store_batch(
-                    conn, parsed=parsed, directory=self._directory, scorer=self._scorer
+                    conn,
+                    parsed=parsed,
+                    directory=self._directory,
+                    scorer=self._scorer,
+                    shared=self._shared,
                 )
                 checked = self._check_on_arrival(conn, stored)
                 result = finish_batch(conn, stored=stored, scorer=self._scorer)

@@ -53,12 +53,21 @@ def db_migrate() -> None:
 
 
 @main.command()
-def ingest() -> None:
-    """Run the ingest worker until SIGTERM/SIGINT."""
+@click.option(
+    "--slot",
+    type=click.IntRange(0, 9999),
+    default=None,
+    help="run as this slot of several workers sharing the broker's subscriptions"
+    " (docs/scaling.md); default: settings.ingest_slot, unset for the hub's one worker",
+)
+def ingest(slot: int | None) -> None:
+    """Run the ingest worker until SIGTERM/SIGINT (one of several: drain, then stop)."""
     from flows.worker import IngestWorker
     from hub.db import connect, migrate
 
     settings = _settings()
+    if slot is not None:
+        settings = settings.model_copy(update={"ingest_slot": slot})
     with connect(settings) as conn:
         migrate(conn)
     stop = _stop_on_signals()
@@ -115,13 +124,24 @@ def api(host: str | None, port: int | None) -> None:
     is_flag=True,
     help="PostgreSQL and Mosquitto run elsewhere (docker compose): do not install or start them",
 )
-def up(patients: int, days: int, speed: float, external_services: bool) -> None:
+@click.option(
+    "--workers",
+    type=click.IntRange(1, 32),
+    default=None,
+    help="ingest workers, sharing the broker's subscriptions when more than one"
+    " (default: settings.ingest_workers)",
+)
+def up(
+    patients: int, days: int, speed: float, external_services: bool, workers: int | None
+) -> None:
     """Start services, ingest, API and a simulated cohort (Ctrl-C stops)."""
     from hub.services import up as services_up
     from hub.services.hub_user import ensure_hub_client
     from lastmile.run import run_hub
 
     settings = _settings()
+    if workers is not None:
+        settings = settings.model_copy(update={"ingest_workers": workers})
     if external_services:
         ensure_hub_client(settings)
     else:

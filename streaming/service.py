@@ -59,6 +59,18 @@ Resolutions reach the monitors (state-based)
     Only a rebuild from the whole history after a detector-code change
     cannot know where past resolutions fell: the rebuilt monitor is
     reconciled as above, which closes what the database has resolved.
+
+Several workers (``catch_up``)
+    Another worker may have stored a patient's readings since this cache
+    scored that patient's last (docs/scaling.md). The batch holds its
+    patients' locks (:mod:`flows.patient_order`), so what they committed
+    is all there is; each batch then brings its patients' monitors up to
+    date before scoring: from the patient's checkpoint if it stands later
+    than the monitor (a monitor restored from it is what this one would be
+    after the same readings, and has any resolution another worker applied
+    in between), and by replaying the stored readings after the monitor's
+    position, as a restore does. One query for the checkpoints' positions
+    and one for the readings, per batch.
 """
 
 from __future__ import annotations
@@ -66,9 +78,8 @@ from __future__ import annotations
 import logging
 import pickle
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
 from operator import attrgetter
 from typing import Protocol
 from uuid import UUID
@@ -77,6 +88,7 @@ from hub.alerting import AlertKind, Closure, Detection, Severity, StreamReading
 from hub.db import Conn
 from hub.reading_row import scoring_row
 from hub.sql import queries
+from streaming.checkpoints import Checkpoint
 from streaming.rows import Position, position_of, stream_reading
 
 log = logging.getLogger(__name__)
@@ -131,38 +143,6 @@ class _Entry:
 _UUID_ORDER = attrgetter("int")
 
 
-@dataclass(frozen=True, slots=True)
-class Checkpoint:
-    """A monitor's pickled state and the last reading it covers."""
-
-    patient_id: UUID
-    state: bytes
-    covered: int
-    position: Position
-
-
-def write_checkpoints(
-    conn: Conn, *, checkpoints: Sequence[Checkpoint], code_version: int, now: datetime
-) -> None:
-    """Upsert ``checkpoints`` in the caller's transaction."""
-    if not checkpoints:
-        return
-    conn.execute(
-        queries["save_checkpoints"],
-        {
-            "code_version": code_version,
-            "now": now,
-            "patient_ids": [c.patient_id for c in checkpoints],
-            "states": [c.state for c in checkpoints],
-            "covered": [c.covered for c in checkpoints],
-            "received": [c.position[0] for c in checkpoints],
-            "measured": [c.position[1] for c in checkpoints],
-            "devices": [c.position[2] for c in checkpoints],
-            "measures": [c.position[3] for c in checkpoints],
-        },
-    )
-
-
 def _first(pair: tuple[Position, StreamReading]) -> Position:
     return pair[0]
 
@@ -177,8 +157,10 @@ class MonitorCache:
         code_version: int,
         checkpoint_every: int = 50,
         checkpoint_interval_s: float = 300.0,
+        catch_up: bool = False,
     ) -> None:
         self._factory = factory
+        self._catch_up_on_load = catch_up
         self._code_version = code_version
         self._every = checkpoint_every
         self._interval_s = checkpoint_interval_s
@@ -192,8 +174,28 @@ class MonitorCache:
         the batch's own connection); see the module docstring.
         """
         wanted = set(patient_ids)
+        if self._catch_up_on_load:
+            self._follow(conn, sorted(wanted & self._entries.keys(), key=_UUID_ORDER))
         self._restore(conn, sorted(wanted - self._entries.keys()))
         self._reconcile(conn, wanted)
+
+    def _follow(self, conn: Conn, present: list[UUID]) -> None:
+        """Bring monitors in memory up to what other workers stored (see "Several workers")."""
+        if not present:
+            return
+        entries = self._entries
+        rows = conn.execute(queries["checkpoint_positions"], {"patient_ids": present})
+        for patient_id, version, received, measured, device, measure in rows.fetchall():
+            position = entries[patient_id].position
+            if version == self._code_version and (
+                position is None or (received, measured, int(device), str(measure)) > position
+            ):
+                del entries[patient_id]  # restored from that checkpoint
+        behind = {p: entries[p] for p in present if p in entries}
+        if behind:
+            self._catch_up(conn, behind)
+            for entry in behind.values():
+                entry.monitor.pop_closures()  # applied when those readings were stored
 
     def _restore(self, conn: Conn, missing: list[UUID]) -> None:
         """Checkpoint (or a fresh monitor) plus the stored readings after it."""
@@ -346,8 +348,9 @@ class MonitorCache:
 DETECTOR_CODE_VERSION = 12
 
 
-def default_monitor_cache() -> MonitorCache:
-    """The hub's detectors: a :class:`~streaming.engine.PatientMonitor` per patient."""
+def default_monitor_cache(*, catch_up: bool = False) -> MonitorCache:
+    """The hub's detectors: a :class:`~streaming.engine.PatientMonitor` per patient
+    (``catch_up``: for a worker of several)."""
     from hub.exceptions import PathwayError
     from hub.pathways import get_pathway
     from streaming.engine import PatientMonitor
@@ -363,4 +366,4 @@ def default_monitor_cache() -> MonitorCache:
             )
         return PatientMonitor(patient_id, pathway, enrolment.timezone)
 
-    return MonitorCache(factory=factory, code_version=DETECTOR_CODE_VERSION)
+    return MonitorCache(factory=factory, code_version=DETECTOR_CODE_VERSION, catch_up=catch_up)
