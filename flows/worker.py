@@ -153,6 +153,7 @@ class IngestWorker:
             self._store.close()
             if self._membership is not None:
                 self._membership.close()
+            log.info("ingest worker stopped", extra=asdict(self.stats))
 
     def _drain(self, on_batch: Callable[[BatchResult], None] | None) -> None:
         """Out of the share group: store what the broker still sends this session."""

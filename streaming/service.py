@@ -193,7 +193,8 @@ class MonitorCache:
                 del entries[patient_id]  # restored from that checkpoint
         behind = {p: entries[p] for p in present if p in entries}
         if behind:
-            self._catch_up(conn, behind)
+            # Every batch of a worker of several: too common to log at INFO.
+            self._catch_up(conn, behind, level=logging.DEBUG)
             for entry in behind.values():
                 entry.monitor.pop_closures()  # applied when those readings were stored
 
@@ -244,7 +245,9 @@ class MonitorCache:
                     extra={"patient_id": str(patient_id), "kind": kind.value},
                 )
 
-    def _catch_up(self, conn: Conn, entries: dict[UUID, _Entry]) -> None:
+    def _catch_up(
+        self, conn: Conn, entries: dict[UUID, _Entry], *, level: int = logging.INFO
+    ) -> None:
         """Replay the stored readings after each entry's position; their alerts exist."""
         positions = [entry.position or (None, None, None, None) for entry in entries.values()]
         params = {
@@ -265,7 +268,8 @@ class MonitorCache:
             entry.position = position_of(reading)
             replayed[reading.patient_id] = replayed.get(reading.patient_id, 0) + 1
         for patient_id, count in replayed.items():
-            log.info(
+            log.log(
+                level,
                 "detector state caught up",
                 extra={"patient_id": str(patient_id), "replayed": count},
             )

@@ -68,6 +68,11 @@ class Plan:
     def serial(self, gateway: int) -> str:
         return self.gateways[gateway].serials["scale"]
 
+    @property
+    def serials(self) -> list[str]:
+        """The scales' serials (what the plan's readings are counted by)."""
+        return [self.serial(g) for g in range(len(self.gateways))]
+
     def messages(self) -> Iterator[tuple[int, int, bytes]]:
         """``(gateway index, n, payload)``, n by n, each n round-robin over the gateways."""
         rng = random.Random(self.seed)
@@ -233,11 +238,12 @@ class Tally:
 
 
 def stored_keys(conn: psycopg.Connection[Any], plan: Plan) -> tuple[Keys, int]:
-    """The load's readings in the database as keys, and the rows they are in."""
+    """The load's readings in the database as keys, and the rows they are in
+    (only the plan's scales': another plan's readings are not its own)."""
     rows = conn.execute(
         "SELECT d.serial, r.measured_at FROM readings r JOIN devices d ON d.id = r.device_id"
-        " WHERE r.measured_at >= %s",
-        (plan.start,),
+        " WHERE r.measured_at >= %s AND d.serial = ANY(%s)",
+        (plan.start, plan.serials),
     ).fetchall()
     keys: Keys = {}
     for serial, measured_at in rows:
@@ -283,4 +289,10 @@ def converge(
 
 
 def _stored(conn: psycopg.Connection[Any], plan: Plan) -> int:
-    return count(conn, "SELECT count(*) FROM readings WHERE measured_at >= %s", plan.start)
+    return count(
+        conn,
+        "SELECT count(*) FROM readings r JOIN devices d ON d.id = r.device_id"
+        " WHERE r.measured_at >= %s AND d.serial = ANY(%s)",
+        plan.start,
+        plan.serials,
+    )
