@@ -11,7 +11,7 @@ came on, and put on the worker's inbox.
 
 A worker of several that stops leaves its share group first
 (:meth:`unsubscribe`): the broker then hands the group's messages to the
-other members only, and what it had already queued for this session still
+other members only, and what it had already handed this session still
 arrives, to be stored and acknowledged before the worker disconnects.
 """
 

@@ -69,6 +69,14 @@ class Plan:
         return self.gateways[gateway].serials["scale"]
 
     @property
+    def episode_patients(self) -> set[str]:
+        return {self.gateways[g].patient_id for g in self.episodes}
+
+    @property
+    def patients(self) -> list[str]:
+        return [gw.patient_id for gw in self.gateways]
+
+    @property
     def serials(self) -> list[str]:
         """The scales' serials (what the plan's readings are counted by)."""
         return [self.serial(g) for g in range(len(self.gateways))]
@@ -95,6 +103,27 @@ def make_plan(
     step = timedelta(days=span_days) / per_device
     start = now_minus(days=span_days + 2)
     return Plan(fleet, per_device, start, step, **kwargs)
+
+
+def make_episode_plan(
+    api: TestClient,
+    *,
+    episodes: int,
+    controls: int,
+    per_patient: int,
+    span_days: float,
+    episode_days: float,
+) -> Plan:
+    """Gateways ``0..episodes-1`` gain weight over the series' last ``episode_days``,
+    the ``controls`` after them do not."""
+    return make_plan(
+        api,
+        gateways=episodes + controls,
+        total=per_patient * (episodes + controls),
+        span_days=span_days,
+        episodes=frozenset(range(episodes)),
+        episode_days=episode_days,
+    )
 
 
 def ensure_session(
