@@ -147,9 +147,9 @@ def test_three_workers_one_killed_store_once_and_detect_as_one_worker(
     )
     proof.faults = "worker slot 1 SIGKILL at 40% of the load, restarted after the load was sent"
     victim = slots[1]
+    began = datetime.now(UTC)
     with connect(settings) as conn, running(slots):
         conn.autocommit = True
-        began = datetime.now(UTC)
         ensure_session(settings, plan, conn)
         load = PacedLoad(settings, plan, rate).start()
         assert load.wait_sent(0.4, timeout=duration + 60)
