@@ -20,7 +20,12 @@ transaction and before its readings are scored or inserted:
    by the same amount, which keeps their order): the time the hub could
    store them rather than the milliseconds earlier time a worker received
    them. So the order the readings are scored in is the arrival order a
-   replay from the stored readings uses, and checkpoints only move forward.
+   replay from the stored readings uses, and checkpoints only move forward;
+3. after its insert, records where each patient's stored readings now end
+   (:func:`advance_heads`, table ``patient_streams``): the next batch looks
+   the newest arrival time up there, and a monitor that stands there has
+   nothing to catch up (:mod:`streaming.service`), both by primary key
+   rather than by probing every chunk of the readings.
 
 A patient's key is the first 32 bits of their UUID (random in a version 4
 UUID); two patients that share one only wait for each other.
@@ -34,7 +39,7 @@ UUID); two patients that share one only wait for each other.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 from uuid import UUID
 
@@ -42,6 +47,7 @@ from flows.sharing import PATIENT_LOCKS
 from hub.db import Conn
 from hub.reading_row import ReadingRow
 from hub.sql import queries
+from streaming.rows import Position, Row
 
 log = logging.getLogger(__name__)
 
@@ -71,9 +77,16 @@ def after_stored(conn: Conn, *, rows: list[ReadingRow]) -> list[ReadingRow]:
         first = earliest.get(row.patient_id)
         if first is None or row.received_at < first:
             earliest[row.patient_id] = row.received_at
-    heads = conn.execute(queries["patient_stream_heads"], {"patient_ids": list(earliest)})
+    params = {"patient_ids": list(earliest)}
+    heads: dict[UUID, datetime | None] = dict(
+        conn.execute(queries["stream_heads"], params).fetchall()
+    )
+    unknown = [p for p in earliest if p not in heads]
+    if unknown:
+        params = {"patient_ids": unknown}
+        heads.update(conn.execute(queries["stored_stream_heads"], params).fetchall())
     shifts: dict[UUID, timedelta] = {}
-    for patient_id, head in heads.fetchall():
+    for patient_id, head in heads.items():
         if head is not None and earliest[patient_id] <= head:
             shifts[patient_id] = head - earliest[patient_id] + _TICK
     if not shifts:
@@ -91,3 +104,26 @@ def after_stored(conn: Conn, *, rows: list[ReadingRow]) -> list[ReadingRow]:
         else row
         for row in rows
     ]
+
+
+def advance_heads(conn: Conn, *, rows: Sequence[Row]) -> None:
+    """Record each patient's newest of ``rows``, the readings a batch's insert added."""
+    newest: dict[UUID, Position] = {}
+    for row in rows:
+        position = (row.received_at, row.measured_at, int(row.device_id), str(row.measure))
+        known = newest.get(row.patient_id)
+        if known is None or position > known:
+            newest[row.patient_id] = position
+    if not newest:
+        return
+    heads = sorted(newest.items(), key=lambda item: item[0].int)  # rows locked in key order
+    conn.execute(
+        queries["advance_stream_heads"],
+        {
+            "patient_ids": [p for p, _ in heads],
+            "received": [h[0] for _, h in heads],
+            "measured": [h[1] for _, h in heads],
+            "devices": [h[2] for _, h in heads],
+            "measures": [h[3] for _, h in heads],
+        },
+    )

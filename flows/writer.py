@@ -25,7 +25,7 @@ from devices.lifecycle import touch_devices
 from devices.models import DeviceRoute
 from devices.service import set_gateway_presence, touch_gateways
 from flows.directory import DeviceDirectory, route_problem
-from flows.patient_order import after_stored, lock_patients
+from flows.patient_order import advance_heads, after_stored, lock_patients
 from flows.refill_checks import run_refill_checks
 from flows.reports import store_feed_messages, store_meta_messages
 from hub.alerting import Closure
@@ -179,7 +179,10 @@ def store_batch(
             result.stored = cur.rowcount
             # The rows the insert added, unless the scorer has them all already.
             rescore = scorer is not None and (not speculative or result.stored != len(rows))
-            returned = cur.fetchall() if rescore else []
+            every_row = result.stored == len(rows)
+            returned = cur.fetchall() if rescore or (shared and not every_row) else []
+        if shared:
+            advance_heads(conn, rows=rows if every_row else returned)
         stored.latest = latest = max(msg.received_at for msg, _, _, _ in parsed.points)
         touch_gateways(conn, gateway_ids=seen_gateways, seen_at=latest)
         touch_devices(conn, device_ids=accepted_devices, at=latest)

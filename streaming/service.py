@@ -69,8 +69,9 @@ Several workers (``catch_up``)
     than the monitor (a monitor restored from it is what this one would be
     after the same readings, and has any resolution another worker applied
     in between), and by replaying the stored readings after the monitor's
-    position, as a restore does. One query for the checkpoints' positions
-    and one for the readings, per batch.
+    position, as a restore does, if the patient's stored readings end later
+    than the monitor (``patient_streams``). One query by primary key per
+    batch, and one for the readings of the monitors that are behind.
 """
 
 from __future__ import annotations
@@ -184,14 +185,23 @@ class MonitorCache:
         if not present:
             return
         entries = self._entries
-        rows = conn.execute(queries["checkpoint_positions"], {"patient_ids": present})
-        for patient_id, version, received, measured, device, measure in rows.fetchall():
+        behind: dict[UUID, _Entry] = {}
+        rows = conn.execute(queries["stream_positions"], {"patient_ids": present}).fetchall()
+        for patient_id, version, c_received, c_measured, c_device, c_measure, *head in rows:
             position = entries[patient_id].position
-            if version == self._code_version and (
-                position is None or (received, measured, int(device), str(measure)) > position
+            if (
+                version == self._code_version
+                and c_received is not None
+                and (
+                    position is None
+                    or (c_received, c_measured, int(c_device), c_measure) > position
+                )
             ):
                 del entries[patient_id]  # restored from that checkpoint
-        behind = {p: entries[p] for p in present if p in entries}
+            elif (
+                head[0] is None or position is None or (*head[:2], int(head[2]), head[3]) > position
+            ):
+                behind[patient_id] = entries[patient_id]
         if behind:
             # Every batch of a worker of several: too common to log at INFO.
             self._catch_up(conn, behind, level=logging.DEBUG)

@@ -10,7 +10,8 @@ worker is still holding. Then, counting in the database:
 
 * every reading is stored once, each batch after the readings committed
   before it in arrival order (its late arrival times moved to just after
-  them), so the stored arrival order is the order they were scored in;
+  them), so the stored arrival order is the order they were scored in, and
+  the patient's stream is recorded to end at the newest of them;
 * the monitors' evidence is what one uninterrupted monitor finds in the
   stored readings in arrival order (``tests.faults.alert_checks.replay``),
   with the weight-gain alert among it, and each checkpoint covers exactly
@@ -166,6 +167,12 @@ def _check_as_one_worker(conn: psycopg.Connection[Any], series: Series) -> None:
     assert any(e[1] == "weight_gain" for e in stored), "the episode alerts"
     assert checkpoint_lag(conn) == []
     assert checkpoint_states(conn) == oracle.states
+    # Where the workers recorded the patient's stream to end is its newest reading.
+    newest = conn.execute(
+        "SELECT patient_id, received_at, measured_at, device_id, measure FROM readings"
+        " ORDER BY received_at DESC, measured_at DESC, device_id DESC, measure DESC LIMIT 1"
+    ).fetchall()
+    assert conn.execute("SELECT * FROM patient_streams").fetchall() == newest
 
 
 def test_interleaved_batches_are_scored_as_one_worker_would(
