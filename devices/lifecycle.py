@@ -17,7 +17,7 @@ shortest such interval plus the pathway's ``adherence.grace_hours``, the
 same allowance after which the patient's readings count as missed (so a
 daily scale on the CHF pathway is silent after 72 h). A device that measures
 nothing its pathway schedules never turns silent. The periodic pass of the
-ingest worker (:class:`flows.schedule.AdherenceScheduler`) applies it.
+ingest worker (:class:`flows.scheduler.AdherenceScheduler`) applies it.
 
 Every function is keyword-only, takes the connection and never commits.
 """

@@ -16,6 +16,11 @@ is stored again from the start on its own:
   is stored message by message, and a message that still fails is
   quarantined with ``internal_error``.
 
+A worker of several (``shared``, docs/scaling.md) locks each batch's
+patients and orders their readings after the stored ones before anything
+is scored or inserted (:mod:`flows.patient_order`, in
+:func:`~flows.writer.store_batch`).
+
 Before its scores are written (while the scorer still works on them) and
 the batch commits, the non-adherence checks run on arrival for the batch's
 patients (:func:`~flows.schedule.check_on_arrival`): in full for those
@@ -74,8 +79,10 @@ class BatchStore:
         validator: Validator,
         scorer: Scorer | None,
         arrival: ArrivalChecks | None = None,
+        shared: bool = False,
     ) -> None:
         self._settings = settings
+        self._shared = shared
         self._validator = validator
         self._scorer = scorer
         self._arrival = arrival
@@ -119,7 +126,11 @@ class BatchStore:
         try:
             conn = self.connection()
             stored = store_batch(
-                conn, parsed=parsed, directory=self._directory, scorer=self._scorer
+                conn,
+                parsed=parsed,
+                directory=self._directory,
+                scorer=self._scorer,
+                shared=self._shared,
             )
         except (psycopg.Error, ScorerError) as exc:
             self._abort(exc)
@@ -213,7 +224,11 @@ class BatchStore:
         try:
             with conn.transaction():
                 stored = store_batch(
-                    conn, parsed=parsed, directory=self._directory, scorer=self._scorer
+                    conn,
+                    parsed=parsed,
+                    directory=self._directory,
+                    scorer=self._scorer,
+                    shared=self._shared,
                 )
                 checked = self._check_on_arrival(conn, stored)
                 result = finish_batch(conn, stored=stored, scorer=self._scorer)

@@ -1,6 +1,6 @@
 """The daily billing forecast: low worklist notices for periods and months at risk.
 
-Once a day (:class:`flows.schedule.AdherenceScheduler`), for every open RPM
+Once a day (:class:`flows.scheduler.AdherenceScheduler`), for every open RPM
 and CCM episode, the rules engine's forecast (:mod:`billing.forecast`) is
 asked what the patient's open 30-day period and month still need, and two
 rules turn that into a notice on the worklist (:mod:`alerts.notices`):

@@ -1,9 +1,10 @@
 """Non-adherence on a schedule and on arrival: check, record alerts, clear them.
 
 :func:`run_adherence_checks` is one pass at ``now`` (an injectable clock);
-:class:`AdherenceScheduler` runs it every ``interval_s`` in the ingest worker,
-over every patient, after marking devices silent (:mod:`devices.lifecycle`),
-with the refill checks and the reading-gap check (:mod:`flows.reading_gaps`).
+:class:`~flows.scheduler.AdherenceScheduler` runs it every ``interval_s`` in
+the ingest worker, over every patient, after marking devices silent
+(:mod:`devices.lifecycle`), with the refill checks and the reading-gap check
+(:mod:`flows.reading_gaps`).
 The ingest worker also runs it on arrival, in the batch's transaction, for the
 patients whose readings the batch stored (:func:`check_on_arrival`;
 :class:`ArrivalChecks` says which are due): a patient who sends weights but
@@ -27,38 +28,28 @@ on arrival: they may still resolve.
 The scheduler also runs the transitional-care checks every interval
 (:mod:`flows.tcm_alerts`: a missed deadline opens its alert, a recorded
 milestone resolves it), and once a day the billing forecast
-(:mod:`flows.forecasts`: low worklist notices, never pushed; :class:`Daily`
-says when).
+(:mod:`flows.forecasts`: low worklist notices, never pushed).
 """
 
 from __future__ import annotations
 
 import logging
 import math
-import threading
 from collections import defaultdict
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
-from dataclasses import asdict
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from time import monotonic
 from uuid import UUID
-
-import psycopg
 
 from alerts.service import (
     record_if_raised,
     reheadline,
     resolve_automatically,
 )
-from devices.lifecycle import mark_silent_devices
-from flows.forecasts import run_forecast_pass
-from flows.reading_gaps import clear_filled_gaps, run_gap_checks
-from flows.refill_checks import run_refill_checks
-from flows.tcm_alerts import run_tcm_checks
+from flows.reading_gaps import clear_filled_gaps
 from hub.alerting import AlertKind, Severity
-from hub.db import Conn, connect
+from hub.db import Conn
 from hub.domain import Measure
-from hub.settings import Settings
 from hub.sql import queries
 from streaming.adherence_facts import check_patients, offline_detections
 from streaming.clearing import (
@@ -290,69 +281,3 @@ class ArrivalChecks:
         now = self._clock()
         for p in patient_ids:
             self._checked[p] = now
-
-
-class Daily:
-    """Whether a daily pass is due: at the first interval, then once each UTC day.
-
-    Kept in memory: a restarted worker runs it again, which the passes allow
-    (they are idempotent).
-
-    >>> daily, t = Daily(), datetime(2026, 3, 2, 23, 50, tzinfo=UTC)
-    >>> daily.due(t), daily.done(t), daily.due(t + timedelta(minutes=5))
-    (True, None, False)
-    >>> daily.due(t + timedelta(minutes=15))  # 00:05 the next day
-    True
-    """
-
-    def __init__(self) -> None:
-        self._last: date | None = None
-
-    def due(self, now: datetime) -> bool:
-        return self._last != now.astimezone(UTC).date()
-
-    def done(self, now: datetime) -> None:
-        self._last = now.astimezone(UTC).date()
-
-
-class AdherenceScheduler:
-    """Runs the scheduled passes on its own connection: every ``interval_s``
-    :func:`run_adherence_checks`, the gap, refill and transitional-care checks;
-    once a day the billing forecast."""
-
-    def __init__(
-        self,
-        settings: Settings,
-        *,
-        interval_s: float,
-        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
-    ) -> None:
-        self._settings = settings
-        self._interval_s = interval_s
-        self._clock = clock
-        self._forecast = Daily()
-
-    def run(self, stop: threading.Event) -> None:
-        while not stop.wait(self._interval_s):
-            try:
-                now = self._clock()
-                with connect(self._settings) as conn:
-                    with conn.transaction():
-                        mark_silent_devices(conn, now=now)
-                    with conn.transaction():
-                        hold_checks_lock(conn, exclusive=True)
-                        recorded = run_adherence_checks(conn, now=now)
-                        recorded += run_gap_checks(conn, now=now)
-                    with conn.transaction():
-                        recorded += run_refill_checks(conn, now=now)
-                    with conn.transaction():
-                        recorded += run_tcm_checks(conn, now=now)
-                    if self._forecast.due(now):
-                        with conn.transaction():
-                            result = run_forecast_pass(conn, now=now)
-                        self._forecast.done(now)
-                        log.info("billing forecast", extra=asdict(result))
-                if recorded:
-                    log.info("adherence alerts recorded", extra={"recorded": recorded})
-            except psycopg.Error:
-                log.exception("adherence check failed; next try in the next interval")

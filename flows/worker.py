@@ -2,25 +2,32 @@
 
 Threads:
 
-* paho's network thread only stamps each message and puts it on a queue;
+* paho's network thread only stamps each message and puts it on a queue
+  (:class:`~ingest.mqtt_client.IngestClient`);
 * the worker thread (the caller of :meth:`IngestWorker.run`) gathers a batch
   (up to ``ingest_batch_size`` messages or ``ingest_flush_ms`` after the first
   one), stores it in one transaction, and only after the commit sends the
   PUBACKs. If the database is away the batch is held and retried, unacked;
   the broker stops sending once its in-flight limit for this session is
   reached, which bounds the worker's memory;
-* the adherence scheduler's thread runs the non-adherence pass every
-  ``adherence_interval_s``.
+* the scheduler's thread runs the scheduled passes every
+  ``adherence_interval_s`` (:mod:`flows.scheduler`).
 
 Detection runs in a child process (:class:`~streaming.scorer.ProcessScorer`),
 not on this interpreter's lock: while it scores one batch, the worker thread
 collects and parses the next (:mod:`flows.batches`). The alerts and detector
 checkpoints still commit in the batch's own transaction.
 
-The hub's own session is MQTT 3.1.1 with ``clean_session=False`` (paho's
-receive path is cheaper for 3.1.1 than for 5, measured by ``lastmile bench
-ingest``), so messages published while the worker is down are queued by the
-broker and delivered on reconnect.
+The hub's one worker has a persistent session of its own, so messages
+published while it is down are queued by the broker and delivered on
+reconnect; told to stop, it finishes the batch in hand and disconnects.
+One of several (``ingest_slot`` set, docs/scaling.md) first claims its slot
+(:class:`~flows.sharing.SlotMembership`), takes per-patient locks in each
+batch (:mod:`flows.patient_order`) and runs the scheduled passes only in
+its turn; told to stop, it drains: it leaves the share group (unless it is
+the last member), stores and acknowledges what the broker had queued for
+it until none has come for a while (at most ``ingest_drain_s``), and then
+disconnects, so nothing is left waiting in its session.
 """
 
 from __future__ import annotations
@@ -31,24 +38,17 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
-from datetime import UTC, datetime
-from typing import Any
-
-import orjson
-import paho.mqtt.client as mqtt
-import psycopg
-from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
 
 from flows.batches import BatchStore, InFlight
-from flows.schedule import AdherenceScheduler, ArrivalChecks
+from flows.rejections import RejectionSender
+from flows.schedule import ArrivalChecks
+from flows.scheduler import AdherenceScheduler, Turns
+from flows.sharing import SlotMembership
 from flows.writer import BatchResult
 from hub.settings import Settings
-from hub.sql import queries
-from hub.topics import errors_topic, feed_errors_topic
 from ingest import metrics
 from ingest.models import Received
-from ingest.routing import SUBSCRIPTIONS
-from ingest.session import persist_new_session
+from ingest.mqtt_client import IngestClient
 from ingest.validation import Validator
 from streaming.scorer import LocalScorer, ProcessScorer, Scorer
 from streaming.service import default_monitor_cache
@@ -73,10 +73,6 @@ class WorkerStats:
         self.batches += 1
 
 
-#: Rejections read and published per pass of the worker loop.
-_REJECTIONS_PER_PASS = 1000
-
-
 class IngestWorker:
     """Subscribe, validate, store and acknowledge; see the module docstring."""
 
@@ -90,18 +86,13 @@ class IngestWorker:
     ) -> None:
         self._settings = settings
         self._validator = validator or Validator.from_settings(settings)
-        self._client_id = client_id or settings.mqtt_ingest_client_id
+        self._shared = settings.ingest_slot is not None
         self._inbox: queue.SimpleQueue[Received] = queue.SimpleQueue()
-        self._generation = 0
-        self._connected = threading.Event()
-        self._session_present = False
-        #: Subscriptions sent on this connection and not yet granted (SUBACK).
-        self._unacked_subscriptions: set[int] = set()
         if scorer is None and settings.detection_enabled:
             scorer = (
                 ProcessScorer(settings)
                 if settings.detection_process
-                else LocalScorer(default_monitor_cache())
+                else LocalScorer(default_monitor_cache(catch_up=self._shared))
             )
         self._scorer = scorer
         arrival = (
@@ -110,15 +101,19 @@ class IngestWorker:
             else None
         )
         self._store = BatchStore(
-            settings, validator=self._validator, scorer=scorer, arrival=arrival
+            settings,
+            validator=self._validator,
+            scorer=scorer,
+            arrival=arrival,
+            shared=self._shared,
         )
-        self._unconfirmed: list[tuple[mqtt.MQTTMessageInfo, int]] = []
-        # Rejections to send exist after a batch that made some, and possibly
-        # from before a restart: look once at start-up, then only when due.
-        self._rejections_due = True
         self._in_hand = 0
         self._stats = WorkerStats()
-        self._client = self._make_client()
+        self._client = IngestClient(settings, self._inbox, client_id=client_id)
+        self._rejections = RejectionSender(self._store, self._client)
+        self._membership = (
+            None if settings.ingest_slot is None else SlotMembership(settings, settings.ingest_slot)
+        )
         metrics.watch_in_flight(self)
 
     @property
@@ -134,143 +129,101 @@ class IngestWorker:
 
     def wait_connected(self, timeout: float) -> bool:
         """Wait until the broker accepted the session and granted every subscription."""
-        return self._connected.wait(timeout)
-
-    # -- paho side: nothing but hand-off -------------------------------------
-
-    def _make_client(self) -> mqtt.Client:
-        client = mqtt.Client(
-            CallbackAPIVersion.VERSION2,
-            client_id=self._client_id,
-            clean_session=False,
-            protocol=MQTTProtocolVersion.MQTTv311,
-            manual_ack=True,
-        )
-        client.username_pw_set(
-            self._settings.mqtt_hub_username, self._settings.mqtt_hub_password.get_secret_value()
-        )
-        client.reconnect_delay_set(min_delay=1, max_delay=10)
-        # Rejections we publish are QoS 1; let paho keep plenty in flight.
-        client.max_inflight_messages_set(1000)
-        client.max_queued_messages_set(0)
-        client.on_connect = self._on_connect
-        client.on_subscribe = self._on_subscribe
-        client.on_disconnect = self._on_disconnect
-        client.on_message = self._on_message
-        return client
-
-    def _on_connect(
-        self,
-        client: mqtt.Client,
-        userdata: object,
-        flags: mqtt.ConnectFlags,
-        reason: Any,
-        properties: Any,
-    ) -> None:
-        if reason.is_failure:
-            log.error("mqtt connect refused", extra={"reason": str(reason)})
-            return
-        self._generation += 1
-        self._session_present = bool(flags.session_present)
-        lost = self._generation > 1 and not flags.session_present
-        metrics.connected(session_present=self._session_present, lost=lost)
-        sent = (client.subscribe(sub.topic_filter, qos=sub.qos) for sub in SUBSCRIPTIONS)
-        self._unacked_subscriptions = {mid for _, mid in sent if mid is not None}
-        log.info(
-            "mqtt connected",
-            extra={"session_present": flags.session_present, "generation": self._generation},
-        )
-        if lost:
-            # What the broker accepted while this session was gone went nowhere.
-            log.error("mqtt session lost by the broker", extra={"generation": self._generation})
-
-    def _on_subscribe(
-        self, client: mqtt.Client, userdata: object, mid: int, reasons: Any, properties: Any
-    ) -> None:
-        if any(getattr(r, "is_failure", False) for r in reasons):
-            log.error("mqtt subscription refused", extra={"reasons": [str(r) for r in reasons]})
-            return
-        self._unacked_subscriptions.discard(mid)
-        if not self._unacked_subscriptions:
-            # Only now does the broker queue for this session what arrives
-            # while the worker is away.
-            self._connected.set()
-            metrics.subscribed()
-            if not self._session_present:
-                # A new session is only in the broker's memory until it saves.
-                threading.Thread(
-                    target=persist_new_session, args=(self._settings,), daemon=True
-                ).start()
-
-    def _on_disconnect(
-        self, client: mqtt.Client, userdata: object, flags: Any, reason: Any, properties: Any
-    ) -> None:
-        self._connected.clear()
-        metrics.disconnected()
-        level = logging.WARNING if getattr(reason, "is_failure", True) else logging.INFO
-        log.log(level, "mqtt disconnected", extra={"reason": str(reason)})
-
-    def _on_message(self, client: mqtt.Client, userdata: object, msg: mqtt.MQTTMessage) -> None:
-        self._inbox.put(
-            Received(
-                topic=msg.topic,
-                payload=bytes(msg.payload),
-                mid=msg.mid,
-                dup=bool(msg.dup),
-                received_at=datetime.now(UTC),
-                generation=self._generation,
-                retained=bool(msg.retain),
-            )
-        )
-
-    # -- worker side -----------------------------------------------------------
+        return self._client.wait_connected(timeout)
 
     def run(
         self, stop: threading.Event, *, on_batch: Callable[[BatchResult], None] | None = None
     ) -> None:
-        """Run until ``stop`` is set; the batch in hand is finished first.
+        """Run until ``stop`` is set; the batch in hand is finished first (and,
+        for one of several workers, what the broker had queued for it)."""
+        s = self._settings
+        if self._membership is not None and not self._membership.claim(stop):
+            return
+        self._client.start()
+        if isinstance(self._scorer, ProcessScorer):
+            self._scorer.start()  # while the first messages arrive
+        if self._scorer is not None:
+            turns = Turns(ran_by=self._client.client_id) if self._shared else None
+            scheduler = AdherenceScheduler(s, interval_s=s.adherence_interval_s, turns=turns)
+            threading.Thread(target=scheduler.run, args=(stop,), daemon=True).start()
+        try:
+            self._pump(stop, stop.is_set, on_batch)
+            if self._membership is not None and self._membership.leave():
+                self._drain(on_batch)
+        finally:
+            self._client.stop()
+            self._store.close()
+            if self._membership is not None:
+                self._membership.close()
+            log.info("ingest worker stopped", extra=asdict(self.stats))
+
+    def _drain(self, on_batch: Callable[[BatchResult], None] | None) -> None:
+        """Out of the share group: store what the broker still sends this session."""
+        s = self._settings
+        halt = threading.Event()  # the drain's deadline: then leave the rest unacked
+        timer = threading.Timer(s.ingest_drain_s, halt.set)
+        timer.daemon = True
+        timer.start()
+        began = time.monotonic()
+        if not self._client.unsubscribe(timeout=s.ingest_drain_s):
+            log.warning("the broker did not confirm the unsubscribe; draining anyway")
+        quiet_s = max(1.0, 4 * s.ingest_flush_ms / 1000)
+
+        def drained() -> bool:
+            last = max(self._client.last_message_at, began)
+            return halt.is_set() or (self._inbox.empty() and time.monotonic() - last >= quiet_s)
+
+        try:
+            self._pump(halt, drained, on_batch)
+        finally:
+            timer.cancel()
+        left = self.pending
+        log.log(
+            logging.WARNING if left else logging.INFO,
+            "drained",
+            extra={"seconds": round(time.monotonic() - began, 3), "left_unacked": left},
+        )
+
+    def _pump(
+        self,
+        halt: threading.Event,
+        done: Callable[[], bool],
+        on_batch: Callable[[BatchResult], None] | None,
+    ) -> None:
+        """Store batches until ``done()``; ``halt`` stops retries of a batch in hand.
 
         Each pass collects and parses the next batch while the previous one
         is being scored, then lands (commits and acks) the previous one and
         launches the next (see :mod:`flows.batches`).
         """
-        s = self._settings
-        self._client.connect_async(s.mqtt_host, s.mqtt_port, keepalive=s.mqtt_keepalive_s)
-        self._client.loop_start()
-        if isinstance(self._scorer, ProcessScorer):
-            self._scorer.start()  # while the first messages arrive
-        if self._scorer is not None:
-            scheduler = AdherenceScheduler(s, interval_s=s.adherence_interval_s)
-            threading.Thread(target=scheduler.run, args=(stop,), daemon=True).start()
         last_report = time.monotonic()
         flight: InFlight | None = None
-        try:
-            while not stop.is_set():
-                batch = self._collect(stop, wait=flight is None)
-                metrics.received(len(batch))
-                parsed = self._store.parse(batch) if batch else None
-                self._in_hand = len(batch) + (len(flight.batch) if flight else 0)
-                if flight is not None:
-                    if not self._settle(flight.batch, self._store.land(flight, stop), on_batch):
-                        break  # stopping while the database was away: nothing acked
-                    flight = None
-                self._publish_rejections(stop)  # between transactions
-                if parsed is not None:
-                    launched = self._store.launch(batch, parsed, stop)
-                    if isinstance(launched, InFlight):
-                        flight = launched
-                    elif not self._settle(batch, launched, on_batch):
-                        break
-                self._in_hand = len(flight.batch) if flight else 0
-                if time.monotonic() - last_report > 10:
-                    last_report = time.monotonic()
-                    log.info("ingest progress", extra=asdict(self.stats))
+        while not done():
+            batch = self._collect(halt, wait=flight is None)
+            metrics.received(len(batch))
+            parsed = self._store.parse(batch) if batch else None
+            self._in_hand = len(batch) + (len(flight.batch) if flight else 0)
             if flight is not None:
-                self._settle(flight.batch, self._store.land(flight, stop), on_batch)
-        finally:
-            self._client.disconnect()
-            self._client.loop_stop()
-            self._store.close()
+                if not self._settle(flight.batch, self._store.land(flight, halt), on_batch):
+                    break  # stopping while the database was away: nothing acked
+                flight = None
+            if self._client.connected:
+                self._rejections.send()  # between transactions
+            if parsed is not None:
+                launched = self._store.launch(batch, parsed, halt)
+                if isinstance(launched, InFlight):
+                    flight = launched
+                elif not self._settle(batch, launched, on_batch):
+                    break
+            self._in_hand = len(flight.batch) if flight else 0
+            if time.monotonic() - last_report > 10:
+                last_report = time.monotonic()
+                log.info("ingest progress", extra=asdict(self.stats))
+                if self._membership is not None:
+                    self._membership.check()
+        if flight is not None:
+            self._settle(flight.batch, self._store.land(flight, halt), on_batch)
+            self._in_hand = 0
 
     def _settle(
         self,
@@ -281,10 +234,11 @@ class IngestWorker:
         """Acknowledge a committed batch; ``False`` if it did not commit (stopping)."""
         if result is None:
             return False
-        self._ack(batch)
+        self._client.ack(batch)
         metrics.batch_committed(batch, result)
         self._stats.add(result)
-        self._rejections_due = self._rejections_due or result.rejected > 0
+        if result.rejected:
+            self._rejections.due()
         if on_batch is not None:
             on_batch(result)
         return True
@@ -320,50 +274,3 @@ class IngestWorker:
             except queue.Empty:
                 break
         return batch
-
-    def _ack(self, batch: Sequence[Received]) -> None:
-        generation = self._generation
-        for message in batch:
-            # A message received on an earlier connection is redelivered by the
-            # broker on this one; acking its old packet id would be wrong.
-            if message.generation == generation:
-                self._client.ack(message.mid, 1)
-
-    def _publish_rejections(self, stop: threading.Event) -> None:
-        """Send committed rejections on the errors topics; mark them sent."""
-        if not self._connected.is_set() or not (self._rejections_due or self._unconfirmed):
-            return
-        try:
-            conn = self._store.connection()
-            with conn.transaction():
-                confirmed = [dl_id for info, dl_id in self._unconfirmed if info.is_published()]
-                self._unconfirmed = [(i, d) for i, d in self._unconfirmed if not i.is_published()]
-                if confirmed:
-                    conn.execute(
-                        queries["mark_rejections_notified"],
-                        {"ids": confirmed, "notified_at": datetime.now(UTC)},
-                    )
-                waiting = {dl_id for _, dl_id in self._unconfirmed}
-                rows = conn.execute(
-                    queries["pending_rejections"], {"limit": _REJECTIONS_PER_PASS}
-                ).fetchall()
-            self._rejections_due = len(rows) >= _REJECTIONS_PER_PASS
-        except psycopg.OperationalError:
-            self._store.drop_connection()
-            return
-        for dl_id, gateway_id, serial, feed_id, header_id, index, code, detail in rows:
-            if dl_id in waiting:
-                continue
-            if feed_id is not None:
-                topic = feed_errors_topic(str(feed_id))
-                body = {"dispense_id": header_id, "index": index, "code": code, "detail": detail}
-            else:
-                topic = errors_topic(str(gateway_id))
-                body = {
-                    "header_id": header_id,
-                    "device_serial": serial,
-                    "code": code,
-                    "detail": detail,
-                }
-            info = self._client.publish(topic, orjson.dumps(body), qos=1)
-            self._unconfirmed.append((info, int(dl_id)))

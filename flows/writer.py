@@ -25,6 +25,7 @@ from devices.lifecycle import touch_devices
 from devices.models import DeviceRoute
 from devices.service import set_gateway_presence, touch_gateways
 from flows.directory import DeviceDirectory, route_problem
+from flows.patient_order import advance_heads, after_stored, lock_patients
 from flows.refill_checks import run_refill_checks
 from flows.reports import store_feed_messages, store_meta_messages
 from hub.alerting import Closure
@@ -37,8 +38,8 @@ from ingest.dead_letters import record_dead_letters
 from ingest.models import DeadLetter, Received
 from ingest.pharmacy_mqtt import FeedMessage
 from ingest.routing import ParsedBatch
+from streaming.checkpoints import write_checkpoints
 from streaming.scorer import Scorer
-from streaming.service import write_checkpoints
 
 log = logging.getLogger(__name__)
 
@@ -102,8 +103,13 @@ def store_batch(
     parsed: ParsedBatch,
     directory: DeviceDirectory,
     scorer: Scorer | None = None,
+    shared: bool = False,
 ) -> StoredBatch:
     """Route and store ``parsed`` inside the caller's transaction.
+
+    ``shared``: the worker is one of several, and first locks the batch's
+    patients and orders their readings after the stored ones
+    (:mod:`flows.patient_order`).
 
     With ``scorer``, the readings the insert added are handed to it (a
     scorer in a process of its own gets the staged rows before the insert,
@@ -153,6 +159,9 @@ def store_batch(
     # From the dict's own hashes: a UUID's hash is computed in Python, on the hot path.
     stored.patient_ids.update(stored.newest_measured)
 
+    if rows and shared:
+        lock_patients(conn, patient_ids=stored.newest_measured)
+        rows = after_stored(conn, rows=rows)
     if rows:
         if scorer is not None:
             # Lazily: the scoring process does not look at them.
@@ -171,7 +180,10 @@ def store_batch(
             result.stored = cur.rowcount
             # The rows the insert added, unless the scorer has them all already.
             rescore = scorer is not None and (not speculative or result.stored != len(rows))
-            returned = cur.fetchall() if rescore else []
+            every_row = result.stored == len(rows)
+            returned = cur.fetchall() if rescore or (shared and not every_row) else []
+        if shared:
+            advance_heads(conn, rows=rows if every_row else returned)
         stored.latest = latest = max(msg.received_at for msg, _, _, _ in parsed.points)
         touch_gateways(conn, gateway_ids=seen_gateways, seen_at=latest)
         touch_devices(conn, device_ids=accepted_devices, at=latest)

@@ -158,6 +158,16 @@ class Settings(BaseSettings):
     ingest_batch_size: int = Field(default=1000, ge=1, le=20000)
     ingest_flush_ms: int = Field(default=25, ge=1, le=5000)
     ingest_retry_max_s: float = Field(default=5.0, gt=0)
+    #: Ingest workers ``lastmile up`` runs. More than one share the broker's
+    #: subscriptions (``$share/<group>/...``), each as a slot of its own
+    #: (docs/scaling.md).
+    ingest_workers: int = Field(default=1, ge=1, le=32)
+    #: This worker's slot among several (``lastmile ingest --slot``); ``None``:
+    #: the hub's one worker, with plain subscriptions.
+    ingest_slot: int | None = Field(default=None, ge=0, le=9999)
+    #: How long a worker of several, told to stop, keeps storing what the broker
+    #: had queued for it before it disconnects.
+    ingest_drain_s: float = Field(default=30.0, gt=0)
     future_tolerance_s: int = Field(default=300, ge=0)
     #: A reading measured longer than this before it arrived is ``time_too_old``:
     #: the dates a dead clock battery or a GPS week rollover produce (1970,

@@ -1,4 +1,19 @@
-"""The ingest worker as a child process, and its persistent MQTT session."""
+"""The ingest worker as a child process, and its persistent MQTT session.
+
+The hub's one worker is the client ``mqtt_ingest_client_id`` with plain
+subscriptions; a worker of several (``ingest_slot`` set) is
+``<mqtt_ingest_client_id>-<slot>``, subscribed through shared subscriptions
+of the group named by ``mqtt_ingest_client_id`` (:func:`ingest_client_id`,
+:func:`topic_filters`; docs/scaling.md).
+
+>>> from hub.settings import Settings
+>>> one = Settings(environment="development")
+>>> ingest_client_id(one), topic_filters(one)[0]
+('lastmile-ingest', ('lastmile/v1/gateways/+/devices/+/readings', 1))
+>>> slot = one.model_copy(update={"ingest_slot": 2})
+>>> ingest_client_id(slot), topic_filters(slot)[0]
+('lastmile-ingest-2', ('$share/lastmile-ingest/lastmile/v1/gateways/+/devices/+/readings', 1))
+"""
 
 from __future__ import annotations
 
@@ -13,6 +28,7 @@ from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
 from hub.services import mq_save
 from hub.services.exceptions import ServicesError
 from hub.settings import Settings
+from ingest.routing import SUBSCRIPTIONS
 
 log = logging.getLogger(__name__)
 
@@ -20,11 +36,28 @@ log = logging.getLogger(__name__)
 SAVE_TIMEOUT_S = 15.0
 
 
+def ingest_client_id(settings: Settings) -> str:
+    """The ingest worker's MQTT client id: its slot's, if it is one of several."""
+    base = settings.mqtt_ingest_client_id
+    return base if settings.ingest_slot is None else f"{base}-{settings.ingest_slot}"
+
+
+def topic_filters(settings: Settings) -> list[tuple[str, int]]:
+    """What the worker subscribes to, with the QoS of each: shared if it has a slot."""
+    if settings.ingest_slot is None:
+        return [(sub.topic_filter, sub.qos) for sub in SUBSCRIPTIONS]
+    group = settings.mqtt_ingest_client_id
+    return [(f"$share/{group}/{sub.topic_filter}", sub.qos) for sub in SUBSCRIPTIONS]
+
+
 def spawn_ingest(
     settings: Settings, *, log: Path | None = None, log_level: str = "WARNING", **env: str
 ) -> subprocess.Popen[bytes]:
-    """Start ``lastmile ingest`` for ``settings`` (stderr appended to ``log``)."""
+    """Start ``lastmile ingest`` for ``settings`` (stderr appended to ``log``), as
+    ``settings.ingest_slot`` if it is set."""
     argv = [sys.executable, "-m", "lastmile", "--log-level", log_level, "ingest"]
+    if settings.ingest_slot is not None:
+        argv += ["--slot", str(settings.ingest_slot)]
     if log is None:
         return subprocess.Popen(argv, env=settings.subprocess_env(**env))
     with log.open("ab") as sink:

@@ -37,18 +37,36 @@ def main(log_level: str) -> None:
     logs.configure(log_level.upper())
 
 
+#: Slot k of several ingest workers serves its metrics on ingest_metrics_port + this + k.
+SLOT_METRICS_STEP = 100
+
+
 @main.command()
-def ingest() -> None:
-    """Run the ingest worker until SIGTERM/SIGINT."""
+@click.option(
+    "--slot",
+    type=click.IntRange(0, 9999),
+    default=None,
+    help="run as this slot of several workers sharing the broker's subscriptions"
+    " (docs/scaling.md); default: settings.ingest_slot, unset for the hub's one worker",
+)
+def ingest(slot: int | None) -> None:
+    """Run the ingest worker until SIGTERM/SIGINT (one of several: drain, then stop)."""
     from flows.worker import IngestWorker
     from hub.db import connect, migrate
     from hub.metrics import start_exporter
 
     settings = _settings()
+    if slot is not None:
+        settings = settings.model_copy(update={"ingest_slot": slot})
     with connect(settings) as conn:
         migrate(conn)
     stop = _stop_on_signals()
-    start_exporter(settings, port=settings.ingest_metrics_port, service="ingest")
+    # A worker of several serves its metrics on a port of its slot's (one
+    # Prometheus target each: docs/metrics.md), clear of the notifier's.
+    port = settings.ingest_metrics_port
+    if settings.ingest_slot is not None and port:
+        port += SLOT_METRICS_STEP + settings.ingest_slot
+    start_exporter(settings, port=port, service="ingest")
     IngestWorker(settings).run(stop)
 
 
@@ -81,13 +99,29 @@ def vendors() -> None:
     help="PostgreSQL and Mosquitto run elsewhere (docker compose): do not install or start them",
 )
 @click.option("--api-workers", default=1, show_default=True, type=click.IntRange(1, 64))
-def up(patients: int, days: int, speed: float, external_services: bool, api_workers: int) -> None:
+@click.option(
+    "--workers",
+    type=click.IntRange(1, 32),
+    default=None,
+    help="ingest workers, sharing the broker's subscriptions when more than one"
+    " (default: settings.ingest_workers)",
+)
+def up(
+    patients: int,
+    days: int,
+    speed: float,
+    external_services: bool,
+    api_workers: int,
+    workers: int | None,
+) -> None:
     """Start services, migrate, then ingest, API and a simulated cohort (Ctrl-C stops)."""
     from hub.services import up as services_up
     from hub.services.hub_user import ensure_hub_client
     from lastmile.run import run_hub
 
     settings = _settings()
+    if workers is not None:
+        settings = settings.model_copy(update={"ingest_workers": workers})
     if external_services:
         ensure_hub_client(settings)
     else:

@@ -2,9 +2,10 @@
 
 Starts the private services, applies migrations and sets up the API's
 database role (``lastmile db migrate``), then supervises the ingest
-worker, the API, the notifier (Web Push and escalation), the vendors'
-puller (when a vendor cloud is configured) and a simulated cohort as child
-processes (restarting one that dies), until SIGINT/SIGTERM.
+worker (or ``ingest_workers`` of them), the API, the notifier (Web Push and
+escalation), the vendors' puller (when a vendor cloud is configured) and a
+simulated cohort as child processes (restarting one that dies), until
+SIGINT/SIGTERM.
 """
 
 from __future__ import annotations
@@ -60,6 +61,20 @@ _MONTH = (
 )
 
 
+def ingest_children(settings: Settings) -> list[Child]:
+    """The ingest worker, or ``ingest_workers`` of them as slots 0, 1, ... (docs/scaling.md).
+
+    A slot that dies is restarted as the same slot: its persistent session
+    holds its share of the messages until it comes back.
+    """
+    if settings.ingest_workers == 1:
+        return [Child("ingest", ["ingest"])]
+    return [
+        Child(f"ingest-{slot}", ["ingest", "--slot", str(slot)])
+        for slot in range(settings.ingest_workers)
+    ]
+
+
 def run_hub(
     settings: Settings,
     *,
@@ -73,10 +88,9 @@ def run_hub(
     from api.demo import ensure_demo_login
 
     demo_user, demo_password = ensure_demo_login(settings)
-    ingest = Child("ingest", ["ingest"])
     api = Child("api", ["api", "--workers", str(api_workers)])
     notify = Child("notify", ["notify"])
-    children = [ingest, api, notify]
+    children = [*ingest_children(settings), api, notify]
     if settings.vendors_enabled:  # lastmile vendors: the vendor clouds' puller
         children.append(Child("vendors", ["vendors"]))
     for child in children:
@@ -136,9 +150,11 @@ def run_hub(
         for child in reversed(children):
             if child.process is not None and child.process.poll() is None:
                 child.process.terminate()
+        # Workers of several drain first (at most ingest_drain_s).
+        deadline = time.monotonic() + max(20.0, settings.ingest_drain_s + 10)
         for child in children:
             if child.process is not None:
                 try:
-                    child.process.wait(timeout=20)
+                    child.process.wait(timeout=max(0.1, deadline - time.monotonic()))
                 except subprocess.TimeoutExpired:
                     child.process.kill()

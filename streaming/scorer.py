@@ -54,9 +54,10 @@ from hub.alerting import Closure, Detection, StreamReading
 from hub.db import Conn, connect
 from hub.reading_row import ScoringRow, scored_values
 from hub.settings import Settings
+from streaming.checkpoints import Checkpoint
 from streaming.exceptions import ScorerError, ScorerFailedError, ScorerUnavailableError
 from streaming.rows import Row, stream_reading
-from streaming.service import Checkpoint, MonitorCache, default_monitor_cache
+from streaming.service import MonitorCache, default_monitor_cache
 
 log = logging.getLogger(__name__)
 
@@ -168,7 +169,7 @@ def _serve(pipe: Connection, settings: Settings, log_level: int = logging.INFO) 
     # Ctrl-C reaches the whole process group; the worker decides when to stop
     # and then closes the pipe, which ends this loop.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    cache = default_monitor_cache()
+    cache = default_monitor_cache(catch_up=settings.ingest_slot is not None)
     conn: psycopg.Connection[Any] | None = None
     while True:
         try:

@@ -59,6 +59,19 @@ Resolutions reach the monitors (state-based)
     Only a rebuild from the whole history after a detector-code change
     cannot know where past resolutions fell: the rebuilt monitor is
     reconciled as above, which closes what the database has resolved.
+
+Several workers (``catch_up``)
+    Another worker may have stored a patient's readings since this cache
+    scored that patient's last (docs/scaling.md). The batch holds its
+    patients' locks (:mod:`flows.patient_order`), so what they committed
+    is all there is; each batch then brings its patients' monitors up to
+    date before scoring: from the patient's checkpoint if it stands later
+    than the monitor (a monitor restored from it is what this one would be
+    after the same readings, and has any resolution another worker applied
+    in between), and by replaying the stored readings after the monitor's
+    position, as a restore does, if the patient's stored readings end later
+    than the monitor (``patient_streams``). One query by primary key per
+    batch, and one for the readings of the monitors that are behind.
 """
 
 from __future__ import annotations
@@ -66,9 +79,8 @@ from __future__ import annotations
 import logging
 import pickle
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
 from operator import attrgetter
 from typing import Protocol
 from uuid import UUID
@@ -77,6 +89,7 @@ from hub.alerting import AlertKind, Closure, Detection, Severity, StreamReading
 from hub.db import Conn
 from hub.reading_row import scoring_row
 from hub.sql import queries
+from streaming.checkpoints import Checkpoint
 from streaming.rows import Position, position_of, stream_reading
 
 log = logging.getLogger(__name__)
@@ -131,38 +144,6 @@ class _Entry:
 _UUID_ORDER = attrgetter("int")
 
 
-@dataclass(frozen=True, slots=True)
-class Checkpoint:
-    """A monitor's pickled state and the last reading it covers."""
-
-    patient_id: UUID
-    state: bytes
-    covered: int
-    position: Position
-
-
-def write_checkpoints(
-    conn: Conn, *, checkpoints: Sequence[Checkpoint], code_version: int, now: datetime
-) -> None:
-    """Upsert ``checkpoints`` in the caller's transaction."""
-    if not checkpoints:
-        return
-    conn.execute(
-        queries["save_checkpoints"],
-        {
-            "code_version": code_version,
-            "now": now,
-            "patient_ids": [c.patient_id for c in checkpoints],
-            "states": [c.state for c in checkpoints],
-            "covered": [c.covered for c in checkpoints],
-            "received": [c.position[0] for c in checkpoints],
-            "measured": [c.position[1] for c in checkpoints],
-            "devices": [c.position[2] for c in checkpoints],
-            "measures": [c.position[3] for c in checkpoints],
-        },
-    )
-
-
 def _first(pair: tuple[Position, StreamReading]) -> Position:
     return pair[0]
 
@@ -177,8 +158,10 @@ class MonitorCache:
         code_version: int,
         checkpoint_every: int = 50,
         checkpoint_interval_s: float = 300.0,
+        catch_up: bool = False,
     ) -> None:
         self._factory = factory
+        self._catch_up_on_load = catch_up
         self._code_version = code_version
         self._every = checkpoint_every
         self._interval_s = checkpoint_interval_s
@@ -192,8 +175,38 @@ class MonitorCache:
         the batch's own connection); see the module docstring.
         """
         wanted = set(patient_ids)
+        if self._catch_up_on_load:
+            self._follow(conn, sorted(wanted & self._entries.keys(), key=_UUID_ORDER))
         self._restore(conn, sorted(wanted - self._entries.keys()))
         self._reconcile(conn, wanted)
+
+    def _follow(self, conn: Conn, present: list[UUID]) -> None:
+        """Bring monitors in memory up to what other workers stored (see "Several workers")."""
+        if not present:
+            return
+        entries = self._entries
+        behind: dict[UUID, _Entry] = {}
+        rows = conn.execute(queries["stream_positions"], {"patient_ids": present}).fetchall()
+        for patient_id, version, c_received, c_measured, c_device, c_measure, *head in rows:
+            position = entries[patient_id].position
+            if (
+                version == self._code_version
+                and c_received is not None
+                and (
+                    position is None
+                    or (c_received, c_measured, int(c_device), c_measure) > position
+                )
+            ):
+                del entries[patient_id]  # restored from that checkpoint
+            elif (
+                head[0] is None or position is None or (*head[:2], int(head[2]), head[3]) > position
+            ):
+                behind[patient_id] = entries[patient_id]
+        if behind:
+            # Every batch of a worker of several: too common to log at INFO.
+            self._catch_up(conn, behind, level=logging.DEBUG)
+            for entry in behind.values():
+                entry.monitor.pop_closures()  # applied when those readings were stored
 
     def _restore(self, conn: Conn, missing: list[UUID]) -> None:
         """Checkpoint (or a fresh monitor) plus the stored readings after it."""
@@ -242,7 +255,9 @@ class MonitorCache:
                     extra={"patient_id": str(patient_id), "kind": kind.value},
                 )
 
-    def _catch_up(self, conn: Conn, entries: dict[UUID, _Entry]) -> None:
+    def _catch_up(
+        self, conn: Conn, entries: dict[UUID, _Entry], *, level: int = logging.INFO
+    ) -> None:
         """Replay the stored readings after each entry's position; their alerts exist."""
         positions = [entry.position or (None, None, None, None) for entry in entries.values()]
         params = {
@@ -263,7 +278,8 @@ class MonitorCache:
             entry.position = position_of(reading)
             replayed[reading.patient_id] = replayed.get(reading.patient_id, 0) + 1
         for patient_id, count in replayed.items():
-            log.info(
+            log.log(
+                level,
                 "detector state caught up",
                 extra={"patient_id": str(patient_id), "replayed": count},
             )
@@ -346,8 +362,9 @@ class MonitorCache:
 DETECTOR_CODE_VERSION = 12
 
 
-def default_monitor_cache() -> MonitorCache:
-    """The hub's detectors: a :class:`~streaming.engine.PatientMonitor` per patient."""
+def default_monitor_cache(*, catch_up: bool = False) -> MonitorCache:
+    """The hub's detectors: a :class:`~streaming.engine.PatientMonitor` per patient
+    (``catch_up``: for a worker of several)."""
     from hub.exceptions import PathwayError
     from hub.pathways import get_pathway
     from streaming.engine import PatientMonitor
@@ -363,4 +380,4 @@ def default_monitor_cache() -> MonitorCache:
             )
         return PatientMonitor(patient_id, pathway, enrolment.timezone)
 
-    return MonitorCache(factory=factory, code_version=DETECTOR_CODE_VERSION)
+    return MonitorCache(factory=factory, code_version=DETECTOR_CODE_VERSION, catch_up=catch_up)

@@ -25,7 +25,7 @@ import pytest
 from alerts.notices import NoticeKind
 from flows.care_progress import care_progress
 from flows.forecasts import PassResult, run_forecast_pass
-from flows.schedule import AdherenceScheduler
+from flows.scheduler import AdherenceScheduler
 from flows.worklist import build_worklist
 from hub.care_programs import ProgramKind
 from hub.settings import Settings

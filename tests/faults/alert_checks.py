@@ -11,7 +11,8 @@ and each monitor's pickled state where the patient's checkpoint stands, to
 compare with :func:`checkpoint_states`.
 
 :func:`checkpoint_lag` checks each detector checkpoint against the readings
-it claims to cover.
+it claims to cover. :func:`check_episodes_as_replayed` runs the checks of a
+load of weight-gain episodes and control patients in one call.
 """
 
 from __future__ import annotations
@@ -157,3 +158,19 @@ def checkpoint_lag(conn: psycopg.Connection[Any]) -> list[tuple[str, int, int]]:
         " GROUP BY 1, 2 HAVING c.readings_covered <> count(r.*)"
     ).fetchall()
     return [(str(p), int(covered), int(counted)) for p, covered, counted in rows]
+
+
+def check_episodes_as_replayed(
+    conn: psycopg.Connection[Any], patients: Iterable[str], episodes: set[str]
+) -> Replay:
+    """One weight-gain alert per episode patient, none for the others, the
+    evidence what uninterrupted monitors find, every checkpoint covering exactly
+    the readings up to its position; the replay, for more checks."""
+    check_alerts(conn, episodes)
+    oracle = replay(conn, patients)
+    stored = stored_evidence(conn)
+    assert stored == oracle.evidence, (stored - oracle.evidence, oracle.evidence - stored)
+    assert {e[0] for e in oracle.evidence if e[1] == "weight_gain"} == episodes
+    assert {e[0] for e in stored} == episodes, "the controls raise nothing"
+    assert checkpoint_lag(conn) == []
+    return oracle

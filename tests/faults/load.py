@@ -68,6 +68,19 @@ class Plan:
     def serial(self, gateway: int) -> str:
         return self.gateways[gateway].serials["scale"]
 
+    @property
+    def episode_patients(self) -> set[str]:
+        return {self.gateways[g].patient_id for g in self.episodes}
+
+    @property
+    def patients(self) -> list[str]:
+        return [gw.patient_id for gw in self.gateways]
+
+    @property
+    def serials(self) -> list[str]:
+        """The scales' serials (what the plan's readings are counted by)."""
+        return [self.serial(g) for g in range(len(self.gateways))]
+
     def messages(self) -> Iterator[tuple[int, int, bytes]]:
         """``(gateway index, n, payload)``, n by n, each n round-robin over the gateways."""
         rng = random.Random(self.seed)
@@ -90,6 +103,27 @@ def make_plan(
     step = timedelta(days=span_days) / per_device
     start = now_minus(days=span_days + 2)
     return Plan(fleet, per_device, start, step, **kwargs)
+
+
+def make_episode_plan(
+    api: TestClient,
+    *,
+    episodes: int,
+    controls: int,
+    per_patient: int,
+    span_days: float,
+    episode_days: float,
+) -> Plan:
+    """Gateways ``0..episodes-1`` gain weight over the series' last ``episode_days``,
+    the ``controls`` after them do not."""
+    return make_plan(
+        api,
+        gateways=episodes + controls,
+        total=per_patient * (episodes + controls),
+        span_days=span_days,
+        episodes=frozenset(range(episodes)),
+        episode_days=episode_days,
+    )
 
 
 def ensure_session(
@@ -233,11 +267,12 @@ class Tally:
 
 
 def stored_keys(conn: psycopg.Connection[Any], plan: Plan) -> tuple[Keys, int]:
-    """The load's readings in the database as keys, and the rows they are in."""
+    """The load's readings in the database as keys, and the rows they are in
+    (only the plan's scales': another plan's readings are not its own)."""
     rows = conn.execute(
         "SELECT d.serial, r.measured_at FROM readings r JOIN devices d ON d.id = r.device_id"
-        " WHERE r.measured_at >= %s",
-        (plan.start,),
+        " WHERE r.measured_at >= %s AND d.serial = ANY(%s)",
+        (plan.start, plan.serials),
     ).fetchall()
     keys: Keys = {}
     for serial, measured_at in rows:
@@ -283,4 +318,10 @@ def converge(
 
 
 def _stored(conn: psycopg.Connection[Any], plan: Plan) -> int:
-    return count(conn, "SELECT count(*) FROM readings WHERE measured_at >= %s", plan.start)
+    return count(
+        conn,
+        "SELECT count(*) FROM readings r JOIN devices d ON d.id = r.device_id"
+        " WHERE r.measured_at >= %s AND d.serial = ANY(%s)",
+        plan.start,
+        plan.serials,
+    )

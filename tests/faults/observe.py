@@ -125,9 +125,11 @@ class IngestProcess:
     proc: subprocess.Popen[bytes] | None = None
     starts: int = 0
     kills: int = 0
+    #: Settings for the child beyond ``settings`` (``LASTMILE_...`` variables).
+    env: dict[str, str] = field(default_factory=dict)
 
     def start(self) -> Self:
-        self.proc = spawn_ingest(self.settings, log=self.log, log_level="INFO")
+        self.proc = spawn_ingest(self.settings, log=self.log, log_level="INFO", **self.env)
         self.starts += 1
         return self
 

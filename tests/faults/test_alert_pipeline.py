@@ -46,14 +46,8 @@ from hub.settings import Settings
 from streaming.service import DETECTOR_CODE_VERSION
 from tests.api_support import caller
 from tests.fakes.push_service import FakePushService
-from tests.faults.alert_checks import (
-    check_alerts,
-    checkpoint_lag,
-    checkpoint_states,
-    replay,
-    stored_evidence,
-)
-from tests.faults.load import PacedLoad, Plan, converge, ensure_session, make_plan, tally
+from tests.faults.alert_checks import check_episodes_as_replayed, checkpoint_states
+from tests.faults.load import PacedLoad, Plan, converge, ensure_session, make_episode_plan, tally
 from tests.faults.observe import IngestProcess
 from tests.proof import Profile, ProofRow
 from tests.support import count, wait_until
@@ -187,12 +181,12 @@ def test_one_alert_and_a_push_per_episode_with_the_scorer_killed(
     episodes = proof_profile.pick(ci=20, full=100)
     controls = proof_profile.pick(ci=5, full=20)
     rate = proof_profile.pick(ci=125, full=250)
-    plan = make_plan(
+    plan = make_episode_plan(
         admin,
-        gateways=episodes + controls,
-        total=PER_PATIENT * (episodes + controls),
+        episodes=episodes,
+        controls=controls,
+        per_patient=PER_PATIENT,
         span_days=SPAN_DAYS,
-        episodes=frozenset(range(episodes)),
         episode_days=EPISODE_DAYS,
     )
     duration = plan.total / rate
@@ -235,20 +229,13 @@ def test_one_alert_and_a_push_per_episode_with_the_scorer_killed(
         assert result.published == plan.total
         assert count(conn, "SELECT count(*) FROM dead_letters") == 0
 
-        # Exactly one alert per episode, none for the controls, nothing twice.
-        patients = [gw.patient_id for gw in plan.gateways]
-        episode_patients = {plan.gateways[g].patient_id for g in plan.episodes}
-        check_alerts(conn, episode_patients)
-        # The evidence is what uninterrupted monitors find: no detection lost with
-        # a killed scorer, none repeated when its batch was scored again.
-        oracle = replay(conn, patients)
-        stored = stored_evidence(conn)
-        assert stored == oracle.evidence, (stored - oracle.evidence, oracle.evidence - stored)
-        assert {e[0] for e in oracle.evidence if e[1] == "weight_gain"} == episode_patients
-        assert {e[0] for e in stored} == episode_patients, "the controls raise nothing"
-        # Model state resumed from checkpoints: each covers exactly the readings up
-        # to its position, every patient has one, and they moved on after the kills.
-        assert checkpoint_lag(conn) == []
+        # Exactly one alert per episode, none for the controls, nothing twice. The
+        # evidence is what uninterrupted monitors find: no detection lost with a
+        # killed scorer, none repeated when its batch was scored again. Model state
+        # resumed from checkpoints: each covers exactly the readings up to its
+        # position, every patient has one, and they moved on after the kills.
+        patients, episode_patients = plan.patients, plan.episode_patients
+        oracle = check_episodes_as_replayed(conn, patients, episode_patients)
         after = _checkpoints(conn)
         assert set(after) == set(patients)
         versions = conn.execute("SELECT DISTINCT code_version FROM detector_checkpoints")

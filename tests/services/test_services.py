@@ -28,7 +28,7 @@ from hub.services.hub_user import login_works
 from hub.services.mosquitto_conf import mosquitto_paths, render_conf
 from hub.services.secrets import SECRET_FIELDS
 from hub.settings import Settings, load_settings
-from ingest.session import persist_new_session
+from ingest.session import persist_new_session, topic_filters
 from tests.conftest import TEST_OVERRIDES
 
 pytestmark = pytest.mark.services
@@ -217,11 +217,20 @@ def test_pharmacy_feed_publishes_only_its_own_dispenses(
     assert not can_login(settings, feed_a, password, client_id=feed_a)
 
 
-def test_hub_subscriptions(hub_session: Session) -> None:
+def test_hub_subscriptions(settings: Settings, hub_session: Session) -> None:
     readings = "lastmile/v1/gateways/+/devices/+/readings"
     assert not hub_session.subscribe(f"$share/test/{readings}").is_failure
     assert not hub_session.subscribe("$SYS/broker/publish/messages/dropped").is_failure
     assert hub_session.subscribe("lastmile/#").is_failure
+    # A worker of several subscribes through its group's shared subscriptions;
+    # the broker checks the share prefix as written.
+    shared = topic_filters(settings.model_copy(update={"ingest_slot": 0}))
+    assert all(topic.startswith("$share/") for topic, _ in shared)
+    for topic, qos in shared:
+        assert qos == 1
+        assert not hub_session.subscribe(topic).is_failure, topic
+    assert hub_session.subscribe("$share/test/lastmile/#").is_failure
+    assert hub_session.subscribe("$share/test/$SYS/#").is_failure
 
 
 def test_offline_ingest_session_keeps_more_than_the_default_queue(
