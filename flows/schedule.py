@@ -349,7 +349,9 @@ class AdherenceScheduler:
                         recorded += run_tcm_checks(conn, now=now)
                     if self._forecast.due(now):
                         with conn.transaction():
-                            result = run_forecast_pass(conn, now=now)
+                            result = run_forecast_pass(
+                                conn, now=now, reader=lambda: connect(self._settings)
+                            )
                         self._forecast.done(now)
                         log.info("billing forecast", extra=asdict(result))
                 if recorded:
