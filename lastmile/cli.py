@@ -362,7 +362,7 @@ def bench_worklist(
 
 def _attach_optional() -> None:
     from api.cli import audit_group, users
-    from benchmarks.billing_cli import bench_billing
+    from benchmarks.billing_cli import bench_billing, bench_forecast
     from flows.billing_export.cli import billing
     from hub.services.cli import services
     from ingest.conformance.cli import conformance
@@ -376,6 +376,7 @@ def _attach_optional() -> None:
     main.add_command(audit_group)
     main.add_command(billing)
     bench.add_command(bench_billing)
+    bench.add_command(bench_forecast)
     main.add_command(conformance)
 
 
