@@ -18,6 +18,8 @@ import pytest
 
 from flows.care_progress import care_progress
 from flows.forecasts import PassResult, run_forecast_pass
+from hub.db import connect
+from hub.settings import Settings
 from programs.episodes import end_episode
 from programs.models import ProgramKind
 from tests.care_support import coordinator_with_push, device, patient, program_episode, reading
@@ -45,7 +47,7 @@ def _open_notices(conn: psycopg.Connection[Any]) -> dict[UUID, str]:
 
 
 def test_a_pass_in_batches_opens_keeps_and_clears_what_one_pass_would(
-    conn: psycopg.Connection[Any],
+    settings: Settings, conn: psycopg.Connection[Any]
 ) -> None:
     cora = coordinator_with_push(conn, "cora", at(1))
     first, scale, _ = _measuring(conn, cora, range(1, 11))
@@ -59,12 +61,13 @@ def test_a_pass_in_batches_opens_keeps_and_clears_what_one_pass_would(
 
     # Tuesday 24 March, 16:00 in New York: the first has measured on 23 and 24 March
     # (12 days, 6 left, 4 needed: 67 %); the second not (10 days, 7 left, 6 needed);
-    # the third's episode has ended. Two patients to a batch.
+    # the third's episode has ended. Two patients to a batch, the days read on a second
+    # connection (as the scheduler runs it).
     for day in (23, 24):
         reading(conn, scale, at(day))
     end_episode(conn, patient_id=third, episode_id=ended, ended_on=date(2026, 3, 23),
                 actor=cora, now=at(23))  # fmt: skip
-    result = run_forecast_pass(conn, now=at(24, 20), batch=2)
+    result = run_forecast_pass(conn, now=at(24, 20), batch=2, reader=lambda: connect(settings))
     assert (result, result.judged) == (PassResult(opened=0, updated=2, cleared=1), 3)
     assert _open_notices(conn) == {
         first: "Device days: needs 4 more days in 6 for 99454 (99445 reached)",
