@@ -19,7 +19,7 @@ take the connection, never commit.
 from __future__ import annotations
 
 import enum
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -67,27 +67,39 @@ def open_notices(conn: Conn, *, kinds: Collection[NoticeKind]) -> list[OpenNotic
     ]
 
 
-def post_notice(
-    conn: Conn, *, key: NoticeKey, text: str, detail: Mapping[str, Any], now: datetime
-) -> bool:
-    """Open the notice of ``key``, or bring the open one up to date; True if it opened."""
-    row = conn.execute(
-        queries["post_worklist_notice"],
+@dataclass(frozen=True, slots=True)
+class NoticeText:
+    """What a pass wants a notice to say: the text, and the figures behind it."""
+
+    key: NoticeKey
+    text: str
+    detail: Mapping[str, Any]
+
+
+def post_notices(conn: Conn, *, notices: Sequence[NoticeText], now: datetime) -> int:
+    """Open each notice, or bring the open one of its key up to date (one statement for
+    all); how many opened. The keys must differ."""
+    if not notices:
+        return 0
+    rows = [
         {
-            "patient_id": key.patient_id,
-            "kind": key.kind.value,
-            "episode_id": key.episode_id,
-            "period_start": key.period_start,
-            "text": text,
-            "detail": Jsonb(dict(detail)),
-            "now": now,
-        },
-    ).fetchone()
-    assert row is not None
-    return bool(row[1])
+            "patient_id": str(n.key.patient_id),
+            "kind": n.key.kind.value,
+            "episode_id": n.key.episode_id,
+            "period_start": n.key.period_start.isoformat(),
+            "text": n.text,
+            "detail": n.detail,
+        }
+        for n in notices
+    ]
+    params = {"notices": Jsonb(rows), "now": now}
+    return sum(opened for (opened,) in conn.execute(queries["post_worklist_notices"], params))
 
 
-def clear_notice(conn: Conn, *, notice_id: int, reason: str, now: datetime) -> bool:
-    """Clear an open notice, saying why; False if it was cleared already."""
-    params = {"id": notice_id, "reason": reason, "now": now}
-    return conn.execute(queries["clear_worklist_notice"], params).fetchone() is not None
+def clear_notices(conn: Conn, *, reasons: Mapping[int, str], now: datetime) -> int:
+    """Clear the open notices of these ids, each saying why (one statement for all); how
+    many were still open."""
+    if not reasons:
+        return 0
+    params = {"ids": list(reasons), "reasons": list(reasons.values()), "now": now}
+    return len(conn.execute(queries["clear_worklist_notices"], params).fetchall())

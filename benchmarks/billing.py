@@ -4,7 +4,9 @@ On the benchmark's own private services (``BENCH_SERVICES``, moved by
 ``port_offset``), in a fresh database, with simulated data only: the worklist
 benchmark's ``patients`` (100,000) with a multi-sensor device each and
 ``days`` (90) of daily readings for all (benchmarks/worklist_data.py), plus
-care programmes and the month's time (benchmarks/billing_data.py).
+care programmes, the month's time, and days each patient missed
+(benchmarks/billing_data.py). ``lastmile bench forecast`` (benchmarks/forecast.py)
+runs the daily forecast pass on the same data.
 
 Then, in a freshly spawned interpreter per format (so each peak is its own),
 the export of the last full month for every patient, exactly what ``lastmile
@@ -12,7 +14,8 @@ billing export --month`` writes (two connections: the readings are read on
 the second while the care rows are written), to a file: seconds, rows, file
 size, and the process's peak resident memory; the seconds over the 60 s
 target as a ratio.
-``--reuse`` keeps the data of an earlier run of the same size.
+``--reuse`` keeps the data of an earlier run of the same size and kind
+(:data:`DATA_VERSION`, the database's comment).
 """
 
 from __future__ import annotations
@@ -21,11 +24,13 @@ import multiprocessing
 import resource
 import tempfile
 import time
+from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Literal
 
 import psycopg
+from psycopg import sql
 
 from benchmarks import billing_data, worklist_data
 from benchmarks.worklist import plan
@@ -42,6 +47,10 @@ def last_full_month(today: date) -> Month:
     return Month.of(today.replace(day=1) - timedelta(days=1))
 
 
+#: What the data is, kept as the database's comment: ``--reuse`` takes only data made so.
+DATA_VERSION = "lastmile billing benchmark data: programmes, time, missed days"
+
+
 def _generate(settings: Settings, patients: int, days: int, month: Month) -> None:
     import random
 
@@ -54,8 +63,16 @@ def _generate(settings: Settings, patients: int, days: int, month: Month) -> Non
         conn.commit()
         worklist_data.readings(conn, cohort, background_days=days, rng=rng)
         added = billing_data.programmes(conn, month=month, actor=coordinators[0])
+        added["missed readings"] = billing_data.missed_days(
+            conn, first=now.date() - timedelta(days=days), last=now.date()
+        )
         print("  " + ", ".join(f"{n:,} {what}" for what, n in added.items()))
         conn.autocommit = True
+        conn.execute(
+            sql.SQL("COMMENT ON DATABASE {} IS {}").format(
+                sql.Identifier(BENCH_DB), sql.Literal(DATA_VERSION)
+            )
+        )
         conn.execute("VACUUM ANALYZE")
 
 
@@ -65,11 +82,44 @@ def _reusable(settings: Settings, patients: int) -> Settings | None:
         with connect(bench) as conn:
             row = conn.execute(
                 "SELECT (SELECT count(*) FROM patients),"
-                " (SELECT count(*) FROM program_episodes WHERE kind = 'RPM')"
+                " (SELECT count(*) FROM program_episodes WHERE kind = 'RPM'),"
+                " shobj_description((SELECT oid FROM pg_database"
+                "                    WHERE datname = current_database()), 'pg_database')"
             ).fetchone()
     except psycopg.OperationalError:
         return None
-    return bench if row == (patients, patients) else None
+    return bench if row == (patients, patients, DATA_VERSION) else None
+
+
+def bench_data(
+    settings: Settings, *, patients: int, days: int, month: Month, reuse: bool
+) -> Settings:
+    """Settings for the benchmark's database: generated afresh, or (``reuse``) the data
+    of an earlier run of the same size if there is one."""
+    bench = _reusable(settings, patients) if reuse else None
+    if bench is None:
+        began = time.perf_counter()
+        bench = fresh_database(settings, BENCH_DB)
+        _generate(bench, patients, days, month)
+        print(f"  generated in {time.perf_counter() - began:.0f} s")
+    else:
+        print(f"  reusing the data in {BENCH_DB}")
+    return bench
+
+
+def in_fresh_interpreter(target: Callable[..., None], *args: object) -> None:
+    """Run ``target(*args)`` in a freshly spawned interpreter (so that its peak memory is
+    its own); SystemExit if it fails."""
+    child = multiprocessing.get_context("spawn").Process(target=target, args=args)
+    child.start()
+    child.join()
+    if child.exitcode != 0:
+        raise SystemExit(f"{target.__name__} failed (exit code {child.exitcode})")
+
+
+def peak_rss_mib() -> float:
+    """This process's peak resident memory so far, in MiB (Linux reports KiB)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def _timed_export(settings: Settings, month: Month, fmt: Format, out: str) -> None:
@@ -77,7 +127,7 @@ def _timed_export(settings: Settings, month: Month, fmt: Format, out: str) -> No
     from flows.billing_export.evidence import Scope
     from flows.billing_export.output import write_export
 
-    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    before = peak_rss_mib()
     with connect(settings) as conn, Path(out).open("wb") as target:
         began = time.perf_counter()
         written = write_export(
@@ -89,13 +139,13 @@ def _timed_export(settings: Settings, month: Month, fmt: Format, out: str) -> No
             reader=lambda: connect(settings),
         )
         took = time.perf_counter() - began
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    peak = peak_rss_mib()
     statuses = ", ".join(f"{n:,} {s}" for s, n in sorted(written.statuses.items()))
     size = Path(out).stat().st_size / 2**20
     print(
         f"  {fmt:4}: {took:6.1f} s for {written.patients:,} patients, {written.rows:,} rows "
-        f"({statuses}), {size:,.0f} MiB; peak RSS {peak / 1024:,.0f} MiB "
-        f"({before / 1024:,.0f} MiB after imports); {took / TARGET_S:.2f} of the {TARGET_S:.0f} s "
+        f"({statuses}), {size:,.0f} MiB; peak RSS {peak:,.0f} MiB "
+        f"({before:,.0f} MiB after imports); {took / TARGET_S:.2f} of the {TARGET_S:.0f} s "
         "target"
     )
 
@@ -106,21 +156,9 @@ def run(settings: Settings, *, patients: int, days: int, reuse: bool = False) ->
         f"billing export benchmark: {patients:,} simulated patients, {days} days of readings "
         f"each, month {month}"
     )
-    bench = _reusable(settings, patients) if reuse else None
-    if bench is None:
-        began = time.perf_counter()
-        bench = fresh_database(settings, BENCH_DB)
-        _generate(bench, patients, days, month)
-        print(f"  generated in {time.perf_counter() - began:.0f} s")
-    else:
-        print(f"  reusing the data in {BENCH_DB}")
-    spawned = multiprocessing.get_context("spawn")
+    bench = bench_data(settings, patients=patients, days=days, month=month, reuse=reuse)
     with tempfile.TemporaryDirectory() as folder:
         formats: tuple[Format, ...] = ("csv", "json")
         for fmt in formats:
             out = str(Path(folder) / f"billing-{month}.{fmt}")
-            child = spawned.Process(target=_timed_export, args=(bench, month, fmt, out))
-            child.start()
-            child.join()
-            if child.exitcode != 0:
-                raise SystemExit(f"the {fmt} export failed (exit code {child.exitcode})")
+            in_fresh_interpreter(_timed_export, bench, month, fmt, out)

@@ -11,11 +11,16 @@ its id (so a rerun makes the same data):
   or moderate complexity, reached the next day, seen on day 5, 10 or 20);
 * in the month: one to four RPM entries of 5 to 19 minutes by the patient's
   coordinator (about one in three a call), and two CCM entries for CCM
-  patients. Each entry passes the time log's trigger (migration 0025).
+  patients. Each entry passes the time log's trigger (migration 0025);
+* missed days: the worklist benchmark measures every patient every day; here
+  each patient skips days at a rate of its own (:data:`MISS_PERCENT`), all its
+  readings of a skipped day deleted, so that some 30-day periods fall short
+  and the daily forecast (benchmarks/forecast.py) finds some at risk.
 """
 
 from __future__ import annotations
 
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from uuid import UUID
 
@@ -102,6 +107,36 @@ WHERE e.kind IN ('RPM', 'CCM')
   AND EXISTS (SELECT 1 FROM program_records r WHERE r.episode_id = e.id AND r.fact = 'consent')
   AND e.started_on <= %(last)s::date - 20
 """
+
+
+#: The share of days (per cent) a patient misses, by a hash of its id: four in ten
+#: patients miss one day in twenty, two in ten one in five, and one in ten each
+#: 35 %, 50 %, 65 % and 80 % of the days.
+MISS_PERCENT = (5, 5, 5, 5, 20, 20, 35, 50, 65, 80)
+
+#: One UTC day's readings of the patients who miss it (every reading of the
+#: benchmark is taken between 07:00 and 09:00 UTC, so a UTC day is a patient's day).
+MISSED_DAY = """
+DELETE FROM readings r
+WHERE r.measured_at >= %(start)s AND r.measured_at < %(end)s
+  AND abs(hashtext(r.patient_id::text || %(day)s)) %% 100
+      < (%(miss)s::int[])[1 + abs(hashtext(r.patient_id::text || 'adherence')) %% 10]
+"""
+
+
+def missed_days(conn: Conn, *, first: date, last: date) -> int:
+    """Delete the readings of the days the patients miss from ``first`` to ``last`` (UTC
+    days); how many readings were deleted. Committed day by day."""
+    deleted = 0
+    day = first
+    while day <= last:
+        start = datetime.combine(day, time(0), tzinfo=UTC)
+        params = {"start": start, "end": start + timedelta(days=1), "day": day.isoformat(),
+                  "miss": list(MISS_PERCENT)}  # fmt: skip
+        deleted += conn.execute(MISSED_DAY, params).rowcount
+        conn.commit()
+        day += timedelta(days=1)
+    return deleted
 
 
 def programmes(conn: Conn, *, month: Month, actor: UUID) -> dict[str, int]:

@@ -30,6 +30,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, timedelta
 
+from billing.exceptions import EvidenceError
 from billing.models import DeviceReading, Provenance, RpmEpisode, local_day
 from billing.rules import Rules, in_force
 
@@ -37,6 +38,7 @@ __all__ = [
     "DevicePeriod",
     "device_periods",
     "period_index",
+    "period_of_days",
     "period_span",
     "periods_of_days",
     "sensed_days",
@@ -133,9 +135,41 @@ def periods_of_days(
         return ()
     length = in_force(start, rules).rpm.period_days
     counted = sorted({d for d in days if start <= d <= through})
+    indices = range(period_index(start, through, length) + 1)
+    return tuple(_count_periods(start, counted, indices, length, rules))
+
+
+def period_of_days(
+    start: date, days: Iterable[date], *, through: date, rules: Rules | None = None
+) -> DevicePeriod:
+    """The last of :func:`periods_of_days`: the period holding ``through`` (the forecast's).
+
+    The same period, set-up included, for less: the periods before the first
+    that holds one of ``days`` are not counted (a period without data earns
+    nothing, and no set-up: ``rpm.setup.min_days`` is positive). ``through``
+    must not be before ``start``.
+
+    >>> period = period_of_days(date(2025, 1, 1), [date(2026, 3, 2)], through=date(2026, 3, 3))
+    >>> period.index, period.first_day, period.count, period.setup
+    (14, datetime.date(2026, 2, 25), 1, False)
+    """
+    if through < start:
+        raise EvidenceError(f"{through} is before the episode's start {start}")
+    length = in_force(start, rules).rpm.period_days
+    counted = sorted({d for d in days if start <= d <= through})
+    last = period_index(start, through, length)
+    first = period_index(start, counted[0], length) if counted else last
+    return _count_periods(start, counted, range(first, last + 1), length, rules)[-1]
+
+
+def _count_periods(
+    start: date, counted: list[date], indices: Iterable[int], length: int, rules: Rules | None
+) -> list[DevicePeriod]:
+    """The periods ``indices`` (ascending) of ``counted`` (the days in order); the set-up
+    is earned in the first whose count reaches it."""
     periods: list[DevicePeriod] = []
     setup_done = False
-    for index in range(period_index(start, through, length) + 1):
+    for index in indices:
         first, last = period_span(start, index, length)
         terms = in_force(first, rules)
         low, high = bisect.bisect_left(counted, first), bisect.bisect_right(counted, last)
@@ -154,4 +188,4 @@ def periods_of_days(
                 rules_id=terms.meta.id,
             )
         )
-    return tuple(periods)
+    return periods

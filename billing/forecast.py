@@ -25,14 +25,21 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 
-from billing.device_days import DevicePeriod, device_periods
+from billing.device_days import DevicePeriod, period_of_days, sensed_days
 from billing.exceptions import EvidenceError
 from billing.models import DeviceReading, Month, RpmEpisode, TimeEntry
 from billing.rules import Rules, in_force
 from billing.time_codes import ClaimLine, month_time, next_step
 from hub.care_programs import ProgramKind
 
-__all__ = ["MonthForecast", "PeriodForecast", "TierOutlook", "month_forecast", "period_forecast"]
+__all__ = [
+    "MonthForecast",
+    "PeriodForecast",
+    "TierOutlook",
+    "month_forecast",
+    "period_forecast",
+    "period_forecast_of_days",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,9 +85,24 @@ def period_forecast(
     evidence); today counts once it has data, and is still left until then.
     ``today`` must not be before the episode's start.
     """
-    if today < episode.start:
-        raise EvidenceError(f"today {today} is before the episode's start {episode.start}")
-    period = device_periods(episode, readings, through=today, rules=rules)[-1]
+    days = sensed_days(episode, readings)
+    return period_forecast_of_days(episode.start, days, today=today, rules=rules)
+
+
+def period_forecast_of_days(
+    start: date, days: Iterable[date], *, today: date, rules: Rules | None = None
+) -> PeriodForecast:
+    """:func:`period_forecast` over days already counted: the patient-local ``days`` with
+    sensed data from the episode's devices (for a caller that reads them as days, in
+    bulk) of an episode begun on ``start``.
+
+    >>> f = period_forecast_of_days(date(2026, 3, 1), [date(2026, 3, 2)], today=date(2026, 3, 3))
+    >>> f.days_left, f.text
+    (28, 'needs 15 more days in 28 for 99454')
+    """
+    if today < start:
+        raise EvidenceError(f"today {today} is before the episode's start {start}")
+    period = period_of_days(start, days, through=today, rules=rules)
     terms = in_force(period.first_day, rules)
     days_left = (period.last_day - today).days + (0 if today in period.days else 1)
     tiers = tuple(

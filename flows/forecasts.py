@@ -1,6 +1,6 @@
 """The daily billing forecast: low worklist notices for periods and months at risk.
 
-Once a day (:class:`flows.scheduler.AdherenceScheduler`), for every open RPM
+Once a day (:class:`flows.schedule.AdherenceScheduler`), for every open RPM
 and CCM episode, the rules engine's forecast (:mod:`billing.forecast`) is
 asked what the patient's open 30-day period and month still need, and two
 rules turn that into a notice on the worklist (:mod:`alerts.notices`):
@@ -26,28 +26,51 @@ why). It clears itself at the next pass once its rule no longer holds, its
 period or month is over, or its episode ended; the reason is kept. A pass
 is idempotent: run twice a day, it changes nothing the second time but the
 figures.
+
+At scale (``lastmile bench forecast``: 100,000 patients; docs/billing.md):
+the days with sensed data are read for every patient in one query
+(:mod:`flows.forecast_evidence`); the episodes and their time a batch of
+:data:`BATCH_PATIENTS` patients at a time, whose notices are then written in
+one statement; the notices no longer at risk are cleared in one more.
 """
 
 from __future__ import annotations
 
+import functools
 import logging
-from collections import defaultdict
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from fractions import Fraction
 from typing import Any
 from uuid import UUID
 
-from alerts.notices import NoticeKey, NoticeKind, clear_notice, open_notices, post_notice
+from alerts.notices import (
+    NoticeKey,
+    NoticeKind,
+    NoticeText,
+    clear_notices,
+    open_notices,
+    post_notices,
+)
 from billing.exceptions import BillingError
-from billing.forecast import MonthForecast, PeriodForecast, month_forecast, period_forecast
-from billing.models import DeviceReading, Month, Provenance, RpmEpisode, TimeEntry
+from billing.forecast import (
+    MonthForecast,
+    PeriodForecast,
+    month_forecast,
+    period_forecast_of_days,
+)
+from billing.models import Month, TimeEntry
+from flows.forecast_evidence import (
+    OpenEpisode,
+    SensedDays,
+    open_episodes_of,
+    time_entries,
+)
 from hub.care_programs import ProgramKind
-from hub.db import Conn
-from hub.sql import queries
-from programs.episodes import open_episodes
-from programs.models import Episode
+from hub.db import Conn, Reader
+from programs.episodes import with_open_episodes
 
 log = logging.getLogger(__name__)
 
@@ -55,10 +78,11 @@ log = logging.getLogger(__name__)
 AT_RISK_SHARE = Fraction(6, 10)
 #: A month's time is judged in its last this many days (today included).
 MONTH_END_DAYS = 7
-#: How far back readings and time entries are read: a period or a month, and a day of
-#: time zones.
-LOOKBACK = timedelta(days=32)
 TIME_NOTICES = {ProgramKind.RPM: NoticeKind.RPM_TIME, ProgramKind.CCM: NoticeKind.CCM_TIME}
+KINDS = (ProgramKind.RPM, ProgramKind.CCM)
+#: Patients judged per batch: their episodes and time are read, and their notices
+#: written, together.
+BATCH_PATIENTS = 5_000
 
 
 def device_days_at_risk(forecast: PeriodForecast) -> bool:
@@ -79,9 +103,11 @@ def device_days_at_risk(forecast: PeriodForecast) -> bool:
     target = next((t for t in forecast.tiers if t.reachable and not t.reached), None)
     if target is None or forecast.days_left <= 0:
         return False
-    return Fraction(target.needed, forecast.days_left) >= AT_RISK_SHARE
+    share = AT_RISK_SHARE  # needed / days left >= share, in integers (asked 100,000 times)
+    return target.needed * share.denominator >= share.numerator * forecast.days_left
 
 
+@functools.lru_cache(maxsize=512)
 def days_left_in_month(today: date) -> int:
     """Days of ``today``'s month from today on, today included."""
     return (Month.of(today).last_day - today).days + 1
@@ -92,154 +118,195 @@ def time_at_risk(forecast: MonthForecast, today: date) -> bool:
     return not forecast.lines and days_left_in_month(today) <= MONTH_END_DAYS
 
 
-@dataclass(slots=True)
-class Evidence:
-    """What the forecast counts, read for many patients at once."""
-
-    readings: dict[UUID, list[DeviceReading]] = field(default_factory=lambda: defaultdict(list))
-    serials: dict[UUID, frozenset[str]] = field(default_factory=dict)
-    entries: dict[int, list[TimeEntry]] = field(default_factory=lambda: defaultdict(list))
+def period_outlook(
+    days: SensedDays, *, patient_id: UUID, started_on: date, today: date
+) -> PeriodForecast:
+    """An RPM episode's open period (begun on ``started_on``), as the rules engine sees it."""
+    return period_forecast_of_days(started_on, days.of(patient_id), today=today)
 
 
-def load_evidence(
-    conn: Conn,
-    *,
-    episodes: Iterable[Episode],
-    now: datetime,
-    patient_ids: Collection[UUID] | None,
-    time: bool = True,
-) -> Evidence:
-    """The readings of the RPM episodes' patients and the entries of the episodes, lately."""
-    params = {
-        "since": now - LOOKBACK,
-        "all": patient_ids is None,
-        "patient_ids": list(patient_ids or ()),
-    }
-    evidence = Evidence()
-    for patient_id, serial, modality, measured_at in conn.execute(
-        queries["rpm_reading_days"], params
-    ):
-        reading = DeviceReading(measured_at, serial, Provenance(modality))
-        evidence.readings[patient_id].append(reading)
-    for patient_id, serials in conn.execute(queries["rpm_device_serials"], params):
-        evidence.serials[patient_id] = frozenset(serials)
-    if time:
-        kinds = {e.id: e.kind for e in episodes}
-        rows = conn.execute(queries["open_episode_time_entries"], params)
-        for entry_id, episode_id, author, started_at, seconds, interactive in rows:
-            if episode_id not in kinds:
-                continue
-            evidence.entries[episode_id].append(
-                TimeEntry(
-                    str(entry_id),
-                    kinds[episode_id],
-                    str(author),
-                    started_at,
-                    interactive,
-                    minutes=seconds // 60,
-                )
-            )
-    return evidence
-
-
-def period_outlook(episode: Episode, evidence: Evidence, today: date) -> PeriodForecast:
-    """The RPM episode's open period, as the rules engine sees it."""
-    rpm = RpmEpisode(
-        episode.started_on, episode.timezone, evidence.serials.get(episode.patient_id, frozenset())
-    )
-    return period_forecast(rpm, evidence.readings.get(episode.patient_id, ()), today=today)
-
-
-def month_outlook(episode: Episode, evidence: Evidence, today: date) -> MonthForecast:
+def month_outlook(
+    episode: OpenEpisode, entries: Mapping[int, list[TimeEntry]], today: date
+) -> MonthForecast:
     """The RPM or CCM episode's month holding ``today``."""
     return month_forecast(
-        evidence.entries.get(episode.id, ()),
+        entries.get(episode.id, ()),
         program=episode.kind,
         today=today,
         time_zone=episode.timezone,
     )
 
 
+def _month_judged(episode: OpenEpisode, today: date) -> bool:
+    """Whether the episode's month of time is judged today (see the module)."""
+    return episode.consented and days_left_in_month(today) <= MONTH_END_DAYS
+
+
 @dataclass(frozen=True, slots=True)
 class PassResult:
+    """The notices a pass opened, brought up to date and cleared; and (a figure, not
+    compared) the episodes it judged."""
+
     opened: int
     updated: int
     cleared: int
+    judged: int = field(default=0, compare=False)
+
+
+@dataclass(frozen=True, slots=True)
+class _Period:
+    """An RPM episode whose period is judged once the days are read."""
+
+    episode_id: int
+    patient_id: UUID
+    started_on: date
+    today: date
 
 
 @dataclass(slots=True)
 class _Judged:
-    """What the pass found: the notices wanted now, and each episode's current period."""
+    """What the pass found: the notices wanted now (the batch's, with their text; all
+    keys), the current period of each episode with an open notice, the RPM periods
+    still to judge, and the episodes whose forecast failed."""
 
-    wanted: dict[NoticeKey, tuple[str, dict[str, Any]]] = field(default_factory=dict)
+    watched: set[tuple[int, NoticeKind]]
+    batch: list[NoticeText] = field(default_factory=list)
+    wanted: set[NoticeKey] = field(default_factory=set)
     current: dict[tuple[int, NoticeKind], tuple[date, str]] = field(default_factory=dict)
+    periods: list[_Period] = field(default_factory=list)
     failed: set[int] = field(default_factory=set)
+    count: int = 0
+
+    def found(self, key: NoticeKey, text: str) -> None:
+        """The episode's period or month of the key's kind, and its outlook ``text``."""
+        if (key.episode_id, key.kind) in self.watched:
+            self.current[(key.episode_id, key.kind)] = (key.period_start, text)
+
+    def want(self, key: NoticeKey, text: str, detail: dict[str, Any]) -> None:
+        self.batch.append(NoticeText(key, text, detail))
+        self.wanted.add(key)
+
+    def judge(self, episode_id: int, judge: Callable[..., None], *args: Any) -> None:
+        """``judge(*args, self)``, the episode's forecast; a failure is logged and kept."""
+        try:
+            judge(*args, self)
+        except BillingError as exc:  # no rules file for the day, a forked correction
+            self.failed.add(episode_id)
+            log.warning("no forecast", extra={"episode_id": episode_id, "error": str(exc)})
 
 
-def _judge(episode: Episode, evidence: Evidence, today: date, judged: _Judged) -> None:
-    if episode.kind is ProgramKind.RPM:
-        period = period_outlook(episode, evidence, today)
-        key = NoticeKey(
-            episode.patient_id, NoticeKind.DEVICE_DAYS, episode.id, period.period.first_day
-        )
-        judged.current[(episode.id, key.kind)] = (key.period_start, period.text)
-        if device_days_at_risk(period):
-            detail = {
-                "days": period.period.count,
-                "days_left": period.days_left,
-                "period_last_day": str(period.period.last_day),
-                "needed": {t.code: t.needed for t in period.tiers},
-            }
-            judged.wanted[key] = (f"Device days: {period.text}", detail)
+def _judge_month(
+    episode: OpenEpisode, entries: Mapping[int, list[TimeEntry]], today: date, judged: _Judged
+) -> None:
     kind = TIME_NOTICES[episode.kind]
     key = NoticeKey(episode.patient_id, kind, episode.id, Month.of(today).first_day)
-    judged.current[(episode.id, kind)] = (key.period_start, "")
-    if episode.consent is None or days_left_in_month(today) > MONTH_END_DAYS:
+    if not _month_judged(episode, today):
+        judged.found(key, "")
         return  # no time is logged without consent; a month is judged in its last days
-    month = month_outlook(episode, evidence, today)
-    judged.current[(episode.id, kind)] = (key.period_start, month.text)
+    month = month_outlook(episode, entries, today)
+    judged.found(key, month.text)
     if time_at_risk(month, today):
         left = days_left_in_month(today)
         text = f"{episode.kind} time: {month.text}; {left} {'day' if left == 1 else 'days'} left"
         detail = {"minutes": month.minutes, "interactive_missing": month.interactive_missing}
-        judged.wanted[key] = (text, {**detail, "next_code": month.next_code})
+        judged.want(key, text, {**detail, "next_code": month.next_code})
+
+
+def _judge_period(rpm: _Period, days: SensedDays, judged: _Judged) -> None:
+    period = period_outlook(
+        days, patient_id=rpm.patient_id, started_on=rpm.started_on, today=rpm.today
+    )
+    key = NoticeKey(rpm.patient_id, NoticeKind.DEVICE_DAYS, rpm.episode_id, period.period.first_day)
+    judged.found(key, period.text)
+    if device_days_at_risk(period):
+        detail = {
+            "days": period.period.count,
+            "days_left": period.days_left,
+            "period_last_day": str(period.period.last_day),
+            "needed": {t.code: t.needed for t in period.tiers},
+        }
+        judged.want(key, f"Device days: {period.text}", detail)
+
+
+def _batches(
+    conn: Conn, patient_ids: Collection[UUID] | None, size: int
+) -> Iterator[list[OpenEpisode]]:
+    """The open RPM and CCM episodes, ``size`` patients' at a time."""
+    patients = with_open_episodes(conn, kinds=KINDS, patient_ids=patient_ids)
+    for at in range(0, len(patients), size):
+        yield open_episodes_of(conn, patient_ids=patients[at : at + size])
+
+
+def _judge_months(conn: Conn, episodes: list[OpenEpisode], now: datetime, judged: _Judged) -> None:
+    """Judge the batch's months of time (reading their entries if one is judged); keep
+    its RPM periods for later. Episodes not begun by their today are not judged."""
+    started = [(e, e.local_date(now)) for e in episodes]
+    started = [(e, today) for e, today in started if today >= e.started_on]
+    entries: Mapping[int, list[TimeEntry]] = {}
+    if any(_month_judged(e, today) for e, today in started):
+        patients = {e.patient_id for e in episodes}
+        entries = time_entries(conn, episodes=episodes, now=now, patient_ids=patients)
+    for episode, today in started:
+        judged.count += 1
+        if episode.kind is ProgramKind.RPM:
+            rpm = _Period(episode.id, episode.patient_id, episode.started_on, today)
+            judged.periods.append(rpm)
+        judged.judge(episode.id, _judge_month, episode, entries, today)
+
+
+def _post(conn: Conn, judged: _Judged, now: datetime) -> int:
+    """Write the batch's notices; how many opened."""
+    opened = post_notices(conn, notices=judged.batch, now=now)
+    judged.batch.clear()
+    return opened
+
+
+def _read_days(
+    conn: Conn, reader: Reader | None, now: datetime, patient_ids: Collection[UUID] | None
+) -> SensedDays:
+    if reader is None:
+        return SensedDays.read(conn, now=now, patient_ids=patient_ids)
+    with reader() as other:
+        return SensedDays.read(other, now=now, patient_ids=patient_ids)
 
 
 def run_forecast_pass(
-    conn: Conn, *, now: datetime, patient_ids: Collection[UUID] | None = None
+    conn: Conn,
+    *,
+    now: datetime,
+    patient_ids: Collection[UUID] | None = None,
+    batch: int = BATCH_PATIENTS,
+    reader: Reader | None = None,
 ) -> PassResult:
-    """One pass over the open RPM and CCM episodes (or ``patient_ids``')."""
-    episodes = open_episodes(
-        conn, kinds=[ProgramKind.RPM, ProgramKind.CCM], patient_ids=patient_ids
-    )
-    evidence = load_evidence(conn, episodes=episodes, now=now, patient_ids=patient_ids)
-    judged = _Judged()
-    for episode in episodes:
-        today = episode.local_date(now)
-        if today < episode.started_on:
-            continue
-        try:
-            _judge(episode, evidence, today, judged)
-        except BillingError as exc:  # no rules file for the day, a forked correction
-            judged.failed.add(episode.id)
-            log.warning("no forecast", extra={"episode_id": episode.id, "error": str(exc)})
-    opened = updated = 0
-    for key, (text, detail) in judged.wanted.items():
-        if post_notice(conn, key=key, text=text, detail=detail, now=now):
-            opened += 1
-        else:
-            updated += 1
-    cleared = 0
+    """One pass over the open RPM and CCM episodes (or ``patient_ids``'), ``batch``
+    patients at a time, in two rounds: the months of time, then the RPM periods once
+    the days with data are read (on ``reader``'s connection while the first round runs,
+    if given)."""
     mine = None if patient_ids is None else set(patient_ids)
-    for notice in open_notices(conn, kinds=list(NoticeKind)):
-        key = notice.key
-        if key in judged.wanted or key.episode_id in judged.failed:
-            continue
-        if mine is not None and key.patient_id not in mine:
-            continue
-        reason = _cleared_because(key, judged.current.get((key.episode_id, key.kind)))
-        cleared += clear_notice(conn, notice_id=notice.id, reason=reason, now=now)
-    return PassResult(opened, updated, cleared)
+    watched = [
+        n
+        for n in open_notices(conn, kinds=list(NoticeKind))
+        if mine is None or n.key.patient_id in mine
+    ]
+    judged = _Judged({(n.key.episode_id, n.key.kind) for n in watched})
+    opened = 0
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        reading = pool.submit(_read_days, conn, reader, now, patient_ids) if reader else None
+        for episodes in _batches(conn, patient_ids, batch):
+            _judge_months(conn, episodes, now, judged)
+            opened += _post(conn, judged, now)
+        days = reading.result() if reading else _read_days(conn, None, now, patient_ids)
+    for at in range(0, len(judged.periods), batch):
+        for rpm in judged.periods[at : at + batch]:
+            judged.judge(rpm.episode_id, _judge_period, rpm, days)
+        opened += _post(conn, judged, now)
+    reasons = {
+        n.id: _cleared_because(n.key, judged.current.get((n.key.episode_id, n.key.kind)))
+        for n in watched
+        if n.key not in judged.wanted and n.key.episode_id not in judged.failed
+    }
+    cleared = clear_notices(conn, reasons=reasons, now=now)
+    return PassResult(opened, len(judged.wanted) - opened, cleared, judged=judged.count)
 
 
 def _cleared_because(key: NoticeKey, current: tuple[date, str] | None) -> str:
@@ -256,19 +323,21 @@ def forecasts_of(
     conn: Conn, *, patient_id: UUID, now: datetime
 ) -> Mapping[int, tuple[PeriodForecast | None, MonthForecast | None]]:
     """Each open RPM and CCM episode's forecast now (the patient page's progress)."""
-    episodes = open_episodes(
-        conn, kinds=[ProgramKind.RPM, ProgramKind.CCM], patient_ids=[patient_id]
-    )
-    evidence = load_evidence(conn, episodes=episodes, now=now, patient_ids=[patient_id])
+    episodes = open_episodes_of(conn, patient_ids=[patient_id])
+    days = SensedDays.read(conn, now=now, patient_ids=[patient_id])
+    entries = time_entries(conn, episodes=episodes, now=now, patient_ids=[patient_id])
     found: dict[int, tuple[PeriodForecast | None, MonthForecast | None]] = {}
     for episode in episodes:
         today = episode.local_date(now)
         if today < episode.started_on:
             continue
-        rpm = episode.kind is ProgramKind.RPM
+        period = None
         try:
-            period = period_outlook(episode, evidence, today) if rpm else None
-            found[episode.id] = (period, month_outlook(episode, evidence, today))
+            if episode.kind is ProgramKind.RPM:
+                period = period_outlook(
+                    days, patient_id=patient_id, started_on=episode.started_on, today=today
+                )
+            found[episode.id] = (period, month_outlook(episode, entries, today))
         except BillingError as exc:
             log.warning("no forecast", extra={"episode_id": episode.id, "error": str(exc)})
     return found

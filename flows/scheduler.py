@@ -177,7 +177,7 @@ class AdherenceScheduler:
                 recorded += run_tcm_checks(conn, now=now)
         if forecast:
             with conn.transaction():
-                result = run_forecast_pass(conn, now=now)
+                result = run_forecast_pass(conn, now=now, reader=lambda: connect(self._settings))
             log.info("billing forecast", extra=asdict(result))
         if recorded:
             log.info("adherence alerts recorded", extra={"recorded": recorded})

@@ -10,6 +10,8 @@ import hashlib
 import hmac
 import logging
 import re
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from importlib import resources
 from typing import Any, LiteralString, cast
@@ -28,6 +30,9 @@ log = logging.getLogger(__name__)
 
 #: The connection type repository functions take (rows as tuples or dicts).
 Conn = psycopg.Connection[Any]
+#: Opens a second connection to the same database (a long read beside a pass's own
+#: transaction: the billing export's and the daily forecast's readings).
+Reader = Callable[[], AbstractContextManager[Conn]]
 
 _MIGRATION_FILE = re.compile(r"^(\d{4})_([a-z0-9_]+)\.sql$")
 # Serializes concurrent `migrate` calls (API and worker starting together).

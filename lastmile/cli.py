@@ -338,7 +338,7 @@ def bench_pharmacy(rows: int, patients: int) -> None:
 
 def _attach_optional() -> None:
     from api.cli import audit_group, users
-    from benchmarks.billing_cli import bench_billing
+    from benchmarks.billing_cli import bench_billing, bench_forecast
     from benchmarks.connections import bench_connections
     from benchmarks.worklist_cli import bench_worklist
     from flows.billing_export.cli import billing
@@ -359,6 +359,7 @@ def _attach_optional() -> None:
     bench.add_command(bench_billing)
     bench.add_command(bench_connections)
     bench.add_command(bench_worklist)
+    bench.add_command(bench_forecast)
     main.add_command(conformance)
 
 

@@ -113,14 +113,28 @@ def open_episodes(
     conn: Conn, *, kinds: Collection[ProgramKind], patient_ids: Collection[UUID] | None = None
 ) -> list[Episode]:
     """The open episodes of ``kinds``: every patient's, or only ``patient_ids``'."""
-    params = {
+    params = _open_params(kinds, patient_ids)
+    with conn.cursor(row_factory=dict_row) as cur:
+        rows = cur.execute(queries["open_program_episodes"], params)
+        return _episodes(conn, rows.fetchall())
+
+
+def with_open_episodes(
+    conn: Conn, *, kinds: Collection[ProgramKind], patient_ids: Collection[UUID] | None = None
+) -> list[UUID]:
+    """The patients (of ``patient_ids``, or any) with an open episode of ``kinds``, by id."""
+    params = _open_params(kinds, patient_ids)
+    return [row[0] for row in conn.execute(queries["patients_with_open_episodes"], params)]
+
+
+def _open_params(
+    kinds: Collection[ProgramKind], patient_ids: Collection[UUID] | None
+) -> dict[str, Any]:
+    return {
         "kinds": [k.value for k in kinds],
         "all": patient_ids is None,
         "patient_ids": list(patient_ids or ()),
     }
-    with conn.cursor(row_factory=dict_row) as cur:
-        rows = cur.execute(queries["open_program_episodes"], params)
-        return _episodes(conn, rows.fetchall())
 
 
 def choose_episode(conn: Conn, *, patient_id: UUID, episode_id: int | None) -> Episode:

@@ -94,6 +94,7 @@ def rules_for(day: date, directory: Path = RULES_DIR) -> Rules:
     raise NoRulesError(f"no rules file covers {day.isoformat()} (files: {files})")
 
 
+@functools.lru_cache(maxsize=4096)
 def working_rules(day: date, directory: Path = RULES_DIR) -> Rules:
     """The rules in force on ``day``; past the last file the last, before the first the first.
 
@@ -101,6 +102,10 @@ def working_rules(day: date, directory: Path = RULES_DIR) -> Rules:
     forecast, the care progress, the demo — which must not stop on 1 January
     while next year's fee schedule file is still to be written. What is
     claimed asks :func:`rules_for`, which refuses a date no file covers.
+
+    Remembered like :func:`rules_for`: the daily forecast asks it for every period of
+    every RPM episode, and a day before the first file would otherwise raise (and
+    catch) :class:`NoRulesError` each time.
     """
     try:
         return rules_for(day, directory)

@@ -22,7 +22,6 @@ from __future__ import annotations
 import io
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import AbstractContextManager
 from dataclasses import dataclass, replace
 from uuid import UUID
 
@@ -43,14 +42,12 @@ from flows.billing_export.rows import ExportRow
 from flows.billing_export.rpm import rpm_rows
 from flows.billing_export.sensed import SensedDays
 from hub.care_programs import ProgramKind
-from hub.db import Conn
+from hub.db import Conn, Reader
 
 __all__ = ["BATCH_SIZE", "Batch", "Reader", "export_batches", "export_document"]
 
 #: Patients per batch: the evidence of a batch is read by a few queries.
 BATCH_SIZE = 1000
-#: Opens a second connection to the same database (for the readings' pass).
-Reader = Callable[[], AbstractContextManager[Conn]]
 
 
 @dataclass(frozen=True, slots=True)

@@ -25,6 +25,13 @@ WHERE e.ended_on IS NULL AND e.kind = ANY(%(kinds)s)
   AND (%(all)s OR e.patient_id = ANY(%(patient_ids)s))
 ORDER BY e.patient_id, e.id;
 
+-- The patients with an open episode of the kinds (all, or of ``patient_ids``), by id.
+-- name: patients_with_open_episodes
+SELECT DISTINCT e.patient_id FROM program_episodes e
+WHERE e.ended_on IS NULL AND e.kind = ANY(%(kinds)s)
+  AND (%(all)s OR e.patient_id = ANY(%(patient_ids)s))
+ORDER BY e.patient_id;
+
 -- name: program_episode
 SELECT e.*, p.timezone FROM program_episodes e JOIN patients p ON p.id = e.patient_id
 WHERE e.id = %(id)s AND e.patient_id = %(patient_id)s;
