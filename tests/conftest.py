@@ -168,3 +168,19 @@ def conformance_dir() -> Path:
     if not CONFORMANCE.is_dir():
         pytest.skip(f"conformance data not found at {CONFORMANCE}")
     return CONFORMANCE
+
+
+@pytest.fixture
+def empty_db(services: Settings) -> Iterator[psycopg.Connection[Any]]:
+    """A database of its own with nothing in it (no migrations applied)."""
+    name = f"empty_{uuid.uuid4().hex[:10]}"
+    with connect(services, dbname="postgres") as admin:
+        admin.autocommit = True
+        admin.execute(f'CREATE DATABASE "{name}"')
+    try:
+        with connect(services, dbname=name) as conn:
+            yield conn
+    finally:
+        with connect(services, dbname="postgres") as admin:
+            admin.autocommit = True
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

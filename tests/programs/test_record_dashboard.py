@@ -80,7 +80,7 @@ def test_two_attempts_recorded_on_the_page_stand_in_for_the_contact(
         for hours_ago, method in ((2, "telephone"), (1, "electronic")):
             form = section.locator("form.attempt-form")
             count = section.locator("li.contact-attempt").count()
-            at = datetime.now() - timedelta(hours=hours_ago)  # noqa: DTZ005
+            at = datetime.now(UTC).astimezone() - timedelta(hours=hours_ago)
             form.locator("input[name=at]").fill(at.strftime("%Y-%m-%dT%H:%M"))
             form.locator("select[name=method]").select_option(method)
             form.locator("input[name=note]").fill("no answer")
